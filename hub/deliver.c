@@ -58,6 +58,111 @@ hub__delivery_send(hub *h, const void *routing, size_t routing_len, int kind,
 	return ok;
 }
 
+#define DROP_LOG_MS 60000
+
+void
+hub__drop_log(struct hub_drop_log *l, const char *ident, const char *line,
+	      const char *reason)
+{
+	if (l->until == 0) {
+		l->until = ug_mono_ms() + DROP_LOG_MS;
+		l->count = 0;
+		if (reason)
+			log_info(ident, "%s: %s", line, reason);
+		else
+			log_info(ident, "%s", line);
+		return;
+	}
+	l->count++;
+	ug_strlcpy(l->reason, reason ? reason : "", sizeof l->reason);
+}
+
+static void
+drop_log_tick(struct hub_drop_log *l, const char *ident, const char *what,
+	      int64_t mono_now, bool stopping)
+{
+	if (l->until == 0 || (!stopping && mono_now < l->until))
+		return;
+	if (l->count == 0) {
+		/* A quiet minute: the next dropped answer is news again. */
+		l->until = 0;
+		return;
+	}
+	if (l->reason[0])
+		log_info(ident,
+			 "%llu more %s not sent since the last %s line (%s)",
+			 (unsigned long long)l->count, what, ident, l->reason);
+	else
+		log_info(ident, "%llu more %s not sent since the last %s line",
+			 (unsigned long long)l->count, what, ident);
+	l->count = 0;
+	l->until = stopping ? 0 : mono_now + DROP_LOG_MS;
+}
+
+/* As HUB-REJECT's on ingest (ingest.c): a few refused frames are each
+ * worth a line; a client refused in a loop is not. */
+#define DELIVER_REFUSE_LINES 100
+
+static struct hub_reject_log *
+refusal_log(hub *h, const char *ident)
+{
+	if (strcmp(ident, "HUB-HELLO") == 0)
+		return &h->hello_refusals;
+	if (strcmp(ident, "HUB-WEB") == 0)
+		return &h->web_refusals;
+	return &h->deliver_refusals;
+}
+
+bool
+hub__refusal_logged(hub *h, const char *ident)
+{
+	struct hub_reject_log *l = refusal_log(h, ident);
+	if (l->until == 0) {
+		l->until = ug_mono_ms() + DROP_LOG_MS;
+		l->count = 0;
+		l->lines = 0;
+	}
+	if (l->lines < DELIVER_REFUSE_LINES) {
+		l->lines++;
+		return true;
+	}
+	l->count++;
+	return false;
+}
+
+static void
+refusal_log_tick(struct hub_reject_log *l, const char *ident, const char *what,
+		 int64_t mono_now, bool stopping)
+{
+	if (l->until == 0 || (!stopping && mono_now < l->until))
+		return;
+	if (l->count == 0) {
+		/* A quiet minute: the next refusal is news again. */
+		l->until = 0;
+		return;
+	}
+	log_warn(ident, "%llu more %s refused since the last %s line",
+		 (unsigned long long)l->count, what, ident);
+	l->count = 0;
+	l->until = stopping ? 0 : mono_now + DROP_LOG_MS;
+}
+
+void
+hub__drop_log_tick(hub *h, int64_t mono_now, bool stopping)
+{
+	refusal_log_tick(&h->deliver_refusals, "HUB-DELIVER", "frames",
+			 mono_now, stopping);
+	refusal_log_tick(&h->hello_refusals, "HUB-HELLO", "Hellos", mono_now,
+			 stopping);
+	refusal_log_tick(&h->web_refusals, "HUB-WEB", "frames", mono_now,
+			 stopping);
+	drop_log_tick(&h->query_drops, "HUB-QUERY", "results", mono_now,
+		      stopping);
+	drop_log_tick(&h->answer_drops, "HUB-DELIVER", "answers", mono_now,
+		      stopping);
+	drop_log_tick(&h->web_drops, "HUB-WEB", "answers", mono_now, stopping);
+}
+
 /* Send to a session; a peer gone ends it, a full peer queue pauses it. */
 static bool
 session_send(hub *h, hub_session *s, int kind, const void *msg)
@@ -610,7 +715,8 @@ refuse_hello(hub *h, zmq_msg_t *routing, const char *caseworker, int code,
 	welcome.caseworker = (char *)caseworker;
 	welcome.code = code;
 	welcome.reason = (char *)why;
-	log_warn("HUB-HELLO", "no session for %s: %s", caseworker, why);
+	hub__log_refusal(h, "HUB-HELLO", "no session for %s: %s", caseworker,
+			 why);
 	audit_queue_cw(h, caseworker, "hello", "refused", NULL, why);
 	hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
 			   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome);
@@ -840,10 +946,11 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 	 * not text is not kept, whichever door it came through; the
 	 * acknowledgement is. */
 	if (note && !ug_utf8_valid(note, strlen(note))) {
-		log_warn("HUB-DELIVER",
-			 "alert ack from %s with a note that is not valid "
-			 "UTF-8; the note is not kept",
-			 caseworker);
+		hub__log_refusal(
+		    h, "HUB-DELIVER",
+		    "alert ack from %s with a note that is not valid "
+		    "UTF-8; the note is not kept",
+		    caseworker);
 		note = NULL;
 	}
 	/* Masked before it is cut to its first 200 bytes (store_ack,
@@ -891,25 +998,27 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 void
 hub__delivery_ack_bad_id(hub *h, const char *caseworker)
 {
-	log_warn("HUB-DELIVER", "alert ack from %s with a bad id; ignored",
-		 caseworker);
+	hub__log_refusal(h, "HUB-DELIVER",
+			 "alert ack from %s with a bad id; ignored",
+			 caseworker);
 	/* Every acknowledgement is in the trail, the ones that change
 	 * nothing too: a client acking ids it makes up shows there. */
 	audit_queue_cw(h, caseworker, "ack", "not-open", NULL, "-");
 }
 
 const char *
-hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
+hub__ack_note(hub *h, const char *caseworker, const wire_alert_ack *ack,
 	      const uint8_t *body, size_t body_len)
 {
 	/* Kept cut at the NUL, the note would say less than was written
 	 * while looking whole: not kept, like one that is not text. */
 	if (wire_field_cut(&ungebro__v1__alert_ack__descriptor, body, body_len,
 			   "note", ack->note)) {
-		log_warn("HUB-DELIVER",
-			 "alert ack from %s with a note that holds a NUL "
-			 "byte; the note is not kept",
-			 caseworker);
+		hub__log_refusal(
+		    h, "HUB-DELIVER",
+		    "alert ack from %s with a note that holds a NUL "
+		    "byte; the note is not kept",
+		    caseworker);
 		return NULL;
 	}
 	return ack->note;
@@ -926,9 +1035,9 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack,
 		return;
 	}
 	bool found;
-	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data,
-				hub__ack_note(caseworker, ack, body, body_len),
-				&found);
+	(void)hub__delivery_ack(
+	    h, caseworker, ack->alert_id.data,
+	    hub__ack_note(h, caseworker, ack, body, body_len), &found);
 }
 
 void
@@ -973,8 +1082,8 @@ hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT,
 				&result))
-		log_info("HUB-DELIVER", "answer not sent: %s",
-			 zmq_strerror(errno));
+		hub__drop_log(&h->answer_drops, "HUB-DELIVER",
+			      "answer not sent", zmq_strerror(errno));
 }
 
 /* A frame the hub cannot use is answered with a Result carrying the
@@ -1030,10 +1139,10 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		: NULL;
 	if (s)
 		hub__session_end(h, s, "its key was revoked or replaced");
-	log_warn("HUB-DELIVER",
-		 "frame from %s refused: key revoked or "
-		 "replaced",
-		 caseworker ? caseworker : "?");
+	hub__log_refusal(h, "HUB-DELIVER",
+			 "frame from %s refused: key revoked or "
+			 "replaced",
+			 caseworker ? caseworker : "?");
 	audit_queue(h, caseworker, zmq_msg_gets(frame, HUB_KEY_PROPERTY),
 		    "frame", "refused", NULL, "key revoked or replaced");
 	int kind;
@@ -1051,10 +1160,11 @@ static void
 refuse_unchecked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		 const char *caseworker)
 {
-	log_warn("HUB-DELIVER",
-		 "frame from %s not checked: the store cannot be read; "
-		 "answered E_UNAVAILABLE",
-		 caseworker ? caseworker : "?");
+	hub__log_refusal(
+	    h, "HUB-DELIVER",
+	    "frame from %s not checked: the store cannot be read; "
+	    "answered E_UNAVAILABLE",
+	    caseworker ? caseworker : "?");
 	int kind;
 	uint32_t request_id = frame_request_id(frame, &kind);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK)
@@ -1099,8 +1209,9 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 		static const char why[] = "only Hello, AlertAck, Query and "
 					  "Action frames are accepted on the "
 					  "delivery endpoint";
-		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
-			 kind, caseworker);
+		hub__log_refusal(h, "HUB-DELIVER",
+				 "unexpected frame kind %d from %s", kind,
+				 caseworker);
 		audit_queue(h, caseworker,
 			    zmq_msg_gets(frame, HUB_KEY_PROPERTY), "frame",
 			    "malformed", NULL, why);
@@ -1110,8 +1221,8 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	}
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
 			&code, &diag) != UG_OK) {
-		log_warn("HUB-DELIVER", "frame from %s refused: %s",
-			 caseworker, diag.reason);
+		hub__log_refusal(h, "HUB-DELIVER", "frame from %s refused: %s",
+				 caseworker, diag.reason);
 		audit_queue(h, caseworker,
 			    zmq_msg_gets(frame, HUB_KEY_PROPERTY), "frame",
 			    "malformed", NULL, diag.reason);
@@ -1167,7 +1278,8 @@ hub__delivery_recv(hub *h)
 			}
 			static const char why[] =
 			    "a message must be exactly one frame";
-			log_warn("HUB-DELIVER", "multi-part message refused");
+			hub__log_refusal(h, "HUB-DELIVER",
+					 "multi-part message refused");
 			audit_queue(h, zmq_msg_gets(&frame, "User-Id"),
 				    zmq_msg_gets(&frame, HUB_KEY_PROPERTY),
 				    "frame", "malformed", NULL, why);

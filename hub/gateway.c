@@ -449,7 +449,8 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	r.session_idle = (uint32_t)(g->idle_ms / 1000);
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
-		log_info("HUB-WEB", "login answer not sent");
+		hub__drop_log(&h->web_drops, "HUB-WEB",
+			      "login answer not sent", NULL);
 	sodium_memzero(token, sizeof token);
 }
 
@@ -552,9 +553,9 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
 		return;
 	}
 	bool found = false;
-	ug_err err =
-	    hub__delivery_ack(h, cw, ack->alert_id.data,
-			      hub__ack_note(cw, ack, body, body_len), &found);
+	ug_err err = hub__delivery_ack(
+	    h, cw, ack->alert_id.data,
+	    hub__ack_note(h, cw, ack, body, body_len), &found);
 	if (err == UG_EAGAIN)
 		hub__delivery_answer(
 		    h, routing, routing_len, ack->request_id,
@@ -590,7 +591,8 @@ answer_version(hub *h, const void *routing, size_t routing_len,
 	r.alerts_version = s->alerts_version;
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
-		log_info("HUB-WEB", "alerts version not sent");
+		hub__drop_log(&h->web_drops, "HUB-WEB",
+			      "alerts version not sent", NULL);
 }
 
 void
@@ -773,10 +775,11 @@ unchecked(hub *h, const void *routing, size_t routing_len, uint32_t request_id,
 	  int kind, const char *caseworker)
 {
 	bool ack = kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK;
-	log_warn("HUB-WEB",
-		 "web session of %s not checked: the store cannot be read; "
-		 "answered %s",
-		 caseworker, ack ? "E_FULL" : "E_UNAVAILABLE");
+	hub__log_refusal(
+	    h, "HUB-WEB",
+	    "web session of %s not checked: the store cannot be read; "
+	    "answered %s",
+	    caseworker, ack ? "E_FULL" : "E_UNAVAILABLE");
 	if (ack)
 		hub__delivery_answer(
 		    h, routing, routing_len, request_id,
@@ -835,8 +838,9 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	}
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
 			&code, &diag) != UG_OK) {
-		log_warn("HUB-WEB", "frame from gateway %s refused: %s",
-			 gateway, diag.reason);
+		hub__log_refusal(h, "HUB-WEB",
+				 "frame from gateway %s refused: %s", gateway,
+				 diag.reason);
 		/* Like an undecodable frame from a caseworker's connection. */
 		audit(h, gateway, key ? key : "", "frame", "malformed",
 		      diag.reason);

@@ -708,6 +708,7 @@ timers(hub *h, int64_t now)
 	/* Bounded per turn: the purge never holds ingest up for long. */
 	hub__retention_tick(h);
 	hub__ingest_retry_log(h, now, false);
+	hub__drop_log_tick(h, now, false);
 	if (now >= h->next_stats) {
 		if (h->next_stats)
 			log_info("HUB-STATS", "alive");
@@ -865,6 +866,7 @@ hub_run(hub *h)
 	hub__gateway_stop(h);
 	hub__delivery_flush(h);
 	hub__ingest_retry_log(h, ug_mono_ms(), true);
+	hub__drop_log_tick(h, ug_mono_ms(), true);
 	log_stats(h, "HUB-STOP");
 	return 0;
 }

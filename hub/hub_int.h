@@ -163,14 +163,29 @@ struct hub {
 	 * line each would flood the journal (and journald, rate-limiting,
 	 * would drop hubd's other lines with them). The first (retryable) or
 	 * first HUB_REFUSE_LINES (for good) are logged, the rest of each
-	 * minute counted and summed up (ingest.c). */
+	 * minute counted and summed up (ingest.c). Acks a sender does not
+	 * read past INGEST_HWM are dropped one per event of its export:
+	 * HUB-ACK runs the same way, one line, then a sum (ack_log). */
 	struct hub_reject_log {
 		int64_t until; /* mono ms the minute ends; 0: none running */
 		uint64_t count;
 		unsigned lines; /* lines of their own this run of minutes */
 		char who[STORE_ID_MAX];
 		char reason[256];
-	} retry_log, refuse_log;
+	} retry_log, refuse_log, ack_log;
+	/* Answers a delivery client does not read are dropped past its
+	 * queues, one per frame it sends, which it may send without limit
+	 * (a frame that does not decode): the same run of minutes as
+	 * ack_log, one per log id (deliver.c). */
+	struct hub_drop_log {
+		int64_t until; /* mono ms the minute ends; 0: none running */
+		uint64_t count;
+		char reason[64];
+	} query_drops, answer_drops, web_drops;
+	/* Frames refused on delivery (HUB-DELIVER, HUB-HELLO, HUB-WEB),
+	 * which no rate limit holds back: run as HUB-REJECT is, the first
+	 * lines of a run of minutes written, the rest counted (deliver.c). */
+	struct hub_reject_log deliver_refusals, hello_refusals, web_refusals;
 	struct hub_metrics *metrics; /* metrics.c */
 	struct hub_ops *ops;	     /* ops_alerts.c */
 };
@@ -215,6 +230,23 @@ bool hub__ingest_end(hub *h, bool wait);
 /* ingest.c: the refusals counted since the last HUB-REJECT line, once
  * their minute is over (or at stop: now). */
 void hub__ingest_retry_log(hub *h, int64_t mono_now, bool stopping);
+/* deliver.c: an answer to a delivery client not sent (`line`, logged as
+ * `ident` for the first of a run of minutes, counted after it), and the
+ * sums of those counted, as each minute ends or at a stop. */
+void hub__drop_log(struct hub_drop_log *l, const char *ident, const char *line,
+		   const char *reason);
+void hub__drop_log_tick(hub *h, int64_t mono_now, bool stopping);
+/* deliver.c: whether the warn line of a frame refused on delivery, logged
+ * as `ident` (HUB-DELIVER, HUB-HELLO or HUB-WEB), is written; false once
+ * that id has written its lines of this run of minutes: counted then, and
+ * summed up by hub__drop_log_tick. The refusal is answered and audited
+ * either way. */
+bool hub__refusal_logged(hub *h, const char *ident);
+#define hub__log_refusal(h, ident, ...)                                       \
+	do {                                                                  \
+		if (hub__refusal_logged((h), (ident)))                        \
+			log_warn((ident), __VA_ARGS__);                       \
+	} while (0)
 
 /* worker.c: what the writer, flusher and applier threads share — the lock
  * and condition their owner signals them with, a quit flag set under it,
@@ -415,8 +447,9 @@ ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 void hub__delivery_ack_bad_id(hub *h, const char *caseworker);
 /* The AlertAck's note as it may be kept: NULL when the frame (body, after
  * its header) shows a NUL byte in it, which the decoded text hides. */
-const char *hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
-			  const uint8_t *body, size_t body_len);
+const char *hub__ack_note(hub *h, const char *caseworker,
+			  const wire_alert_ack *ack, const uint8_t *body,
+			  size_t body_len);
 /* Write the delivery counts kept in memory (at stop, and every tick). */
 void hub__delivery_flush(hub *h);
 /* Send one frame to a delivery peer; false if it did not go (errno). */

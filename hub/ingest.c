@@ -36,6 +36,53 @@ struct hub_ingest_batch {
 };
 typedef struct hub_ingest_batch pending;
 
+#define ACK_LOG_MS 60000
+
+/* A sender that reads none of its acks loses one per event past the
+ * INGEST_HWM it has not taken in: an export of a million rows would be a
+ * million lines, which journald, rate-limiting, answers by dropping
+ * hubd's other lines too. The first of a run of minutes is a line; the
+ * rest are counted and summed up as each minute ends (ack_log_tick). */
+static void
+log_ack_not_sent(struct hub_reject_log *l, const char *who, const char *why)
+{
+	if (l->until == 0) {
+		l->until = ug_mono_ms() + ACK_LOG_MS;
+		l->count = 0;
+		l->lines = 0;
+	}
+	if (l->lines == 0) {
+		l->lines = 1;
+		log_warn("HUB-ACK",
+			 "ack not sent (%s); the sender will resend "
+			 "and get DUPLICATE",
+			 why);
+		return;
+	}
+	l->count++;
+	ug_strlcpy(l->who, who ? who : "?", sizeof l->who);
+	ug_strlcpy(l->reason, why, sizeof l->reason);
+}
+
+static void
+ack_log_tick(struct hub_reject_log *l, int64_t mono_now, bool stopping)
+{
+	if (l->until == 0 || (!stopping && mono_now < l->until))
+		return;
+	if (l->count == 0) {
+		/* A quiet minute: the next dropped ack is news again. */
+		l->until = 0;
+		return;
+	}
+	log_warn("HUB-ACK",
+		 "%llu more acks not sent since the last HUB-ACK line, the "
+		 "last to %s (%s); their senders will resend and get "
+		 "DUPLICATE",
+		 (unsigned long long)l->count, l->who, l->reason);
+	l->count = 0;
+	l->until = stopping ? 0 : mono_now + ACK_LOG_MS;
+}
+
 static void
 send_ack(hub *h, pending *p, const wire_ack *ack)
 {
@@ -50,10 +97,10 @@ send_ack(hub *h, pending *p, const wire_ack *ack)
 		     zmq_msg_size(&p->routing),
 		     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 	    zmq_send(h->ingest, buf, len, ZMQ_DONTWAIT) < 0)
-		log_warn("HUB-ACK",
-			 "ack not sent (%s); the sender will resend "
-			 "and get DUPLICATE",
-			 zmq_strerror(errno));
+		log_ack_not_sent(
+		    &h->ack_log,
+		    p->who[0] ? p->who : zmq_msg_gets(&p->frame, "User-Id"),
+		    zmq_strerror(errno));
 }
 
 static void
@@ -360,6 +407,7 @@ hub__ingest_retry_log(hub *h, int64_t mono_now, bool stopping)
 {
 	reject_log_tick(&h->retry_log, mono_now, stopping, true);
 	reject_log_tick(&h->refuse_log, mono_now, stopping, false);
+	ack_log_tick(&h->ack_log, mono_now, stopping);
 }
 
 static void

@@ -41,8 +41,8 @@ send_result(hub *h, const void *routing, size_t routing_len,
 {
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result))
-		log_info("HUB-QUERY", "result not sent: %s",
-			 zmq_strerror(errno));
+		hub__drop_log(&h->query_drops, "HUB-QUERY", "result not sent",
+			      zmq_strerror(errno));
 }
 
 /* Fewer entries until the frame fits WIRE_MAX_FRAME; `truncated` tells the

@@ -1193,3 +1193,46 @@ def test_each_of_many_gateways_keeps_its_own_login_allowance(make_hub):
     finally:
         for g in gateways.values():
             g.close()
+
+
+def test_answers_a_gateway_does_not_read_are_logged_once_a_minute(gw):
+    """PROTOCOL.md §4 Limits: answers dropped past a client's queues are
+    logged, the first of a minute as a line (`HUB-WEB alerts version not
+    sent` for an ALERTS_CHANGED poll, which no rate limit holds back),
+    the rest summed up in one line (here: at the stop)."""
+    hub, g = gw
+    m = pb()
+    session = login(g, "cw-anna").session
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVHWM, 1)
+    sock.setsockopt(zmq.RCVBUF, 4096)
+    own = read_key_file(hub.keys_dir / "web-1.key_secret")
+    sock.curve_serverkey = \
+        read_key_file(hub.keys_dir / "hub.key")["public"].encode()
+    sock.curve_publickey = own["public"].encode()
+    sock.curve_secretkey = own["secret"].encode()
+    sock.connect(hub.delivery)
+    n = 30000
+    poll = bytes([1, FRAME_QUERY]) + m.Query(
+        request_id=7, kind=m.ALERTS_CHANGED, session=session
+    ).SerializeToString()
+    for _ in range(n):
+        sock.send(poll)
+    time.sleep(3 * SLOW)
+    got = 0
+    while sock.poll(3000 * SLOW, zmq.POLLIN):
+        sock.recv()
+        got += 1
+    assert got < n, "no answer was dropped: the queues held them all"
+    sock.close(0)
+    ctx.term()
+    hub.stop()
+    lines = [line for line in hub.log_text().splitlines()
+             if " HUB-WEB " in line and " not sent" in line]
+    assert len(lines) == 2, lines[:5] + [f"... {len(lines)} lines"]
+    assert lines[0].endswith("HUB-WEB alerts version not sent"), lines[0]
+    assert lines[1].endswith(
+        f"HUB-WEB {n - got - 1} more answers not sent since the last "
+        "HUB-WEB line"), lines[1]

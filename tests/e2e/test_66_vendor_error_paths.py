@@ -5,6 +5,7 @@ Uses the standalone client of test_64 (pyzmq, the .proto, hubctl and hubd
 as the documents say), none of the project's harness.
 """
 
+import json
 import os
 import time
 
@@ -375,3 +376,176 @@ def test_answers_a_client_does_not_read_are_dropped_beyond_its_queues(hub):
     assert (kind, m.request_id, m.code) == (pb.FRAME_RESULT, n + 1, pb.OK), m
     c.close()
     ctx.term()
+
+
+def test_acks_a_sender_does_not_read_are_dropped_and_logged_once_a_minute(hub):
+    """§3 step 2: the hub keeps about 100,000 acks a connection has not
+    taken in and drops the ones beyond; those events are stored all the
+    same, and a resend of one is DUPLICATE. HUB-ACK says so without
+    flooding the journal: the first dropped ack of a minute is a line,
+    the rest are counted and summed up in one line (here: at the stop)."""
+    keys = agency(hub, None, "school-v", "absence")
+    hub.start()
+    ctx = zmq.Context()
+    # Small queues of our own, as a sender that reads no acks has.
+    ctx.setsockopt(zmq.RCVHWM, 1)
+    ctx.setsockopt(zmq.RCVBUF, 4096)
+    c = connect(hub, ctx, keys)
+    n = 200000
+    env = envelope("school-v", pb.ABSENCE_REPORT, "absence_report",
+                   pb.AbsenceReport(school="s1", period_start=TODAY,
+                                    period_end=TODAY, lessons_absent=0,
+                                    lessons_expected=10, kind=pb.UNLAWFUL),
+                   "unread")
+    ids = [env.event_id[:8] + i.to_bytes(8, "big") for i in range(n)]
+    sent = 0
+    deadline = time.time() + 300
+    while sent < n:
+        env.event_id = ids[sent]
+        try:
+            c.sock.send(frame(pb.FRAME_EVENT, env), zmq.DONTWAIT)
+            sent += 1
+        except zmq.Again:        # §1: not taken now, send it a moment later
+            assert time.time() < deadline, f"only {sent} frames taken"
+            time.sleep(0.001)
+    # Every event is stored, whether its ack reaches us or not.
+    while True:
+        stats = json.loads(hub.ctl("stats", "--json").stdout)
+        if stats["last_seq"] == n:
+            break
+        assert time.time() < deadline, stats
+        time.sleep(0.5)
+    acked = set()
+    while True:
+        d = c.recv(5)
+        if d is None:
+            break
+        a = ack_of(d)
+        assert a.status == pb.ACCEPTED, a
+        acked.add(a.event_id)
+    assert len(acked) < n, "no ack was dropped: the queues held them all"
+    # The resend of an event whose ack was dropped: DUPLICATE.
+    lost = next(i for i in ids if i not in acked)
+    env.event_id = lost
+    a = one_ack(c, frame(pb.FRAME_EVENT, env))
+    assert a.status == pb.DUPLICATE and a.sequence > 0, a
+    c.close()
+    ctx.term()
+    hub.stop()
+    lines = [line for line in hub.logtext().splitlines()
+             if " HUB-ACK " in line]
+    assert len(lines) == 2, lines[:5] + [f"... {len(lines)} lines"]
+    assert lines[0].endswith(
+        "HUB-ACK ack not sent (Resource temporarily unavailable); the "
+        "sender will resend and get DUPLICATE"), lines[0]
+    more = n - len(acked) - 1
+    assert lines[1].endswith(
+        f"HUB-ACK {more} more acks not sent since the last HUB-ACK line, "
+        "the last to school-v (Resource temporarily unavailable); their "
+        "senders will resend and get DUPLICATE"), lines[1]
+
+
+def test_answers_dropped_on_delivery_are_logged_once_a_minute(hub):
+    """§4 Limits: answers a client does not read are dropped beyond its
+    queues (logged `HUB-DELIVER answer not sent`, `HUB-QUERY result not
+    sent`), but not a line each: a client in a loop that reads nothing
+    must not flood the journal. The first of a minute is a line, the
+    rest are summed up in one (here: at the stop); the answers that did
+    reach the client and those dropped make up every frame sent."""
+    from test_64_vendor_from_doc import connect_caseworker
+    hub.keygen("cw-u")
+    hub.ctl("register-caseworker", "cw-u", "--key",
+            os.path.join(hub.keys, "cw-u.key"))
+    hub.start("--query_rate", "100000", "--query_burst", "100000")
+    ctx = zmq.Context()
+    ctx.setsockopt(zmq.RCVHWM, 1)
+    ctx.setsockopt(zmq.RCVBUF, 4096)
+    c = connect_caseworker(hub, ctx, "cw-u")
+    n = 30000
+    for i in range(n):
+        c.sock.send(frame(pb.FRAME_QUERY, b"\xff"))       # does not decode
+        c.sock.send(frame(pb.FRAME_QUERY, pb.Query(request_id=i + 1,
+                                                   kind=pb.OPEN_ALERTS)))
+    time.sleep(3)
+    got = {pb.OK: 0, pb.E_MALFORMED: 0}
+    while True:
+        d = c.recv(3)
+        if d is None:
+            break
+        r = pb.Result.FromString(d[2:])
+        got[r.code] += 1
+    assert got[pb.OK] < n and got[pb.E_MALFORMED] < n, got
+    c.close()
+    ctx.term()
+    hub.stop()
+    log = hub.logtext().splitlines()
+    for ident, what, first, code in (
+            ("HUB-DELIVER", "answers", "answer not sent", pb.E_MALFORMED),
+            ("HUB-QUERY", "results", "result not sent", pb.OK)):
+        lines = [line for line in log if f" {ident} " in line
+                 and " not sent" in line]
+        assert len(lines) == 2, lines[:5] + [f"... {len(lines)} lines"]
+        assert lines[0].endswith(
+            f"{ident} {first}: Resource temporarily unavailable"), lines[0]
+        more = n - got[code] - 1
+        assert lines[1].endswith(
+            f"{ident} {more} more {what} not sent since the last "
+            f"{ident} line (Resource temporarily unavailable)"), lines[1]
+
+
+def test_refused_delivery_frames_are_logged_as_ingest_refusals_are(hub):
+    """§2, §4: a frame the delivery endpoint refuses is answered and
+    audited every time, and no limit holds such frames back; hubd's log
+    says the first 100 of a run of minutes in a line each, as it does
+    HUB-REJECT on ingest, and sums up the rest in one line (here: at
+    the stop), so that a client in a loop does not flood the journal
+    (the audit trail has its own bound: SECURITY.md, audit-dropped)."""
+    from test_64_vendor_from_doc import connect_caseworker, decode
+    for cw in ("cw-u", "cw-w"):
+        hub.keygen(cw)
+        hub.ctl("register-caseworker", cw, "--key",
+                os.path.join(hub.keys, cw + ".key"))
+    hub.start("--sessions_max", "1")
+    ctx = zmq.Context()
+    c = connect_caseworker(hub, ctx, "cw-u")
+    n = 1500
+    for _ in range(n):
+        c.sock.send(frame(pb.FRAME_QUERY, b"\xff"))          # no Query
+        c.sock.send(frame(pb.FRAME_EVENT, b""))              # not taken
+        c.sock.send(frame(pb.FRAME_ALERT_ACK, pb.AlertAck(alert_id=b"x")))
+    got = 0
+    while got < 2 * n:                     # the AlertAcks are not answered
+        d = c.recv(15)
+        assert d is not None, f"{got} answers"
+        kind, m = decode(d)
+        assert (kind, m.code) == (pb.FRAME_RESULT, pb.E_MALFORMED), m
+        got += 1
+    # The session table is full: each Hello of another caseworker refused.
+    w = connect_caseworker(hub, ctx, "cw-w")
+    c.send(frame(pb.FRAME_HELLO, pb.Hello()))
+    assert decode(c.recv(15))[1].code == pb.OK
+    hellos = 300
+    for _ in range(hellos):
+        w.send(frame(pb.FRAME_HELLO, pb.Hello()))
+    for _ in range(hellos):
+        d = w.recv(15)
+        assert d is not None
+        assert decode(d)[1].code == pb.E_UNAVAILABLE
+    c.close()
+    w.close()
+    ctx.term()
+    hub.stop()
+    log = hub.logtext().splitlines()
+    lines = [line for line in log if " warn HUB-DELIVER " in line]
+    assert len(lines) == 101, lines[:3] + [f"... {len(lines)} lines"]
+    assert lines[-1].endswith(
+        f"HUB-DELIVER {3 * n - 100} more frames refused since the last "
+        "HUB-DELIVER line"), lines[-1]
+    lines = [line for line in log if " warn HUB-HELLO " in line]
+    assert len(lines) == 101, lines[:3] + [f"... {len(lines)} lines"]
+    assert lines[0].endswith(
+        "HUB-HELLO no session for cw-w: the hub's session table is full "
+        "(sessions_max); retry later"), lines[0]
+    assert lines[-1].endswith(
+        f"HUB-HELLO {hellos - 100} more Hellos refused since the last "
+        "HUB-HELLO line"), lines[-1]
