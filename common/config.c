@@ -19,6 +19,7 @@ struct ug_config {
 	bool *given;   /* set on the command line, not (only) in a file */
 	char **where; /* "PATH:LINE: " of the file line that set it, or NULL */
 	char **rest;
+	int options; /* how many of rest came before a "--" */
 };
 
 static long
@@ -455,6 +456,7 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 			 ? UG_OK
 			 : UG_ENOMEM;
 	int n = 0;
+	cfg->options = -1;
 	/* Help wherever it stands: a --config that cannot be read must not
 	 * keep it from the one asking how to write one. */
 	for (int i = first_pass_next(settings, argc, argv, 1);
@@ -502,6 +504,7 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 		/* "--" ends the options, so an argument may start with "-"
 		 * (a file named --x.csv, an address "-"). */
 		if (strcmp(argv[i], "--") == 0) {
+			cfg->options = n;
 			while (++i < argc)
 				cfg->rest[n++] = argv[i];
 			break;
@@ -560,6 +563,8 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 		ug_config_destroy(&cfg);
 		return err;
 	}
+	if (cfg->options < 0)
+		cfg->options = n;
 	*rest = cfg->rest;
 	*nrest = n;
 	*out = cfg;
@@ -582,6 +587,12 @@ ug_config_destroy(ug_config **cfgp)
 	free(cfg->rest);
 	free(cfg);
 	*cfgp = NULL;
+}
+
+int
+ug_config_rest_options(const ug_config *cfg)
+{
+	return cfg->options;
 }
 
 const char *

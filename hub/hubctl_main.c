@@ -1662,7 +1662,16 @@ main(int argc, char **argv)
 	 * directory: missing, not one to try and fail on. */
 	if (dir && id && !*id)
 		id = NULL;
-	if (!known || (needs_id && !id)) {
+	/* "-x" reaches here as a word wherever it stands, "stats -x" too:
+	 * an unknown option, as --x is, not an argument to reject or an id
+	 * to call invalid. After "--" it is an argument. */
+	const char *dashed = NULL;
+	for (int i = 1; i < ug_config_rest_options(cfg) && !dashed; i++)
+		if (rest[i][0] == '-' && rest[i][1])
+			dashed = rest[i];
+	if (dashed) {
+		ug_eprintf("hubctl: unknown option %s (see --help)\n", dashed);
+	} else if (!known || (needs_id && !id)) {
 		if (!known && cmd[0] == '-' && cmd[1])
 			/* -x reaches here as a word: said as --x is. */
 			ug_eprintf("hubctl: unknown option %s (see --help)\n",

@@ -1132,6 +1132,30 @@ def test_hubctl_usage_errors_say_what_operations_md_quotes(tmp_path):
     assert not data.exists() and not (tmp_path / "k").exists()
 
 
+def test_a_short_unknown_option_after_the_command_is_one_too(make_hub):
+    """OPERATIONS.md, Registering who may connect: an unknown option is
+    `hubctl: unknown option --x (see --help)`, `-x` alike, exit 2, for
+    every hubctl command: also where it follows the command or its id
+    (`hubctl stats -x`), not an "unexpected argument" or an id that is
+    not one. After `--` the word is an argument, taken as it is."""
+    hub = make_hub(start=False)
+    before = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    for args in (["stats", "-x"], ["register-agency", "-x"],
+                 ["register-agency", "school-q", "-x"],
+                 ["audit", "show", "-j"], ["backup", "-n"],
+                 ["set-email", "cw-anna", "-q"]):
+        p = hub.hubctl(*args, check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", f"hubctl: unknown option {args[-1]} (see --help)\n"), p
+    p = hub.hubctl("register-agency", "--", "-x", check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: register-agency: '-x' is not a valid id (1-63 of "
+        "a-z 0-9 . _ -, starting with a letter or digit, holding no CPR "
+        "number)\n"), p
+    after = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    assert len(after) == len(before) + 1, after[len(before):]
+
+
 def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
     """OPERATIONS.md, "Registering who may connect": a data_dir that has
     a store this user may not look into (hubctl run without sudo) is
