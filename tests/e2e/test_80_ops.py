@@ -4376,3 +4376,55 @@ def test_a_killed_bench_takes_its_servers_with_it(tmp_path):
         for p in pids:
             with contextlib.suppress(OSError):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_the_table_of_hubctl_options_is_what_hubctl_takes(tmp_path):
+    """OPERATIONS.md, Registering who may connect: the table of hubctl's
+    own options names the commands each belongs to; given on the command
+    line to any other, it is refused naming it (`... does not apply to
+    ...`, exit 2). Every option of hubctl's own in `--help` is in the
+    table, and for every command the table is what hubctl does."""
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    table = ops[ops.index("| option | commands |"):].splitlines()[2:]
+    belongs = {}
+    for line in table:
+        if not line.startswith("|"):
+            break
+        opts, cmds = [cell.strip() for cell in line.strip("|").split("|")]
+        for opt in re.findall(r"`(--\w+)`", opts):
+            belongs[opt] = set(re.findall(r"`([a-z-]+(?: verify| show)?)`",
+                                          cmds))
+    usage = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                           capture_output=True, text=True).stdout
+    own = re.findall(r"^  (--\w+)", usage[usage.index("  --key VALUE"):],
+                     re.M)
+    assert own and [o for o in own if o not in belongs] == [], belongs
+    commands = {
+        "keygen": ["x"], "register-agency": ["x"],
+        "register-caseworker": ["x"], "register-gateway": ["x"],
+        "revoke-agency": ["x"], "revoke-caseworker": ["x"],
+        "revoke-gateway": ["x"], "set-password": ["x"],
+        "set-email": ["x", "a@example.org"], "assign": [], "stats": [],
+        "log": [], "audit verify": [], "audit show": [], "export": [],
+        "pass-damaged": [], "erase": [], "backup": [str(tmp_path / "bk")],
+        "restore": [str(tmp_path / "bk")], "report": []}
+    wrong = []
+    for opt in own:
+        for cmd, args in commands.items():
+            value = [] if opt in ("--desk", "--ops", "--json") else ["1"]
+            # No store and no keys: a command the option belongs to fails
+            # for another reason, and nothing is made.
+            p = subprocess.run(
+                [hubtest.binary("hubctl"), "--data_dir",
+                 str(tmp_path / "data"), "--keys_dir", str(tmp_path / "k"),
+                 *cmd.split(), *args, opt, *value], capture_output=True,
+                text=True, stdin=subprocess.DEVNULL, timeout=60)
+            refused = p.stderr == (f"hubctl: {cmd}: {opt} does not apply "
+                                   f"to {cmd} (see --help)\n")
+            if refused != (cmd not in belongs[opt]):
+                wrong.append((opt, cmd, p.returncode, p.stderr))
+            if refused:
+                assert p.returncode == 2 and p.stdout == "", p
+    assert wrong == [], wrong
+    assert not (tmp_path / "data").exists() and \
+        not (tmp_path / "bk").exists()
