@@ -5,12 +5,16 @@ record after a flipped byte, a deleted record or a cut tail, each done
 to the LMDB files with mdb_dump / mdb_load as an attacker would.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import array
+import fcntl
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import termios
 
 import pytest
 
@@ -1265,6 +1269,39 @@ def test_a_detail_that_is_not_utf8_is_kept_as_question_marks(make_hub):
             p.stdout.splitlines()]
     assert recs[-1]["action"] == "backup", recs[-1]
     assert recs[-1]["detail"] == f"{hub.tmp}/bk-???", recs[-1]
+
+
+def test_a_signal_ends_log_as_any_program_and_records_nothing(make_hub):
+    """OPERATIONS.md, The audit trail: Ctrl-C ends `audit show` with a
+    line and a `failed` record; `stats`, `log` and `audit verify`, which
+    change and record nothing, a signal ends as any program, without a
+    word: no "interrupted" line, no record."""
+    hub = make_hub(start=False)
+    rows = "".join(f"0101101234;cw-anna;{y}-{m:02d}-{d:02d}\n"
+                   for y in range(2020, 2027) for m in range(1, 13)
+                   for d in range(1, 29))
+    (hub.tmp / "many.csv").write_text("cpr;caseworker;from\n" + rows)
+    hub.hubctl("assign", "--file", str(hub.tmp / "many.csv"))
+    before = hub.stats()["audit_records"]
+    # Standard output a pipe nobody reads: log blocks in a write once it
+    # is full (64 KiB; some 2,300 lines wait), and the signal finds it
+    # in the middle of its listing.
+    p = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                          str(hub.conf), "log"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    size = fcntl.fcntl(p.stdout.fileno(), 1032)  # F_GETPIPE_SZ
+
+    def waiting():
+        n = array.array("i", [0])
+        fcntl.ioctl(p.stdout.fileno(), termios.FIONREAD, n)
+        return n[0] >= size - 4096
+    hubtest.wait_for(waiting, 30, "hubctl log's pipe full")
+    p.send_signal(signal.SIGINT)
+    assert p.wait(timeout=30) == -signal.SIGINT
+    assert p.stderr.read() == b""
+    p.stdout.close()
+    p.stderr.close()
+    assert hub.stats()["audit_records"] == before
 
 
 def test_output_that_cannot_be_written_is_exit_1_not_shown(make_hub):
