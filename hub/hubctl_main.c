@@ -1207,12 +1207,14 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	}
 	/* An empty --key (an unset variable in a key replacement's script)
 	 * would register keys_dir/ID.key, perhaps the very key being
-	 * replaced, and say so as a success. */
-	if (strncmp(cmd, "register-", 9) == 0 && ug_config_given(cfg, "key") &&
+	 * replaced, and say so as a success. So does a `key =` line left
+	 * empty in a --config file. */
+	if (strncmp(cmd, "register-", 9) == 0 &&
+	    (ug_config_given(cfg, "key") || ug_config_where(cfg, "key")[0]) &&
 	    !ug_config_get(cfg, "key")[0]) {
-		ug_eprintf("hubctl: %s: --key names no file (leave it out for "
-			   "keys_dir/ID.key)\n",
-			   cmd);
+		ug_eprintf("hubctl: %s%s: --key names no file (leave it out "
+			   "for keys_dir/ID.key)\n",
+			   ug_config_where(cfg, "key"), cmd);
 		return false;
 	}
 	if (strcmp(cmd, "log") == 0 &&

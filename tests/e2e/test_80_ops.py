@@ -1093,6 +1093,17 @@ def test_an_empty_key_option_is_no_key_file(make_hub):
             assert (p.returncode, p.stdout, p.stderr) == (
                 2, "", f"hubctl: register-{kind}: --key names no file "
                 "(leave it out for keys_dir/ID.key)\n"), p
+        # A `key =` line left empty in a --config file (hubctl's own
+        # options file, "Registering who may connect") is the same
+        # mistake: refused with its file and line, as every bad value
+        # read from a file.
+        ops = hub.tmp / "ops.conf"
+        ops.write_text("# hubctl's options\nkey =\n")
+        p = hub.hubctl(f"register-{kind}", "--config", str(ops), "school-a",
+                       check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", f"hubctl: {ops}:2: register-{kind}: --key names no "
+            "file (leave it out for keys_dir/ID.key)\n"), p
     recs = hub.hubctl("audit", "show", "--json").stdout.splitlines()
     assert len(recs) == before + 1, recs[before:]  # the first show's own
 
