@@ -920,6 +920,11 @@ def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
               "hubctl: --to must be a date, YYYY-MM-DD\n"),
              (["--from", "1899-12-31"],
               "hubctl: --from must be a date, YYYY-MM-DD\n"),
+             # Given empty (an unset variable) it is no date either, not
+             # a period left open that shows every record.
+             (["--from", ""],
+              "hubctl: --from must be a date, YYYY-MM-DD\n"),
+             (["--to="], "hubctl: --to must be a date, YYYY-MM-DD\n"),
              (["--cpr", "123"], None),
              (["--from", "2026-03-02", "--to", "2026-03-01"],
               "hubctl: audit show: --from 2026-03-02 is after --to "
@@ -943,6 +948,12 @@ def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
         assert (p.returncode, p.stdout, p.stderr) == (
             2, b"", f"hubctl: audit show: --{name} must be UTF-8 "
             "text\n".encode()), (name, p.stderr)
+    # So is a `from =` line left empty in a --config file, named.
+    ops = tmp_path / "ops.conf"
+    ops.write_text("from =\n")
+    p = hub.hubctl("audit", "--config", str(ops), "show", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", f"hubctl: {ops}:1: --from must be a date, YYYY-MM-DD\n"), p
     assert not (tmp_path / "none").exists()
     assert hub.stats()["audit_records"] == before
 
