@@ -1666,10 +1666,12 @@ main(int argc, char **argv)
 		id = NULL;
 	/* "-x" reaches here as a word wherever it stands, "stats -x" too:
 	 * an unknown option, as --x is, not an argument to reject or an id
-	 * to call invalid. After "--" it is an argument. */
+	 * to call invalid. After "--" it is an argument, and so is
+	 * set-email's ADDRESS, which it refuses as no plain address. */
 	const char *dashed = NULL;
 	for (int i = 1; i < ug_config_rest_options(cfg) && !dashed; i++)
-		if (rest[i][0] == '-' && rest[i][1])
+		if (rest[i][0] == '-' && rest[i][1] &&
+		    !(i == 2 && strcmp(cmd, "set-email") == 0))
 			dashed = rest[i];
 	if (dashed) {
 		ug_eprintf("hubctl: unknown option %s (see --help)\n", dashed);

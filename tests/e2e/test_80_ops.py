@@ -1154,15 +1154,21 @@ def test_a_short_unknown_option_after_the_command_is_one_too(make_hub):
     for args in (["stats", "-x"], ["register-agency", "-x"],
                  ["register-agency", "school-q", "-x"],
                  ["audit", "show", "-j"], ["backup", "-n"],
-                 ["set-email", "cw-anna", "-q"]):
+                 ["set-email", "-q", "a@example.org"]):
         p = hub.hubctl(*args, check=False)
+        dashed = [a for a in args if a.startswith("-")][0]
         assert (p.returncode, p.stdout, p.stderr) == (
-            2, "", f"hubctl: unknown option {args[-1]} (see --help)\n"), p
+            2, "", f"hubctl: unknown option {dashed} (see --help)\n"), p
     p = hub.hubctl("register-agency", "--", "-x", check=False)
     assert (p.returncode, p.stderr) == (
         2, "hubctl: register-agency: '-x' is not a valid id (1-63 of "
         "a-z 0-9 . _ -, starting with a letter or digit, holding no CPR "
         "number)\n"), p
+    # set-email's ADDRESS is checked as one ("not starting with -").
+    p = hub.hubctl("set-email", "cw-anna", "-q", check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: set-email: '-q' is not a plain address "
+        "(name@example.dk)\n"), p
     after = hub.hubctl("audit", "show", "--json").stdout.splitlines()
     assert len(after) == len(before) + 1, after[len(before):]
 
