@@ -56,16 +56,6 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 			    name);
 		return UG_EINVAL;
 	}
-	bool yes;
-	if (is_flag(&cfg->settings[i]) &&
-	    ug_parse_bool(value, &yes) != UG_OK) {
-		/* Read as false, a typo (json = ja) would quietly be a no. */
-		ug_diag_set(diag, name,
-			    "%s must be true or false (or yes/no, "
-			    "on/off, 1/0), not '%.40s'",
-			    name, value);
-		return UG_EINVAL;
-	}
 	char *copy = strdup(value);
 	if (!copy)
 		return UG_ENOMEM;
@@ -297,6 +287,23 @@ ug_kv_read_from(const char *path, unsigned flags, long from, ug_kv_fn fn,
 		diag->line = before.line;
 	}
 	return err;
+}
+
+/* diag's file and line from a place config_pair wrote ("PATH:LINE: "). */
+static void
+place_diag(ug_diag *diag, const char *where)
+{
+	char path[sizeof diag->file + 32];
+	size_t n = strlen(where);
+	if (!diag || n < 2)
+		return;
+	snprintf(path, sizeof path, "%.*s", (int)(n - 2), where);
+	char *colon = strrchr(path, ':');
+	if (!colon)
+		return;
+	*colon = '\0';
+	diag->line = strtol(colon + 1, NULL, 10);
+	ug_strlcpy(diag->file, path, sizeof diag->file);
 }
 
 static ug_err
@@ -550,6 +557,24 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 		}
 		if (err == UG_OK)
 			cfg->given[idx] = true;
+	}
+	/* A yes/no value is checked once every file and option is read, as
+	 * the value in force: a later line or option may set it again
+	 * (--json=ja --json=no runs). Read as false, a typo (json = ja) would
+	 * quietly be a no, so one that stays is refused. */
+	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++) {
+		bool yes;
+		if (cfg->values[i] && is_flag(&settings[i]) &&
+		    ug_parse_bool(cfg->values[i], &yes) != UG_OK) {
+			ug_diag_set(diag, settings[i].name,
+				    "%s%s must be true or false (or yes/no, "
+				    "on/off, 1/0), not '%.40s'",
+				    cfg->where[i] ? cfg->where[i] : "",
+				    settings[i].name, cfg->values[i]);
+			if (cfg->where[i])
+				place_diag(diag, cfg->where[i]);
+			err = UG_EINVAL;
+		}
 	}
 	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++)
 		if (!cfg->values[i] && !settings[i].fallback) {

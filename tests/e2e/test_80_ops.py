@@ -4445,3 +4445,57 @@ def test_the_table_of_hubctl_options_is_what_hubctl_takes(tmp_path):
     assert wrong == [], wrong
     assert not (tmp_path / "data").exists() and \
         not (tmp_path / "bk").exists()
+
+
+def test_a_yes_no_setting_given_twice_is_checked_as_the_last(tmp_path):
+    """OPERATIONS.md, Start and stop: given twice on the command line,
+    the last one wins and only it is checked, in every program; hubctl,
+    inbox, webd and the adapters check the value in force of a file's
+    lines too. A yes/no setting (`--json`, `--list`, `--behind_tls`) is
+    no exception: `--json=ja --json=no` runs, `--json=ja` alone is
+    refused naming it (hubctl, inbox and webd exit 2, the adapters 3)."""
+    conf = tmp_path / "ops.conf"
+    hubctl = [hubtest.binary("hubctl"), "--data_dir", str(tmp_path / "d"),
+              "--keys_dir", str(tmp_path / "k")]
+    # No store: a usage error is exit 2, a run that got past it exit 1.
+    for args, rc in ((["stats", "--json=ja", "--json=no"], 1),
+                     (["stats", "--json=ja"], 2)):
+        p = subprocess.run(hubctl + args, capture_output=True, text=True,
+                           timeout=60)
+        assert p.returncode == rc, (args, p.stderr)
+        if rc == 2:
+            assert p.stderr == "hubctl: json must be true or false (or " \
+                "yes/no, on/off, 1/0), not 'ja'\n", p.stderr
+    conf.write_text("json = ja\njson = no\n")
+    p = subprocess.run(hubctl + ["--config", str(conf), "stats"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "json" not in p.stderr, p.stderr
+    conf.write_text("json = no\njson = ja\n")
+    p = subprocess.run(hubctl + ["--config", str(conf), "stats"],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (2, f"hubctl: {conf}:2: json must "
+                                        "be true or false (or yes/no, "
+                                        "on/off, 1/0), not 'ja'\n"), p
+    # The others: the last one taken, they go on to what they lack.
+    for prog, args, rc, lacks in (
+            ("inbox", ["--caseworker", "cw-anna", "--keys_dir",
+                       str(tmp_path / "k"), "--list=ja", "--list=yes"], 1,
+             "cw-anna.key_secret"),
+            ("webd", ["--gateway", "web-1", "--behind_tls=ja",
+                      "--behind_tls=yes", "--port", "0"], 2, "port"),
+            ("adapter-school", ["--agency", "school-a", "--keys_dir",
+                                str(tmp_path / "k"), "--outbox",
+                                str(tmp_path / "o"), "flush", "--json=ja",
+                                "--json=no"], 3, "school-a.key_secret")):
+        p = subprocess.run([hubtest.binary(prog), *args],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == rc and lacks in p.stderr and \
+            "must be true or false" not in p.stderr, (prog, p.stderr)
+        bad = [a for a in args if a.endswith("=ja")]
+        p = subprocess.run([hubtest.binary(prog), *args[:args.index(
+            bad[0]) + 1]], capture_output=True, text=True, timeout=60)
+        name = bad[0][2:-3]
+        assert (p.returncode, p.stderr) == (
+            3 if prog.startswith("adapter") else 2,
+            f"{prog}: {name} must be true or false (or yes/no, on/off, "
+            "1/0), not 'ja'\n"), (prog, p.stderr)
