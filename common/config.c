@@ -19,6 +19,7 @@ struct ug_config {
 	bool *given;   /* set on the command line, not (only) in a file */
 	char **where; /* "PATH:LINE: " of the file line that set it, or NULL */
 	char **rest;
+	int options; /* how many of rest came before a "--" */
 };
 
 static long
@@ -53,16 +54,6 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 	if (i < 0) {
 		ug_diag_set(diag, name, "unknown setting '%s' (see --help)",
 			    name);
-		return UG_EINVAL;
-	}
-	bool yes;
-	if (is_flag(&cfg->settings[i]) &&
-	    ug_parse_bool(value, &yes) != UG_OK) {
-		/* Read as false, a typo (json = ja) would quietly be a no. */
-		ug_diag_set(diag, name,
-			    "%s must be true or false (or yes/no, "
-			    "on/off, 1/0), not '%.40s'",
-			    name, value);
 		return UG_EINVAL;
 	}
 	char *copy = strdup(value);
@@ -298,6 +289,23 @@ ug_kv_read_from(const char *path, unsigned flags, long from, ug_kv_fn fn,
 	return err;
 }
 
+/* diag's file and line from a place config_pair wrote ("PATH:LINE: "). */
+static void
+place_diag(ug_diag *diag, const char *where)
+{
+	char path[sizeof diag->file + 32];
+	size_t n = strlen(where);
+	if (!diag || n < 2)
+		return;
+	snprintf(path, sizeof path, "%.*s", (int)(n - 2), where);
+	char *colon = strrchr(path, ':');
+	if (!colon)
+		return;
+	*colon = '\0';
+	diag->line = strtol(colon + 1, NULL, 10);
+	ug_strlcpy(diag->file, path, sizeof diag->file);
+}
+
 static ug_err
 config_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
@@ -455,6 +463,7 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 			 ? UG_OK
 			 : UG_ENOMEM;
 	int n = 0;
+	cfg->options = -1;
 	/* Help wherever it stands: a --config that cannot be read must not
 	 * keep it from the one asking how to write one. */
 	for (int i = first_pass_next(settings, argc, argv, 1);
@@ -502,6 +511,7 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 		/* "--" ends the options, so an argument may start with "-"
 		 * (a file named --x.csv, an address "-"). */
 		if (strcmp(argv[i], "--") == 0) {
+			cfg->options = n;
 			while (++i < argc)
 				cfg->rest[n++] = argv[i];
 			break;
@@ -548,6 +558,24 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 		if (err == UG_OK)
 			cfg->given[idx] = true;
 	}
+	/* A yes/no value is checked once every file and option is read, as
+	 * the value in force: a later line or option may set it again
+	 * (--json=ja --json=no runs). Read as false, a typo (json = ja) would
+	 * quietly be a no, so one that stays is refused. */
+	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++) {
+		bool yes;
+		if (cfg->values[i] && is_flag(&settings[i]) &&
+		    ug_parse_bool(cfg->values[i], &yes) != UG_OK) {
+			ug_diag_set(diag, settings[i].name,
+				    "%s%s must be true or false (or yes/no, "
+				    "on/off, 1/0), not '%.40s'",
+				    cfg->where[i] ? cfg->where[i] : "",
+				    settings[i].name, cfg->values[i]);
+			if (cfg->where[i])
+				place_diag(diag, cfg->where[i]);
+			err = UG_EINVAL;
+		}
+	}
 	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++)
 		if (!cfg->values[i] && !settings[i].fallback) {
 			ug_diag_set(diag, settings[i].name,
@@ -560,6 +588,8 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 		ug_config_destroy(&cfg);
 		return err;
 	}
+	if (cfg->options < 0)
+		cfg->options = n;
 	*rest = cfg->rest;
 	*nrest = n;
 	*out = cfg;
@@ -582,6 +612,12 @@ ug_config_destroy(ug_config **cfgp)
 	free(cfg->rest);
 	free(cfg);
 	*cfgp = NULL;
+}
+
+int
+ug_config_rest_options(const ug_config *cfg)
+{
+	return cfg->options;
 }
 
 const char *

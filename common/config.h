@@ -37,6 +37,11 @@ ug_err ug_config_load(ug_config **out, const ug_setting *settings,
 		      int *nrest, bool *help, ug_diag *diag);
 void ug_config_destroy(ug_config **cfg);
 /*
+ * How many of the leading *rest words came before a "--": only those may
+ * be a mistyped option ("-x"); a word after "--" is taken as it is.
+ */
+int ug_config_rest_options(const ug_config *cfg);
+/*
  * The --config files of argv, in the order ug_config_load reads them
  * ("--config FILE" or "--config=FILE"; not the value of another option,
  * nothing after "--" or "--help"): start with *pos = 0; each call returns

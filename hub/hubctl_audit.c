@@ -264,7 +264,10 @@ day_option(const ug_config *cfg, const char *name, int64_t *ms, int64_t dflt,
 {
 	const char *text = ug_config_get(cfg, name);
 	int32_t day;
-	if (!text[0]) {
+	/* Given empty (--from "$START" with the variable unset) it is no
+	 * date, as --cpr "" is no CPR: not a period left open by a typo. */
+	if (!text[0] && !ug_config_given(cfg, name) &&
+	    !ug_config_where(cfg, name)[0]) {
 		*ms = dflt;
 		return true;
 	}

@@ -673,12 +673,14 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	}
 	/* An empty --key (an unset variable in a key replacement's script)
 	 * would register keys_dir/ID.key, perhaps the very key being
-	 * replaced, and say so as a success. */
-	if (strncmp(cmd, "register-", 9) == 0 && ug_config_given(cfg, "key") &&
+	 * replaced, and say so as a success. So does a `key =` line left
+	 * empty in a --config file. */
+	if (strncmp(cmd, "register-", 9) == 0 &&
+	    (ug_config_given(cfg, "key") || ug_config_where(cfg, "key")[0]) &&
 	    !ug_config_get(cfg, "key")[0]) {
-		ug_eprintf("hubctl: %s: --key names no file (leave it out for "
-			   "keys_dir/ID.key)\n",
-			   cmd);
+		ug_eprintf("hubctl: %s%s: --key names no file (leave it out "
+			   "for keys_dir/ID.key)\n",
+			   ug_config_where(cfg, "key"), cmd);
 		return false;
 	}
 	if (strcmp(cmd, "log") == 0 &&
@@ -1094,7 +1096,18 @@ main(int argc, char **argv)
 	 * directory: missing, not one to try and fail on. */
 	if (dir && id && !*id)
 		id = NULL;
-	if (!known || (needs_id && !id)) {
+	/* "-x" reaches here as a word wherever it stands, "stats -x" too:
+	 * an unknown option, as --x is, not an argument to reject or an id
+	 * to call invalid. After "--" it is an argument, and so is
+	 * set-email's ADDRESS, which it refuses as no plain address. */
+	const char *dashed = NULL;
+	for (int i = 1; i < ug_config_rest_options(cfg) && !dashed; i++)
+		if (rest[i][0] == '-' && rest[i][1] &&
+		    !(i == 2 && strcmp(cmd, "set-email") == 0))
+			dashed = rest[i];
+	if (dashed) {
+		ug_eprintf("hubctl: unknown option %s (see --help)\n", dashed);
+	} else if (!known || (needs_id && !id)) {
 		if (!known && cmd[0] == '-' && cmd[1])
 			/* -x reaches here as a word: said as --x is. */
 			ug_eprintf("hubctl: unknown option %s (see --help)\n",

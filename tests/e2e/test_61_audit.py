@@ -5,12 +5,16 @@ record after a flipped byte, a deleted record or a cut tail, each done
 to the LMDB files with mdb_dump / mdb_load as an attacker would.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import array
+import fcntl
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import termios
 
 import pytest
 
@@ -1032,6 +1036,11 @@ def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
               "hubctl: --to must be a date, YYYY-MM-DD\n"),
              (["--from", "1899-12-31"],
               "hubctl: --from must be a date, YYYY-MM-DD\n"),
+             # Given empty (an unset variable) it is no date either, not
+             # a period left open that shows every record.
+             (["--from", ""],
+              "hubctl: --from must be a date, YYYY-MM-DD\n"),
+             (["--to="], "hubctl: --to must be a date, YYYY-MM-DD\n"),
              (["--cpr", "123"], None),
              (["--from", "2026-03-02", "--to", "2026-03-01"],
               "hubctl: audit show: --from 2026-03-02 is after --to "
@@ -1055,6 +1064,12 @@ def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
         assert (p.returncode, p.stdout, p.stderr) == (
             2, b"", f"hubctl: audit show: --{name} must be UTF-8 "
             "text\n".encode()), (name, p.stderr)
+    # So is a `from =` line left empty in a --config file, named.
+    ops = tmp_path / "ops.conf"
+    ops.write_text("from =\n")
+    p = hub.hubctl("audit", "--config", str(ops), "show", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", f"hubctl: {ops}:1: --from must be a date, YYYY-MM-DD\n"), p
     assert not (tmp_path / "none").exists()
     assert hub.stats()["audit_records"] == before
 
@@ -1381,6 +1396,39 @@ def test_a_detail_that_is_not_utf8_is_kept_as_question_marks(make_hub):
             p.stdout.splitlines()]
     assert recs[-1]["action"] == "backup", recs[-1]
     assert recs[-1]["detail"] == f"{hub.tmp}/bk-???", recs[-1]
+
+
+def test_a_signal_ends_log_as_any_program_and_records_nothing(make_hub):
+    """OPERATIONS.md, The audit trail: Ctrl-C ends `audit show` with a
+    line and a `failed` record; `stats`, `log` and `audit verify`, which
+    change and record nothing, a signal ends as any program, without a
+    word: no "interrupted" line, no record."""
+    hub = make_hub(start=False)
+    rows = "".join(f"0101101234;cw-anna;{y}-{m:02d}-{d:02d}\n"
+                   for y in range(2020, 2027) for m in range(1, 13)
+                   for d in range(1, 29))
+    (hub.tmp / "many.csv").write_text("cpr;caseworker;from\n" + rows)
+    hub.hubctl("assign", "--file", str(hub.tmp / "many.csv"))
+    before = hub.stats()["audit_records"]
+    # Standard output a pipe nobody reads: log blocks in a write once it
+    # is full (64 KiB; some 2,300 lines wait), and the signal finds it
+    # in the middle of its listing.
+    p = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                          str(hub.conf), "log"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    size = fcntl.fcntl(p.stdout.fileno(), 1032)  # F_GETPIPE_SZ
+
+    def waiting():
+        n = array.array("i", [0])
+        fcntl.ioctl(p.stdout.fileno(), termios.FIONREAD, n)
+        return n[0] >= size - 4096
+    hubtest.wait_for(waiting, 30, "hubctl log's pipe full")
+    p.send_signal(signal.SIGINT)
+    assert p.wait(timeout=30) == -signal.SIGINT
+    assert p.stderr.read() == b""
+    p.stdout.close()
+    p.stderr.close()
+    assert hub.stats()["audit_records"] == before
 
 
 def test_output_that_cannot_be_written_is_exit_1_not_shown(make_hub):

@@ -1093,6 +1093,17 @@ def test_an_empty_key_option_is_no_key_file(make_hub):
             assert (p.returncode, p.stdout, p.stderr) == (
                 2, "", f"hubctl: register-{kind}: --key names no file "
                 "(leave it out for keys_dir/ID.key)\n"), p
+        # A `key =` line left empty in a --config file (hubctl's own
+        # options file, "Registering who may connect") is the same
+        # mistake: refused with its file and line, as every bad value
+        # read from a file.
+        ops = hub.tmp / "ops.conf"
+        ops.write_text("# hubctl's options\nkey =\n")
+        p = hub.hubctl(f"register-{kind}", "--config", str(ops), "school-a",
+                       check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", f"hubctl: {ops}:2: register-{kind}: --key names no "
+            "file (leave it out for keys_dir/ID.key)\n"), p
     recs = hub.hubctl("audit", "show", "--json").stdout.splitlines()
     assert len(recs) == before + 1, recs[before:]  # the first show's own
 
@@ -1130,6 +1141,36 @@ def test_hubctl_usage_errors_say_what_operations_md_quotes(tmp_path):
         assert (p.returncode, p.stdout, p.stderr) == (2, "", line + "\n"), \
             (args, p)
     assert not data.exists() and not (tmp_path / "k").exists()
+
+
+def test_a_short_unknown_option_after_the_command_is_one_too(make_hub):
+    """OPERATIONS.md, Registering who may connect: an unknown option is
+    `hubctl: unknown option --x (see --help)`, `-x` alike, exit 2, for
+    every hubctl command: also where it follows the command or its id
+    (`hubctl stats -x`), not an "unexpected argument" or an id that is
+    not one. After `--` the word is an argument, taken as it is."""
+    hub = make_hub(start=False)
+    before = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    for args in (["stats", "-x"], ["register-agency", "-x"],
+                 ["register-agency", "school-q", "-x"],
+                 ["audit", "show", "-j"], ["backup", "-n"],
+                 ["set-email", "-q", "a@example.org"]):
+        p = hub.hubctl(*args, check=False)
+        dashed = [a for a in args if a.startswith("-")][0]
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", f"hubctl: unknown option {dashed} (see --help)\n"), p
+    p = hub.hubctl("register-agency", "--", "-x", check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: register-agency: '-x' is not a valid id (1-63 of "
+        "a-z 0-9 . _ -, starting with a letter or digit, holding no CPR "
+        "number)\n"), p
+    # set-email's ADDRESS is checked as one ("not starting with -").
+    p = hub.hubctl("set-email", "cw-anna", "-q", check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: set-email: '-q' is not a plain address "
+        "(name@example.dk)\n"), p
+    after = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    assert len(after) == len(before) + 1, after[len(before):]
 
 
 def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
@@ -4352,3 +4393,109 @@ def test_a_killed_bench_takes_its_servers_with_it(tmp_path):
         for p in pids:
             with contextlib.suppress(OSError):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_the_table_of_hubctl_options_is_what_hubctl_takes(tmp_path):
+    """OPERATIONS.md, Registering who may connect: the table of hubctl's
+    own options names the commands each belongs to; given on the command
+    line to any other, it is refused naming it (`... does not apply to
+    ...`, exit 2). Every option of hubctl's own in `--help` is in the
+    table, and for every command the table is what hubctl does."""
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    table = ops[ops.index("| option | commands |"):].splitlines()[2:]
+    belongs = {}
+    for line in table:
+        if not line.startswith("|"):
+            break
+        opts, cmds = [cell.strip() for cell in line.strip("|").split("|")]
+        for opt in re.findall(r"`(--\w+)`", opts):
+            belongs[opt] = set(re.findall(r"`([a-z-]+(?: verify| show)?)`",
+                                          cmds))
+    usage = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                           capture_output=True, text=True).stdout
+    own = re.findall(r"^  (--\w+)", usage[usage.index("  --key VALUE"):],
+                     re.M)
+    assert own and [o for o in own if o not in belongs] == [], belongs
+    commands = {
+        "keygen": ["x"], "register-agency": ["x"],
+        "register-caseworker": ["x"], "register-gateway": ["x"],
+        "revoke-agency": ["x"], "revoke-caseworker": ["x"],
+        "revoke-gateway": ["x"], "set-password": ["x"],
+        "set-email": ["x", "a@example.org"], "assign": [], "stats": [],
+        "log": [], "audit verify": [], "audit show": [], "export": [],
+        "pass-damaged": [], "erase": [], "backup": [str(tmp_path / "bk")],
+        "restore": [str(tmp_path / "bk")], "report": []}
+    wrong = []
+    for opt in own:
+        for cmd, args in commands.items():
+            value = [] if opt in ("--desk", "--ops", "--json") else ["1"]
+            # No store and no keys: a command the option belongs to fails
+            # for another reason, and nothing is made.
+            p = subprocess.run(
+                [hubtest.binary("hubctl"), "--data_dir",
+                 str(tmp_path / "data"), "--keys_dir", str(tmp_path / "k"),
+                 *cmd.split(), *args, opt, *value], capture_output=True,
+                text=True, stdin=subprocess.DEVNULL, timeout=60)
+            refused = p.stderr == (f"hubctl: {cmd}: {opt} does not apply "
+                                   f"to {cmd} (see --help)\n")
+            if refused != (cmd not in belongs[opt]):
+                wrong.append((opt, cmd, p.returncode, p.stderr))
+            if refused:
+                assert p.returncode == 2 and p.stdout == "", p
+    assert wrong == [], wrong
+    assert not (tmp_path / "data").exists() and \
+        not (tmp_path / "bk").exists()
+
+
+def test_a_yes_no_setting_given_twice_is_checked_as_the_last(tmp_path):
+    """OPERATIONS.md, Start and stop: given twice on the command line,
+    the last one wins and only it is checked, in every program; hubctl,
+    inbox, webd and the adapters check the value in force of a file's
+    lines too. A yes/no setting (`--json`, `--list`, `--behind_tls`) is
+    no exception: `--json=ja --json=no` runs, `--json=ja` alone is
+    refused naming it (hubctl, inbox and webd exit 2, the adapters 3)."""
+    conf = tmp_path / "ops.conf"
+    hubctl = [hubtest.binary("hubctl"), "--data_dir", str(tmp_path / "d"),
+              "--keys_dir", str(tmp_path / "k")]
+    # No store: a usage error is exit 2, a run that got past it exit 1.
+    for args, rc in ((["stats", "--json=ja", "--json=no"], 1),
+                     (["stats", "--json=ja"], 2)):
+        p = subprocess.run(hubctl + args, capture_output=True, text=True,
+                           timeout=60)
+        assert p.returncode == rc, (args, p.stderr)
+        if rc == 2:
+            assert p.stderr == "hubctl: json must be true or false (or " \
+                "yes/no, on/off, 1/0), not 'ja'\n", p.stderr
+    conf.write_text("json = ja\njson = no\n")
+    p = subprocess.run(hubctl + ["--config", str(conf), "stats"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "json" not in p.stderr, p.stderr
+    conf.write_text("json = no\njson = ja\n")
+    p = subprocess.run(hubctl + ["--config", str(conf), "stats"],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (2, f"hubctl: {conf}:2: json must "
+                                        "be true or false (or yes/no, "
+                                        "on/off, 1/0), not 'ja'\n"), p
+    # The others: the last one taken, they go on to what they lack.
+    for prog, args, rc, lacks in (
+            ("inbox", ["--caseworker", "cw-anna", "--keys_dir",
+                       str(tmp_path / "k"), "--list=ja", "--list=yes"], 1,
+             "cw-anna.key_secret"),
+            ("webd", ["--gateway", "web-1", "--behind_tls=ja",
+                      "--behind_tls=yes", "--port", "0"], 2, "port"),
+            ("adapter-school", ["--agency", "school-a", "--keys_dir",
+                                str(tmp_path / "k"), "--outbox",
+                                str(tmp_path / "o"), "flush", "--json=ja",
+                                "--json=no"], 3, "school-a.key_secret")):
+        p = subprocess.run([hubtest.binary(prog), *args],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == rc and lacks in p.stderr and \
+            "must be true or false" not in p.stderr, (prog, p.stderr)
+        bad = [a for a in args if a.endswith("=ja")]
+        p = subprocess.run([hubtest.binary(prog), *args[:args.index(
+            bad[0]) + 1]], capture_output=True, text=True, timeout=60)
+        name = bad[0][2:-3]
+        assert (p.returncode, p.stderr) == (
+            3 if prog.startswith("adapter") else 2,
+            f"{prog}: {name} must be true or false (or yes/no, on/off, "
+            "1/0), not 'ja'\n"), (prog, p.stderr)

@@ -187,6 +187,17 @@ test_bad_flag_values_refused(void)
 	    UG_EINVAL);
 	CHECK(strstr(diag.reason, ":2: json must be true or false") != NULL);
 	CHECK_EQ_INT(diag.line, 2);
+	/* Set again, it is the value in force that is checked: a later
+	 * line or option wins, as for every setting. */
+	CHECK_OK(load_file("flag2.conf", "agency = a1\njson = ja\njson = no\n",
+			   &cfg, &diag));
+	CHECK(!ug_config_bool(cfg, "json"));
+	ug_config_destroy(&cfg);
+	char *twice[] = {"prog",      "--agency",   "a1",
+			 "--json=ja", "--json=yes", NULL};
+	CHECK_OK(load(&cfg, twice, &rest, &nrest, &help, &diag));
+	CHECK(ug_config_bool(cfg, "json"));
+	ug_config_destroy(&cfg);
 	/* "--json" followed by something else leaves it an argument. */
 	char *argv2[] = {"prog", "--agency", "a1", "--json", "ja", NULL};
 	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
