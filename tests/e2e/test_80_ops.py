@@ -4352,3 +4352,23 @@ def test_a_killed_bench_takes_its_servers_with_it(tmp_path):
         for p in pids:
             with contextlib.suppress(OSError):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_log_range_errors_are_the_ones_operations_md_quotes(make_hub):
+    """OPERATIONS.md, Monitoring: `hubctl log`'s `--after` and `--limit`
+    out of range are exit 2 with the message the document quotes for
+    each. It quoted the `limit` one alone for both, so a check written
+    from it expected that text for a bad `--after` too."""
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    quoted = dict(re.findall(
+        r"`(hubctl: log: (after|limit) must be a whole number from 0 to "
+        r"9223372036854775807)` for `--\2`", doc))
+    quoted = {option: text for text, option in quoted.items()}
+    assert sorted(quoted) == ["after", "limit"], quoted
+    hub = make_hub()
+    for option, text in quoted.items():
+        for bad in ("-1", "9223372036854775808", "1.5", "x"):
+            p = hub.hubctl("log", f"--{option}", bad, check=False)
+            assert (p.returncode, p.stdout, p.stderr) == \
+                (2, "", text + "\n"), (option, bad, p.stderr)
