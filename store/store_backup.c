@@ -209,6 +209,25 @@ find_deletion(void *ctx, const store_audit_record *r)
 	return UG_OK;
 }
 
+/* The copy is opened to be read back. Its failure is DIR's (a disk full
+ * of the copy, with no room left for LMDB's lock file), yet the bare
+ * "cannot open LMDB environment: No space left on device" is what hubctl
+ * says of its own store on a full disk: name the copy. */
+static ug_err
+copy_open(store **copy, const char *dir, const store_opts *opts, ug_diag *diag)
+{
+	ug_err err = store_open(copy, dir, opts, diag);
+	if (err != UG_OK && diag) {
+		char why[sizeof diag->reason];
+		ug_strlcpy(why,
+			   diag->reason[0] ? diag->reason : ug_strerror(err),
+			   sizeof why);
+		ug_diag_set(diag, dir, "the copy in %s does not open: %s", dir,
+			    why);
+	}
+	return err;
+}
+
 static ug_err
 backup_into(store *s, const char *dir, const store_opts *opts,
 	    const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
@@ -252,7 +271,7 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 	 * they then say exactly what the backup holds, and the copy is shown
 	 * to open with the storage key. */
 	store *copy = NULL;
-	err = store_open(&copy, dir, opts, diag);
+	err = copy_open(&copy, dir, opts, diag);
 	bool deleted = false;
 	if (err == UG_OK) {
 		/* A trail that cannot be read past a record cannot tell:
@@ -275,7 +294,7 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 			unlink(path);
 			drop_lock(dir, envs[i]);
 		}
-		err = store_open(&copy, dir, opts, diag);
+		err = copy_open(&copy, dir, opts, diag);
 	}
 	if (err == UG_OK)
 		err = store_get_stats(copy, &out->stats);

@@ -2562,6 +2562,54 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
             ("ok", str(disk / "made")), ("ok", str(given))]
 
 
+
+def test_a_backup_whose_copy_does_not_fit_says_the_disk_is_dirs(make_hub,
+                                                                 tmp_path):
+    """OPERATIONS.md, Backup and restore: a copy that fails (a full disk,
+    a copy that does not open) is said with why and followed by `nothing
+    backed up`. On a disk with room for the copied data files but not
+    for the lock file LMDB makes when the copy is opened to be read
+    back, hubctl said `hubctl: backup: cannot open LMDB environment: No
+    space left on device`, the words it uses for its own store on a full
+    disk, sending the operator to free space under data_dir. Every size
+    of disk, from too small for the data to big enough, is refused in
+    words that name DIR's copy, or backed up."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"fit-{i}")
+               for i, c in enumerate(hubtest.CprGen(8431).take(40))])
+    hub.stop()
+    probe = tmp_path / "probe"
+    hub.hubctl("backup", str(probe))
+    data = sum((probe / e / "data.mdb").stat().st_size
+               for e in ("log", "ids", "derived"))
+    disk = tmp_path / "disk"
+    said = []
+    with hubtest.small_disk(disk, "4m"):
+        target = disk / "bk"
+        for kib in range(data // 1024 - 8, data // 1024 + 512, 4):
+            subprocess.run(["mount", "-o", f"remount,size={kib}k",
+                            str(disk)], check=True)
+            p = hub.hubctl("backup", str(target), check=False)
+            if p.returncode == 0:
+                break
+            assert p.returncode == 1, p.stderr
+            first, last = p.stderr.splitlines()
+            assert last == (f"hubctl: backup: nothing backed up; {target} "
+                            "is removed"), p.stderr
+            assert not target.exists()
+            said.append(first)
+        else:
+            raise AssertionError(f"never backed up: {said[-1]}")
+    copying = [s for s in said if re.fullmatch(
+        r"hubctl: backup: copy of (log|ids|derived)/ failed: No space left "
+        r"on device", s)]
+    opening = [s for s in said if s == (
+        f"hubctl: backup: the copy in {target} does not open: cannot open "
+        "LMDB environment: No space left on device")]
+    assert copying and opening, said
+    assert len(copying) + len(opening) == len(said), said
+
+
 def test_each_unit_names_its_man_page_and_doc():
     """`systemctl help UNIT` opens what the unit's Documentation= names:
     the program's man page (make install puts one per program) and the
