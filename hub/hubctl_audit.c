@@ -40,7 +40,7 @@ hubctl_audit_signer(store *s, ug_keys *keys)
 				   STORE_AUDIT_CHECKPOINT_EVERY);
 }
 
-void
+ug_err
 hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
 		   const char *result, const uint8_t *person_key,
 		   const char *detail)
@@ -56,6 +56,7 @@ hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
 		ug_eprintf("hubctl: %s was not recorded in the audit "
 			   "trail: %s\n",
 			   action, ug_strerror(err));
+	return err;
 }
 
 int

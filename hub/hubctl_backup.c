@@ -469,7 +469,12 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 				   "keys_dir and restore again\n",
 				   path, audit.broken_seq, audit.problem);
 	}
-	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
+	/* Unrecorded (the disk under data_dir full after the copy), the
+	 * restored trail would go on without saying where it began, and a
+	 * hubd started on that disk could store nothing: taken back, as a
+	 * copy the disk would not take. */
+	if (hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir) != UG_OK)
+		return 1;
 	ug_oprintf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
 		   " events); run hubctl audit verify, then start hubd\n",
 		   dir, st.last_seq, st.log_events);

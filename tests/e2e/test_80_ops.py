@@ -2610,6 +2610,53 @@ def test_a_backup_whose_copy_does_not_fit_says_the_disk_is_dirs(make_hub,
     assert len(copying) + len(opening) == len(said), said
 
 
+
+def test_a_restore_the_disk_cannot_record_is_taken_back(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: restore copies the files, opens
+    the store, checks it and records `restore` in the audit trail; a full
+    disk takes back what it copied (`nothing restored; DATA_DIR is empty
+    again`, exit 1). On a disk with room for the files and the lock files
+    but not for the audit record, restore said `restore was not recorded
+    in the audit trail` and exit 0, `restored from DIR`: a store whose
+    trail does not say where it began, on a disk hubd could store
+    nothing on. Every size of disk either restores with its record or
+    takes everything back."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"rfit-{i}")
+               for i, c in enumerate(hubtest.CprGen(8432).take(40))])
+    hub.stop()
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    data = sum(manifest["file_bytes"].values())
+    disk = tmp_path / "disk"
+    unrecorded = 0
+    with hubtest.small_disk(disk, "4m"):
+        target = disk / "data"
+        for kib in range(data // 1024 - 8, data // 1024 + 512, 4):
+            subprocess.run(["mount", "-o", f"remount,size={kib}k",
+                            str(disk)], check=True)
+            p = hub.hubctl("restore", str(backup), "--data_dir",
+                           str(target), check=False)
+            if p.returncode == 0:
+                break
+            assert p.returncode == 1, p.stderr
+            assert p.stderr.endswith(f"hubctl: restore: nothing restored; "
+                                     f"{target} is empty again\n"), p.stderr
+            assert not any(target.iterdir()), p.stderr
+            unrecorded += "restore was not recorded" in p.stderr
+        else:
+            raise AssertionError(f"never restored: {p.stderr}")
+        assert "not recorded" not in p.stderr, p.stderr
+        shown = [json.loads(line) for line in hub.hubctl(
+            "audit", "show", "--json", "--data_dir", str(target),
+            check=False).stdout.splitlines()]
+        assert [(r["seq"], r["action"], r["detail"]) for r in shown
+                if r["action"] == "restore"] == [
+            (manifest["audit_head"] + 1, "restore", str(backup))], shown
+    assert unrecorded, "no disk size left the audit record out"
+
+
 def test_each_unit_names_its_man_page_and_doc():
     """`systemctl help UNIT` opens what the unit's Documentation= names:
     the program's man page (make install puts one per program) and the
