@@ -4467,3 +4467,25 @@ def test_log_range_errors_are_the_ones_operations_md_quotes(make_hub):
             p = hub.hubctl("log", f"--{option}", bad, check=False)
             assert (p.returncode, p.stdout, p.stderr) == \
                 (2, "", text + "\n"), (option, bad, p.stderr)
+
+
+def test_a_dir_too_long_is_refused_in_the_words_quoted(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR is at most 512 bytes for
+    backup and restore alike, a longer one exit 2 with the message the
+    document quotes, nothing made. It quoted backup's alone, so a check
+    of restore written from it expected `hubctl: backup: ...` there."""
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    quoted = re.findall(r"`(hubctl: (backup|restore): DIR is longer than "
+                        r"512 bytes)`", doc)
+    assert sorted(cmd for _, cmd in quoted) == ["backup", "restore"], quoted
+    hub = make_hub()
+    hub.stop()
+    longer = tmp_path / ("d" * 200) / ("e" * 200)
+    longer = longer / ("f" * (513 - len(str(longer)) - 1))
+    assert len(str(longer)) == 513
+    for text, cmd in quoted:
+        p = hub.hubctl(cmd, str(longer), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (2, "", text + "\n"), \
+            (cmd, p.stderr)
+        assert not longer.exists()
