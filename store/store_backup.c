@@ -190,7 +190,13 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 		return err;
 	}
 	out->started = true;
+	/* Opening the copy points the process's "how much room is left"
+	 * at DIR: the store's own writes after it (the backup's record) on a
+	 * full disk under data_dir were then said as a bare I/O error. */
+	char own[600];
+	ug_strlcpy(own, store__env_dir(), sizeof own);
 	err = backup_into(s, dir, opts, sign_public, out, diag);
+	store__env_dir_set(own);
 	if (err != UG_OK)
 		store_backup_undo(dir, out->made_dir);
 	close(lock);
