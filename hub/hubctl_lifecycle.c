@@ -668,10 +668,11 @@ open_out(out_file *o, const char *path, int *why)
 	return true;
 }
 
-/* The document flushed and, for a file, synced and named beside FILE
- * (FILE.XXXXXX), not yet put in its place: true when it is whole and
- * ready to be handed over; else *why is the errno of the write that
- * failed (0 when !complete) and nothing of it is left. */
+/* The document flushed and, for a file, synced, but not yet named: true
+ * when it is whole and ready to be handed over; else *why is the errno of
+ * the write that failed (0 when !complete) and nothing of it is left. A
+ * file stays without a name until publish_out, so a hubctl killed while
+ * the export is recorded leaves none of it either. */
 static bool
 ready_out(out_file *o, bool complete, int *why)
 {
@@ -685,6 +686,7 @@ ready_out(out_file *o, bool complete, int *why)
 		*why = !flushed && errno ? errno : EIO;
 	if (!o->path[0]) {
 		fclose(o->f);
+		o->f = NULL;
 		if (written && complete)
 			return true;
 		sodium_memzero(o->mem, o->mem_len);
@@ -693,17 +695,6 @@ ready_out(out_file *o, bool complete, int *why)
 		return false;
 	}
 	if (written && complete && fsync(fileno(o->f)) != 0) {
-		*why = errno;
-		written = false;
-	}
-	/* Named only now that it is whole and on disk. */
-	if (written && complete && o->unnamed &&
-	    !ug_name_unnamed(fileno(o->f), o->path, o->tmp, sizeof o->tmp)) {
-		*why = errno;
-		written = false;
-	}
-	bool named = !o->unnamed || (written && complete);
-	if (fclose(o->f) != 0 && written) {
 		*why = errno;
 		written = false;
 	}
@@ -717,7 +708,9 @@ ready_out(out_file *o, bool complete, int *why)
 	}
 	if (written && complete)
 		return true;
-	if (named)
+	fclose(o->f);
+	o->f = NULL;
+	if (!o->unnamed)
 		unlink(o->tmp);
 	return false;
 }
@@ -730,9 +723,12 @@ discard_out(out_file *o)
 		sodium_memzero(o->mem, o->mem_len);
 		free(o->mem);
 		o->mem = NULL;
-	} else {
-		unlink(o->tmp);
+		return;
 	}
+	fclose(o->f);
+	o->f = NULL;
+	if (!o->unnamed)
+		unlink(o->tmp);
 }
 
 /* Hands a ready document over: FILE in place, or standard output
@@ -751,10 +747,23 @@ publish_out(out_file *o, int *why)
 		discard_out(o);
 		return written;
 	}
-	if (rename(o->tmp, o->path) == 0)
+	/* Named only now that it is whole, on disk and recorded. */
+	written = !o->unnamed || ug_name_unnamed(fileno(o->f), o->path, o->tmp,
+						 sizeof o->tmp);
+	if (!written)
+		*why = errno;
+	bool named = !o->unnamed || written;
+	if (fclose(o->f) != 0 && written) {
+		*why = errno;
+		written = false;
+	}
+	o->f = NULL;
+	if (written && rename(o->tmp, o->path) == 0)
 		return true;
-	*why = errno;
-	unlink(o->tmp);
+	if (written)
+		*why = errno;
+	if (named)
+		unlink(o->tmp);
 	return false;
 }
 
