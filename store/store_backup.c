@@ -477,9 +477,46 @@ mark_restore(const char *data_dir, ug_diag *diag)
 	return sync_dir(data_dir, diag);
 }
 
+/* Whether dir (one of data_dir's, or data_dir itself with top set) holds
+ * nothing but what a restore, or a hubd refused on it, makes there. */
+static bool
+restore_made_only(const char *dir, bool top)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT;
+	bool only = true;
+	struct dirent *e;
+	while (only && (e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		if (!top) {
+			only = strcmp(n, "data.mdb") == 0 ||
+			       strcmp(n, "lock.mdb") == 0;
+			continue;
+		}
+		if (strcmp(n, STORE_RESTORE_MARK) == 0 ||
+		    strcmp(n, "hubd.lock") == 0)
+			continue;
+		only = false;
+		for (size_t i = 0; i < NENVS; i++)
+			if (strcmp(n, envs[i]) == 0) {
+				char sub[600];
+				snprintf(sub, sizeof sub, "%s/%s", dir, n);
+				only = restore_made_only(sub, false);
+			}
+	}
+	closedir(d);
+	return only;
+}
+
 /* What an unfinished restore left is taken back before a new one; so is
  * the hubd.lock of a hubd that refused to start on it, unless a hubd
- * still holds it. */
+ * still holds it. A data_dir that holds anything else as well is refused
+ * as not empty with the mark left in place: taken back and then refused,
+ * it would be left without the mark that keeps hubd from starting an
+ * empty store there. */
 static ug_err
 undo_unfinished(const char *data_dir, ug_diag *diag)
 {
@@ -498,6 +535,11 @@ undo_unfinished(const char *data_dir, ug_diag *diag)
 			    "another hubctl restore is still copying into %s: "
 			    "let it finish, or stop it and run this again",
 			    data_dir);
+		return UG_EEXISTS;
+	}
+	if (!restore_made_only(data_dir, true)) {
+		close(mark);
+		ug_diag_set(diag, data_dir, "%s is not empty", data_dir);
 		return UG_EEXISTS;
 	}
 	store_restore_undo(data_dir);

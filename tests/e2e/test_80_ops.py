@@ -4528,3 +4528,45 @@ def test_a_backup_the_full_store_cannot_record_stands(make_hub, tmp_path):
                 break
         else:
             raise AssertionError("every backup's record fitted")
+
+
+def test_a_restore_run_again_over_more_than_its_own_leaves_the_mark(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: run again into the data_dir an
+    unfinished restore left, restore takes back what that one left and
+    starts over; a data_dir that holds anything else is refused as not
+    empty, and nothing is written. It took the unfinished restore's files
+    and its restore.unfinished away first and then refused: the mark that
+    keeps hubd off a data_dir holding part of a backup was gone, and
+    hubd started an empty store there, whose events a restore into it
+    would be refused over."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8434).next(),
+                              salt="mark"))
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    data = tmp_path / "data"
+    (data / "log").mkdir(parents=True)
+    (data / "restore.unfinished").write_bytes(b"")
+    half = (backup / "log" / "data.mdb").read_bytes()
+    (data / "log" / "data.mdb").write_bytes(half[:len(half) // 2])
+    (data / "notes.txt").write_text("the operator's, not the restore's\n")
+    before = {str(p.relative_to(data)): p.read_bytes()
+              for p in data.rglob("*") if p.is_file()}
+    p = hub.hubctl("restore", str(backup), "--data_dir", str(data),
+                   check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: restore: {data} is not empty\n"), p.stderr
+    assert {str(p.relative_to(data)): p.read_bytes()
+            for p in data.rglob("*") if p.is_file()} == before
+    p = hub.hubctl("stats", "--data_dir", str(data), check=False)
+    assert p.returncode == 1 and "a restore into " + str(data) + \
+        " did not finish (restore.unfinished is there)" in p.stderr, p
+    # Without the operator's file it is what the doc says: taken back,
+    # and restored anew.
+    (data / "notes.txt").unlink()
+    p = hub.hubctl("restore", str(backup), "--data_dir", str(data),
+                   check=False)
+    assert p.returncode == 0, p.stderr
+    assert not (data / "restore.unfinished").exists()
