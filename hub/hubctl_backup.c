@@ -307,7 +307,10 @@ manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
 	const char *hashes = manifest_value(text, "file_blake2b");
 	if (!bytes && !hashes)
 		return true;
-	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
+	/* Checked in the manifest's own order (its "files": log/, ids/,
+	 * derived/; files[] is in copy order, the other way round), so a
+	 * manifest without the figures names log/data.mdb first. */
+	for (int i = STORE_BACKUP_FILES - 1; i >= 0; i--) {
 		store_backup_file *f = &files[i];
 		*bad = f->path;
 		const char *b = bytes ? manifest_value(bytes, f->path) : NULL;

@@ -4570,3 +4570,33 @@ def test_a_restore_run_again_over_more_than_its_own_leaves_the_mark(
                    check=False)
     assert p.returncode == 0, p.stderr
     assert not (data / "restore.unfinished").exists()
+
+
+def test_a_manifest_without_file_figures_names_log_first(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, Backup and restore: a manifest whose file figures
+    are there but not whole is refused before anything is copied, `...
+    is damaged: no whole file_bytes and file_blake2b for log/data.mdb`.
+    With either figure gone whole, restore named derived/data.mdb (its
+    copy order), not the file the document quotes; it checks in the
+    manifest's order, log/ first."""
+    hub = make_hub()
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["files"] == ["log/data.mdb", "ids/data.mdb",
+                                 "derived/data.mdb"]
+    for gone in ("file_bytes", "file_blake2b"):
+        damaged = tmp_path / f"no-{gone}"
+        shutil.copytree(backup, damaged)
+        (damaged / "manifest.json").write_text(json.dumps(
+            {k: v for k, v in manifest.items() if k != gone}))
+        data = tmp_path / f"data-{gone}"
+        p = hub.hubctl("restore", str(damaged), "--data_dir", str(data),
+                       check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: restore: {damaged}/manifest.json is damaged: "
+            "no whole file_bytes and file_blake2b for log/data.mdb\n"), \
+            (gone, p.stderr)
+        assert not data.exists()
