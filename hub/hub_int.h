@@ -106,6 +106,10 @@ struct hub {
 	_Atomic uint64_t apply_damaged;
 	int64_t apply_failing_since, apply_logged_at;
 	uint64_t apply_failures;
+	/* Since when batches are not stored, when HUB-STORE last said so and
+	 * how many it has not said since (ingest.c). Loop thread only. */
+	int64_t store_failing_since, store_logged_at;
+	uint64_t store_failures, store_unsaid;
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;

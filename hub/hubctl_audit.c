@@ -40,7 +40,7 @@ hubctl_audit_signer(store *s, ug_keys *keys)
 				   STORE_AUDIT_CHECKPOINT_EVERY);
 }
 
-void
+ug_err
 hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
 		   const char *result, const uint8_t *person_key,
 		   const char *detail)
@@ -50,12 +50,21 @@ hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
 	store_audit_entry e = {ug_now_ms(), who,	NULL,  action,
 			       result,	    person_key, detail};
 	ug_err err = store_audit_write(s, &e, 1);
-	if (err == UG_OK && keys->sign_secret)
-		err = store_audit_checkpoint(s, e.at);
-	if (err != UG_OK)
+	if (err != UG_OK) {
 		ug_eprintf("hubctl: %s was not recorded in the audit "
 			   "trail: %s\n",
 			   action, ug_strerror(err));
+		return err;
+	}
+	/* Recorded: a checkpoint not signed now is signed with the next
+	 * record, by hubd or hubctl. */
+	ug_err signed_err =
+	    keys->sign_secret ? store_audit_checkpoint(s, e.at) : UG_OK;
+	if (signed_err != UG_OK)
+		ug_eprintf("hubctl: the %s record was not signed into a "
+			   "checkpoint: %s\n",
+			   action, ug_strerror(signed_err));
+	return UG_OK;
 }
 
 int

@@ -22,11 +22,12 @@ void hubctl_audit_signer(store *s, ug_keys *keys);
 void hubctl_audit_operator(char out[STORE_ID_MAX]);
 
 /* Record an admin action as "hubctl:USER" (the Unix user), and sign a
- * checkpoint after it when a signing key is loaded. Logs on failure; the
- * action itself stands. */
-void hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
-			const char *result, const uint8_t *person_key,
-			const char *detail);
+ * checkpoint after it when a signing key is loaded. Logs on failure;
+ * returns the record's (a checkpoint not signed is only logged). For
+ * most actions the action itself stands either way. */
+ug_err hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
+			  const char *result, const uint8_t *person_key,
+			  const char *detail);
 
 /* The record of an admin change, stored in the change's own transaction
  * (the store's _audited functions), so that a change is never kept

@@ -307,7 +307,10 @@ manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
 	const char *hashes = manifest_value(text, "file_blake2b");
 	if (!bytes && !hashes)
 		return true;
-	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
+	/* Checked in the manifest's own order (its "files": log/, ids/,
+	 * derived/; files[] is in copy order, the other way round), so a
+	 * manifest without the figures names log/data.mdb first. */
+	for (int i = STORE_BACKUP_FILES - 1; i >= 0; i--) {
 		store_backup_file *f = &files[i];
 		*bad = f->path;
 		const char *b = bytes ? manifest_value(bytes, f->path) : NULL;
@@ -469,7 +472,12 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 				   "keys_dir and restore again\n",
 				   path, audit.broken_seq, audit.problem);
 	}
-	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
+	/* Unrecorded (the disk under data_dir full after the copy), the
+	 * restored trail would go on without saying where it began, and a
+	 * hubd started on that disk could store nothing: taken back, as a
+	 * copy the disk would not take. */
+	if (hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir) != UG_OK)
+		return 1;
 	ug_oprintf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
 		   " events); run hubctl audit verify, then start hubd\n",
 		   dir, st.last_seq, st.log_events);

@@ -668,10 +668,13 @@ open_out(out_file *o, const char *path, int *why)
 	return true;
 }
 
-/* True when the whole document is in place at FILE (or on stdout); else
- * *why is the errno of the write that failed (0 when !complete). */
+/* The document flushed and, for a file, synced, but not yet named: true
+ * when it is whole and ready to be handed over; else *why is the errno of
+ * the write that failed (0 when !complete) and nothing of it is left. A
+ * file stays without a name until publish_out, so a hubctl killed while
+ * the export is recorded leaves none of it either. */
 static bool
-close_out(out_file *o, bool complete, int *why)
+ready_out(out_file *o, bool complete, int *why)
 {
 	*why = 0;
 	/* An earlier write's errno is gone by now: only fflush's own says
@@ -683,41 +686,105 @@ close_out(out_file *o, bool complete, int *why)
 		*why = !flushed && errno ? errno : EIO;
 	if (!o->path[0]) {
 		fclose(o->f);
-		if (written && complete) {
-			errno = 0;
-			written = fwrite(o->mem, 1, o->mem_len, stdout) ==
-				      o->mem_len &&
-				  fflush(stdout) == 0;
-			if (!written)
-				*why = errno ? errno : EIO;
-		}
+		o->f = NULL;
+		if (written && complete)
+			return true;
 		sodium_memzero(o->mem, o->mem_len);
 		free(o->mem);
 		o->mem = NULL;
-		return complete && written;
+		return false;
 	}
 	if (written && complete && fsync(fileno(o->f)) != 0) {
 		*why = errno;
 		written = false;
 	}
-	/* Named only now that it is whole and on disk. */
-	if (written && complete && o->unnamed &&
-	    !ug_name_unnamed(fileno(o->f), o->path, o->tmp, sizeof o->tmp)) {
-		*why = errno;
+	/* A directory at FILE would refuse the rename: known now, before
+	 * the export is recorded as made. */
+	struct stat st;
+	if (written && complete && lstat(o->path, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		*why = EISDIR;
 		written = false;
 	}
-	bool named = !o->unnamed || (written && complete);
+	if (written && complete)
+		return true;
+	fclose(o->f);
+	o->f = NULL;
+	if (!o->unnamed)
+		unlink(o->tmp);
+	return false;
+}
+
+/* A ready document that is not to be handed over after all. */
+static void
+discard_out(out_file *o)
+{
+	if (!o->path[0]) {
+		sodium_memzero(o->mem, o->mem_len);
+		free(o->mem);
+		o->mem = NULL;
+		return;
+	}
+	fclose(o->f);
+	o->f = NULL;
+	if (!o->unnamed)
+		unlink(o->tmp);
+}
+
+/* Hands a ready document over: FILE in place, or standard output
+ * written. False, *why the errno, when that failed (nothing at FILE). */
+static bool
+publish_out(out_file *o, int *why)
+{
+	bool written;
+	errno = 0;
+	if (!o->path[0]) {
+		written =
+		    fwrite(o->mem, 1, o->mem_len, stdout) == o->mem_len &&
+		    fflush(stdout) == 0;
+		if (!written)
+			*why = errno ? errno : EIO;
+		discard_out(o);
+		return written;
+	}
+	/* Named only now that it is whole, on disk and recorded. */
+	written = !o->unnamed || ug_name_unnamed(fileno(o->f), o->path, o->tmp,
+						 sizeof o->tmp);
+	if (!written)
+		*why = errno;
+	bool named = !o->unnamed || written;
 	if (fclose(o->f) != 0 && written) {
 		*why = errno;
 		written = false;
 	}
-	if (written && complete && rename(o->tmp, o->path) == 0)
+	o->f = NULL;
+	if (written && rename(o->tmp, o->path) == 0)
 		return true;
-	if (written && complete)
+	if (written)
 		*why = errno;
 	if (named)
 		unlink(o->tmp);
 	return false;
+}
+
+/* The export's audit detail: the counts, where to, and why it failed
+ * (never the file's name). */
+static void
+export_detail(char *out, size_t size, const person_scan *p, size_t alerts,
+	      size_t audits, const char *path, const char *unread,
+	      const char *stop, int werr)
+{
+	char wrote[96] = "";
+	if (werr)
+		snprintf(wrote, sizeof wrote, "; %s (%s)",
+			 path[0] ? "nothing written" : "output failed",
+			 strerror(werr));
+	snprintf(out, size,
+		 "%zu events (%zu actions), %zu "
+		 "alerts, %zu audit records%s%s%s%s",
+		 p->n, p->actions, alerts, audits,
+		 path[0] ? " to a file" : " to standard output", unread, stop,
+		 wrote);
 }
 
 int
@@ -802,13 +869,7 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		snprintf(stop, sizeof stop, "; interrupted");
 	}
 	int werr = 0;
-	bool written = close_out(&of, err == UG_OK, &werr);
-	/* Why the file is not there, for the record too: never its name. */
-	char wrote[96] = "";
-	if (werr)
-		snprintf(wrote, sizeof wrote, "; %s (%s)",
-			 path[0] ? "nothing written" : "output failed",
-			 strerror(werr));
+	bool ready = ready_out(&of, err == UG_OK, &werr);
 	char unread[256] = "", theirs[64], other[64];
 	unopened_list(&p, true, theirs, sizeof theirs);
 	unopened_list(&p, false, other, sizeof other);
@@ -818,19 +879,28 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 			 "(theirs: %s; whose unknown: %s)",
 			 p.nun, theirs[0] ? theirs : "none",
 			 other[0] ? other : "none");
+	bool whole = err == UG_OK && ready;
+	/* Recorded before it is handed over: a disclosure the trail cannot
+	 * take (the store's disk full) is not made. */
 	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail,
-		 "%zu events (%zu actions), %zu "
-		 "alerts, %zu audit records%s%s%s%s",
-		 p.n, p.actions, alerts, ac.n,
-		 path[0] ? " to a file" : " to standard output", unread, stop,
-		 wrote);
-	bool whole = err == UG_OK && written;
-	hubctl_audit_admin(s, keys, "export",
-			   !whole  ? "failed"
-			   : p.nun ? "partial"
-				   : "ok",
-			   p.person_key, detail);
+	export_detail(detail, sizeof detail, &p, alerts, ac.n, path, unread,
+		      stop, werr);
+	bool recorded = hubctl_audit_admin(s, keys, "export",
+					   !whole  ? "failed"
+					   : p.nun ? "partial"
+						   : "ok",
+					   p.person_key, detail) == UG_OK;
+	bool written = false;
+	if (whole && !recorded)
+		discard_out(&of);
+	else if (whole && !(written = publish_out(&of, &werr))) {
+		/* Why the file is not there, for the record too. */
+		char failed[STORE_AUDIT_DETAIL_MAX];
+		export_detail(failed, sizeof failed, &p, alerts, ac.n, path,
+			      unread, stop, werr);
+		hubctl_audit_admin(s, keys, "export", "failed", p.person_key,
+				   failed);
+	}
 	free_scan(&p);
 	free(a.ids);
 	if (interrupted) {
@@ -841,6 +911,11 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		ug_eprintf("hubctl: export failed%s: %s%s\n", stop,
 			   ug_strerror(err),
 			   stop[0] ? " (run hubctl audit verify)" : "");
+		return 1;
+	}
+	if (whole && !recorded) {
+		ug_eprintf("hubctl: export failed: it cannot be recorded in "
+			   "the audit trail (nothing written)\n");
 		return 1;
 	}
 	if (!written) {

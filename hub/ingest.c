@@ -498,16 +498,65 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 	send_ack(h, p, &ack);
 }
 
+/* A batch the store does not take (a full disk, a full map) is refused
+ * retryable, and its adapters resend it several times a second for as
+ * long as the cause lasts: said when it starts, then at most once a
+ * minute with the batches not said since, and once when a batch is
+ * stored again, as STORE-LMDB and STORE-FULL say the cause. */
+static void
+store_failed(hub *h, ug_err err)
+{
+	int64_t now = ug_mono_ms();
+	h->store_failures++;
+	if (!h->store_failing_since)
+		h->store_failing_since = now ? now : 1;
+	else if (now - h->store_logged_at < 60000) {
+		h->store_unsaid++;
+		return;
+	}
+	char since[96] = "";
+	if (h->store_unsaid)
+		snprintf(since, sizeof since,
+			 " (%llu more batches not stored since the last "
+			 "HUB-STORE line)",
+			 (unsigned long long)h->store_unsaid);
+	log_err("HUB-STORE",
+		"batch of %zu events not stored: %s; rejected as retryable%s",
+		h->batch_stored, ug_strerror(err), since);
+	h->store_logged_at = now;
+	h->store_unsaid = 0;
+}
+
+static void
+store_works(hub *h)
+{
+	if (!h->store_failing_since)
+		return;
+	log_notice("HUB-STORE",
+		   "batches are stored again after %lld s and %llu batches "
+		   "not stored",
+		   (long long)((ug_mono_ms() - h->store_failing_since) / 1000),
+		   (unsigned long long)h->store_failures);
+	h->store_failing_since = 0;
+	h->store_failures = h->store_unsaid = 0;
+}
+
 /* Answer every frame of the batch and let go of it. */
 static void
 finish_batch(hub *h, ug_err err)
 {
 	pending *batch = h->batch;
-	if (err != UG_OK)
-		log_err("HUB-STORE",
-			"batch of %zu events not stored: %s; "
-			"rejected as retryable",
-			h->batch_stored, ug_strerror(err));
+	if (err != UG_OK) {
+		store_failed(h, err);
+	} else {
+		/* An event written, not a resend found already there: only
+		 * that shows the store takes writes again. */
+		for (size_t i = 0; i < h->batch_stored; i++)
+			if (h->batch_events[i].status == STORE_NEW) {
+				store_works(h);
+				break;
+			}
+	}
 	/* All answered before any is freed: the events' ids point into the
 	 * frames, and a later frame's answer may compare with them. */
 	for (size_t i = 0; i < h->batch_frames; i++)

@@ -190,7 +190,13 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 		return err;
 	}
 	out->started = true;
+	/* Opening the copy points the process's "how much room is left"
+	 * at DIR: the store's own writes after it (the backup's record) on a
+	 * full disk under data_dir were then said as a bare I/O error. */
+	char own[600];
+	ug_strlcpy(own, store__env_dir(), sizeof own);
 	err = backup_into(s, dir, opts, sign_public, out, diag);
+	store__env_dir_set(own);
 	if (err != UG_OK)
 		store_backup_undo(dir, out->made_dir);
 	close(lock);
@@ -207,6 +213,25 @@ find_deletion(void *ctx, const store_audit_record *r)
 		return UG_EAGAIN; /* found: stop */
 	}
 	return UG_OK;
+}
+
+/* The copy is opened to be read back. Its failure is DIR's (a disk full
+ * of the copy, with no room left for LMDB's lock file), yet the bare
+ * "cannot open LMDB environment: No space left on device" is what hubctl
+ * says of its own store on a full disk: name the copy. */
+static ug_err
+copy_open(store **copy, const char *dir, const store_opts *opts, ug_diag *diag)
+{
+	ug_err err = store_open(copy, dir, opts, diag);
+	if (err != UG_OK && diag) {
+		char why[sizeof diag->reason];
+		ug_strlcpy(why,
+			   diag->reason[0] ? diag->reason : ug_strerror(err),
+			   sizeof why);
+		ug_diag_set(diag, dir, "the copy in %s does not open: %s", dir,
+			    why);
+	}
+	return err;
 }
 
 static ug_err
@@ -252,7 +277,7 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 	 * they then say exactly what the backup holds, and the copy is shown
 	 * to open with the storage key. */
 	store *copy = NULL;
-	err = store_open(&copy, dir, opts, diag);
+	err = copy_open(&copy, dir, opts, diag);
 	bool deleted = false;
 	if (err == UG_OK) {
 		/* A trail that cannot be read past a record cannot tell:
@@ -275,7 +300,7 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 			unlink(path);
 			drop_lock(dir, envs[i]);
 		}
-		err = store_open(&copy, dir, opts, diag);
+		err = copy_open(&copy, dir, opts, diag);
 	}
 	if (err == UG_OK)
 		err = store_get_stats(copy, &out->stats);
@@ -452,9 +477,46 @@ mark_restore(const char *data_dir, ug_diag *diag)
 	return sync_dir(data_dir, diag);
 }
 
+/* Whether dir (one of data_dir's, or data_dir itself with top set) holds
+ * nothing but what a restore, or a hubd refused on it, makes there. */
+static bool
+restore_made_only(const char *dir, bool top)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT;
+	bool only = true;
+	struct dirent *e;
+	while (only && (e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		if (!top) {
+			only = strcmp(n, "data.mdb") == 0 ||
+			       strcmp(n, "lock.mdb") == 0;
+			continue;
+		}
+		if (strcmp(n, STORE_RESTORE_MARK) == 0 ||
+		    strcmp(n, "hubd.lock") == 0)
+			continue;
+		only = false;
+		for (size_t i = 0; i < NENVS; i++)
+			if (strcmp(n, envs[i]) == 0) {
+				char sub[600];
+				snprintf(sub, sizeof sub, "%s/%s", dir, n);
+				only = restore_made_only(sub, false);
+			}
+	}
+	closedir(d);
+	return only;
+}
+
 /* What an unfinished restore left is taken back before a new one; so is
  * the hubd.lock of a hubd that refused to start on it, unless a hubd
- * still holds it. */
+ * still holds it. A data_dir that holds anything else as well is refused
+ * as not empty with the mark left in place: taken back and then refused,
+ * it would be left without the mark that keeps hubd from starting an
+ * empty store there. */
 static ug_err
 undo_unfinished(const char *data_dir, ug_diag *diag)
 {
@@ -473,6 +535,11 @@ undo_unfinished(const char *data_dir, ug_diag *diag)
 			    "another hubctl restore is still copying into %s: "
 			    "let it finish, or stop it and run this again",
 			    data_dir);
+		return UG_EEXISTS;
+	}
+	if (!restore_made_only(data_dir, true)) {
+		close(mark);
+		ug_diag_set(diag, data_dir, "%s is not empty", data_dir);
 		return UG_EEXISTS;
 	}
 	store_restore_undo(data_dir);

@@ -93,6 +93,12 @@ store__env_dir_set(const char *dir)
 	snprintf(store_dir, sizeof store_dir, "%s", dir);
 }
 
+const char *
+store__env_dir(void)
+{
+	return store_dir;
+}
+
 bool
 store__disk_full(const char *dir)
 {

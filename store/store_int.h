@@ -57,6 +57,7 @@ bool store__env_in_use(const char *path);
 /* The store's directory, asked how much room is left when a write of
  * any environment fails (per process: hubd opens one store). */
 void store__env_dir_set(const char *dir);
+const char *store__env_dir(void);
 /* UG_OK when the data file of env holds every page LMDB may read; else
  * UG_EMALFORMED and why ("N bytes, but its LMDB header counts M (cut
  * short)"). Reading a page past the file's end kills the process with

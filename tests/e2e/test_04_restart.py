@@ -323,6 +323,13 @@ def test_a_full_disk_is_said_once_a_minute_and_ends_by_itself(make_hub,
                              r"device: the disk under (log|ids|derived)/ "
                              r"is full; free space$", ln)
                    for ln in lines), "\n".join(lines)
+        # The batches refused are said as the disk is: when it starts,
+        # not once per resend (it was one err line each).
+        batches = [ln for ln in hub.log_text().splitlines()
+                   if "HUB-STORE" in ln]
+        assert len(batches) == 1 and re.search(
+            r"hubd err HUB-STORE batch of \d+ events not stored: .*; "
+            r"rejected as retryable$", batches[0]), "\n".join(batches)
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)],
                        check=True)
         with IngestClient(hub, "school-a") as c:
@@ -333,6 +340,8 @@ def test_a_full_disk_is_said_once_a_minute_and_ends_by_itself(make_hub,
                 accepted += ack.status == ACCEPTED
         hub.wait_log(r"hubd notice STORE-LMDB (log|ids|derived)/ takes "
                      r"writes again")
+        hub.wait_log(r"hubd notice HUB-STORE batches are stored again "
+                     r"after \d+ s and [1-9]\d* batches not stored\n")
         st = hub.wait_applied()
         assert st["log_events"] >= accepted
         assert st["log_events"] == refused + 5, st

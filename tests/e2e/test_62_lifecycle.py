@@ -2438,3 +2438,56 @@ def test_a_short_key_in_the_alert_list_hides_no_alert(make_hub):
     st = hub.stats()
     assert st["alerts"] == 0 and st["alerts_open"] == 0, st
     assert dump(derived, "palerts") == {}
+
+
+def test_an_export_the_audit_trail_cannot_take_is_not_handed_over(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Access / SECURITY.md, Audit trail: every export is
+    audited, who read what about the person. With the store's disk full,
+    the export was written (to FILE or standard output), then its record
+    failed: `export was not recorded in the audit trail`, exit 0, the
+    person's data handed over with no trace. It is recorded before it is
+    handed over, and one whose record the store cannot take is exit 1
+    with nothing written."""
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
+        hub = make_hub(start=False, register=False,
+                       settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        for name, types in hub.agencies.items():
+            hub.register_agency(name, types)
+        for name, desk in hub.caseworkers.items():
+            hub.register_caseworker(name, desk)
+        hub.start()
+        cprs = CprGen(6240).take(30)
+        hub.send(*[hubtest.envelope("school-a", c, salt=f"unrec-{i}",
+                                    absent=12) for i, c in enumerate(cprs)])
+        hub.wait_applied()
+        hub.stop()
+        hubtest.fill_disk(disk / "filler")
+        out = tmp_path / "out"
+        out.mkdir()
+        refused = 0
+        for i, cpr in enumerate(cprs):
+            before = hub.stats()["audit_records"]
+            target = out / f"export-{i}.json"
+            args = ["--out", str(target)] if i % 2 else []
+            p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                                "export", "--cpr", cpr, *args],
+                               capture_output=True, text=True, timeout=60)
+            recorded = hub.stats()["audit_records"] - before
+            if p.returncode == 0:
+                assert recorded == 1, p.stderr
+                assert "not recorded" not in p.stderr, p.stderr
+                assert target.exists() if args else \
+                    json.loads(p.stdout)["events"], p.stderr
+                continue
+            refused += 1
+            assert (p.returncode, p.stdout, recorded) == (1, "", 0), \
+                p.stderr
+            assert p.stderr.endswith(
+                "hubctl: export failed: it cannot be recorded in the audit "
+                "trail (nothing written)\n"), p.stderr
+            assert sorted(f.name for f in out.iterdir()) == sorted(
+                f"export-{j}.json" for j in range(i) if j % 2 and
+                (out / f"export-{j}.json").exists())
+        assert refused, "every export's record fitted on the full disk"

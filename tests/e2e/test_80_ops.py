@@ -2603,6 +2603,101 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
             ("ok", str(disk / "made")), ("ok", str(given))]
 
 
+
+def test_a_backup_whose_copy_does_not_fit_says_the_disk_is_dirs(make_hub,
+                                                                 tmp_path):
+    """OPERATIONS.md, Backup and restore: a copy that fails (a full disk,
+    a copy that does not open) is said with why and followed by `nothing
+    backed up`. On a disk with room for the copied data files but not
+    for the lock file LMDB makes when the copy is opened to be read
+    back, hubctl said `hubctl: backup: cannot open LMDB environment: No
+    space left on device`, the words it uses for its own store on a full
+    disk, sending the operator to free space under data_dir. Every size
+    of disk, from too small for the data to big enough, is refused in
+    words that name DIR's copy, or backed up."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"fit-{i}")
+               for i, c in enumerate(hubtest.CprGen(8431).take(40))])
+    hub.stop()
+    probe = tmp_path / "probe"
+    hub.hubctl("backup", str(probe))
+    data = sum((probe / e / "data.mdb").stat().st_size
+               for e in ("log", "ids", "derived"))
+    disk = tmp_path / "disk"
+    said = []
+    with hubtest.small_disk(disk, "4m"):
+        target = disk / "bk"
+        for kib in range(data // 1024 - 8, data // 1024 + 512, 4):
+            subprocess.run(["mount", "-o", f"remount,size={kib}k",
+                            str(disk)], check=True)
+            p = hub.hubctl("backup", str(target), check=False)
+            if p.returncode == 0:
+                break
+            assert p.returncode == 1, p.stderr
+            first, last = p.stderr.splitlines()
+            assert last == (f"hubctl: backup: nothing backed up; {target} "
+                            "is removed"), p.stderr
+            assert not target.exists()
+            said.append(first)
+        else:
+            raise AssertionError(f"never backed up: {said[-1]}")
+    copying = [s for s in said if re.fullmatch(
+        r"hubctl: backup: copy of (log|ids|derived)/ failed: No space left "
+        r"on device", s)]
+    opening = [s for s in said if s == (
+        f"hubctl: backup: the copy in {target} does not open: cannot open "
+        "LMDB environment: No space left on device")]
+    assert copying and opening, said
+    assert len(copying) + len(opening) == len(said), said
+
+
+
+def test_a_restore_the_disk_cannot_record_is_taken_back(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: restore copies the files, opens
+    the store, checks it and records `restore` in the audit trail; a full
+    disk takes back what it copied (`nothing restored; DATA_DIR is empty
+    again`, exit 1). On a disk with room for the files and the lock files
+    but not for the audit record, restore said `restore was not recorded
+    in the audit trail` and exit 0, `restored from DIR`: a store whose
+    trail does not say where it began, on a disk hubd could store
+    nothing on. Every size of disk either restores with its record or
+    takes everything back."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"rfit-{i}")
+               for i, c in enumerate(hubtest.CprGen(8432).take(40))])
+    hub.stop()
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    data = sum(manifest["file_bytes"].values())
+    disk = tmp_path / "disk"
+    unrecorded = 0
+    with hubtest.small_disk(disk, "4m"):
+        target = disk / "data"
+        for kib in range(data // 1024 - 8, data // 1024 + 512, 4):
+            subprocess.run(["mount", "-o", f"remount,size={kib}k",
+                            str(disk)], check=True)
+            p = hub.hubctl("restore", str(backup), "--data_dir",
+                           str(target), check=False)
+            if p.returncode == 0:
+                break
+            assert p.returncode == 1, p.stderr
+            assert p.stderr.endswith(f"hubctl: restore: nothing restored; "
+                                     f"{target} is empty again\n"), p.stderr
+            assert not any(target.iterdir()), p.stderr
+            unrecorded += "restore was not recorded" in p.stderr
+        else:
+            raise AssertionError(f"never restored: {p.stderr}")
+        assert "not recorded" not in p.stderr, p.stderr
+        shown = [json.loads(line) for line in hub.hubctl(
+            "audit", "show", "--json", "--data_dir", str(target),
+            check=False).stdout.splitlines()]
+        assert [(r["seq"], r["action"], r["detail"]) for r in shown
+                if r["action"] == "restore"] == [
+            (manifest["audit_head"] + 1, "restore", str(backup))], shown
+    assert unrecorded, "no disk size left the audit record out"
+
+
 def test_each_unit_names_its_man_page_and_doc():
     """`systemctl help UNIT` opens what the unit's Documentation= names:
     the program's man page (make install puts one per program) and the
@@ -4499,3 +4594,156 @@ def test_a_yes_no_setting_given_twice_is_checked_as_the_last(tmp_path):
             3 if prog.startswith("adapter") else 2,
             f"{prog}: {name} must be true or false (or yes/no, on/off, "
             "1/0), not 'ja'\n"), (prog, p.stderr)
+
+
+def test_log_range_errors_are_the_ones_operations_md_quotes(make_hub):
+    """OPERATIONS.md, Monitoring: `hubctl log`'s `--after` and `--limit`
+    out of range are exit 2 with the message the document quotes for
+    each. It quoted the `limit` one alone for both, so a check written
+    from it expected that text for a bad `--after` too."""
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    quoted = dict(re.findall(
+        r"`(hubctl: log: (after|limit) must be a whole number from 0 to "
+        r"9223372036854775807)` for `--\2`", doc))
+    quoted = {option: text for text, option in quoted.items()}
+    assert sorted(quoted) == ["after", "limit"], quoted
+    hub = make_hub()
+    for option, text in quoted.items():
+        for bad in ("-1", "9223372036854775808", "1.5", "x"):
+            p = hub.hubctl("log", f"--{option}", bad, check=False)
+            assert (p.returncode, p.stdout, p.stderr) == \
+                (2, "", text + "\n"), (option, bad, p.stderr)
+
+
+def test_a_dir_too_long_is_refused_in_the_words_quoted(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR is at most 512 bytes for
+    backup and restore alike, a longer one exit 2 with the message the
+    document quotes, nothing made. It quoted backup's alone, so a check
+    of restore written from it expected `hubctl: backup: ...` there."""
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    quoted = re.findall(r"`(hubctl: (backup|restore): DIR is longer than "
+                        r"512 bytes)`", doc)
+    assert sorted(cmd for _, cmd in quoted) == ["backup", "restore"], quoted
+    hub = make_hub()
+    hub.stop()
+    longer = tmp_path / ("d" * 200) / ("e" * 200)
+    longer = longer / ("f" * (513 - len(str(longer)) - 1))
+    assert len(str(longer)) == 513
+    for text, cmd in quoted:
+        p = hub.hubctl(cmd, str(longer), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (2, "", text + "\n"), \
+            (cmd, p.stderr)
+        assert not longer.exists()
+
+
+def test_a_backup_the_full_store_cannot_record_stands(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: the backup is recorded after
+    its copy; with the store's own disk full the record may not fit.
+    The backup stands then, whole, exit 0, and hubctl says the record is
+    missing in the words the document quotes: the copy is what a full
+    disk under data_dir calls for (the document said nothing of it)."""
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "A backup whose record the store's own disk cannot take " \
+        "(full) stands all the same, exit 0, with `hubctl: backup was " \
+        "not recorded in the audit trail: ...` on stderr" in doc
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
+        hub = make_hub(start=False, register=False,
+                       settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        hub.register_agency("school-a", "absence")
+        hub.start()
+        hub.send(*[hubtest.envelope("school-a", c, salt=f"bfull-{i}")
+                   for i, c in enumerate(hubtest.CprGen(8433).take(30))])
+        hub.stop()
+        hubtest.fill_disk(disk / "filler")
+        for i in range(200):
+            before = hub.stats()["audit_records"]
+            target = tmp_path / f"bk-{i}"
+            p = hub.hubctl("backup", str(target), check=False)
+            assert p.returncode == 0, p.stderr
+            assert json.loads((target / "manifest.json").read_text())[
+                "log_events"] == 30
+            if "backup was not recorded" in p.stderr:
+                assert re.search(
+                    r"err STORE-LMDB .*the disk under log/ is full; free "
+                    r"space\nhubctl: backup was not recorded in the audit "
+                    r"trail: .*\n$", p.stderr), p.stderr
+                assert hub.stats()["audit_records"] == before
+                break
+        else:
+            raise AssertionError("every backup's record fitted")
+
+
+def test_a_restore_run_again_over_more_than_its_own_leaves_the_mark(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: run again into the data_dir an
+    unfinished restore left, restore takes back what that one left and
+    starts over; a data_dir that holds anything else is refused as not
+    empty, and nothing is written. It took the unfinished restore's files
+    and its restore.unfinished away first and then refused: the mark that
+    keeps hubd off a data_dir holding part of a backup was gone, and
+    hubd started an empty store there, whose events a restore into it
+    would be refused over."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8434).next(),
+                              salt="mark"))
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    data = tmp_path / "data"
+    (data / "log").mkdir(parents=True)
+    (data / "restore.unfinished").write_bytes(b"")
+    half = (backup / "log" / "data.mdb").read_bytes()
+    (data / "log" / "data.mdb").write_bytes(half[:len(half) // 2])
+    (data / "notes.txt").write_text("the operator's, not the restore's\n")
+    before = {str(p.relative_to(data)): p.read_bytes()
+              for p in data.rglob("*") if p.is_file()}
+    p = hub.hubctl("restore", str(backup), "--data_dir", str(data),
+                   check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: restore: {data} is not empty\n"), p.stderr
+    assert {str(p.relative_to(data)): p.read_bytes()
+            for p in data.rglob("*") if p.is_file()} == before
+    p = hub.hubctl("stats", "--data_dir", str(data), check=False)
+    assert p.returncode == 1 and "a restore into " + str(data) + \
+        " did not finish (restore.unfinished is there)" in p.stderr, p
+    # Without the operator's file it is what the doc says: taken back,
+    # and restored anew.
+    (data / "notes.txt").unlink()
+    p = hub.hubctl("restore", str(backup), "--data_dir", str(data),
+                   check=False)
+    assert p.returncode == 0, p.stderr
+    assert not (data / "restore.unfinished").exists()
+
+
+def test_a_manifest_without_file_figures_names_log_first(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, Backup and restore: a manifest whose file figures
+    are there but not whole is refused before anything is copied, `...
+    is damaged: no whole file_bytes and file_blake2b for log/data.mdb`.
+    With either figure gone whole, restore named derived/data.mdb (its
+    copy order), not the file the document quotes; it checks in the
+    manifest's order, log/ first."""
+    hub = make_hub()
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["files"] == ["log/data.mdb", "ids/data.mdb",
+                                 "derived/data.mdb"]
+    for gone in ("file_bytes", "file_blake2b"):
+        damaged = tmp_path / f"no-{gone}"
+        shutil.copytree(backup, damaged)
+        (damaged / "manifest.json").write_text(json.dumps(
+            {k: v for k, v in manifest.items() if k != gone}))
+        data = tmp_path / f"data-{gone}"
+        p = hub.hubctl("restore", str(damaged), "--data_dir", str(data),
+                       check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: restore: {damaged}/manifest.json is damaged: "
+            "no whole file_bytes and file_blake2b for log/data.mdb\n"), \
+            (gone, p.stderr)
+        assert not data.exists()

@@ -1314,3 +1314,27 @@ def test_a_forged_registration_is_reported_when_listed(make_hub):
         'ungebro_queue_depth{recipient="cw-anna"}' in text, text
     hub.wait_log(r"STORE-FORGED principal_id: a record does not open")
     assert hub.current_log().count("STORE-FORGED principal_id:") == 1
+
+
+def test_every_condition_of_the_table_is_listed_as_the_doc_counts(make_hub):
+    """OPERATIONS.md: ungebro_ops_condition lists every condition of the
+    "Operational alerts" table, 0 while it does not hold, and the metrics
+    table says how many that is. It said "all five" beside a table of
+    six (log_damaged came later), so a dashboard built from the sentence
+    missed one."""
+    doc = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    ops = doc.split("### Operational alerts", 1)[1].split("\n\n", 2)[1:]
+    table = ops[1].split("\n\n", 1)[0]
+    named = re.findall(r"^\| `([a-z_]+)` \|", table, re.M)
+    words = {5: "five", 6: "six", 7: "seven"}
+    assert f"hubd watches {words[len(named)]} conditions" in \
+        " ".join(ops[0].split())
+    row = re.search(r"^\| `ungebro_ops_condition` \|.*$", doc, re.M).group(0)
+    assert f"all {words[len(named)]} are always listed" in row, row
+    hub = metrics_hub(make_hub)
+    s, _ = scrape(hub)
+    listed = sorted(dict(k[1])["condition"] for k in s
+                    if k[0] == "ungebro_ops_condition")
+    assert listed == sorted(named)
+    assert all(value(s, "ungebro_ops_condition", condition=c) == 0
+               for c in named)
