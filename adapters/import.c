@@ -240,12 +240,12 @@ missing_required(const struct adapter_kind *kind, const char *const *names,
 	return missing;
 }
 
-/* A header cell with this many digits could be a CPR (a data row taken
- * for the header, a CPR pasted into it): it is named by its position,
- * never quoted. */
-#define NAME_DIGITS_MAX 5
-/* Longer names are named by position too: a list must fit a message. */
-#define NAME_QUOTE_MAX 64
+/* A header cell with more digits could be a CPR (a data row taken for
+ * the header, a CPR pasted into it), and longer names must fit a list:
+ * both are named by position, never quoted, as the CSV reader names them
+ * in a bad row's column. */
+#define NAME_DIGITS_MAX CSV_NAME_DIGITS_MAX
+#define NAME_QUOTE_MAX	CSV_NAME_QUOTE_MAX
 
 /* Header names for a message, as many as fit, then "and N more". */
 typedef struct {

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, ROOT,
-                     AbsenceRow, CprGen, csv_line, dashed)
+                     AbsenceRow, CprGen, csv_line, dashed, wait_for)
 from runtimetest import assert_store, event_id, rejects_csv, stored
 
 HEADER_DK = ["CPR", "Skole", "Fra", "Til", "Fravær", "Lektioner",
@@ -646,6 +646,52 @@ def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
     r = hub.adapter("import", only, ignore_columns="Note")
     assert (r.rc, r.summary["rows"], r.summary["rejected_rows"]) == \
         (EXIT_ROWS_REJECTED, 1, 1), str(r)
+
+
+def test_a_bad_value_under_a_long_or_cpr_like_name_names_its_position(hub):
+    """ADAPTERS.md: a header cell with more than five digits or longer
+    than 64 bytes is never quoted but named by its position. A bad row in
+    such a column (ignore_columns leaves it unread, its value is still
+    held to the limits) names it so too, on stderr, in the rejects file
+    and in the watch report; it was cut at 63 bytes, inside its 'æ'."""
+    rows = [AbsenceRow(c) for c in CprGen(2032).take(3)]
+    remember(hub, rows)
+    [cpr] = CprGen(2033).take(1)
+    hub.cprs.add(cpr)
+    long_name = "n" * 62 + "æ" + "x" * 6  # 70 bytes, æ at bytes 63-64
+    header = hubtest_header() + [cpr, long_name]
+    body = [rows[0].fields() + ["v" * 5000, "ok"],
+            rows[1].fields() + ["ok", "w" * 5000],
+            rows[2].fields() + ["ok", "ok"]]
+    data = text_file(hub, "long-names.csv", header, body).encode()
+    path = write(hub, "long-names.csv", data)
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:2: column 9 (its name looks like a CPR number): the " \
+        "value is 5000 bytes, over the limit of 4096" in r.stderr, r.stderr
+    assert f"{path}:3: column 10 (a 70-byte name): the value is 5000 " \
+        "bytes, over the limit of 4096" in r.stderr, r.stderr
+    assert "n" * 20 not in r.stderr, r.stderr
+    assert rejects_csv(path.with_name(path.name + ".rejects.csv")) == [
+        (2, "9 (its name looks like a CPR number)",
+         "the value is 5000 bytes, over the limit of 4096"),
+        (3, "10 (a 70-byte name)",
+         "the value is 5000 bytes, over the limit of 4096")]
+    assert_store(hub, [rows[2]])
+    # watch: the report's rejects name the columns the same way.
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    (drop / "long-names.csv").write_bytes(data)
+    with hub.adapter_running("watch", drop, settle=0,
+                             ignore_columns="*") as proc:
+        report = drop / "done" / "long-names.csv.report.json"
+        wait_for(report.exists, 20, "the watch report")
+        proc.terminate()
+        hub.adapter_finish(proc)
+    got = json.loads(report.read_text(encoding="utf-8"))["rejects"]
+    assert [(j["line"], j["column"]) for j in got] == [
+        (2, "9 (its name looks like a CPR number)"),
+        (3, "10 (a 70-byte name)")], got
 
 
 def padded_to(fields, extra, length):
