@@ -1601,22 +1601,37 @@ adapter__hub_refused_sync(void)
 
 /* The rejects file at path, open for appending, made with the header
  * when it is not there or empty (an import without bad rows made none,
- * or removed an earlier one). */
+ * or removed an earlier one). Only a regular file takes the rows, as in
+ * create_rejects: a named pipe would hold the sender until something
+ * read them (without O_NONBLOCK, open itself waits for a reader), a
+ * device swallow them. *what then says why, for the clerk. */
 static FILE *
-kept_open(const struct origin *o, const char *path)
+kept_open(const struct origin *o, const char *path, const char **what)
 {
 	if (kept.f && strcmp(kept.path, path) == 0)
 		return kept.f;
 	adapter__hub_refused_sync();
-	int fd =
-	    open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-		 0600);
+	int fd = open(path,
+		      O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK |
+			  O_CLOEXEC,
+		      0600);
 	struct stat st;
-	if (fd < 0)
+	if (fd < 0) {
+		struct stat link;
+		/* O_NOFOLLOW says ELOOP, a pipe without a reader ENXIO:
+		 * neither tells a clerk anything. */
+		if (errno == ELOOP && lstat(path, &link) == 0 &&
+		    S_ISLNK(link.st_mode))
+			*what = "it is a symbolic link, which the adapter "
+				"never writes through";
+		else if (errno == ENXIO)
+			*what = "it is not a regular file";
 		return NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, O_APPEND) != 0) {
 		close(fd);
-		errno = EINVAL;
+		*what = "it is not a regular file";
 		return NULL;
 	}
 	FILE *f = fdopen(fd, "a");
@@ -1641,9 +1656,10 @@ kept_open(const struct origin *o, const char *path)
 
 /* Append the refused row to its rejects file as a bad row is written. */
 static bool
-keep_refused(const struct origin *o, const char *path, const char *reason)
+keep_refused(const struct origin *o, const char *path, const char *reason,
+	     const char **what)
 {
-	FILE *f = kept_open(o, path);
+	FILE *f = kept_open(o, path, what);
 	if (!f)
 		return false;
 	const char *eol = o->flags & ORIGIN_CRLF ? "\r\n" : "\n";
@@ -1713,11 +1729,12 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 		 unregistered ? " (ask the hub's operator to register the "
 				"agency for it, then import this row again)"
 			      : "");
+	const char *what = NULL;
 	if (!rejects[0])
 		log_warn("ADP-REJECT",
 			 "the hub rejected event %s: %s: %.200s; row %s:%ld",
 			 hex, code, reason, path, o.line);
-	else if (keep_refused(&o, rejects, why))
+	else if (keep_refused(&o, rejects, why, &what))
 		log_warn("ADP-REJECT",
 			 "the hub rejected event %s: %s: %.200s; row %s:%ld, "
 			 "kept in %s",
@@ -1727,7 +1744,7 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 			"the hub rejected event %s: %s: %.200s; row %s:%ld, "
 			"which cannot be kept in %s: %s",
 			hex, code, reason, path, o.line, rejects,
-			strerror(errno));
+			what ? what : strerror(errno));
 	sodium_memzero(buf, len);
 }
 
