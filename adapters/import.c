@@ -2192,7 +2192,11 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 			  : NULL;
 	adapter_file_status status = FILE_DONE;
 	ug_diag diag = {0};
-	rt->fd = open(plan->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking, as in the first pass: a named pipe put in the file's
+	 * place meanwhile would hold the run in open() for ever; opened, it
+	 * is not the file the first pass read (file_changed). */
+	rt->fd =
+	    open(plan->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (rt->fd < 0) {
 		adapter__fatal(rt, "cannot open %s: %s", plan->path,
 			       strerror(errno));
