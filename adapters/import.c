@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter_int.h"
+#include "adapters/fields.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -2211,6 +2212,7 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 		status = FILE_FATAL;
 	} else {
 		log_file(rt);
+		fields_read_as_latin1(plan->encoding == ENC_LATIN1);
 		status = import_rows(rt);
 	}
 	/* The path must still name the file read: watch moves it next. */
