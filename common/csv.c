@@ -811,11 +811,44 @@ fold_name(const char *in, char *out, size_t cap)
 	return true;
 }
 
+/* name without the blanks and non-breaking spaces around it: a header
+ * cell pasted in a spreadsheet may end in U+00A0 as it may hold one
+ * between its words, and the reader drops only spaces and tabs. */
+static bool
+trim_name(const char *name, char *out, size_t cap)
+{
+	const char *end = name + strlen(name);
+	for (;;) {
+		if (*name == ' ' || *name == '\t')
+			name++;
+		else if ((unsigned char)name[0] == 0xC2 &&
+			 (unsigned char)name[1] == 0xA0)
+			name += 2;
+		else
+			break;
+	}
+	for (;;) {
+		if (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		else if (end - name >= 2 && (unsigned char)end[-2] == 0xC2 &&
+			 (unsigned char)end[-1] == 0xA0)
+			end -= 2;
+		else
+			break;
+	}
+	if ((size_t)(end - name) >= cap)
+		return false;
+	memcpy(out, name, (size_t)(end - name));
+	out[end - name] = '\0';
+	return true;
+}
+
 bool
 csv_column_matches(const csv_column *col, const char *name)
 {
-	char want[128], have[128];
-	if (!fold_name(name, have, sizeof have) || !have[0])
+	char want[128], have[128], trimmed[128];
+	if (!trim_name(name, trimmed, sizeof trimmed) ||
+	    !fold_name(trimmed, have, sizeof have) || !have[0])
 		return false;
 	if (fold_name(col->name, want, sizeof want) && !strcmp(want, have))
 		return true;

@@ -228,20 +228,28 @@ def test_a_non_breaking_space_in_a_header_reads_as_a_space(hub):
     """A header pasted in a spreadsheet may hold U+00A0 between its
     words: "CPR NR" and "Fraværs type" so written name their columns
     (cpr_nr, an alias of cpr) as with a space, in a UTF-8 file and in a
-    Windows-1252 one (byte A0), and so does an ignore_columns entry."""
-    cprs = CprGen(2015).take(2)
+    Windows-1252 one (byte A0), and so does an ignore_columns entry. Around
+    a name it is dropped, as blanks are ("Skole\u00a0" is school): such a
+    file was refused, "missing required column(s)" naming a column its
+    header shows."""
+    cprs = CprGen(2015).take(4)
     rows = [AbsenceRow(c) for c in cprs]
     remember(hub, rows)
     header = ["CPR\u00a0NR", "Skole", "Fra", "Til", "Fravær", "Lektioner",
               "Type", "Klasse", "Elevens\u00a0navn"]
+    padded = ["CPR\u00a0NR\u00a0", "\u00a0Skole", "Fra", "Til",
+              "\u00a0Fravær\u00a0\u00a0", "Lektioner", "Type", "Klasse",
+              "Elevens\u00a0navn\u00a0"]
     paths = []
-    for row, enc in zip(rows, ("utf-8", "cp1252")):
-        text = csv_line(header) + "\n" + \
+    for row, enc, head in zip(rows, ("utf-8", "cp1252") * 2,
+                              (header, header, padded, padded)):
+        text = csv_line(head) + "\n" + \
             csv_line(danish_fields(row) + ["x"]) + "\n"
-        paths.append(write(hub, f"nbsp-{enc}.csv", text.encode(enc)))
+        paths.append(write(hub, f"nbsp-{len(paths)}-{enc}.csv",
+                           text.encode(enc)))
     r = hub.adapter("import", *paths, ignore_columns="elevens navn")
     assert r.rc == EXIT_OK, str(r)
-    assert (r.summary["rows"], r.summary["queued"]) == (2, 2), str(r)
+    assert (r.summary["rows"], r.summary["queued"]) == (4, 4), str(r)
     assert_store(hub, rows)
 
 
