@@ -253,6 +253,27 @@ def test_a_non_breaking_space_in_a_header_reads_as_a_space(hub):
     assert_store(hub, rows)
 
 
+def test_a_listed_word_with_a_non_breaking_space_around_it_is_the_word(
+        hub):
+    """ADAPTERS.md: values from a fixed list match as column names do, so
+    a cell pasted from a spreadsheet with U+00A0 before or after its word
+    ("ulovligt" + U+00A0) reads as that word; it was a bad row, "kind must
+    be illness, permitted, unlawful or all". Whatever else stands there
+    is still one."""
+    rows = [AbsenceRow(c) for c in CprGen(2016).take(3)]
+    remember(hub, rows)
+    kinds = ["ulovligt\u00a0", "\u00a0Alle\u00a0", "ulovligt\u00a0x"]
+    path = write(hub, "nbsp-words.csv", text_file(hub, "", HEADER_DK, [
+        danish_fields(r, kind=k) for r, k in zip(rows, kinds)]).encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 1), \
+        str(r)
+    assert f"{path}:4: column Fraværstype: kind must be illness, " \
+        "permitted, unlawful or all" in r.stderr, r.stderr
+    assert_store(hub, [rows[0], dataclasses_replace(rows[1], kind="all")])
+
+
 # ------------------------------------------------------------ bad rows
 
 
