@@ -23,6 +23,14 @@ fields_cpr(const char *text, const char *column, adapter_event *ev,
 	return UG_OK;
 }
 
+static bool read_as_latin1;
+
+void
+fields_read_as_latin1(bool latin1)
+{
+	read_as_latin1 = latin1;
+}
+
 /* C0, DEL and C1 (U+0080-U+009F, UTF-8 C2 80 - C2 9F): the last are
  * what a Windows-1252 file read as latin1 makes of its dashes and
  * quotes, invisible in the hub's counts and reports. */
@@ -53,10 +61,10 @@ fields_text(const char *text, const char *column, bool required, ug_diag *diag)
 	if (control)
 		FIELDS_BAD(diag, column, "%s contains a control character%s",
 			   column,
-			   control == 2 ? " (U+0080-U+009F: a Windows-1252 "
-					  "file read as latin1? set encoding "
-					  "= cp1252)"
-					: "");
+			   control == 2 && read_as_latin1
+			       ? " (U+0080-U+009F: a Windows-1252 file read "
+				 "as latin1? set encoding = cp1252)"
+			       : "");
 	/* A CPR here is a column mix-up; sent on, it would label the
 	 * hub's counts and reports, and tie an anonymous count to a
 	 * person. */

@@ -58,6 +58,15 @@ ug_err fields_text(const char *text, const char *column, bool required,
 		   ug_diag *diag);
 
 /*
+ * Whether the file whose rows are parsed now was read as Latin-1: only
+ * then does a C1 control character in a name (U+0080-U+009F) point to a
+ * Windows-1252 export and fields_text's reason say to set encoding =
+ * cp1252. Read as UTF-8, that advice would turn every æ ø å of the file
+ * into two characters without a word.
+ */
+void fields_read_as_latin1(bool latin1);
+
+/*
  * A caseworker or desk id as registered with the hub: 1 to FIELDS_ID_MAX
  * of a-z 0-9 . _ -, starting with a letter or digit, holding no CPR
  * number (ug_id_valid), and not something that reads as a CPR number.

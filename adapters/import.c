@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "adapters/adapter_int.h"
+#include "adapters/fields.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -240,12 +241,12 @@ missing_required(const struct adapter_kind *kind, const char *const *names,
 	return missing;
 }
 
-/* A header cell with this many digits could be a CPR (a data row taken
- * for the header, a CPR pasted into it): it is named by its position,
- * never quoted. */
-#define NAME_DIGITS_MAX 5
-/* Longer names are named by position too: a list must fit a message. */
-#define NAME_QUOTE_MAX 64
+/* A header cell with more digits could be a CPR (a data row taken for
+ * the header, a CPR pasted into it), and longer names must fit a list:
+ * both are named by position, never quoted, as the CSV reader names them
+ * in a bad row's column. */
+#define NAME_DIGITS_MAX CSV_NAME_DIGITS_MAX
+#define NAME_QUOTE_MAX	CSV_NAME_QUOTE_MAX
 
 /* Header names for a message, as many as fit, then "and N more". */
 typedef struct {
@@ -1601,22 +1602,37 @@ adapter__hub_refused_sync(void)
 
 /* The rejects file at path, open for appending, made with the header
  * when it is not there or empty (an import without bad rows made none,
- * or removed an earlier one). */
+ * or removed an earlier one). Only a regular file takes the rows, as in
+ * create_rejects: a named pipe would hold the sender until something
+ * read them (without O_NONBLOCK, open itself waits for a reader), a
+ * device swallow them. *what then says why, for the clerk. */
 static FILE *
-kept_open(const struct origin *o, const char *path)
+kept_open(const struct origin *o, const char *path, const char **what)
 {
 	if (kept.f && strcmp(kept.path, path) == 0)
 		return kept.f;
 	adapter__hub_refused_sync();
-	int fd =
-	    open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-		 0600);
+	int fd = open(path,
+		      O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK |
+			  O_CLOEXEC,
+		      0600);
 	struct stat st;
-	if (fd < 0)
+	if (fd < 0) {
+		struct stat link;
+		/* O_NOFOLLOW says ELOOP, a pipe without a reader ENXIO:
+		 * neither tells a clerk anything. */
+		if (errno == ELOOP && lstat(path, &link) == 0 &&
+		    S_ISLNK(link.st_mode))
+			*what = "it is a symbolic link, which the adapter "
+				"never writes through";
+		else if (errno == ENXIO)
+			*what = "it is not a regular file";
 		return NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, O_APPEND) != 0) {
 		close(fd);
-		errno = EINVAL;
+		*what = "it is not a regular file";
 		return NULL;
 	}
 	FILE *f = fdopen(fd, "a");
@@ -1641,9 +1657,10 @@ kept_open(const struct origin *o, const char *path)
 
 /* Append the refused row to its rejects file as a bad row is written. */
 static bool
-keep_refused(const struct origin *o, const char *path, const char *reason)
+keep_refused(const struct origin *o, const char *path, const char *reason,
+	     const char **what)
 {
-	FILE *f = kept_open(o, path);
+	FILE *f = kept_open(o, path, what);
 	if (!f)
 		return false;
 	const char *eol = o->flags & ORIGIN_CRLF ? "\r\n" : "\n";
@@ -1733,11 +1750,12 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 		 unregistered ? " (ask the hub's operator to register the "
 				"agency for it, then import this row again)"
 			      : "");
+	const char *what = NULL;
 	if (!rejects[0])
 		log_warn("ADP-REJECT",
 			 "the hub rejected event %s: %s: %.200s; row %s:%ld",
 			 hex, code, reason, path, o.line);
-	else if (keep_refused(&o, rejects, why))
+	else if (keep_refused(&o, rejects, why, &what))
 		log_warn("ADP-REJECT",
 			 "the hub rejected event %s: %s: %.200s; row %s:%ld, "
 			 "kept in %s",
@@ -1747,7 +1765,7 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 			"the hub rejected event %s: %s: %.200s; row %s:%ld, "
 			"which cannot be kept in %s: %s",
 			hex, code, reason, path, o.line, rejects,
-			strerror(errno));
+			what ? what : strerror(errno));
 	sodium_memzero(buf, len);
 }
 
@@ -2197,7 +2215,11 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 			  : NULL;
 	adapter_file_status status = FILE_DONE;
 	ug_diag diag = {0};
-	rt->fd = open(plan->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking, as in the first pass: a named pipe put in the file's
+	 * place meanwhile would hold the run in open() for ever; opened, it
+	 * is not the file the first pass read (file_changed). */
+	rt->fd =
+	    open(plan->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (rt->fd < 0) {
 		adapter__fatal(rt, "cannot open %s: %s", plan->path,
 			       strerror(errno));
@@ -2212,6 +2234,7 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 		status = FILE_FATAL;
 	} else {
 		log_file(rt);
+		fields_read_as_latin1(plan->encoding == ENC_LATIN1);
 		status = import_rows(rt);
 	}
 	/* The path must still name the file read: watch moves it next. */

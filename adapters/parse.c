@@ -135,8 +135,23 @@ adapter_match(const char *text, const char *const *words)
 {
 	if (!text || !words)
 		return -1;
+	/* Without the non-breaking spaces around it, as a column's name
+	 * (csv_column_matches): the readers drop only blanks there, and a
+	 * cell pasted in a spreadsheet may end in U+00A0. */
+	while ((unsigned char)text[0] == 0xC2 &&
+	       (unsigned char)text[1] == 0xA0)
+		text += 2;
+	size_t len = strlen(text);
+	while (len >= 2 && (unsigned char)text[len - 2] == 0xC2 &&
+	       (unsigned char)text[len - 1] == 0xA0)
+		len -= 2;
+	char word[256];
+	if (len >= sizeof word)
+		return -1; /* longer than any word of a list */
+	memcpy(word, text, len);
+	word[len] = '\0';
 	for (int i = 0; words[i]; i++)
-		if (words_equal(text, words[i]))
+		if (words_equal(word, words[i]))
 			return i;
 	return -1;
 }

@@ -17,7 +17,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "adapters/adapter.h"
 #include "adapters/fields.h"
@@ -124,12 +123,15 @@ parse_kind(const char *text, Ungebro__V1__AbsenceKind *kind, ug_diag *diag)
 {
 	if (!text[0])
 		BAD("kind", "kind is empty");
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (!strcasecmp(text, kinds[i].english) ||
-		    !strcasecmp(text, kinds[i].danish)) {
+	/* As every word of a fixed list is read (adapter_match). */
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		const char *const words[] = {kinds[i].english, kinds[i].danish,
+					     NULL};
+		if (adapter_match(text, words) >= 0) {
 			*kind = kinds[i].kind;
 			return UG_OK;
 		}
+	}
 	BAD("kind", "kind must be illness, permitted, unlawful or all "
 		    "(sygdom, lovligt, ulovligt, alle)");
 }

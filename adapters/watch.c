@@ -364,8 +364,19 @@ close_synced(FILE **f)
 static FILE *
 create_private(const char *path)
 {
-	int fd = open(
-	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Non-blocking: a named pipe put there (DIR is the export job's to
+	 * write) would otherwise hold the watcher in open() for ever. */
+	int fd = open(path,
+		      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+			  O_CLOEXEC,
+		      0600);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+			fcntl(fd, F_SETFL, 0) != 0)) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
 	/* An existing file keeps its mode through O_TRUNC. */
 	if (fd >= 0 && fchmod(fd, 0600) != 0) {
 		close(fd);
@@ -475,8 +486,10 @@ process(struct watch *w, struct candidate *c)
 		return UG_OK;
 	}
 	/* Left by an attempt that was cut short: never move it as this
-	 * attempt's. */
+	 * attempt's, nor write through whatever else stands there (a link,
+	 * a named pipe). */
 	unlink(rejects_tmp);
+	unlink(report_tmp);
 	adapter_plan plan;
 	ug_diag diag = {0};
 	ug_err err = adapter__plan(rt, path, &plan, &diag);

@@ -462,6 +462,34 @@ record_blank(const struct record *rec)
 	return true;
 }
 
+/* The bad field's column for a message, as the whole-file messages name
+ * a header cell: by its position when its name is long (cut to fit, it
+ * would end inside a character) or has many digits (a CPR pasted into
+ * the header); by its number when the header names none. */
+static void
+bad_field_name(const csv_reader *r, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (r->bad_field < 0)
+		return; /* the row as a whole */
+	const char *name = (size_t)r->bad_field < r->header.count
+			       ? r->header.values + r->header.off[r->bad_field]
+			       : "";
+	size_t digits = 0;
+	for (const char *p = name; *p; p++)
+		digits += *p >= '0' && *p <= '9';
+	if (digits > CSV_NAME_DIGITS_MAX)
+		snprintf(out, size, "%ld (its name looks like a CPR number)",
+			 r->bad_field + 1);
+	else if (strlen(name) > CSV_NAME_QUOTE_MAX)
+		snprintf(out, size, "%ld (a %zu-byte name)", r->bad_field + 1,
+			 strlen(name));
+	else if (name[0])
+		ug_strlcpy(out, name, size);
+	else
+		snprintf(out, size, "%ld", r->bad_field + 1);
+}
+
 static void
 fill_diag(const csv_reader *r, ug_diag *diag)
 {
@@ -469,14 +497,8 @@ fill_diag(const csv_reader *r, ug_diag *diag)
 		return;
 	ug_strlcpy(diag->file, r->name, sizeof diag->file);
 	diag->line = r->line;
-	char field[64] = "";
-	if (r->bad_field >= 0 && (size_t)r->bad_field < r->header.count &&
-	    r->header.values[r->header.off[r->bad_field]] != '\0')
-		ug_strlcpy(field,
-			   r->header.values + r->header.off[r->bad_field],
-			   sizeof field);
-	else if (r->bad_field >= 0)
-		snprintf(field, sizeof field, "%ld", r->bad_field + 1);
+	char field[CSV_NAME_QUOTE_MAX + 48];
+	bad_field_name(r, field, sizeof field);
 	ug_diag_set(diag, field, "%s", r->bad_reason);
 }
 
@@ -789,11 +811,44 @@ fold_name(const char *in, char *out, size_t cap)
 	return true;
 }
 
+/* name without the blanks and non-breaking spaces around it: a header
+ * cell pasted in a spreadsheet may end in U+00A0 as it may hold one
+ * between its words, and the reader drops only spaces and tabs. */
+static bool
+trim_name(const char *name, char *out, size_t cap)
+{
+	const char *end = name + strlen(name);
+	for (;;) {
+		if (*name == ' ' || *name == '\t')
+			name++;
+		else if ((unsigned char)name[0] == 0xC2 &&
+			 (unsigned char)name[1] == 0xA0)
+			name += 2;
+		else
+			break;
+	}
+	for (;;) {
+		if (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		else if (end - name >= 2 && (unsigned char)end[-2] == 0xC2 &&
+			 (unsigned char)end[-1] == 0xA0)
+			end -= 2;
+		else
+			break;
+	}
+	if ((size_t)(end - name) >= cap)
+		return false;
+	memcpy(out, name, (size_t)(end - name));
+	out[end - name] = '\0';
+	return true;
+}
+
 bool
 csv_column_matches(const csv_column *col, const char *name)
 {
-	char want[128], have[128];
-	if (!fold_name(name, have, sizeof have) || !have[0])
+	char want[128], have[128], trimmed[128];
+	if (!trim_name(name, trimmed, sizeof trimmed) ||
+	    !fold_name(trimmed, have, sizeof have) || !have[0])
 		return false;
 	if (fold_name(col->name, want, sizeof want) && !strcmp(want, have))
 		return true;

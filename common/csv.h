@@ -33,7 +33,12 @@
 #define CSV_FIELD_MAX	4096	    /* bytes in one field, unescaped */
 #define CSV_RECORD_MAX	(64 * 1024) /* bytes of one record's raw text */
 #define CSV_COLUMNS_MAX 256	    /* fields in one record */
-#define CSV_ALIASES_MAX 6
+/* A header cell with more digits than this (a CPR pasted into the header,
+ * a data row taken for it), or longer than CSV_NAME_QUOTE_MAX bytes, is
+ * named by its position in every message, never quoted. */
+#define CSV_NAME_DIGITS_MAX 5
+#define CSV_NAME_QUOTE_MAX  64
+#define CSV_ALIASES_MAX	    6
 
 typedef struct csv_reader csv_reader;
 

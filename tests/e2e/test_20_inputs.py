@@ -13,7 +13,7 @@ import re
 import pytest
 
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, ROOT,
-                     AbsenceRow, CprGen, csv_line, dashed)
+                     AbsenceRow, CprGen, csv_line, dashed, wait_for)
 from runtimetest import assert_store, event_id, rejects_csv, stored
 
 HEADER_DK = ["CPR", "Skole", "Fra", "Til", "Fravær", "Lektioner",
@@ -228,21 +228,50 @@ def test_a_non_breaking_space_in_a_header_reads_as_a_space(hub):
     """A header pasted in a spreadsheet may hold U+00A0 between its
     words: "CPR NR" and "Fraværs type" so written name their columns
     (cpr_nr, an alias of cpr) as with a space, in a UTF-8 file and in a
-    Windows-1252 one (byte A0), and so does an ignore_columns entry."""
-    cprs = CprGen(2015).take(2)
+    Windows-1252 one (byte A0), and so does an ignore_columns entry. Around
+    a name it is dropped, as blanks are ("Skole\u00a0" is school): such a
+    file was refused, "missing required column(s)" naming a column its
+    header shows."""
+    cprs = CprGen(2015).take(4)
     rows = [AbsenceRow(c) for c in cprs]
     remember(hub, rows)
     header = ["CPR\u00a0NR", "Skole", "Fra", "Til", "Fravær", "Lektioner",
               "Type", "Klasse", "Elevens\u00a0navn"]
+    padded = ["CPR\u00a0NR\u00a0", "\u00a0Skole", "Fra", "Til",
+              "\u00a0Fravær\u00a0\u00a0", "Lektioner", "Type", "Klasse",
+              "Elevens\u00a0navn\u00a0"]
     paths = []
-    for row, enc in zip(rows, ("utf-8", "cp1252")):
-        text = csv_line(header) + "\n" + \
+    for row, enc, head in zip(rows, ("utf-8", "cp1252") * 2,
+                              (header, header, padded, padded)):
+        text = csv_line(head) + "\n" + \
             csv_line(danish_fields(row) + ["x"]) + "\n"
-        paths.append(write(hub, f"nbsp-{enc}.csv", text.encode(enc)))
+        paths.append(write(hub, f"nbsp-{len(paths)}-{enc}.csv",
+                           text.encode(enc)))
     r = hub.adapter("import", *paths, ignore_columns="elevens navn")
     assert r.rc == EXIT_OK, str(r)
-    assert (r.summary["rows"], r.summary["queued"]) == (2, 2), str(r)
+    assert (r.summary["rows"], r.summary["queued"]) == (4, 4), str(r)
     assert_store(hub, rows)
+
+
+def test_a_listed_word_with_a_non_breaking_space_around_it_is_the_word(
+        hub):
+    """ADAPTERS.md: values from a fixed list match as column names do, so
+    a cell pasted from a spreadsheet with U+00A0 before or after its word
+    ("ulovligt" + U+00A0) reads as that word; it was a bad row, "kind must
+    be illness, permitted, unlawful or all". Whatever else stands there
+    is still one."""
+    rows = [AbsenceRow(c) for c in CprGen(2016).take(3)]
+    remember(hub, rows)
+    kinds = ["ulovligt\u00a0", "\u00a0Alle\u00a0", "ulovligt\u00a0x"]
+    path = write(hub, "nbsp-words.csv", text_file(hub, "", HEADER_DK, [
+        danish_fields(r, kind=k) for r, k in zip(rows, kinds)]).encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 1), \
+        str(r)
+    assert f"{path}:4: column Fraværstype: kind must be illness, " \
+        "permitted, unlawful or all" in r.stderr, r.stderr
+    assert_store(hub, [rows[0], dataclasses_replace(rows[1], kind="all")])
 
 
 # ------------------------------------------------------------ bad rows
@@ -646,6 +675,52 @@ def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
     r = hub.adapter("import", only, ignore_columns="Note")
     assert (r.rc, r.summary["rows"], r.summary["rejected_rows"]) == \
         (EXIT_ROWS_REJECTED, 1, 1), str(r)
+
+
+def test_a_bad_value_under_a_long_or_cpr_like_name_names_its_position(hub):
+    """ADAPTERS.md: a header cell with more than five digits or longer
+    than 64 bytes is never quoted but named by its position. A bad row in
+    such a column (ignore_columns leaves it unread, its value is still
+    held to the limits) names it so too, on stderr, in the rejects file
+    and in the watch report; it was cut at 63 bytes, inside its 'æ'."""
+    rows = [AbsenceRow(c) for c in CprGen(2032).take(3)]
+    remember(hub, rows)
+    [cpr] = CprGen(2033).take(1)
+    hub.cprs.add(cpr)
+    long_name = "n" * 62 + "æ" + "x" * 6  # 70 bytes, æ at bytes 63-64
+    header = hubtest_header() + [cpr, long_name]
+    body = [rows[0].fields() + ["v" * 5000, "ok"],
+            rows[1].fields() + ["ok", "w" * 5000],
+            rows[2].fields() + ["ok", "ok"]]
+    data = text_file(hub, "long-names.csv", header, body).encode()
+    path = write(hub, "long-names.csv", data)
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:2: column 9 (its name looks like a CPR number): the " \
+        "value is 5000 bytes, over the limit of 4096" in r.stderr, r.stderr
+    assert f"{path}:3: column 10 (a 70-byte name): the value is 5000 " \
+        "bytes, over the limit of 4096" in r.stderr, r.stderr
+    assert "n" * 20 not in r.stderr, r.stderr
+    assert rejects_csv(path.with_name(path.name + ".rejects.csv")) == [
+        (2, "9 (its name looks like a CPR number)",
+         "the value is 5000 bytes, over the limit of 4096"),
+        (3, "10 (a 70-byte name)",
+         "the value is 5000 bytes, over the limit of 4096")]
+    assert_store(hub, [rows[2]])
+    # watch: the report's rejects name the columns the same way.
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    (drop / "long-names.csv").write_bytes(data)
+    with hub.adapter_running("watch", drop, settle=0,
+                             ignore_columns="*") as proc:
+        report = drop / "done" / "long-names.csv.report.json"
+        wait_for(report.exists, 20, "the watch report")
+        proc.terminate()
+        hub.adapter_finish(proc)
+    got = json.loads(report.read_text(encoding="utf-8"))["rejects"]
+    assert [(j["line"], j["column"]) for j in got] == [
+        (2, "9 (its name looks like a CPR number)"),
+        (3, "10 (a 70-byte name)")], got
 
 
 def padded_to(fields, extra, length):
@@ -1112,7 +1187,9 @@ def test_names_with_c1_control_characters_are_rejected(hub):
     """A Windows-1252 export read with encoding = latin1 makes its dash
     (0x96) the control character U+0096; in a name (school) that is a
     bad row whose reason says what to set, as a \\u0085 in JSON Lines
-    is. The same file read as cp1252 imports."""
+    is. The same file read as cp1252 imports. Only a file read as latin1
+    is told to set encoding = cp1252: a UTF-8 file so set would have its
+    every æ ø å read as two characters, and pass."""
     gen = CprGen(2015)
     a, b = AbsenceRow(gen.next()), AbsenceRow(gen.next())
     remember(hub, [a, b])
@@ -1131,8 +1208,9 @@ def test_names_with_c1_control_characters_are_rejected(hub):
         + "\n").encode())
     r = hub.adapter("import", j)
     assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1)
-    assert "column school: school contains a control character" in \
-        r.stderr, r.stderr
+    assert f"{j}:1: column school: school contains a control " \
+        "character\n" in r.stderr, r.stderr
+    assert "set encoding" not in r.stderr, r.stderr
     r = hub.adapter("import", path, encoding="cp1252")
     assert (r.rc, r.summary["queued"]) == (EXIT_OK, 1), str(r)
     assert hub.stats()["log_events"] == 1

@@ -527,9 +527,9 @@ def test_report_of_a_file_named_after_a_cpr_masks_it(hub, watchers):
 
 def test_report_of_a_column_named_after_a_cpr_masks_it(hub, watchers):
     """A report never holds a CPR number: a column whose name is one (an
-    export's extra column, left unread with ignore_columns = *) is masked
-    in a rejected row's "column", as on stderr; the rejects file beside
-    the input keeps it, as the input does."""
+    export's extra column, left unread with ignore_columns = *) is named
+    by its position in a rejected row's "column", as on stderr and in the
+    rejects file (ADAPTERS.md: such a header cell is never quoted)."""
     drop = hub.inputs_dir / "drop"
     w = Watcher(hub, drop, ignore_columns="*")
     watchers.append(w)
@@ -540,9 +540,47 @@ def test_report_of_a_column_named_after_a_cpr_masks_it(hub, watchers):
               header=hubtest.DEFAULT_HEADER + [named])
     rep = wait_moved(drop, "done", "extra.csv")
     assert [(x["line"], x["column"]) for x in rep["rejects"]] == \
-        [(2, "xxxxxxxxxx")], rep
+        [(2, "9 (its name looks like a CPR number)")], rep
     w.stop()
     assert named not in w.text()
+    sweep_reports(hub, drop)
+
+
+def test_work_files_left_in_dir_are_replaced_whatever_they_are(hub,
+                                                              watchers):
+    """ADAPTERS.md: the work files a watcher leaves in DIR
+    (.NAME.report.json.tmp, .NAME.rejects.tmp) are deleted when it
+    imports that file again. Whatever stands under such a name (DIR is
+    the export job's to write) is replaced, never written through: a
+    named pipe held the watcher in open() for ever, and a symbolic link
+    stopped it (exit 3)."""
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    target = hub.inputs_dir / "elsewhere.json"
+    target.write_text("keep\n")
+    planted = [drop / ".piped.csv.report.json.tmp",
+               drop / ".linked.csv.report.json.tmp",
+               drop / ".linked.csv.rejects.tmp"]
+    os.mkfifo(planted[0])
+    os.symlink(target, planted[1])
+    os.mkfifo(planted[2])
+    w = Watcher(hub, drop, settle=0)
+    watchers.append(w)
+    gen = CprGen(2215)
+    drop_file(hub, drop, "piped.csv", [AbsenceRow(gen.next())])
+    drop_file(hub, drop, "linked.csv", [
+        AbsenceRow(gen.next()),
+        f"{gen.next()};280017;2024-05-06;2024-05-32;1;100;ulovligt;8"])
+    hub.cprs.update(gen.seen)
+    rep = wait_moved(drop, "done", "piped.csv")
+    assert (rep["status"], rep["queued"]) == ("done", 1), rep
+    rep = wait_moved(drop, "done", "linked.csv")
+    assert (rep["status"], rep["queued"], rep["rejected_rows"]) == \
+        ("done", 1, 1), rep
+    assert (drop / "done" / "linked.csv.rejects.csv").is_file()
+    assert target.read_text() == "keep\n"
+    assert not any(os.path.lexists(p) for p in planted)
+    w.stop()
     sweep_reports(hub, drop)
 
 

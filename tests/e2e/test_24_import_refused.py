@@ -175,6 +175,48 @@ def test_import_stopped_mid_file_leaves_nothing_queued(hub):
     assert_clean_reimport(hub, path, before + after)
 
 
+def test_a_file_swapped_for_a_pipe_before_its_turn_is_not_waited_on(hub):
+    """Of `import FIRST SECOND`, SECOND replaced by a named pipe while
+    FIRST is imported (after the first pass read it) is a file that
+    changed: exit 3, nothing of it queued, FIRST's rows stay queued. The
+    second pass opened the path blocking, and waited for ever for a
+    writer to the pipe."""
+    before, bad, after, extra = layout(hub, 2405)
+    first = write(hub, "first.csv", before + bad + after)
+    second = write(hub, "second.csv", extra)
+    p = hub.adapter_popen("import", first, second)
+    seen = []
+
+    def in_bad_block():
+        line = p.stderr.readline()
+        if not line:
+            raise AssertionError("the adapter ended before the bad "
+                                 "rows:\n" + "".join(seen))
+        seen.append(line)
+        return f":{FIRST_BAD_LINE}: column lessons_absent" in line
+    try:
+        hubtest.wait_for(in_bad_block, 60, "the first bad row's "
+                         "diagnostic", interval=0)
+        pipe = hub.inputs_dir / "pipe"
+        os.mkfifo(pipe)
+        os.rename(pipe, second)
+        r = hub.adapter_finish(p, wait=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    r.stderr = "".join(seen) + r.stderr
+    assert r.rc == EXIT_FATAL, str(r)[-3000:]
+    assert f"{second} changed while it was imported" in r.stderr, \
+        r.stderr[-2000:]
+    lines = {x["file"]: x for x in map(json.loads, r.stdout.splitlines())
+             if "file" in x}
+    assert (lines[str(first)]["status"], lines[str(first)]["queued"]) == \
+        ("done", len(before) + len(after)), lines
+    assert (lines[str(second)]["status"], lines[str(second)]["queued"]) \
+        == ("changed", 0), lines
+
+
 def test_watch_takes_a_changed_file_out_and_imports_it_whole(hub):
     before, bad, after, extra = layout(hub, 2404)
     drop = hub.inputs_dir / "drop"

@@ -16,7 +16,9 @@ its own section of ADAPTERS.md."""
 import csv
 import io
 import json
+import os
 import re
+import stat
 import subprocess
 
 import pytest
@@ -233,6 +235,45 @@ def test_watch_keeps_a_refused_row_beside_its_file_in_done(make_hub,
             + re.escape(str(rejects)), w.text()), 10, "ADP-REJECT")
     w.stop()
     assert stored(hub) == []
+    hub.sweep()
+
+
+def test_a_refused_row_never_waits_on_a_pipe_nor_follows_a_link(make_hub):
+    """ADAPTERS.md: a refused row is logged `..., which cannot be kept in
+    REJECTS: WHY` at err when that file cannot be written, a symbolic
+    link or not a regular file included, and both are left as they were.
+    A named pipe where FILE.rejects.csv goes held the delivery in open()
+    until something read the row (its CPR verbatim): the run never
+    ended."""
+    hub = make_hub(agencies={"school-a": "readiness"})
+    hub.cprs.add("1503094321")
+    target = hub.inputs_dir / "elsewhere.csv"
+    kinds = {}
+    for name, row in zip(("piped", "linked"), ABSENCE_ROWS):
+        path = hub.inputs_dir / f"{name}.csv"
+        path.write_text(ABSENCE_HEADER + "\n" + row + "\n", encoding="utf-8")
+        rejects = path.with_name(path.name + ".rejects.csv")
+        if name == "piped":
+            os.mkfifo(rejects)
+        else:
+            rejects.symlink_to(target)
+        kinds[name] = (path, rejects)
+    r = run_adapter(hub, "school", "import", *(p for p, _ in kinds.values()),
+                    agency="school-a", wait=30)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rejected_by_hub"], r.summary["pending"]) == (2, 0)
+    whys = {"piped": "it is not a regular file",
+            "linked": "it is a symbolic link, which the adapter never "
+                      "writes through"}
+    for name, (path, rejects) in kinds.items():
+        assert re.search(
+            r"adapter-school err ADP-REJECT the hub rejected event "
+            r"[0-9a-f]{32}: E_DENIED: " + re.escape(REASON) + "; row "
+            + re.escape(f"{path}:2, which cannot be kept in {rejects}: "
+                        f"{whys[name]}") + "\n", r.stderr), r.stderr
+    assert stat.S_ISFIFO(os.lstat(kinds["piped"][1]).st_mode)
+    assert os.readlink(kinds["linked"][1]) == str(target)
+    assert not target.exists()
     hub.sweep()
 
 
