@@ -3305,7 +3305,9 @@ def test_man_exit_status_gives_the_causes_help_gives():
 
     for program, code, cause in (
             ("inbox", 1, "a Hello refused before the first Welcome"),
-            ("webd", 1, "a key file holding another's key")):
+            ("webd", 1, "a key file holding another's key"),
+            ("inbox", 1, "standard output cannot be written"),
+            ("hubctl", 3, "log records that do not open")):
         help_text = " ".join(subprocess.run(
             [hubtest.binary(program), "--help"], capture_output=True,
             text=True, timeout=20).stdout.split())
