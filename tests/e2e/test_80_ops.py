@@ -4143,6 +4143,29 @@ def test_webd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
         web.proc.wait(timeout=30)
 
 
+def test_ctrl_c_stops_hubd_and_webd_cleanly(make_hub):
+    """hubd --help, hubd(1): "Stops cleanly on SIGTERM or SIGINT", exit 0
+    "stopped cleanly", HUB-STOP logged; webd --help, webd(1): exit 0
+    "stopped by SIGTERM or SIGINT". Ctrl-C in a terminal is SIGINT, and
+    a clean stop is no failure."""
+    from test_70_web import Web, web_hub
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        web.proc.send_signal(signal.SIGINT)
+        assert web.proc.wait(timeout=30) == 0
+    finally:
+        web.proc.kill()
+        web.proc.wait(timeout=30)
+    assert b"WEB-STOP stopped" in (hub.logs_dir / "webd.log").read_bytes()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8415).next(),
+                              salt="ctrl-c"))
+    hub.proc.send_signal(signal.SIGINT)
+    assert hub.proc.wait(timeout=30) == 0
+    hub.wait_log(r"hubd \w+ HUB-STOP", timeout=5)
+    hub.proc = None
+
+
 def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
                                                            monkeypatch):
     """OPERATIONS.md, "Start and stop": SIGTERM stops hubd, exit 0, also
