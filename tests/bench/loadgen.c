@@ -442,6 +442,15 @@ parse_args(int argc, char **argv, options *o)
 	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
 		if (ch == 'h') {
 			usage(stdout);
+			/* As the other programs' --help: common/config.c. */
+			if ((fflush(stdout) != 0 || ferror(stdout)) &&
+			    errno != EPIPE) {
+				fprintf(stderr,
+					"ug-loadgen: cannot write standard "
+					"output: %s\n",
+					strerror(errno ? errno : EIO));
+				exit(1);
+			}
 			exit(0);
 		}
 	opterr = 1;
