@@ -344,6 +344,18 @@ ug_config_usage(const ug_setting *settings, const char *usage)
 		       s->fallback ? (s->fallback[0] ? s->fallback : "empty")
 				   : "",
 		       s->fallback ? ")" : "");
+	/* A text that could not be written (a full disk, a closed stdout)
+	 * must not pass for shown. A reader that went away (| head, where
+	 * SIGPIPE is ignored) took what it wanted: no error. The program's
+	 * name is the usage text's second word ("usage: hubd ..."). */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && errno != EPIPE) {
+		int why = errno ? errno : EIO;
+		const char *name = strchr(usage, ' ');
+		name = name ? name + 1 : usage;
+		ug_eprintf("%.*s: cannot write standard output: %s\n",
+			   (int)strcspn(name, " \n"), name, strerror(why));
+		exit(1);
+	}
 }
 
 /* The next argument from i on that the first pass of ug_config_load acts

@@ -148,7 +148,9 @@ ug_err ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 ug_err ug_kv_read_from(const char *path, unsigned flags, long from,
 		       ug_kv_fn fn, void *ctx, ug_diag *diag);
 
-/* Print the usage text and every setting with its default and help. */
+/* Print the usage text ("usage: PROGRAM ...") and every setting with its
+ * default and help; exits 1, saying so on stderr, when standard output
+ * cannot be written (a reader gone away, EPIPE, aside). */
 void ug_config_usage(const ug_setting *settings, const char *usage);
 
 #endif

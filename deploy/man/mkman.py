@@ -100,7 +100,10 @@ PAGES = {
                     "starting with a letter or digit, holding no CPR "
                     "number, a bad option "
                     "value, an option of another command; nothing "
-                    "changed")],
+                    "changed"),
+              ("3", "log, export, erase: done but for log records that "
+                    "do not open with the storage key (named on stderr; "
+                    "OPERATIONS.md, \"Records that do not open\")")],
         see=["hubd(1)", "OPERATIONS.md", "SECURITY.md"]),
     "inbox": dict(
         summary="a caseworker's terminal inbox of early-warning alerts",
@@ -120,7 +123,9 @@ PAGES = {
                     "long: the hub checks those; live, a Hello refused "
                     "before the first Welcome, as a web gateway's key "
                     "is), or a one-shot command interrupted (SIGINT, "
-                    "SIGTERM) before the hub answered"),
+                    "SIGTERM) before the hub answered, or standard "
+                    "output cannot be written (a full disk: live, what "
+                    "it could not show is not acknowledged)"),
               ("2", "usage (a bad option, alert id or CPR number, --how "
                     "missing or white space alone, two commands, an option "
                     "of another command, a stray word; nothing sent), or "

@@ -354,9 +354,10 @@ usage(FILE *f)
 	    "none\n"
 	    "rejected (DUPLICATE counts as acked); 1: not so (it gives up\n"
 	    "after 30 s without an ack, the JSON then says what came), or a\n"
-	    "send failed (no JSON); 2: bad options, keys, --start or\n"
-	    "--alert-cprs file, or more --events than memory can time\n"
-	    "(no JSON).\n");
+	    "send failed (no JSON), or the JSON could not be written\n"
+	    "(standard output on a full disk or closed); 2: bad options,\n"
+	    "keys, --start, an --alert-cprs file that cannot be written\n"
+	    "whole, or more --events than memory can time (no JSON).\n");
 }
 
 /* Option values: junk or a number out of range is a usage error, never
@@ -441,6 +442,15 @@ parse_args(int argc, char **argv, options *o)
 	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
 		if (ch == 'h') {
 			usage(stdout);
+			/* As the other programs' --help: common/config.c. */
+			if ((fflush(stdout) != 0 || ferror(stdout)) &&
+			    errno != EPIPE) {
+				fprintf(stderr,
+					"ug-loadgen: cannot write standard "
+					"output: %s\n",
+					strerror(errno ? errno : EIO));
+				exit(1);
+			}
 			exit(0);
 		}
 	opterr = 1;
@@ -587,7 +597,8 @@ write_alert_cprs(const options *o)
 {
 	FILE *f = fopen(o->alert_cprs, "w");
 	if (!f) {
-		perror(o->alert_cprs);
+		fprintf(stderr, "ug-loadgen: --alert-cprs %s: %s\n",
+			o->alert_cprs, strerror(errno));
 		exit(2);
 	}
 	for (long k = 0; k < o->alert_pupils; k++) {
@@ -595,7 +606,16 @@ write_alert_cprs(const options *o)
 		pupil_cpr(o, 0, k, cpr);
 		fprintf(f, "%s\n", cpr);
 	}
-	fclose(f);
+	/* A file cut short (a full disk) would have the bench assign only
+	 * some of the pupils, and their alerts then go missing as if the hub
+	 * had lost them. */
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		fprintf(stderr,
+			"ug-loadgen: --alert-cprs %s: cannot write: %s\n",
+			o->alert_cprs, strerror(errno ? errno : EIO));
+		exit(2);
+	}
 }
 
 /* The first event's frame with the school id "bench-school" padded with
@@ -649,6 +669,10 @@ json_safe(char *text)
 int
 main(int argc, char **argv)
 {
+	/* A closed stdout must fail as a full disk does, not lend its number
+	 * to the next file opened (the --alert-cprs file, a ZeroMQ eventfd),
+	 * which the JSON would then be written into. */
+	ug_hold_std_streams();
 	options o;
 	parse_args(argc, argv, &o);
 	if (sodium_init() < 0)
@@ -812,6 +836,14 @@ main(int argc, char **argv)
 	       pct_ms(r.lat_ns, r.nlat, 99.9), pct_ms(r.lat_ns, r.nlat, 100),
 	       frame_bytes, o.connections, o.window, due, r.nalerts,
 	       pct_ms(al, r.nalerts, 50), pct_ms(al, r.nalerts, 99), r.reason);
+	/* The JSON is what a run is for: one that cannot be written (a full
+	 * disk) is a failed run, not a silent exit 0. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr,
+			"ug-loadgen: cannot write standard output: %s\n",
+			strerror(errno ? errno : EIO));
+		exit(1);
+	}
 	for (long c = 0; c < o.connections; c++)
 		zmq_close(conns[c].sock);
 	if (dsock)

@@ -341,6 +341,32 @@ def test_help_wins_over_a_bad_option_before_it(program):
         assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
 
 
+@pytest.mark.parametrize("program", [
+    "hubd", "hubctl", "inbox", "webd", "adapter-school", "ug-loadgen"])
+def test_help_that_cannot_be_written_is_no_success(program):
+    """OPERATIONS.md: -h is the text, exit 0; a text that could not be
+    written (standard output on a full disk, or closed, >&-) is exit 1,
+    PROGRAM: cannot write standard output: WHY, as every program's other
+    output; a reader that went away (| head) took what it wanted."""
+    exe = (str(BUILD / "bench" / program) if program == "ug-loadgen"
+           else binary(program))
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([exe, "--help"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=20)
+    assert (p.returncode, p.stderr) == (
+        1, f"{program}: cannot write standard output: No space left on "
+        "device\n"), p.stderr
+    p = subprocess.run([exe, "-h"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, timeout=20,
+                       preexec_fn=lambda: os.close(1))
+    assert (p.returncode, p.stderr) == (
+        1, f"{program}: cannot write standard output: Bad file "
+        "descriptor\n"), p.stderr
+    p = subprocess.run(f"'{exe}' --help | head -c 1", shell=True,
+                       capture_output=True, text=True, timeout=20)
+    assert (p.stdout.lower(), p.stderr) == ("u", ""), p.stderr
+
+
 def test_keygen_refuses_overwrite(hub):
     before = (hub.keys_dir / "hub.key_secret").read_bytes()
     p = hub.keygen("hub", check=False)

@@ -3400,7 +3400,9 @@ def test_man_exit_status_gives_the_causes_help_gives():
 
     for program, code, cause in (
             ("inbox", 1, "a Hello refused before the first Welcome"),
-            ("webd", 1, "a key file holding another's key")):
+            ("webd", 1, "a key file holding another's key"),
+            ("inbox", 1, "standard output cannot be written"),
+            ("hubctl", 3, "log records that do not open")):
         help_text = " ".join(subprocess.run(
             [hubtest.binary(program), "--help"], capture_output=True,
             text=True, timeout=20).stdout.split())
@@ -3725,13 +3727,62 @@ def test_loadgen_refuses_more_events_than_memory_can_time(make_hub):
     text = " ".join(subprocess.run(
         [str(hubtest.BUILD / "bench" / "ug-loadgen"), "--help"],
         capture_output=True, text=True, timeout=20).stdout.split())
-    assert "2: bad options, keys, --start or --alert-cprs file, or more " \
-        "--events than memory can time (no JSON)." in text, text
+    assert "2: bad options, keys, --start, an --alert-cprs file that " \
+        "cannot be written whole, or more --events than memory can time " \
+        "(no JSON)." in text, text
     p = loadgen(hub, "--events", str(2 ** 63 - 1))
     assert (p.returncode, p.stdout) == (2, ""), p.stderr
     assert p.stderr == "ug-loadgen: --events 9223372036854775807: out of " \
         "memory to time them\n", p.stderr
     assert hub.stats()["log_events"] == 0
+
+
+def test_loadgen_output_that_cannot_be_written_is_no_success(make_hub):
+    """ug-loadgen --help: exit 1 when the JSON could not be written
+    (standard output on a full disk or closed), not 0 with the run's
+    figures lost; exit 2 for an --alert-cprs file that cannot be written
+    whole (a full disk: the bench would assign only some of the pupils
+    and count their alerts missing), named with the program's name."""
+    hub = make_hub()
+    path = str(hubtest.BUILD / "bench" / "ug-loadgen")
+    base = [path, "--endpoint", hub.ingest, "--server-key",
+            str(hub.keys_dir / "hub.key"), "--key",
+            str(hub.keys_dir / "school-a.key_secret")]
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(base + ["--events", "5", "--window", "5"],
+                           stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == "ug-loadgen: cannot write standard output: No " \
+        "space left on device\n", p.stderr
+    p = subprocess.run(base + ["--events", "5", "--window", "5"],
+                       stderr=subprocess.PIPE, text=True, timeout=60,
+                       stdout=subprocess.DEVNULL,
+                       preexec_fn=lambda: os.close(1))
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == "ug-loadgen: cannot write standard output: Bad " \
+        "file descriptor\n", p.stderr
+    # the pupils' CPRs: 400 of them fill more than stdio's buffer
+    p = subprocess.run(base + ["--pupils", "1000", "--alert-pupils", "400",
+                               "--alert-cprs", "/dev/full",
+                               "--alert-cprs-only"],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout) == (2, ""), p.stderr
+    assert p.stderr == "ug-loadgen: --alert-cprs /dev/full: cannot " \
+        "write: No space left on device\n", p.stderr
+    p = subprocess.run(base + ["--alert-pupils", "1", "--alert-cprs",
+                               str(hub.tmp / "no" / "cprs"),
+                               "--alert-cprs-only"],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout) == (2, ""), p.stderr
+    assert p.stderr == f"ug-loadgen: --alert-cprs {hub.tmp}/no/cprs: No " \
+        "such file or directory\n", p.stderr
+    # a small file, kept whole in stdio's buffer, fails at its close
+    p = subprocess.run(base + ["--alert-pupils", "1", "--alert-cprs",
+                               "/dev/full", "--alert-cprs-only"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert "cannot write: No space left on device" in p.stderr, p.stderr
 
 
 def test_loadgen_refuses_a_stray_word(make_hub):
@@ -4185,6 +4236,29 @@ def test_webd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
         # A webd that did not stop must not outlive the test.
         web.proc.kill()
         web.proc.wait(timeout=30)
+
+
+def test_ctrl_c_stops_hubd_and_webd_cleanly(make_hub):
+    """hubd --help, hubd(1): "Stops cleanly on SIGTERM or SIGINT", exit 0
+    "stopped cleanly", HUB-STOP logged; webd --help, webd(1): exit 0
+    "stopped by SIGTERM or SIGINT". Ctrl-C in a terminal is SIGINT, and
+    a clean stop is no failure."""
+    from test_70_web import Web, web_hub
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        web.proc.send_signal(signal.SIGINT)
+        assert web.proc.wait(timeout=30) == 0
+    finally:
+        web.proc.kill()
+        web.proc.wait(timeout=30)
+    assert b"WEB-STOP stopped" in (hub.logs_dir / "webd.log").read_bytes()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8415).next(),
+                              salt="ctrl-c"))
+    hub.proc.send_signal(signal.SIGINT)
+    assert hub.proc.wait(timeout=30) == 0
+    hub.wait_log(r"hubd \w+ HUB-STOP", timeout=5)
+    hub.proc = None
 
 
 def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
