@@ -627,10 +627,25 @@ ask(ctx *x, int kind, void *msg, uint32_t request_id)
 	return r;
 }
 
+/* The session is over at the hub: it says so, or it refuses this
+ * gateway's key (revoke-gateway, or its key replaced), which ends every
+ * session opened through it. The hub answers that refusal, so it is no
+ * "the hub does not answer"; nor, for a timeline or an action, another's
+ * person or alert (E_DENIED too, but with the key's reason). */
 static bool
 unauthenticated(const wire_result *r)
 {
-	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED;
+	if (!r)
+		return false;
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED && r->reason &&
+	    strcmp(r->reason, WIRE_REASON_KEY_REVOKED) == 0) {
+		log_warn("WEB-HUB", "request refused: the hub refuses this "
+				    "gateway's key (revoked or replaced: "
+				    "hubctl register-gateway); its session "
+				    "ended");
+		return true;
+	}
+	return r->code == UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED;
 }
 
 /* A query the hub answered by refusing it: the caseworker asked more
