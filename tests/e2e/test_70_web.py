@@ -571,7 +571,8 @@ def test_pages_of_a_revoked_gateway_lead_to_the_login(make_hub):
     """OPERATIONS.md: revoke-gateway ends the gateway's sessions within one
     loop turn of hubd, and a page whose session the hub ended (a revoke)
     leads to /login?ended=1; the list alone and `POST /session` are 401,
-    and `GET /session` then says so too, so an open page leaves. The hub
+    and `GET /session` then says so too, so an open page leaves; so too
+    once a restarted hubd refuses the key at the handshake. The hub
     does answer: not "Hubben svarer ikke" (503), nor, for a timeline, the
     403 of another caseworker's person. A login then says the web inbox is
     not connected to the hub."""
@@ -585,9 +586,10 @@ def test_pages_of_a_revoked_gateway_lead_to_the_login(make_hub):
             assert r.status == 200
             csrfs.append(re.search(r'name="csrf" value="([0-9a-f]+)"',
                                    page).group(1))
+        later = anna_session(web)
         hub.hubctl("revoke-gateway", "web-1")
         wait_for(lambda: len(re.findall(r"logout +revoked", hub.hubctl(
-            "audit", "show").stdout)) == 5, 10, "the sessions ended",
+            "audit", "show").stdout)) == 6, 10, "the sessions ended",
             interval=0.3)
         alerts, listed, timeline, empty_form, keep = zip(sessions, csrfs)
         r, page = web.request("GET", "/alerts", cookies=alerts[0])
@@ -609,6 +611,14 @@ def test_pages_of_a_revoked_gateway_lead_to_the_login(make_hub):
         r, _ = web.request("POST", "/session", {"csrf": keep[1]},
                            cookies=keep[0])
         assert r.status == 401
+        login_says_gateway_not_connected(web, "cw-anna")
+        # A hubd started since refuses the key at the handshake: a
+        # session webd still holds is over all the same.
+        hub.stop()
+        hub.start()
+        r, page = web.request("GET", "/alerts", cookies=later)
+        assert (r.status, r.getheader("Location")) == \
+            (303, "/login?ended=1"), (r.status, errors_of(page))
         login_says_gateway_not_connected(web, "cw-anna")
     finally:
         web.stop()
