@@ -627,10 +627,28 @@ ask(ctx *x, int kind, void *msg, uint32_t request_id)
 	return r;
 }
 
+/* The session is over at the hub: it says so, or it refuses this
+ * gateway's key (revoke-gateway, or its key replaced), which ends every
+ * session opened through it: on the connection it has (a frame's
+ * refusal) or at the handshake of a new one (a hubd started since; no
+ * answer then, but no session through this key can be alive either).
+ * The hub is there, so it is no "the hub does not answer"; nor, for a
+ * timeline or an action, another's person or alert (E_DENIED too, but
+ * with the key's reason). */
 static bool
-unauthenticated(const wire_result *r)
+unauthenticated(const webd *w, const wire_result *r)
 {
-	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED;
+	if (!r)
+		return hubconn_refused(w->opts.hub);
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED && r->reason &&
+	    strcmp(r->reason, WIRE_REASON_KEY_REVOKED) == 0) {
+		log_warn("WEB-HUB", "request refused: the hub refuses this "
+				    "gateway's key (revoked or replaced: "
+				    "hubctl register-gateway); its session "
+				    "ended");
+		return true;
+	}
+	return r->code == UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED;
 }
 
 /* A query the hub answered by refusing it: the caseworker asked more
@@ -994,7 +1012,7 @@ alerts_version(webd *w, const uint8_t *token, uint64_t *version, bool *ended)
 	wire_result *r =
 	    hubconn_call(w->opts.hub, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q,
 			 q.request_id);
-	*ended = unauthenticated(r);
+	*ended = unauthenticated(w, r);
 	bool ok = r && r->code == UNGEBRO__V1__ERROR_CODE__OK;
 	if (ok)
 		*version = r->alerts_version;
@@ -1255,7 +1273,7 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 	x->background = fragment;
 	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
 			       ALERT_PAGE, (uint32_t)from);
-	bool ended = unauthenticated(r);
+	bool ended = unauthenticated(x->w, r);
 	if (ended || !r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 		unsigned status = ended ? 401 : too_fast(r) ? 429 : 503;
 		enum MHD_Result rc =
@@ -1312,7 +1330,7 @@ find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
 	*ended = *down = *no_one = false;
 	wire_result *r =
 	    query_of(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL, 1, 0, id);
-	if (unauthenticated(r)) {
+	if (unauthenticated(x->w, r)) {
 		*ended = true;
 		free_result(r);
 		return NULL;
@@ -1670,7 +1688,7 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	ack.session.len = TOKEN_LEN;
 	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack,
 			     ack.request_id);
-	if (unauthenticated(r)) {
+	if (unauthenticated(x->w, r)) {
 		free_result(r);
 		return session_ended(x);
 	}
@@ -1746,7 +1764,7 @@ do_action(ctx *x, const char *hexid, const form *f)
 	a.session.len = TOKEN_LEN;
 	wire_result *r =
 	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ACTION, &a, a.request_id);
-	if (unauthenticated(r)) {
+	if (unauthenticated(x->w, r)) {
 		free_result(r);
 		return session_ended(x);
 	}
@@ -1886,7 +1904,7 @@ timeline_page(ctx *x, const form *f)
 	if (cpr) {
 		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE,
 			  cut ? "-" : cpr, TIMELINE_PAGE, 0);
-		if (unauthenticated(r)) {
+		if (unauthenticated(x->w, r)) {
 			free_result(r);
 			sodium_memzero(cpr_buf, sizeof cpr_buf);
 			return session_ended(x);
@@ -1897,7 +1915,7 @@ timeline_page(ctx *x, const form *f)
 		 * hub ended sends the caseworker to log in, as every page). */
 		wire_result *alive =
 		    query(x, UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE, NULL, 0, 0);
-		bool ended = unauthenticated(alive);
+		bool ended = unauthenticated(x->w, alive);
 		free_result(alive);
 		if (ended)
 			return session_ended(x);
@@ -1967,7 +1985,7 @@ timeline_page(ctx *x, const form *f)
 				free_result(r);
 				r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE,
 					  cpr, TIMELINE_PAGE, offset);
-				if (unauthenticated(r)) {
+				if (unauthenticated(x->w, r)) {
 					free_result(r);
 					web_buf_fini(&b);
 					sodium_memzero(cpr_buf,
@@ -2036,7 +2054,7 @@ do_keep_alive(ctx *x)
 {
 	wire_result *r =
 	    query(x, UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE, NULL, 0, 0);
-	bool ended = unauthenticated(r);
+	bool ended = unauthenticated(x->w, r);
 	bool ok = r && r->code == UNGEBRO__V1__ERROR_CODE__OK;
 	free_result(r);
 	if (ended) {

@@ -567,6 +567,65 @@ def login_says_gateway_not_connected(web, caseworker):
         "senere, eller kontakt driften."], page
 
 
+def test_pages_of_a_revoked_gateway_lead_to_the_login(make_hub):
+    """OPERATIONS.md: revoke-gateway ends the gateway's sessions within one
+    loop turn of hubd, and a page whose session the hub ended (a revoke)
+    leads to /login?ended=1; the list alone and `POST /session` are 401,
+    and `GET /session` then says so too, so an open page leaves; so too
+    once a restarted hubd refuses the key at the handshake. The hub
+    does answer: not "Hubben svarer ikke" (503), nor, for a timeline, the
+    403 of another caseworker's person. A login then says the web inbox is
+    not connected to the hub."""
+    hub, cpr = anna_with_a_person(make_hub, 7041)
+    web = Web(hub)
+    try:
+        sessions = [anna_session(web) for _ in range(5)]
+        csrfs = []
+        for session in sessions:
+            r, page = web.request("GET", "/timeline", cookies=session)
+            assert r.status == 200
+            csrfs.append(re.search(r'name="csrf" value="([0-9a-f]+)"',
+                                   page).group(1))
+        later = anna_session(web)
+        hub.hubctl("revoke-gateway", "web-1")
+        wait_for(lambda: len(re.findall(r"logout +revoked", hub.hubctl(
+            "audit", "show").stdout)) == 6, 10, "the sessions ended",
+            interval=0.3)
+        alerts, listed, timeline, empty_form, keep = zip(sessions, csrfs)
+        r, page = web.request("GET", "/alerts", cookies=alerts[0])
+        assert (r.status, r.getheader("Location")) == \
+            (303, "/login?ended=1"), (r.status, errors_of(page))
+        assert "ug_session=;" in r.getheader("Set-Cookie")
+        assert web.request("GET", "/session",
+                           cookies=alerts[0])[0].status == 401
+        assert web.request("GET", "/alerts/list",
+                           cookies=listed[0])[0].status == 401
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": timeline[1], "cpr": cpr},
+                              cookies=timeline[0])
+        assert (r.status, r.getheader("Location")) == \
+            (303, "/login?ended=1"), (r.status, errors_of(page))
+        r, page = web.request("GET", "/timeline", cookies=empty_form[0])
+        assert (r.status, r.getheader("Location")) == \
+            (303, "/login?ended=1"), (r.status, errors_of(page))
+        r, _ = web.request("POST", "/session", {"csrf": keep[1]},
+                           cookies=keep[0])
+        assert r.status == 401
+        login_says_gateway_not_connected(web, "cw-anna")
+        # A hubd started since refuses the key at the handshake: a
+        # session webd still holds is over all the same.
+        hub.stop()
+        hub.start()
+        r, page = web.request("GET", "/alerts", cookies=later)
+        assert (r.status, r.getheader("Location")) == \
+            (303, "/login?ended=1"), (r.status, errors_of(page))
+        login_says_gateway_not_connected(web, "cw-anna")
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert "the hub refuses this gateway's key" in log, log
+
+
 def test_a_gateway_the_hub_does_not_admit_says_so_until_registered(
         make_hub):
     """OPERATIONS.md: a login while hubd refuses the gateway's key is 503

@@ -265,9 +265,10 @@ def test_a_list_whose_session_ended_before_its_stream_opened_leaves(
 def test_an_open_list_leaves_when_its_session_ends_elsewhere(make_hub):
     """SECURITY.md, "Sessions": the personal data a page shows must not
     stay on an unattended screen. An open list whose session ends
-    elsewhere (a logout in another tab, a password reset at the hub)
-    goes to the login page, /login?ended=1, within seconds, not only at
-    the idle end; its own "Log ud" still leads to /login?out=1."""
+    elsewhere (a logout in another tab, a password reset at the hub, a
+    revoke of the gateway, OPERATIONS.md "The web inbox") goes to the
+    login page, /login?ended=1, within seconds, not only at the idle end;
+    its own "Log ud" still leads to /login?out=1."""
     hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     d = chrome(hub, "chromium-ended")
@@ -291,6 +292,10 @@ def test_an_open_list_leaves_when_its_session_ends_elsewhere(make_hub):
         open_list()
         set_password(hub, "cw-anna", PASSWORD)
         gone_to_login()
+        open_list()
+        hub.hubctl("revoke-gateway", "web-1")
+        gone_to_login()
+        hub.hubctl("register-gateway", "web-1")
         open_list()
         submit(d, "logout")
         time.sleep(2)

@@ -456,6 +456,12 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
          "'web-xxxxxxxxxx' is not a valid id"),
         # webd takes no arguments, only settings.
         (["8080"], "webd: unexpected argument '8080' (see --help)"),
+        # A word after the yes/no setting is its bad value, named as in
+        # the config file, not a stray argument.
+        (["--behind_tls", "maybe"], "webd: behind_tls must be true or "
+         "false (or yes/no, on/off, 1/0), not 'maybe'"),
+        (["--behind_tls", "true", "8080"],
+         "webd: unexpected argument '8080' (see --help)"),
         # The hub's endpoint is a value like any other: a typo in it is
         # found before the keys are read, not as a failed connect.
         (["--delivery", "127.0.0.1:7602"], "webd: delivery "
