@@ -344,6 +344,34 @@ def test_a_cpr_sent_as_an_institution_or_school_is_masked(make_hub,
     assert [r[0] for r in tables["readiness"][1:]] == \
         ["xxxxxxxxxx 2026 grade 9", "Total"], tables["readiness"]
 
+def test_a_cpr_run_together_with_letters_in_an_id_is_masked(make_hub,
+                                                            tmp_path):
+    """OPERATIONS.md "Never in the report": a CPR number. An export can
+    run one together with the institution's letters (`eud0101901234`):
+    the audit trail's rule would take that for a word, the report masks
+    it all the same, also where a long id keeps its first 23 bytes. A
+    number of 11 digits is no CPR number and stays."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8120)
+    a, b, c, d = gen.take(4)
+    hub.cprs.update({a, b, c, d})
+    ids = [f"eud{a}", f"{b}gym", f"{c}" + "z" * 40,
+           f"fgu{d[:6]}-{d[6:]}x", "other12345678901"]
+    for i in ids:
+        hub.send(*[ev_enrolment(x, "2026-08-10", institution=i,
+                                programme="x") for x in gen.take(5)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert_clean([out] + [out.parent / f"status-{t}.csv" for t in tables],
+                 [a, b, c, d])
+    rows = [r[0] for r in tables["dropouts"][1:-1]]
+    for row in ("eudxxxxxxxxxx", "xxxxxxxxxxgym", "fguxxxxxx-xxxxx",
+                "other12345678901"):
+        assert f"{row} (other)" in rows, rows
+    assert any(r.startswith("xxxxxxxxxx" + "z" * 13 + "~") for r in rows), \
+        rows
+
+
 def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
                                                               tmp_path):
     """OPERATIONS.md, the CSV files: an id is any text an agency sent,
