@@ -871,6 +871,44 @@ def test_the_vocational_share_is_rounded_half_up(make_hub, tmp_path):
         "(EUD): 31.3 % (5 of 16)</li>" in out.read_text()
 
 
+def test_what_followed_an_alert(make_hub, tmp_path):
+    """OPERATIONS.md, the alerts table: acknowledged (no longer open), in
+    time (acknowledged, never escalated), escalated (an escalation
+    notice), an Enrolment start received from the alert's day to 90
+    days after and logged after the event that raised it, and a
+    back_on_track notice raised so. Six groups of five adults drop out
+    on 09-07: A acknowledged the next day; B never; C acknowledged after
+    its escalation; D enrolled, received on day 90; E on day 91; F had
+    reported an enrolment before the dropout."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    gen = CprGen(8121)
+    groups = {k: [gen.born("1995-01-%02d" % (i + 1)) for i in range(5)]
+              for k in "ABCDEF"}
+    owner = {"A": "cw-anna", "C": "cw-lead"}
+    for k, cprs in groups.items():
+        for c in cprs:
+            hub.assign(c, owner.get(k, "cw-bob"))
+    hub.send(*[ev_enrolment(c, "2026-10-01") for c in groups["F"]])
+    hub.send(*[ev_dropout(c, "2026-09-04") for k in "ABCDEF"
+               for c in groups[k]])
+    hub.wait_applied()
+    hub.advance("2026-09-08T08:00:00")
+    assert len(hub.inbox("cw-anna", max_alerts=5)[1]) == 5
+    hub.advance("2026-09-11T09:00:00")     # escalated after 09-10
+    assert len(hub.inbox("cw-lead", max_alerts=5)[1]) == 5
+    hub.advance("2026-12-06T09:00:00")     # 09-07 + 90 days
+    hub.send(*[ev_enrolment(c, "2027-01-04") for c in groups["D"]])
+    hub.advance("2026-12-07T09:00:00")
+    hub.send(*[ev_enrolment(c, "2027-01-04") for c in groups["E"]])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    a = {r[0]: r[1:] for r in tables["alerts"][1:]}
+    assert a["dropout"] == ["30", "10", "5", "25", "5", "5"], \
+        tables["alerts"]
+    assert a["back_on_track"] == ["10", "0", "0", "0", "0", "0"], \
+        tables["alerts"]
+
+
 def test_the_year_ends_at_midnight_utc(make_hub, tmp_path):
     """OPERATIONS.md: an alert counts in the UTC day of its raised_at, a
     clock in the UTC day the hub received the Dropout; 23:30 UTC on 31
