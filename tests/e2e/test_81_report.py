@@ -1459,10 +1459,20 @@ def test_a_contact_recorded_after_the_miss_dated_in_time_is_met(
     record_contact(hub, youth[:5], date="2026-09-14")
     record_contact(hub, youth[5:], date="2026-09-15")
     hub.wait_applied()
-    _, tables = report(hub, tmp_path, "--year", "2026")
+    out, tables = report(hub, tmp_path, "--year", "2026")
     assert contact_clock(tables) == ["5", "5", "0", "0", "10"]
     a = cells(tables["alerts"])
     assert a[("deadline.contact.missed", "raised")] == "10"
+    # The page says so to its readers, who have no OPERATIONS.md: met by
+    # the date, whenever recorded (not "recorded within 5 working days",
+    # which these five were not).
+    page = " ".join(out.read_text().split())
+    assert "Contact: met when the first contact (or offer) recorded with " \
+        "the inbox is dated within 5 working days after the day the hub " \
+        "received the dropout, whenever it was recorded. Offer: met when " \
+        "the first offer is dated within 30 days after the contact's " \
+        "date (the summer holiday not counted)." in page
+    assert "Missed: dated later, or none by the deadline." in page
 
 
 SLOW_FCHMOD = r"""
