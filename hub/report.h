@@ -81,7 +81,7 @@ typedef struct {
 typedef struct {
 	char name[32]; /* CSV: status-<name>.csv */
 	char title[160];
-	char note[700];
+	char note[800]; /* the clocks' note takes up to 724 bytes */
 	size_t nrows, ncols;
 	char (*rows)[REPORT_LABEL_MAX];
 	char (*cols)[REPORT_LABEL_MAX];

@@ -847,14 +847,16 @@ report_clocks(const report_input *in, report_table *t)
 	    "Clocks, not persons: a contact "
 	    "clock for each dropout of a %d-%d-year-old the hub received "
 	    "in the period, an offer clock for each recorded contact (a "
-	    "person who dropped out twice has two of each). Contact: a "
-	    "contact (or offer) recorded with the inbox within %d working "
-	    "day%s after the day the hub received the dropout. Offer: an "
-	    "offer recorded within %d day%s after the recorded contact "
+	    "person who dropped out twice has two of each). Contact: met "
+	    "when the first contact (or offer) recorded with the inbox is "
+	    "dated within %d working day%s after the day the hub received "
+	    "the dropout, whenever it was recorded. Offer: met when the "
+	    "first offer is dated within %d day%s after the contact's date "
 	    "(the summer holiday not counted). Closed by enrolment: an "
 	    "enrolment in a new "
 	    "education received by the deadline, before the contact (the "
-	    "offer) was recorded. Pending: the deadline has not passed "
+	    "offer) was recorded. Missed: dated later, or none by the "
+	    "deadline. Pending: the deadline has not passed "
 	    "yet. Total: the clocks started.",
 	    rc->deadline.min_age, rc->deadline.max_age,
 	    rc->deadline.contact_working_days,

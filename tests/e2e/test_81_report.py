@@ -344,6 +344,34 @@ def test_a_cpr_sent_as_an_institution_or_school_is_masked(make_hub,
     assert [r[0] for r in tables["readiness"][1:]] == \
         ["xxxxxxxxxx 2026 grade 9", "Total"], tables["readiness"]
 
+def test_a_cpr_run_together_with_letters_in_an_id_is_masked(make_hub,
+                                                            tmp_path):
+    """OPERATIONS.md "Never in the report": a CPR number. An export can
+    run one together with the institution's letters (`eud0101901234`):
+    the audit trail's rule would take that for a word, the report masks
+    it all the same, also where a long id keeps its first 23 bytes. A
+    number of 11 digits is no CPR number and stays."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8120)
+    a, b, c, d = gen.take(4)
+    hub.cprs.update({a, b, c, d})
+    ids = [f"eud{a}", f"{b}gym", f"{c}" + "z" * 40,
+           f"fgu{d[:6]}-{d[6:]}x", "other12345678901"]
+    for i in ids:
+        hub.send(*[ev_enrolment(x, "2026-08-10", institution=i,
+                                programme="x") for x in gen.take(5)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert_clean([out] + [out.parent / f"status-{t}.csv" for t in tables],
+                 [a, b, c, d])
+    rows = [r[0] for r in tables["dropouts"][1:-1]]
+    for row in ("eudxxxxxxxxxx", "xxxxxxxxxxgym", "fguxxxxxx-xxxxx",
+                "other12345678901"):
+        assert f"{row} (other)" in rows, rows
+    assert any(r.startswith("xxxxxxxxxx" + "z" * 13 + "~") for r in rows), \
+        rows
+
+
 def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
                                                               tmp_path):
     """OPERATIONS.md, the CSV files: an id is any text an agency sent,
@@ -841,6 +869,44 @@ def test_the_vocational_share_is_rounded_half_up(make_hub, tmp_path):
     out, _ = report(hub, tmp_path, "--year", "2026")
     assert "<li>Share of enrolments heading for vocational education " \
         "(EUD): 31.3 % (5 of 16)</li>" in out.read_text()
+
+
+def test_what_followed_an_alert(make_hub, tmp_path):
+    """OPERATIONS.md, the alerts table: acknowledged (no longer open), in
+    time (acknowledged, never escalated), escalated (an escalation
+    notice), an Enrolment start received from the alert's day to 90
+    days after and logged after the event that raised it, and a
+    back_on_track notice raised so. Six groups of five adults drop out
+    on 09-07: A acknowledged the next day; B never; C acknowledged after
+    its escalation; D enrolled, received on day 90; E on day 91; F had
+    reported an enrolment before the dropout."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    gen = CprGen(8121)
+    groups = {k: [gen.born("1995-01-%02d" % (i + 1)) for i in range(5)]
+              for k in "ABCDEF"}
+    owner = {"A": "cw-anna", "C": "cw-lead"}
+    for k, cprs in groups.items():
+        for c in cprs:
+            hub.assign(c, owner.get(k, "cw-bob"))
+    hub.send(*[ev_enrolment(c, "2026-10-01") for c in groups["F"]])
+    hub.send(*[ev_dropout(c, "2026-09-04") for k in "ABCDEF"
+               for c in groups[k]])
+    hub.wait_applied()
+    hub.advance("2026-09-08T08:00:00")
+    assert len(hub.inbox("cw-anna", max_alerts=5)[1]) == 5
+    hub.advance("2026-09-11T09:00:00")     # escalated after 09-10
+    assert len(hub.inbox("cw-lead", max_alerts=5)[1]) == 5
+    hub.advance("2026-12-06T09:00:00")     # 09-07 + 90 days
+    hub.send(*[ev_enrolment(c, "2027-01-04") for c in groups["D"]])
+    hub.advance("2026-12-07T09:00:00")
+    hub.send(*[ev_enrolment(c, "2027-01-04") for c in groups["E"]])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    a = {r[0]: r[1:] for r in tables["alerts"][1:]}
+    assert a["dropout"] == ["30", "10", "5", "25", "5", "5"], \
+        tables["alerts"]
+    assert a["back_on_track"] == ["10", "0", "0", "0", "0", "0"], \
+        tables["alerts"]
 
 
 def test_the_year_ends_at_midnight_utc(make_hub, tmp_path):
@@ -1393,10 +1459,20 @@ def test_a_contact_recorded_after_the_miss_dated_in_time_is_met(
     record_contact(hub, youth[:5], date="2026-09-14")
     record_contact(hub, youth[5:], date="2026-09-15")
     hub.wait_applied()
-    _, tables = report(hub, tmp_path, "--year", "2026")
+    out, tables = report(hub, tmp_path, "--year", "2026")
     assert contact_clock(tables) == ["5", "5", "0", "0", "10"]
     a = cells(tables["alerts"])
     assert a[("deadline.contact.missed", "raised")] == "10"
+    # The page says so to its readers, who have no OPERATIONS.md: met by
+    # the date, whenever recorded (not "recorded within 5 working days",
+    # which these five were not).
+    page = " ".join(out.read_text().split())
+    assert "Contact: met when the first contact (or offer) recorded with " \
+        "the inbox is dated within 5 working days after the day the hub " \
+        "received the dropout, whenever it was recorded. Offer: met when " \
+        "the first offer is dated within 30 days after the contact's " \
+        "date (the summer holiday not counted)." in page
+    assert "Missed: dated later, or none by the deadline." in page
 
 
 SLOW_FCHMOD = r"""
