@@ -829,7 +829,9 @@ read_checkpoints(store *s, MDB_txn *txn, const uint8_t *sign_public,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static void
+/* True when c is a good signature over exactly this record's hash: the
+ * trail up to it is the one signed. */
+static bool
 check_checkpoint(const checkpoint *c, uint64_t seq, const uint8_t *hash,
 		 store_audit_report *out)
 {
@@ -847,6 +849,9 @@ check_checkpoint(const checkpoint *c, uint64_t seq, const uint8_t *hash,
 			"record %llu: hash mismatch with its "
 			"signed checkpoint (the trail up to it was rewritten)",
 			(unsigned long long)c->seq);
+	else
+		return seq != 0 && seq == c->seq;
+	return false;
 }
 
 ug_err
@@ -871,6 +876,9 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 	store_audit_record *r = malloc(sizeof *r);
 	uint8_t hash[STORE_AUDIT_HASH_LEN] = {0};
 	uint64_t expect = 1;
+	/* The last record a good signature vouches for, so that a mismatch
+	 * right after it names the record itself, not the one before. */
+	uint64_t vouched = 0;
 	MDB_val key, val;
 	if (!r)
 		rc = ENOMEM;
@@ -897,6 +905,14 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 				"record %llu altered: it does not "
 				"open with the storage key",
 				(unsigned long long)seq);
+		else if (seq == expect && vouched && vouched + 1 == seq &&
+			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) != 0)
+			problem(out, seq,
+				"record %llu: hash mismatch (record %llu "
+				"itself was replaced: the record before it is "
+				"signed and intact)",
+				(unsigned long long)seq,
+				(unsigned long long)seq);
 		else if (seq == expect &&
 			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) != 0)
 			problem(out, seq,
@@ -911,7 +927,8 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 				(unsigned long long)seq, r->detail);
 		record_hash(seq, v, val.mv_size, hash);
 		for (; ci < ncp && cps[ci].seq <= seq; ci++)
-			check_checkpoint(&cps[ci], seq, hash, out);
+			if (check_checkpoint(&cps[ci], seq, hash, out))
+				vouched = seq;
 		out->records++;
 		expect = seq + 1;
 	}
