@@ -211,6 +211,15 @@ static const char usage[] =
     "(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
     "record N, head HEX.\n"
     "\n"
+    "Output that cannot be written (standard output on a full disk,\n"
+    "or closed) is exit 1 for stats, log and audit, and for backup,\n"
+    "restore, erase and report, whose line says what they did: that\n"
+    "stands all the same (hubctl: backup: cannot write standard output:\n"
+    "WHY; the backup was made all the same), and an erase incomplete\n"
+    "stays exit 3. The lines of keygen, register-*, revoke-*,\n"
+    "set-password, set-email, assign and pass-damaged only confirm:\n"
+    "exit 0 all the same.\n"
+    "\n"
     "Only register-* (before hubd's first start) and restore make a\n"
     "store (a register-* whose key file cannot be read makes none:\n"
     "exit 1); any other command but keygen (which needs none) on a\n"
@@ -1225,10 +1234,34 @@ main(int argc, char **argv)
 				   cmd, strerror(werr));
 			rc = 1;
 		}
+		/* These lines report what was done (a backup's figures and
+		 * check, an erasure's counts): one that never reached its
+		 * reader must not pass a script's check, though the action
+		 * stands. */
+		const char *done = NULL;
+		if (strcmp(cmd, "backup") == 0)
+			done = "the backup was made";
+		else if (restoring)
+			done = "the store was restored";
+		else if (strcmp(cmd, "erase") == 0)
+			done = "the person was erased";
+		else if (report)
+			done = "the report was written";
+		bool unsaid = false;
+		if (done &&
+		    (rc == 0 || (rc == 3 && strcmp(cmd, "erase") == 0)) &&
+		    (werr = hubctl_stdout_error()) != 0) {
+			ug_eprintf("hubctl: %s: cannot write standard output: "
+				   "%s; %s all the same\n",
+				   cmd, strerror(werr), done);
+			unsaid = true;
+			if (rc == 0)
+				rc = 1;
+		}
 		close_ctl(&c);
 		/* A restore that does not open or does not match leaves
 		 * data_dir as empty as it found it, ready for another try. */
-		if (restoring && rc != 0) {
+		if (restoring && rc != 0 && !unsaid) {
 			store_restore_undo(ug_config_get(cfg, "data_dir"));
 			ug_eprintf("hubctl: restore: nothing restored; "
 				   "%s is empty again\n",
