@@ -322,8 +322,10 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	}
 	bool hub_keys = strcmp(id, "hub") == 0;
 	char secret[600], public[600];
-	snprintf(secret, sizeof secret, "%s/%s.key_secret", dir, id);
-	snprintf(public, sizeof public, "%s/%s.key", dir, id);
+	snprintf(secret, sizeof secret, "%s%s%s.key_secret", dir,
+		 ug_dir_sep(dir), id);
+	snprintf(public, sizeof public, "%s%s%s.key", dir, ug_dir_sep(dir),
+		 id);
 	ug_err err = ug_keys_generate(dir, id, &diag);
 	/* The hub's keys may be there without its signing pair (a hub from
 	 * before the audit trail was signed, or under the unit, where hubd
@@ -352,10 +354,10 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
 		char sign_public[600], sign_secret[600];
-		snprintf(sign_public, sizeof sign_public, "%s/hub.sign_public",
-			 dir);
-		snprintf(sign_secret, sizeof sign_secret, "%s/hub.sign_secret",
-			 dir);
+		snprintf(sign_public, sizeof sign_public,
+			 "%s%shub.sign_public", dir, ug_dir_sep(dir));
+		snprintf(sign_secret, sizeof sign_secret,
+			 "%s%shub.sign_secret", dir, ug_dir_sep(dir));
 		bool has_public = access(sign_public, F_OK) == 0;
 		/* Named as they are: a hub.key lost beside its secret is not
 		 * said to exist (keygen does not write it again). */
@@ -404,9 +406,8 @@ cmd_keygen(const ug_config *cfg, const char *id)
 			    "id and public lines of %s into it\n",
 			    secret, public, secret);
 		if (serr == UG_OK)
-			ug_oprintf("wrote %s/hub.sign_public (0644) and "
-				   "%s/hub.sign_secret (0600)\n",
-				   dir, dir);
+			ug_oprintf("wrote %s (0644) and %s (0600)\n",
+				   sign_public, sign_secret);
 		else
 			ug_oprintf("kept %s and %s (they exist)\n",
 				   sign_public, sign_secret);
@@ -452,8 +453,9 @@ static ug_err
 open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 {
 	char path[512];
-	snprintf(path, sizeof path, "%s/hub.key_secret",
-		 ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s%shub.key_secret",
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")));
 	c->cfg = cfg;
 	ug_err err = ug_keys_load_hub(&c->keys, path, diag);
 	if (err != UG_OK) {
@@ -994,8 +996,8 @@ give_to_owner(const char *dir, const struct stat *owner, const char *id,
 		static const char *const key_files[] = {
 		    ".key", ".key_secret", ".sign_public", ".sign_secret"};
 		for (size_t i = 0; i < 4; i++) {
-			snprintf(path, sizeof path, "%s/%s%s", dir, id,
-				 key_files[i]);
+			snprintf(path, sizeof path, "%s%s%s%s", dir,
+				 ug_dir_sep(dir), id, key_files[i]);
 			give(path, owner);
 		}
 		return;
@@ -1004,8 +1006,8 @@ give_to_owner(const char *dir, const struct stat *owner, const char *id,
 	static const char *const files[] = {"", "/data.mdb", "/lock.mdb"};
 	for (size_t i = 0; i < 3; i++)
 		for (size_t j = 0; j < 3; j++) {
-			snprintf(path, sizeof path, "%s/%s%s", dir, envs[i],
-				 files[j]);
+			snprintf(path, sizeof path, "%s%s%s%s", dir,
+				 ug_dir_sep(dir), envs[i], files[j]);
 			give(path, owner);
 		}
 }
