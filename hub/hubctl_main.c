@@ -1098,6 +1098,12 @@ main(int argc, char **argv)
 		     strcmp(cmd, "assign") == 0 || strcmp(cmd, "stats") == 0 ||
 		     strcmp(cmd, "log") == 0;
 	bool dir = strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0;
+	/* DIR/, as a shell completes it, names DIR: its files read
+	 * DIR/manifest.json, not DIR//manifest.json, as under data_dir. */
+	if (dir && id)
+		for (size_t n = strlen(rest[1]);
+		     n > 1 && rest[1][n - 1] == '/';)
+			rest[1][--n] = '\0';
 	/* The command, its ID, DIR or audit verb, and set-email's ADDRESS:
 	 * anything more is a typo, not something to ignore. */
 	int most = strcmp(cmd, "set-email") == 0 ? 3

@@ -4816,3 +4816,23 @@ def test_a_reporting_line_that_cannot_be_written_is_exit_1_done_all_the_same(
     assert json.loads(p.stdout)["log_events"] == before["log_events"]
     assert hub.hubctl("--config", str(conf), "audit", "verify",
                       config=False).returncode == 0
+
+
+def test_a_backup_dir_given_with_a_trailing_slash_names_its_files_once(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR given as `DIR/` (as a
+    shell completes it) is DIR, as a `_dir` setting is: `backup in DIR:
+    ...`, `hubctl: restore: DIR/manifest.json is missing or unreadable:
+    ...`, never `DIR//manifest.json`."""
+    hub = make_hub(start=False)
+    backup = tmp_path / "backup"
+    p = hub.hubctl("backup", f"{backup}//")
+    assert p.stdout.startswith(f"backup in {backup}: log up to sequence "), p
+    assert (backup / "manifest.json").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = hub.hubctl("restore", f"{empty}/", "--data_dir",
+                   str(tmp_path / "restored"), check=False)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: restore: {empty}/manifest.json is missing or "
+        "unreadable: not a backup made by hubctl backup\n"), p
