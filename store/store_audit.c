@@ -854,6 +854,16 @@ check_checkpoint(const checkpoint *c, uint64_t seq, const uint8_t *hash,
 	return false;
 }
 
+/* Whether the record seq, v (n bytes) hashes to want. */
+static bool
+same_hash(uint64_t seq, const uint8_t *v, size_t n,
+	  const uint8_t want[STORE_AUDIT_HASH_LEN])
+{
+	uint8_t h[STORE_AUDIT_HASH_LEN];
+	record_hash(seq, v, n, h);
+	return sodium_memcmp(h, want, STORE_AUDIT_HASH_LEN) == 0;
+}
+
 ug_err
 store_audit_verify(store *s, const uint8_t *sign_public,
 		   store_audit_report *out)
@@ -879,6 +889,13 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 	/* The last record a good signature vouches for, so that a mismatch
 	 * right after it names the record itself, not the one before. */
 	uint64_t vouched = 0;
+	/* The head holds its record's hash: a record at the head that
+	 * hashes otherwise is not the one recorded there. */
+	uint64_t head_seq = 0, head_ckpt = 0;
+	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
+	bool present = false;
+	bool head_ok =
+	    read_head(s, txn, &head_seq, head_hash, &head_ckpt, &present);
 	MDB_val key, val;
 	if (!r)
 		rc = ENOMEM;
@@ -913,6 +930,16 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 				"signed and intact)",
 				(unsigned long long)seq,
 				(unsigned long long)seq);
+		else if (seq == expect && head_ok && head_seq == seq &&
+			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) !=
+			     0 &&
+			 !same_hash(seq, v, val.mv_size, head_hash))
+			problem(
+			    out, seq,
+			    "record %llu: hash mismatch (record %llu "
+			    "itself was replaced: it is not the record the "
+			    "recorded head holds)",
+			    (unsigned long long)seq, (unsigned long long)seq);
 		else if (seq == expect &&
 			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) != 0)
 			problem(out, seq,
@@ -948,11 +975,6 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 		memcpy(out->last_checkpoint_hash, cps[ncp - 1].hash,
 		       STORE_AUDIT_HASH_LEN);
 	}
-	uint64_t head_seq = 0, head_ckpt = 0;
-	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
-	bool present;
-	bool head_ok =
-	    read_head(s, txn, &head_seq, head_hash, &head_ckpt, &present);
 	out->head = head_seq;
 	bool named_found = false;
 	for (size_t i = 0; i < ncp; i++)

@@ -523,8 +523,10 @@ def test_a_record_of_a_diverged_copy_is_named_by_the_hashes(make_hub):
     of it does not match (`record S: hash mismatch (the record before it
     was changed or replaced)`; the last record replaced, the one before
     it signed at its place: `record S: hash mismatch (record S itself was
-    replaced: the record before it is signed and intact)`), nor does the
-    checkpoint signed over the original (`record S: hash mismatch with its signed checkpoint (the
+    replaced: the record before it is signed and intact)`; unsigned
+    there, the last record is named by the recorded head: `... (record S
+    itself was replaced: it is not the record the recorded head
+    holds)`), nor does the checkpoint signed over the original (`record S: hash mismatch with its signed checkpoint (the
     trail up to it was rewritten)`)."""
     hub = make_hub(start=False)
     env = hub.data_dir / "log"
@@ -561,6 +563,12 @@ def test_a_record_of_a_diverged_copy_is_named_by_the_hashes(make_hub):
     edit_audit(hub, lambda pairs: own[:n - 2] + [other[n - 2], own[n - 1]])
     assert broken_at(hub) == (n, f"record {n}: hash mismatch (the record "
                               "before it was changed or replaced)")
+    # The last record replaced there: the chain's recorded head holds
+    # another record's hash, so it is named itself all the same.
+    edit_audit(hub, lambda pairs: own[:n - 1] + [other[n - 1]])
+    assert broken_at(hub) == (n, f"record {n}: hash mismatch (record {n} "
+                              "itself was replaced: it is not the record "
+                              "the recorded head holds)")
     edit_audit(hub, lambda pairs: ckpts, db="audit_ckpt")
     # The one before the last replaced: signed at its place, it is named
     # by its checkpoint before the last record names it.
