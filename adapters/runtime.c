@@ -326,7 +326,8 @@ load_keys(struct runtime *rt, ug_diag *diag)
 {
 	const char *dir = ug_config_get(rt->cfg, "keys_dir");
 	char path[PATH_LEN];
-	snprintf(path, sizeof path, "%s/%s.key_secret", dir, rt->agency);
+	snprintf(path, sizeof path, "%s%s%s.key_secret", dir, ug_dir_sep(dir),
+		 rt->agency);
 	ug_err err = ug_keys_load_secret(&rt->keys, path, diag);
 	if (err != UG_OK) {
 		prefix_path(diag, path);
@@ -340,7 +341,7 @@ load_keys(struct runtime *rt, ug_diag *diag)
 		return UG_EINVAL;
 	}
 	char id[UG_ID_MAX];
-	snprintf(path, sizeof path, "%s/hub.key", dir);
+	snprintf(path, sizeof path, "%s%shub.key", dir, ug_dir_sep(dir));
 	err = ug_keys_load_public(path, id, rt->hub_key, diag);
 	if (err != UG_OK)
 		prefix_path(diag, path);

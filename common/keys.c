@@ -108,7 +108,8 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 	ug_hex(sym, UG_KEY_LEN, storage_hex);
 	ug_hex(sym + UG_KEY_LEN, UG_KEY_LEN, hash_hex);
 
-	snprintf(path, sizeof path, "%s/%s.key_secret", dir, id);
+	snprintf(path, sizeof path, "%s%s%s.key_secret", dir, ug_dir_sep(dir),
+		 id);
 	snprintf(text, 1024,
 		 "# ungebro secret key file: keep it 0600, never copy it.\n"
 		 "id = %s\npublic = %s\nsecret = %s\nstorage_key = %s\n"
@@ -119,7 +120,7 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 	err = write_file(path, 0600, text, diag);
 	if (err != UG_OK)
 		goto fail;
-	snprintf(path, sizeof path, "%s/%s.key", dir, id);
+	snprintf(path, sizeof path, "%s%s%s.key", dir, ug_dir_sep(dir), id);
 	snprintf(text, 1024,
 		 "# ungebro public key file: register it with hubctl.\n"
 		 "id = %s\npublic = %s\n",
@@ -128,7 +129,8 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 	if (err != UG_OK) {
 		/* A public file already there is another pair's: the secret
 		 * just written must not stay beside it as if they matched. */
-		snprintf(path, sizeof path, "%s/%s.key_secret", dir, id);
+		snprintf(path, sizeof path, "%s%s%s.key_secret", dir,
+			 ug_dir_sep(dir), id);
 		unlink(path);
 	}
 fail:
@@ -307,8 +309,10 @@ static void
 half_pair(const char *dir, const char *id, ug_diag *diag)
 {
 	char pub[512], sec[512];
-	snprintf(pub, sizeof pub, "%s/%s.sign_public", dir, id);
-	snprintf(sec, sizeof sec, "%s/%s.sign_secret", dir, id);
+	snprintf(pub, sizeof pub, "%s%s%s.sign_public", dir, ug_dir_sep(dir),
+		 id);
+	snprintf(sec, sizeof sec, "%s%s%s.sign_secret", dir, ug_dir_sep(dir),
+		 id);
 	bool has_pub = access(pub, F_OK) == 0;
 	if (has_pub == (access(sec, F_OK) == 0))
 		return;
@@ -351,7 +355,8 @@ ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 	ug_hex(pk, sizeof pk, pk_hex);
 	/* The public half first: a secret without its public file would let
 	 * the hub sign what no one can check. */
-	snprintf(path, sizeof path, "%s/%s.sign_public", dir, id);
+	snprintf(path, sizeof path, "%s%s%s.sign_public", dir, ug_dir_sep(dir),
+		 id);
 	snprintf(text, 1024,
 		 "# ungebro audit signing key, public: hubctl audit verify "
 		 "checks\n# the audit trail's checkpoints against it.\n"
@@ -365,7 +370,8 @@ ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 	char seed_hex[2 * 32 + 1];
 	/* libsodium's secret key begins with the seed. */
 	ug_hex(sk, 32, seed_hex);
-	snprintf(path, sizeof path, "%s/%s.sign_secret", dir, id);
+	snprintf(path, sizeof path, "%s%s%s.sign_secret", dir, ug_dir_sep(dir),
+		 id);
 	snprintf(text, 1024,
 		 "# ungebro audit signing key, secret: keep it 0600, back it "
 		 "up.\nid = %s\nsign_public = %s\nsign_secret = %s\n",
@@ -373,7 +379,8 @@ ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 	sodium_memzero(seed_hex, sizeof seed_hex);
 	err = write_file(path, 0600, text, diag);
 	if (err != UG_OK) {
-		snprintf(path, sizeof path, "%s/%s.sign_public", dir, id);
+		snprintf(path, sizeof path, "%s%s%s.sign_public", dir,
+			 ug_dir_sep(dir), id);
 		unlink(path);
 	}
 	if (err == UG_EEXISTS)
@@ -436,7 +443,8 @@ ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
 		*slash = '\0';
 	else
 		ug_strlcpy(dir, ".", sizeof dir);
-	snprintf(path, sizeof path, "%s/%s.sign_secret", dir, keys->id);
+	snprintf(path, sizeof path, "%s%s%s.sign_secret", dir, ug_dir_sep(dir),
+		 keys->id);
 	sign_fields f = {.seed = sodium_malloc(32)};
 	uint8_t *sk = sodium_malloc(UG_SIGN_SECRET_LEN);
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];

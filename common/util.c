@@ -819,6 +819,13 @@ ug_hold_std_streams(void)
 			(void)open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
 }
 
+const char *
+ug_dir_sep(const char *dir)
+{
+	size_t n = strlen(dir);
+	return n && dir[n - 1] == '/' ? "" : "/";
+}
+
 /* An unnamed file in FILE's directory, or -1 (errno EOPNOTSUPP, EISDIR
  * or EINVAL where the file system cannot make one). */
 int

@@ -187,6 +187,11 @@ int ug_mkdir_p(const char *path);
  * EOPNOTSUPP, EISDIR or EINVAL where the file system cannot make one. */
 int ug_open_unnamed(const char *path);
 
+/* The separator to put between DIR and a name in it: none after a
+ * DIR that ends in '/' (the root, `/`), so that paths read `/x.key`,
+ * not `//x.key`. */
+const char *ug_dir_sep(const char *dir);
+
 /* Names the unnamed file fd PATH.XXXXXX (written into tmp), to be renamed
  * to PATH; false/errno. */
 bool ug_name_unnamed(int fd, const char *path, char *tmp, size_t tmp_size);

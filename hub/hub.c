@@ -516,8 +516,9 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 	if (!h)
 		return UG_ENOMEM;
 	char path[512];
-	snprintf(path, sizeof path, "%s/hub.key_secret",
-		 ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s%shub.key_secret",
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")));
 	ug_err err = load_settings(h, cfg, true, true, diag);
 	if (err == UG_OK) {
 		err = ug_keys_load_hub(&h->keys, path, diag);

@@ -79,8 +79,9 @@ verify(const ug_config *cfg, store *s)
 	char path[512];
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
 	ug_diag diag = {0};
-	snprintf(path, sizeof path, "%s/hub.sign_public",
-		 ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s%shub.sign_public",
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")));
 	if (ug_keys_load_sign_public(path, pk, &diag) != UG_OK) {
 		printf("audit trail NOT VERIFIED: cannot read the signing "
 		       "public key: %s\n",

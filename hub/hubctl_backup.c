@@ -140,8 +140,9 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 			   NULL};
 	char path[600];
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
-	snprintf(path, sizeof path, "%s/hub.sign_public",
-		 ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s%shub.sign_public",
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")));
 	ug_diag pk_diag = {0};
 	bool have_pk = ug_keys_load_sign_public(path, pk, &pk_diag) == UG_OK;
 	/* There but not read (damaged, unreadable): not "no hub.sign_public",
@@ -440,8 +441,9 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
 	ug_diag pk_diag = {0};
 	store_audit_report audit;
-	snprintf(path, sizeof path, "%s/hub.sign_public",
-		 ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s%shub.sign_public",
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")));
 	if (ug_keys_load_sign_public(path, pk, &pk_diag) != UG_OK)
 		ug_eprintf(
 		    "hubctl: restore: warning: the restored audit "

@@ -211,6 +211,15 @@ static const char usage[] =
     "(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
     "record N, head HEX.\n"
     "\n"
+    "Output that cannot be written (standard output on a full disk,\n"
+    "or closed) is exit 1 for stats, log and audit, and for backup,\n"
+    "restore, erase and report, whose line says what they did: that\n"
+    "stands all the same (hubctl: backup: cannot write standard output:\n"
+    "WHY; the backup was made all the same), and an erase incomplete\n"
+    "stays exit 3. The lines of keygen, register-*, revoke-*,\n"
+    "set-password, set-email, assign and pass-damaged only confirm:\n"
+    "exit 0 all the same.\n"
+    "\n"
     "Only register-* (before hubd's first start) and restore make a\n"
     "store (a register-* whose key file cannot be read makes none:\n"
     "exit 1); any other command but keygen (which needs none) on a\n"
@@ -313,8 +322,10 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	}
 	bool hub_keys = strcmp(id, "hub") == 0;
 	char secret[600], public[600];
-	snprintf(secret, sizeof secret, "%s/%s.key_secret", dir, id);
-	snprintf(public, sizeof public, "%s/%s.key", dir, id);
+	snprintf(secret, sizeof secret, "%s%s%s.key_secret", dir,
+		 ug_dir_sep(dir), id);
+	snprintf(public, sizeof public, "%s%s%s.key", dir, ug_dir_sep(dir),
+		 id);
 	ug_err err = ug_keys_generate(dir, id, &diag);
 	/* The hub's keys may be there without its signing pair (a hub from
 	 * before the audit trail was signed, or under the unit, where hubd
@@ -343,10 +354,10 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
 		char sign_public[600], sign_secret[600];
-		snprintf(sign_public, sizeof sign_public, "%s/hub.sign_public",
-			 dir);
-		snprintf(sign_secret, sizeof sign_secret, "%s/hub.sign_secret",
-			 dir);
+		snprintf(sign_public, sizeof sign_public,
+			 "%s%shub.sign_public", dir, ug_dir_sep(dir));
+		snprintf(sign_secret, sizeof sign_secret,
+			 "%s%shub.sign_secret", dir, ug_dir_sep(dir));
 		bool has_public = access(sign_public, F_OK) == 0;
 		/* Named as they are: a hub.key lost beside its secret is not
 		 * said to exist (keygen does not write it again). */
@@ -395,9 +406,8 @@ cmd_keygen(const ug_config *cfg, const char *id)
 			    "id and public lines of %s into it\n",
 			    secret, public, secret);
 		if (serr == UG_OK)
-			ug_oprintf("wrote %s/hub.sign_public (0644) and "
-				   "%s/hub.sign_secret (0600)\n",
-				   dir, dir);
+			ug_oprintf("wrote %s (0644) and %s (0600)\n",
+				   sign_public, sign_secret);
 		else
 			ug_oprintf("kept %s and %s (they exist)\n",
 				   sign_public, sign_secret);
@@ -443,8 +453,9 @@ static ug_err
 open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 {
 	char path[512];
-	snprintf(path, sizeof path, "%s/hub.key_secret",
-		 ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s%shub.key_secret",
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")));
 	c->cfg = cfg;
 	ug_err err = ug_keys_load_hub(&c->keys, path, diag);
 	if (err != UG_OK) {
@@ -985,8 +996,8 @@ give_to_owner(const char *dir, const struct stat *owner, const char *id,
 		static const char *const key_files[] = {
 		    ".key", ".key_secret", ".sign_public", ".sign_secret"};
 		for (size_t i = 0; i < 4; i++) {
-			snprintf(path, sizeof path, "%s/%s%s", dir, id,
-				 key_files[i]);
+			snprintf(path, sizeof path, "%s%s%s%s", dir,
+				 ug_dir_sep(dir), id, key_files[i]);
 			give(path, owner);
 		}
 		return;
@@ -995,8 +1006,8 @@ give_to_owner(const char *dir, const struct stat *owner, const char *id,
 	static const char *const files[] = {"", "/data.mdb", "/lock.mdb"};
 	for (size_t i = 0; i < 3; i++)
 		for (size_t j = 0; j < 3; j++) {
-			snprintf(path, sizeof path, "%s/%s%s", dir, envs[i],
-				 files[j]);
+			snprintf(path, sizeof path, "%s%s%s%s", dir,
+				 ug_dir_sep(dir), envs[i], files[j]);
 			give(path, owner);
 		}
 }
@@ -1087,6 +1098,12 @@ main(int argc, char **argv)
 		     strcmp(cmd, "assign") == 0 || strcmp(cmd, "stats") == 0 ||
 		     strcmp(cmd, "log") == 0;
 	bool dir = strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0;
+	/* DIR/, as a shell completes it, names DIR: its files read
+	 * DIR/manifest.json, not DIR//manifest.json, as under data_dir. */
+	if (dir && id)
+		for (size_t n = strlen(rest[1]);
+		     n > 1 && rest[1][n - 1] == '/';)
+			rest[1][--n] = '\0';
 	/* The command, its ID, DIR or audit verb, and set-email's ADDRESS:
 	 * anything more is a typo, not something to ignore. */
 	int most = strcmp(cmd, "set-email") == 0 ? 3
@@ -1225,10 +1242,34 @@ main(int argc, char **argv)
 				   cmd, strerror(werr));
 			rc = 1;
 		}
+		/* These lines report what was done (a backup's figures and
+		 * check, an erasure's counts): one that never reached its
+		 * reader must not pass a script's check, though the action
+		 * stands. */
+		const char *done = NULL;
+		if (strcmp(cmd, "backup") == 0)
+			done = "the backup was made";
+		else if (restoring)
+			done = "the store was restored";
+		else if (strcmp(cmd, "erase") == 0)
+			done = "the person was erased";
+		else if (report)
+			done = "the report was written";
+		bool unsaid = false;
+		if (done &&
+		    (rc == 0 || (rc == 3 && strcmp(cmd, "erase") == 0)) &&
+		    (werr = hubctl_stdout_error()) != 0) {
+			ug_eprintf("hubctl: %s: cannot write standard output: "
+				   "%s; %s all the same\n",
+				   cmd, strerror(werr), done);
+			unsaid = true;
+			if (rc == 0)
+				rc = 1;
+		}
 		close_ctl(&c);
 		/* A restore that does not open or does not match leaves
 		 * data_dir as empty as it found it, ready for another try. */
-		if (restoring && rc != 0) {
+		if (restoring && rc != 0 && !unsaid) {
 			store_restore_undo(ug_config_get(cfg, "data_dir"));
 			ug_eprintf("hubctl: restore: nothing restored; "
 				   "%s is empty again\n",

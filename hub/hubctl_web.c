@@ -40,8 +40,9 @@ hubctl_registered_key(const ug_config *cfg, const char *id,
 	if (key[0])
 		ug_strlcpy(path, key, HUBCTL_KEY_PATH_MAX);
 	else
-		snprintf(path, HUBCTL_KEY_PATH_MAX, "%s/%s.key",
-			 ug_config_get(cfg, "keys_dir"), id);
+		snprintf(path, HUBCTL_KEY_PATH_MAX, "%s%s%s.key",
+			 ug_config_get(cfg, "keys_dir"),
+			 ug_dir_sep(ug_config_get(cfg, "keys_dir")), id);
 	return ug_keys_load_public(path, key_id, public_z85, diag);
 }
 

@@ -1196,8 +1196,9 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	snprintf(path, sizeof path, "%s/%s.key_secret",
+	snprintf(path, sizeof path, "%s%s%s.key_secret",
 		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")),
 		 ug_config_get(cfg, "caseworker"));
 	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
 		ug_keys_diag_name(&diag, path);
@@ -1213,8 +1214,9 @@ main(int argc, char **argv)
 		    path, keys->id, ug_config_get(cfg, "caseworker"));
 		goto out;
 	}
-	snprintf(path, sizeof path, "%s/hub.key",
-		 ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s%shub.key",
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_dir_sep(ug_config_get(cfg, "keys_dir")));
 	if (ug_keys_load_public(path, hub_id, hub_public, &diag) != UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
 		goto out;

@@ -829,7 +829,9 @@ read_checkpoints(store *s, MDB_txn *txn, const uint8_t *sign_public,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static void
+/* True when c is a good signature over exactly this record's hash: the
+ * trail up to it is the one signed. */
+static bool
 check_checkpoint(const checkpoint *c, uint64_t seq, const uint8_t *hash,
 		 store_audit_report *out)
 {
@@ -847,6 +849,19 @@ check_checkpoint(const checkpoint *c, uint64_t seq, const uint8_t *hash,
 			"record %llu: hash mismatch with its "
 			"signed checkpoint (the trail up to it was rewritten)",
 			(unsigned long long)c->seq);
+	else
+		return seq != 0 && seq == c->seq;
+	return false;
+}
+
+/* Whether the record seq, v (n bytes) hashes to want. */
+static bool
+same_hash(uint64_t seq, const uint8_t *v, size_t n,
+	  const uint8_t want[STORE_AUDIT_HASH_LEN])
+{
+	uint8_t h[STORE_AUDIT_HASH_LEN];
+	record_hash(seq, v, n, h);
+	return sodium_memcmp(h, want, STORE_AUDIT_HASH_LEN) == 0;
 }
 
 ug_err
@@ -871,6 +886,16 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 	store_audit_record *r = malloc(sizeof *r);
 	uint8_t hash[STORE_AUDIT_HASH_LEN] = {0};
 	uint64_t expect = 1;
+	/* The last record a good signature vouches for, so that a mismatch
+	 * right after it names the record itself, not the one before. */
+	uint64_t vouched = 0;
+	/* The head holds its record's hash: a record at the head that
+	 * hashes otherwise is not the one recorded there. */
+	uint64_t head_seq = 0, head_ckpt = 0;
+	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
+	bool present = false;
+	bool head_ok =
+	    read_head(s, txn, &head_seq, head_hash, &head_ckpt, &present);
 	MDB_val key, val;
 	if (!r)
 		rc = ENOMEM;
@@ -897,6 +922,24 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 				"record %llu altered: it does not "
 				"open with the storage key",
 				(unsigned long long)seq);
+		else if (seq == expect && vouched && vouched + 1 == seq &&
+			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) != 0)
+			problem(out, seq,
+				"record %llu: hash mismatch (record %llu "
+				"itself was replaced: the record before it is "
+				"signed and intact)",
+				(unsigned long long)seq,
+				(unsigned long long)seq);
+		else if (seq == expect && head_ok && head_seq == seq &&
+			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) !=
+			     0 &&
+			 !same_hash(seq, v, val.mv_size, head_hash))
+			problem(
+			    out, seq,
+			    "record %llu: hash mismatch (record %llu "
+			    "itself was replaced: it is not the record the "
+			    "recorded head holds)",
+			    (unsigned long long)seq, (unsigned long long)seq);
 		else if (seq == expect &&
 			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) != 0)
 			problem(out, seq,
@@ -911,7 +954,8 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 				(unsigned long long)seq, r->detail);
 		record_hash(seq, v, val.mv_size, hash);
 		for (; ci < ncp && cps[ci].seq <= seq; ci++)
-			check_checkpoint(&cps[ci], seq, hash, out);
+			if (check_checkpoint(&cps[ci], seq, hash, out))
+				vouched = seq;
 		out->records++;
 		expect = seq + 1;
 	}
@@ -931,11 +975,6 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 		memcpy(out->last_checkpoint_hash, cps[ncp - 1].hash,
 		       STORE_AUDIT_HASH_LEN);
 	}
-	uint64_t head_seq = 0, head_ckpt = 0;
-	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
-	bool present;
-	bool head_ok =
-	    read_head(s, txn, &head_seq, head_hash, &head_ckpt, &present);
 	out->head = head_seq;
 	bool named_found = false;
 	for (size_t i = 0; i < ncp; i++)

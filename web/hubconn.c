@@ -74,12 +74,14 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	     const char *endpoint, int timeout_ms, ug_diag *diag)
 {
 	char path[512], hub_id[UG_ID_MAX], hub_public[UG_Z85_KEY_LEN + 1];
-	snprintf(path, sizeof path, "%s/hub.key", keys_dir);
+	snprintf(path, sizeof path, "%s%shub.key", keys_dir,
+		 ug_dir_sep(keys_dir));
 	ug_err err = ug_keys_load_public(path, hub_id, hub_public, diag);
 	if (err != UG_OK)
 		return err;
 	ug_keys *keys = NULL;
-	snprintf(path, sizeof path, "%s/%s.key_secret", keys_dir, gateway);
+	snprintf(path, sizeof path, "%s%s%s.key_secret", keys_dir,
+		 ug_dir_sep(keys_dir), gateway);
 	err = ug_keys_load_secret(&keys, path, diag);
 	if (err != UG_OK) {
 		ug_keys_diag_name(diag, path);

@@ -1162,6 +1162,37 @@ def test_a_keys_dir_given_with_a_trailing_slash_names_its_files_once(
     assert (keys / "cw-anna.key_secret").exists()
 
 
+def test_a_keys_dir_at_the_root_names_its_files_with_one_slash(tmp_path):
+    """keys_dir = / (the root, whose one slash cannot be dropped) names
+    its files `/ID.key`, as the operator would write them, not
+    `//ID.key`: in hubctl's, inbox's, webd's and an adapter's
+    messages."""
+    conf = tmp_path / "adapter.conf"
+    conf.write_text("agency = school-ug-nosuch\nkeys_dir = /\n"
+                    "hub = tcp://127.0.0.1:1\n"
+                    f"outbox = {tmp_path / 'outbox'}\n")
+    for cmd, rc, err in (
+            (["hubctl", "--keys_dir", "/", "--data_dir",
+              str(tmp_path / "data"), "register-caseworker", "cw-ug-nosuch"],
+             1, "hubctl: cannot read the public key: cannot open "
+             "/cw-ug-nosuch.key: No such file or directory\n"),
+            (["inbox", "--keys_dir", "/", "--caseworker", "cw-ug-nosuch",
+              "--list"], 1, "inbox: cannot open /cw-ug-nosuch.key_secret: "
+             "No such file or directory\n"),
+            (["adapter-school", "--config", str(conf), "flush"], 3,
+             "adapter-school: cannot open /school-ug-nosuch.key_secret: "
+             "No such file or directory\n")):
+        p = subprocess.run([binary(cmd[0]), *cmd[1:]], capture_output=True,
+                           text=True, timeout=20, cwd=tmp_path)
+        assert (p.returncode, p.stderr) == (rc, err), (cmd, p)
+    p = subprocess.run([binary("webd"), "--keys_dir", "/", "--gateway",
+                        "gw-ug-nosuch"], capture_output=True, text=True,
+                       timeout=20, cwd=tmp_path)
+    assert p.returncode == 1 and \
+        "cannot open /hub.key: No such file or directory" in p.stderr, p
+    assert "//" not in p.stderr, p
+
+
 def test_a_broken_hub_key_secret_is_named_as_a_file_not_a_setting(
         make_hub):
     """hubd --help: a start that cannot load the hub's keys exits 1 and

@@ -521,8 +521,12 @@ def test_a_record_of_a_diverged_copy_is_named_by_the_hashes(make_hub):
     that shares the records before it (a copy of the store that went on
     differently) opens with the storage key, but the next record's hash
     of it does not match (`record S: hash mismatch (the record before it
-    was changed or replaced)`), nor does the checkpoint signed over the
-    original (`record S: hash mismatch with its signed checkpoint (the
+    was changed or replaced)`; the last record replaced, the one before
+    it signed at its place: `record S: hash mismatch (record S itself was
+    replaced: the record before it is signed and intact)`; unsigned
+    there, the last record is named by the recorded head: `... (record S
+    itself was replaced: it is not the record the recorded head
+    holds)`), nor does the checkpoint signed over the original (`record S: hash mismatch with its signed checkpoint (the
     trail up to it was rewritten)`)."""
     hub = make_hub(start=False)
     env = hub.data_dir / "log"
@@ -543,10 +547,29 @@ def test_a_record_of_a_diverged_copy_is_named_by_the_hashes(make_hub):
     n = len(own)
     assert [seq_of(p) for p in other] == [seq_of(p) for p in own] and \
         other[:n - 2] == own[:n - 2] and other[n - 2] != own[n - 2]
-    # The last record replaced: the one before it is the original.
+    # The last record replaced: the one before it is the original, as
+    # its own signed checkpoint says, so the record itself is named.
     edit_audit(hub, lambda pairs: pairs[:n - 1] + [other[n - 1]])
+    assert broken_at(hub) == (n, f"record {n}: hash mismatch (record {n} "
+                              "itself was replaced: the record before it "
+                              "is signed and intact)")
+    # With no checkpoint at the record before it, the record before it
+    # may be the one replaced: it is named as the doc quotes.
+    ckpts = []
+    edit_audit(hub, lambda pairs: ckpts.extend(pairs) or [
+        p for p in pairs if p[0].strip() != "63%016x" % (n - 1)],
+        db="audit_ckpt")
+    assert len(ckpts) > 2
+    edit_audit(hub, lambda pairs: own[:n - 2] + [other[n - 2], own[n - 1]])
     assert broken_at(hub) == (n, f"record {n}: hash mismatch (the record "
                               "before it was changed or replaced)")
+    # The last record replaced there: the chain's recorded head holds
+    # another record's hash, so it is named itself all the same.
+    edit_audit(hub, lambda pairs: own[:n - 1] + [other[n - 1]])
+    assert broken_at(hub) == (n, f"record {n}: hash mismatch (record {n} "
+                              "itself was replaced: it is not the record "
+                              "the recorded head holds)")
+    edit_audit(hub, lambda pairs: ckpts, db="audit_ckpt")
     # The one before the last replaced: signed at its place, it is named
     # by its checkpoint before the last record names it.
     edit_audit(hub, lambda pairs: own[:n - 2] + [other[n - 2], own[n - 1]])

@@ -2034,6 +2034,16 @@ def test_a_record_that_does_not_open_leaves_the_rest_exported_and_erased(
     # named until it opens.
     p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 9", check=False)
     assert p.returncode == 3 and p.stdout.startswith("erased: 0 records"), p
+    # Its line lost on a full disk, an erasure that kept a record stays
+    # exit 3, and says the line was lost (OPERATIONS.md, Erasure).
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "erase", "--cpr", cpr, "--reason", "case 9"],
+                           stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+    assert p.returncode == 3 and p.stderr.endswith(
+        "hubctl: erase: cannot write standard output: No space left on "
+        "device; the person was erased all the same\n"), p
     p, doc = export_of(hub, cpr)
     assert p.returncode == 3 and doc["events"] == [] and \
         doc["unread"] == [{"seq": theirs[0], "theirs": False}], p

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
@@ -4827,3 +4828,91 @@ def test_a_manifest_without_file_figures_names_log_first(make_hub,
             "no whole file_bytes and file_blake2b for log/data.mdb\n"), \
             (gone, p.stderr)
         assert not data.exists()
+
+
+def test_a_reporting_line_that_cannot_be_written_is_exit_1_done_all_the_same(
+        make_hub, tmp_path):
+    """OPERATIONS.md: backup, restore, erase and report print one line
+    saying what they did; where standard output cannot take it (a full
+    disk, or closed, `>&-`) the action stands all the same, and hubctl
+    says so on stderr, `hubctl: backup: cannot write standard output: No
+    space left on device; the backup was made all the same`, exit 1, as
+    stats, log and audit do with their output."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(8080).next()
+    hub.send(hubtest.envelope("school-a", cpr, salt="lost-line"))
+    hub.wait_applied()
+    before = hub.stats()
+
+    def run(*args, out="full", config=None):
+        cmd = [hubtest.binary("hubctl"), "--config", str(config or hub.conf),
+               *args]
+        if out == "closed":
+            return subprocess.run(
+                ["bash", "-c", " ".join(map(shlex.quote, cmd)) + " >&-"],
+                stderr=subprocess.PIPE, text=True, timeout=120)
+        with open("/dev/full", "w") as full:
+            return subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+
+    full = "cannot write standard output: No space left on device"
+    backup = tmp_path / "backup"
+    p = run("backup", str(backup))
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: backup: {full}; the backup was made all the same\n"), p
+    assert json.loads((backup / "manifest.json").read_text())[
+        "log_events"] == before["log_events"]
+
+    page = tmp_path / "status.html"
+    p = run("report", "--year", "2026", "--out", str(page))
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: report: {full}; the report was written all the "
+        "same\n"), p
+    assert page.stat().st_size > 0 and list(tmp_path.glob("status-*.csv"))
+
+    p = run("erase", "--cpr", cpr, "--reason", "80 full stdout")
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: erase: {full}; the person was erased all the same\n"), p
+    assert hub.stats()["log_events"] == before["log_events"] - 1
+
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--actor", hubtest_actor(), "--json")
+        .stdout.splitlines()]
+    assert [(r["action"], r["result"]) for r in recs
+            if r["action"] in ("backup", "report", "erase")] == [
+        ("backup", "ok"), ("report", "ok"), ("erase", "ok")], recs
+    hub.stop()
+
+    # A restore whose line is lost is kept, not taken back as a failed
+    # one is: hubd starts on it.
+    restored = tmp_path / "restored"
+    conf = tmp_path / "restored.conf"
+    conf.write_text(hub.conf_elsewhere(restored, hub.keys_dir))
+    p = run("restore", str(backup), out="closed", config=conf)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: restore: cannot write standard output: Bad file "
+        "descriptor; the store was restored all the same\n"), p
+    p = hub.hubctl("--config", str(conf), "stats", "--json", config=False)
+    assert json.loads(p.stdout)["log_events"] == before["log_events"]
+    assert hub.hubctl("--config", str(conf), "audit", "verify",
+                      config=False).returncode == 0
+
+
+def test_a_backup_dir_given_with_a_trailing_slash_names_its_files_once(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR given as `DIR/` (as a
+    shell completes it) is DIR, as a `_dir` setting is: `backup in DIR:
+    ...`, `hubctl: restore: DIR/manifest.json is missing or unreadable:
+    ...`, never `DIR//manifest.json`."""
+    hub = make_hub(start=False)
+    backup = tmp_path / "backup"
+    p = hub.hubctl("backup", f"{backup}//")
+    assert p.stdout.startswith(f"backup in {backup}: log up to sequence "), p
+    assert (backup / "manifest.json").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = hub.hubctl("restore", f"{empty}/", "--data_dir",
+                   str(tmp_path / "restored"), check=False)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: restore: {empty}/manifest.json is missing or "
+        "unreadable: not a backup made by hubctl backup\n"), p
