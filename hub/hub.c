@@ -580,8 +580,10 @@ hub_close(hub **hp)
 	hub__gateway_close(h);
 	if (h->delivery)
 		zmq_close(h->delivery);
-	if (h->zap)
+	if (h->zap) {
+		hub__zap_release(h);
 		zmq_close(h->zap);
+	}
 	if (h->zmq)
 		zmq_ctx_term(h->zmq);
 	store_close(&h->store);
@@ -797,6 +799,12 @@ hub_run(hub *h)
 		 * served between steps, not so that it waits: an idle loop's
 		 * 200 ms between steps held it to 5 steps a second. */
 		long timeout = hub__retention_busy() ? 0 : 200;
+		/* A held ZAP request is checked again every turn, so a
+		 * handshake goes on soon after the store reads again; until
+		 * it is answered, the REP socket takes no other. */
+		items[0].events = hub__zap_holding(h) ? 0 : ZMQ_POLLIN;
+		if (hub__zap_holding(h) && timeout > 50)
+			timeout = 50;
 		/* While the writer holds a batch, new frames wait in the
 		 * socket: they become the next batch (group commit). So they
 		 * do while the rules are far behind the log, unless applying
@@ -822,6 +830,8 @@ hub_run(hub *h)
 		/* Registrations first: a key revoked by hubctl is refused
 		 * from the next frame on. */
 		hub__principals_refresh(h);
+		if (hub__zap_holding(h))
+			hub__zap_handle(h);
 		if (rc > 0) {
 			if (items[3].revents & ZMQ_POLLIN)
 				hub__sessions_events(h);

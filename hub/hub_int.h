@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "common/config.h"
 #include "common/keys.h"
@@ -75,9 +76,18 @@ typedef struct {
 
 struct hub_ingest_batch;
 
+/* A ZAP request's frames (RFC 27), and how long one the store cannot
+ * check is held before it is answered 300 (zap.c). */
+#define ZAP_FRAMES  7
+#define ZAP_HOLD_MS 25000
+
 struct hub {
 	void *zmq;
 	void *ingest, *delivery, *zap;
+	/* zap.c: a ZAP request the store could not check yet, held since
+	 * zap_held_since (monotonic ms; 0: none held). */
+	zmq_msg_t zap_held[ZAP_FRAMES];
+	int64_t zap_held_since;
 	int lock_fd; /* data_dir/hubd.lock, held while hubd runs; 0: none */
 	store *store;
 	ug_keys *keys;
@@ -201,8 +211,13 @@ struct hub {
 bool hub__alert_person_logged(hub *h, const uint8_t *id,
 			      uint8_t person_key[UG_PERSON_KEY_LEN]);
 
-/* zap.c: answer every pending ZAP request on h->zap. */
+/* zap.c: answer every pending ZAP request on h->zap, and the one held
+ * while the store could not be read, once it can or ZAP_HOLD_MS passed. */
 void hub__zap_handle(hub *h);
+/* A request is held: poll h->zap for nothing, and come back soon. */
+bool hub__zap_holding(const hub *h);
+/* Drop the held request (at stop: its client's handshake just ends). */
+void hub__zap_release(hub *h);
 /* The property ZAP attaches to every message: the key it admitted. */
 #define HUB_KEY_PROPERTY "X-Ungebro-Key"
 /* Whether the frame's sender (User-Id and key ZAP attached to it) is still

@@ -16,8 +16,6 @@
 #include "hub/hub_int.h"
 #include "store/store_password.h"
 
-#define ZAP_FRAMES 7
-
 /* ZMTP metadata: name length (1 byte), name, value length (4 bytes BE),
  * value. libzmq attaches ZAP's properties to every message of the
  * connection and lets them win over any the client sends itself. */
@@ -270,21 +268,12 @@ read_request(void *sock, zmq_msg_t *frames)
 	return n;
 }
 
-static void
-handle_one(hub *h)
+/* Answer the request in f and close its frames; false, with nothing
+ * answered or closed, when the store cannot be read to check the key
+ * and the request may still be held (see hub__zap_handle). */
+static bool
+decide(hub *h, zmq_msg_t *f, bool may_hold)
 {
-	zmq_msg_t f[ZAP_FRAMES];
-	int n = read_request(h->zap, f);
-	int have = n < ZAP_FRAMES ? n : ZAP_FRAMES;
-	if (n != ZAP_FRAMES) {
-		/* A REP socket must answer every request, even a broken one.
-		 */
-		log_err("HUB-ZAP", "malformed ZAP request with %d frames", n);
-		reply(h->zap, "", 0, "500", "malformed request", "", NULL);
-		for (int i = 0; i < have; i++)
-			zmq_msg_close(&f[i]);
-		return;
-	}
 	const char *request_id = zmq_msg_data(&f[1]);
 	size_t request_id_len = zmq_msg_size(&f[1]);
 	char domain[32] = "", address[64] = "", key[41] = "?";
@@ -306,6 +295,17 @@ handle_one(hub *h)
 		/* A store that cannot be read says nothing of the key: ZAP's
 		 * temporary failure, which clients retry (an adapter's
 		 * ADP-AUTH), where "not registered" stops them for good. */
+		if (found != UG_OK && found != UG_ENOTFOUND && may_hold) {
+			if (!h->zap_held_since)
+				log_warn("HUB-ZAP",
+					 "CURVE client from %s on %s not "
+					 "checked: the store cannot be read "
+					 "(key %.8s...); the handshake waits "
+					 "up to %d s for it",
+					 address, domain, key,
+					 ZAP_HOLD_MS / 1000);
+			return false;
+		}
 		if (found != UG_OK && found != UG_ENOTFOUND) {
 			log_warn(
 			    "HUB-ZAP",
@@ -318,7 +318,7 @@ handle_one(hub *h)
 			      NULL);
 			for (int i = 0; i < ZAP_FRAMES; i++)
 				zmq_msg_close(&f[i]);
-			return;
+			return true;
 		}
 		if (found == UG_OK) {
 			int want = strcmp(domain, "ingest") == 0
@@ -365,16 +365,67 @@ handle_one(hub *h)
 	}
 	for (int i = 0; i < ZAP_FRAMES; i++)
 		zmq_msg_close(&f[i]);
+	return true;
+}
+
+/* A request the store could not check is held, not answered: libzmq
+ * 4.3.4 answers ZAP's temporary failure (300) by closing the connection
+ * without a word, which a client cannot tell from a refused key (an
+ * adapter stops after three such closes in a row). Held, the handshake
+ * simply waits, and is answered as usual once the store reads again;
+ * only after ZAP_HOLD_MS is it answered 300. The REP socket takes no
+ * other request meanwhile: none of them could be checked either. */
+static bool
+held_answered(hub *h)
+{
+	bool late = ug_mono_ms() - h->zap_held_since >= ZAP_HOLD_MS;
+	if (!decide(h, h->zap_held, !late))
+		return false;
+	h->zap_held_since = 0;
+	return true;
 }
 
 void
 hub__zap_handle(hub *h)
 {
+	if (h->zap_held_since && !held_answered(h))
+		return;
 	int events = 0;
 	size_t len = sizeof events;
-	do {
-		handle_one(h);
-		if (zmq_getsockopt(h->zap, ZMQ_EVENTS, &events, &len) != 0)
-			break;
-	} while (events & ZMQ_POLLIN);
+	while (zmq_getsockopt(h->zap, ZMQ_EVENTS, &events, &len) == 0 &&
+	       (events & ZMQ_POLLIN)) {
+		int n = read_request(h->zap, h->zap_held);
+		if (n != ZAP_FRAMES) {
+			/* A REP socket must answer every request, even a
+			 * broken one. */
+			log_err("HUB-ZAP",
+				"malformed ZAP request with %d frames", n);
+			reply(h->zap, "", 0, "500", "malformed request", "",
+			      NULL);
+			for (int i = 0; i < (n < ZAP_FRAMES ? n : ZAP_FRAMES);
+			     i++)
+				zmq_msg_close(&h->zap_held[i]);
+			continue;
+		}
+		if (!decide(h, h->zap_held, true)) {
+			h->zap_held_since = ug_mono_ms();
+			return;
+		}
+	}
+}
+
+bool
+hub__zap_holding(const hub *h)
+{
+	return h->zap_held_since != 0;
+}
+
+void
+hub__zap_release(hub *h)
+{
+	if (!h->zap_held_since)
+		return;
+	for (int i = 0; i < ZAP_FRAMES; i++)
+		zmq_msg_close(&h->zap_held[i]);
+	h->zap_held_since = 0;
 }

@@ -540,3 +540,37 @@ def test_a_store_that_cannot_be_read_refuses_no_key(make_hub):
     assert r.rc == 0 and r.summary["accepted"] == 2, str(r)
     assert "revoked" not in hub.log_text()
     assert "key not registered" not in hub.log_text()
+
+
+def test_a_handshake_the_store_cannot_check_waits_then_goes_on(make_hub):
+    """PROTOCOL.md §1: a handshake the hub cannot check because its store
+    cannot be read is held (up to 25 s) and answered as usual as soon as
+    the store reads again: an adapter started while no read could be made
+    sees no close (three closes in a row would stop it as refused) and
+    delivers once the store reads, with no ZAP 300 answered."""
+    import threading
+    from agencytest import run_adapter
+    from test_25_hub_refused import ABSENCE_HEADER, ABSENCE_ROWS
+    from test_60_store_at_rest import readers_taken
+    hub = make_hub(agencies={"school-a": "absence"})
+    hub.cprs.add("1503094321")
+    path = hub.inputs_dir / "uge19.csv"
+    path.write_text("\n".join([ABSENCE_HEADER] + ABSENCE_ROWS) + "\n",
+                    encoding="utf-8")
+    done = {}
+    with readers_taken(hub.data_dir / "log"):
+        runner = threading.Thread(target=lambda: done.update(r=run_adapter(
+            hub, "school", "import", path, agency="school-a", timeout=30)))
+        runner.start()
+        hub.wait_log(r"warn HUB-ZAP CURVE client from 127\.0\.0\.1 on "
+                     r"ingest not checked: the store cannot be read \(key "
+                     r"[^)]*\); the handshake waits up to 25 s for it")
+        time.sleep(3)
+    runner.join(60 * SLOW)
+    r = done["r"]
+    assert r.rc == 0, str(r)
+    assert r.summary["accepted"] == 2, str(r)
+    assert "closed the connection" not in r.stderr, r.stderr
+    log = hub.log_text()
+    assert "answered ZAP 300" not in log
+    assert "info HUB-ZAP admitted agency 'school-a'" in log
