@@ -77,26 +77,32 @@ hub__drop_log(struct hub_drop_log *l, const char *ident, const char *line,
 	ug_strlcpy(l->reason, reason ? reason : "", sizeof l->reason);
 }
 
+uint64_t
+hub__log_run_due(int64_t *until, uint64_t *count, int64_t mono_now,
+		 bool stopping)
+{
+	if (*until == 0 || (!stopping && mono_now < *until))
+		return 0;
+	uint64_t n = *count;
+	*count = 0;
+	/* A quiet minute ends the run: the next one is news again. */
+	*until = n == 0 || stopping ? 0 : mono_now + DROP_LOG_MS;
+	return n;
+}
+
 static void
 drop_log_tick(struct hub_drop_log *l, const char *ident, const char *what,
 	      int64_t mono_now, bool stopping)
 {
-	if (l->until == 0 || (!stopping && mono_now < l->until))
-		return;
-	if (l->count == 0) {
-		/* A quiet minute: the next dropped answer is news again. */
-		l->until = 0;
-		return;
-	}
-	if (l->reason[0])
+	uint64_t n =
+	    hub__log_run_due(&l->until, &l->count, mono_now, stopping);
+	if (n && l->reason[0])
 		log_info(ident,
 			 "%llu more %s not sent since the last %s line (%s)",
-			 (unsigned long long)l->count, what, ident, l->reason);
-	else
+			 (unsigned long long)n, what, ident, l->reason);
+	else if (n)
 		log_info(ident, "%llu more %s not sent since the last %s line",
-			 (unsigned long long)l->count, what, ident);
-	l->count = 0;
-	l->until = stopping ? 0 : mono_now + DROP_LOG_MS;
+			 (unsigned long long)n, what, ident);
 }
 
 /* As HUB-REJECT's on ingest (ingest.c): a few refused frames are each
@@ -134,17 +140,11 @@ static void
 refusal_log_tick(struct hub_reject_log *l, const char *ident, const char *what,
 		 int64_t mono_now, bool stopping)
 {
-	if (l->until == 0 || (!stopping && mono_now < l->until))
-		return;
-	if (l->count == 0) {
-		/* A quiet minute: the next refusal is news again. */
-		l->until = 0;
-		return;
-	}
-	log_warn(ident, "%llu more %s refused since the last %s line",
-		 (unsigned long long)l->count, what, ident);
-	l->count = 0;
-	l->until = stopping ? 0 : mono_now + DROP_LOG_MS;
+	uint64_t n =
+	    hub__log_run_due(&l->until, &l->count, mono_now, stopping);
+	if (n)
+		log_warn(ident, "%llu more %s refused since the last %s line",
+			 (unsigned long long)n, what, ident);
 }
 
 void

@@ -252,6 +252,12 @@ void hub__ingest_retry_log(hub *h, int64_t mono_now, bool stopping);
 /* deliver.c: an answer to a delivery client not sent (`line`, logged as
  * `ident` for the first of a run of minutes, counted after it), and the
  * sums of those counted, as each minute ends or at a stop. */
+/* deliver.c: where a bounded log's run of minutes stands (HUB-REJECT's
+ * kind: lines of their own, then counted): the count to sum up in one
+ * line now, 0 for none. The minute after a summary starts another run;
+ * a minute that counted none, or a stop, ends it. */
+uint64_t hub__log_run_due(int64_t *until, uint64_t *count, int64_t mono_now,
+			  bool stopping);
 void hub__drop_log(struct hub_drop_log *l, const char *ident, const char *line,
 		   const char *reason);
 void hub__drop_log_tick(hub *h, int64_t mono_now, bool stopping);

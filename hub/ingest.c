@@ -67,20 +67,14 @@ log_ack_not_sent(struct hub_reject_log *l, const char *who, const char *why)
 static void
 ack_log_tick(struct hub_reject_log *l, int64_t mono_now, bool stopping)
 {
-	if (l->until == 0 || (!stopping && mono_now < l->until))
-		return;
-	if (l->count == 0) {
-		/* A quiet minute: the next dropped ack is news again. */
-		l->until = 0;
-		return;
-	}
-	log_warn("HUB-ACK",
-		 "%llu more acks not sent since the last HUB-ACK line, the "
-		 "last to %s (%s); their senders will resend and get "
-		 "DUPLICATE",
-		 (unsigned long long)l->count, l->who, l->reason);
-	l->count = 0;
-	l->until = stopping ? 0 : mono_now + ACK_LOG_MS;
+	uint64_t n =
+	    hub__log_run_due(&l->until, &l->count, mono_now, stopping);
+	if (n)
+		log_warn("HUB-ACK",
+			 "%llu more acks not sent since the last HUB-ACK "
+			 "line, the last to %s (%s); their senders will "
+			 "resend and get DUPLICATE",
+			 (unsigned long long)n, l->who, l->reason);
 }
 
 static void
@@ -386,20 +380,14 @@ static void
 reject_log_tick(struct hub_reject_log *l, int64_t mono_now, bool stopping,
 		bool retryable)
 {
-	if (l->until == 0 || (!stopping && mono_now < l->until))
-		return;
-	if (l->count == 0) {
-		/* A quiet minute: the next refusal is news again. */
-		l->until = 0;
-		return;
-	}
-	log_warn("HUB-REJECT",
-		 "%llu more events refused%s since the last "
-		 "HUB-REJECT line, the last from %s: %s%s",
-		 (unsigned long long)l->count, retryable ? " retryable" : "",
-		 l->who, l->reason, retryable ? " (retryable)" : "");
-	l->count = 0;
-	l->until = stopping ? 0 : mono_now + REJECT_LOG_MS;
+	uint64_t n =
+	    hub__log_run_due(&l->until, &l->count, mono_now, stopping);
+	if (n)
+		log_warn("HUB-REJECT",
+			 "%llu more events refused%s since the last "
+			 "HUB-REJECT line, the last from %s: %s%s",
+			 (unsigned long long)n, retryable ? " retryable" : "",
+			 l->who, l->reason, retryable ? " (retryable)" : "");
 }
 
 void
