@@ -58,12 +58,12 @@ def write(hub, name, rows):
     return path
 
 
-def start_blocked(hub, path):
-    """Start `import path` and return once the adapter has written the
+def start_blocked(hub, *paths):
+    """Start `import PATHS` and return once the adapter has written the
     first bad row's diagnostic: it is then inside the bad block, with
     COMMITTED events in the outbox, and cannot leave it until stderr is
-    read on."""
-    p = hub.adapter_popen("import", path)
+    read on. An adapter that never gets there is killed."""
+    p = hub.adapter_popen("import", *paths)
     seen = []
 
     def in_bad_block():
@@ -73,8 +73,13 @@ def start_blocked(hub, path):
                                  "rows:\n" + "".join(seen))
         seen.append(line)
         return f":{FIRST_BAD_LINE}: column lessons_absent" in line
-    hubtest.wait_for(in_bad_block, 60, "the first bad row's diagnostic",
-                     interval=0)
+    try:
+        hubtest.wait_for(in_bad_block, 60, "the first bad row's "
+                         "diagnostic", interval=0)
+    except BaseException:
+        p.kill()
+        p.communicate()
+        raise
     return p, seen
 
 
@@ -184,19 +189,8 @@ def test_a_file_swapped_for_a_pipe_before_its_turn_is_not_waited_on(hub):
     before, bad, after, extra = layout(hub, 2405)
     first = write(hub, "first.csv", before + bad + after)
     second = write(hub, "second.csv", extra)
-    p = hub.adapter_popen("import", first, second)
-    seen = []
-
-    def in_bad_block():
-        line = p.stderr.readline()
-        if not line:
-            raise AssertionError("the adapter ended before the bad "
-                                 "rows:\n" + "".join(seen))
-        seen.append(line)
-        return f":{FIRST_BAD_LINE}: column lessons_absent" in line
+    p, seen = start_blocked(hub, first, second)
     try:
-        hubtest.wait_for(in_bad_block, 60, "the first bad row's "
-                         "diagnostic", interval=0)
         pipe = hub.inputs_dir / "pipe"
         os.mkfifo(pipe)
         os.rename(pipe, second)
