@@ -241,6 +241,16 @@ withdraw(apply_ctx *c, const uint8_t *person_key, uint64_t seq, int rule,
 			   sizeof recipient);
 	} else if (!open) {
 		return UG_OK; /* acknowledged (or withdrawn) already */
+	} else {
+		/* Moved earlier in this batch (a new contact person applied
+		 * with it): the move is stored first, and the notice is for
+		 * whoever has the alert now, not the former recipient. */
+		for (size_t i = c->nreroutes; i-- > 0;)
+			if (memcmp(c->reroutes[i].id, id, sizeof id) == 0) {
+				ug_strlcpy(recipient, c->reroutes[i].recipient,
+					   sizeof recipient);
+				break;
+			}
 	}
 	/* Queued already: by the consent sweep, or an earlier event of
 	 * this batch. */
@@ -1019,10 +1029,9 @@ store_effects(apply_ctx *c)
 		free(audit);
 		free(hexid);
 	}
-	for (size_t i = 0; err == UG_OK && i < c->nwithdrawals; i++)
-		err = close_withdrawn(h, &c->withdrawals[i]);
-	for (size_t i = 0; err == UG_OK && i < c->nunnamed; i++)
-		err = unname_stored(h, c->unnamed[i]);
+	/* Moves first: a withdrawal later in the batch closes the alert
+	 * where the move put it (apply.c's withdraw names that recipient),
+	 * and a move never takes an alert the batch withdrew (routing.c). */
 	for (size_t i = 0; err == UG_OK && i < c->nreroutes; i++) {
 		reroute *r = &c->reroutes[i];
 		bool open = false, moved = false;
@@ -1042,6 +1051,10 @@ store_effects(apply_ctx *c)
 		log_info("HUB-REROUTE", "alert %s moved to %s", hexid,
 			 r->recipient);
 	}
+	for (size_t i = 0; err == UG_OK && i < c->nwithdrawals; i++)
+		err = close_withdrawn(h, &c->withdrawals[i]);
+	for (size_t i = 0; err == UG_OK && i < c->nunnamed; i++)
+		err = unname_stored(h, c->unnamed[i]);
 	return err;
 }
 

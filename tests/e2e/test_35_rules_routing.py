@@ -1297,3 +1297,52 @@ def test_a_hub_down_over_steps_a_handover_and_a_consents_end(make_hub):
     hub.wait_log(r"HUB-REPLAY")
     hub.settle()
     assert {cw: open_list(hub, cw) for cw in lists} == lists
+
+
+def test_a_handover_and_a_withdrawal_applied_together(make_hub):
+    """RULES.md sections 3, 4 and 7: a new contact person takes over the
+    open addiction alert (the former one is told nothing), and a consent
+    withdrawn after it takes the alert back from them, with their
+    `withdrawn` notice. So also when the hub applies both events in one
+    go (they arrive together, here on one connection back to back);
+    in the other order the alert is withdrawn with cw-anna, who is told,
+    and moves nowhere."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.keygen("youth-b")
+    hub.register_agency("youth-b", "assignment,addiction")
+    gen = CprGen(3533)
+    moved_first, withdrawn_first = gen.born("2005-02-03"), \
+        gen.born("2005-03-03")
+    for cpr, order in ((moved_first, 1), (withdrawn_first, -1)):
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-02", consent={"given": True}))
+        assert hub.wait_applied()
+        hub.cprs.add(cpr)
+        move = event("youth-b", cpr, "contact_assignment",
+                     caseworker="cw-bob", role="contact",
+                     **{"from": "2026-09-07"})
+        withdrawal = event("youth-b", cpr, "addiction_referral",
+                           service="rmc-a", date="2026-09-02",
+                           stage="TREATMENT_STARTED",
+                           consent={"given": False})
+        client = hubtest.IngestClient(hub, "youth-b")
+        try:
+            for env in (move, withdrawal)[::order]:
+                assert client.send(hubtest.frame(env))
+            for _ in range(2):
+                ack = client.recv_ack(10)
+                assert ack is not None and ack.status == hubtest.ACCEPTED
+        finally:
+            client.close()
+        hub.wait_applied()
+    ids = dict(zip((moved_first, withdrawn_first),
+                   re.findall(r"HUB-ALERT alert (\w+) \(addiction\) "
+                              r"raised for cw-anna", hub.log_text())))
+    assert open_list(hub, "cw-bob") == [
+        ("withdrawn", "cw-bob",
+         f"Withdrawn: alert {ids[moved_first]} (addiction)")]
+    assert open_list(hub, "cw-anna") == [
+        ("withdrawn", "cw-anna",
+         f"Withdrawn: alert {ids[withdrawn_first]} (addiction)")]
+    moves = re.findall(r"HUB-REROUTE alert (\w+) moved", hub.log_text())
+    assert moves == [ids[moved_first]], moves
