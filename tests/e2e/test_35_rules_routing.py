@@ -1346,3 +1346,30 @@ def test_a_handover_and_a_withdrawal_applied_together(make_hub):
          f"Withdrawn: alert {ids[withdrawn_first]} (addiction)")]
     moves = re.findall(r"HUB-REROUTE alert (\w+) moved", hub.log_text())
     assert moves == [ids[moved_first]], moves
+
+
+def test_an_assignment_written_while_hubd_was_down_moves_as_on_its_day(
+        make_hub):
+    """RULES.md section 6: at a start, an assignment hubctl wrote while
+    hubd was down is applied in the hub clock's order with the timers,
+    as a running hub would have: cw-bob takes the open addiction alert
+    over on Tuesday, under the consent in force then, and the consent's
+    end on Wednesday night takes it back from him (his `withdrawn`
+    notice), not from cw-anna."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3534).born("2005-02-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-02",
+                         consent={"given": True, "expires": "2026-09-09"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.stop()
+    hub.set_clock("2026-09-08T08:00:00")
+    hub.assign(cpr, "cw-bob", start="2026-09-08")
+    hub.set_clock("2026-09-11T08:00:00")
+    hub.start()
+    hub.settle()
+    assert open_list(hub, "cw-anna") == []
+    assert open_list(hub, "cw-bob") == [
+        ("withdrawn", "cw-bob", f"Withdrawn: alert {a['alert_id']} "
+         "(addiction)")]
