@@ -54,6 +54,8 @@ effects_schedule(apply_ctx *c, int64_t due, uint64_t seq, int kind,
 	store_timer t = {.due = due, .seq = seq, .kind = (uint8_t)kind};
 	if (person_key)
 		memcpy(t.person_key, person_key, UG_PERSON_KEY_LEN);
+	if (!c->first_scheduled || due < c->first_scheduled)
+		c->first_scheduled = due;
 	return store_derived_timer_put(c->txn, &t);
 }
 
@@ -239,6 +241,16 @@ withdraw(apply_ctx *c, const uint8_t *person_key, uint64_t seq, int rule,
 			   sizeof recipient);
 	} else if (!open) {
 		return UG_OK; /* acknowledged (or withdrawn) already */
+	} else {
+		/* Moved earlier in this batch (a new contact person applied
+		 * with it): the move is stored first, and the notice is for
+		 * whoever has the alert now, not the former recipient. */
+		for (size_t i = c->nreroutes; i-- > 0;)
+			if (memcmp(c->reroutes[i].id, id, sizeof id) == 0) {
+				ug_strlcpy(recipient, c->reroutes[i].recipient,
+					   sizeof recipient);
+				break;
+			}
 	}
 	/* Queued already: by the consent sweep, or an earlier event of
 	 * this batch. */
@@ -411,6 +423,21 @@ unname_referrals(apply_ctx *c, const uint8_t *person_key, const outcome *o)
 }
 
 /* Carry out what a rule decided for one person. */
+/* Move the person's open alerts to the contact person of the instant
+ * `at` (when earlier than the clock), judging the consent then too:
+ * routing reads the hub clock. */
+static ug_err
+move_as_of(apply_ctx *c, const uint8_t *person_key, int64_t at)
+{
+	hub *h = c->h;
+	int64_t now = h->now;
+	if (at > 0 && at < now)
+		h->now = at;
+	ug_err err = routing_move_open_alerts(c, person_key);
+	h->now = now;
+	return err;
+}
+
 static ug_err
 carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	  const profile *p, const outcome *o)
@@ -473,8 +500,11 @@ carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 		err = withdrawn_notice_emit(c, in, p, person_key, &wn);
 	if (err == UG_OK)
 		err = unname_referrals(c, person_key, o);
+	/* A replay moves as the live hub did when the assignment came in
+	 * (hubctl wrote it while hubd was down): under the consent of that
+	 * instant, before a consent's end that fell due after it. */
 	if (err == UG_OK && o->move_alerts)
-		err = routing_move_open_alerts(c, person_key);
+		err = move_as_of(c, person_key, in->now);
 	if (o->merged) {
 		h->alerts_merged++;
 		log_info("HUB-MERGE",
@@ -752,8 +782,15 @@ fire_timer(apply_ctx *c, const store_timer *t)
 	hub *h = c->h;
 	if (t->kind >= TIMER_ACK)
 		return routing_escalate(c, t);
-	if (t->kind == TIMER_REASSIGN)
-		return routing_move_open_alerts(c, t->person_key);
+	if (t->kind == TIMER_REASSIGN) {
+		/* The move happens on its day, as a running hub made it: a
+		 * hub that was down (or whose clock jumped) over that day
+		 * and a consent's end after it must still hand the alerts
+		 * to that day's contact person under the consent in force
+		 * then, or the consent's end would find them with the
+		 * former one and take them back there. */
+		return move_as_of(c, t->person_key, t->due);
+	}
 	profile p;
 	ug_err err = effects_profile_load(c, t->person_key, NULL, &p, NULL);
 	if (err != UG_OK)
@@ -1005,10 +1042,9 @@ store_effects(apply_ctx *c)
 		free(audit);
 		free(hexid);
 	}
-	for (size_t i = 0; err == UG_OK && i < c->nwithdrawals; i++)
-		err = close_withdrawn(h, &c->withdrawals[i]);
-	for (size_t i = 0; err == UG_OK && i < c->nunnamed; i++)
-		err = unname_stored(h, c->unnamed[i]);
+	/* Moves first: a withdrawal later in the batch closes the alert
+	 * where the move put it (apply.c's withdraw names that recipient),
+	 * and a move never takes an alert the batch withdrew (routing.c). */
 	for (size_t i = 0; err == UG_OK && i < c->nreroutes; i++) {
 		reroute *r = &c->reroutes[i];
 		bool open = false, moved = false;
@@ -1028,6 +1064,10 @@ store_effects(apply_ctx *c)
 		log_info("HUB-REROUTE", "alert %s moved to %s", hexid,
 			 r->recipient);
 	}
+	for (size_t i = 0; err == UG_OK && i < c->nwithdrawals; i++)
+		err = close_withdrawn(h, &c->withdrawals[i]);
+	for (size_t i = 0; err == UG_OK && i < c->nunnamed; i++)
+		err = unname_stored(h, c->unnamed[i]);
 	return err;
 }
 
@@ -1277,7 +1317,7 @@ hub__apply_chunk(hub *h, size_t max, bool hand)
 	return apply_upto(h, max, hand, false, NULL);
 }
 
-static long fire_upto(hub *h, int64_t limit);
+static long fire_upto(hub *h, int64_t limit, bool *more);
 
 long
 hub__replay(hub *h, size_t max)
@@ -1295,7 +1335,7 @@ hub__replay(hub *h, size_t max)
 	if (n != 0 || !held_at)
 		return n;
 	int64_t limit = held_at - 1 < h->now ? held_at - 1 : h->now;
-	n = fire_upto(h, limit);
+	n = fire_upto(h, limit, NULL);
 	/* Firing failed: applying everything first is still better than
 	 * not starting. */
 	return n > 0 ? n : hub__apply(h, max);
@@ -1328,22 +1368,48 @@ fire_due(hub *h)
 		;
 	if (applied < 0)
 		return;
-	fire_upto(h, h->now);
+	bool more = true;
+	while (more && fire_upto(h, h->now, &more) > 0)
+		;
 }
 
-/* Fire the timers due by limit (at most 256); how many, or -1. */
+/* Fire the timers due by limit (at most 256); how many, or -1. *more
+ * (when given) says whether the batch stopped at a move (below) with due
+ * timers left for the next one. */
 static long
-fire_upto(hub *h, int64_t limit)
+fire_upto(hub *h, int64_t limit, bool *more)
 {
 	apply_ctx c = {.h = h};
+	if (more)
+		*more = false;
 	if (store_derived_begin(h->store, &c.txn) != UG_OK)
 		return -1;
 	store_timer timers[256];
-	size_t n = 0;
+	size_t n = 0, fired = 0;
 	ug_err err = store_derived_timers_due(c.txn, limit, timers, 256, &n);
-	for (size_t i = 0; err == UG_OK && i < n; i++)
-		err = fire_timer(&c, &timers[i]);
-	c.applied = n;
+	while (err == UG_OK && fired < n) {
+		const store_timer *t = &timers[fired];
+		/* A step this batch scheduled (the team lead's, after the
+		 * desk's notice) and due before a move names the owner of
+		 * its day, as on a running hub: the move waits for it. */
+		if (fired > 0 && t->kind == TIMER_REASSIGN &&
+		    c.first_scheduled && c.first_scheduled < t->due)
+			break;
+		err = fire_timer(&c, t);
+		fired++;
+		/* A batch stores its moves at its end: a timer due after a
+		 * move (a consent's end that takes an alert back, with its
+		 * notice to whoever has it) must find the alert where the
+		 * move put it, so it waits for the next batch. */
+		if (t->kind == TIMER_REASSIGN && fired < n &&
+		    timers[fired].due > t->due)
+			break;
+	}
+	for (size_t i = fired; err == UG_OK && i < n; i++)
+		err = store_derived_timer_put(c.txn, &timers[i]);
+	if (more && fired < n)
+		*more = true;
+	c.applied = fired;
 	return finish(&c, err, store_derived_last_applied(h->store),
 		      "firing timers");
 }

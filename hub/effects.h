@@ -55,6 +55,9 @@ typedef struct {
 	 * fell due; held says it did, at the entry received at held_at. */
 	bool replay, held;
 	int64_t held_at;
+	/* The earliest due instant of a timer scheduled in this batch (0:
+	 * none): a move waits for the steps due before it (apply.c). */
+	int64_t first_scheduled;
 } apply_ctx;
 
 /* Queue the alert a draft describes, addressed to `recipient`, under the

@@ -94,6 +94,12 @@ move_alert(void *ctx, const uint8_t *id)
 	/* Escalation notices and deadline alerts belong to the desk. */
 	if (id[STORE_ALERT_ID_LEN - 1] & (R_ESCALATED_DESK | R_ESCALATED_LEAD))
 		return UG_OK;
+	/* Taken back earlier in this batch (closed once it is stored): it
+	 * is nobody's to take over. */
+	for (size_t i = 0; i < m->c->nwithdrawals; i++)
+		if (memcmp(m->c->withdrawals[i].id, id, STORE_ALERT_ID_LEN) ==
+		    0)
+			return UG_OK;
 	if (store_alert_state(m->c->h->store, id, &open, recipient,
 			      &escalations) != UG_OK ||
 	    !open || strcmp(recipient, m->to) == 0 ||

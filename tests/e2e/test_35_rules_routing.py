@@ -1204,3 +1204,172 @@ def test_office_hours_skip_a_holiday_and_start_at_the_minute(make_hub):
     assert escalations(hub) == []
     hub.advance("2026-05-15T09:59:00")
     assert [to for _, to in escalations(hub)] == ["duty-desk"]
+
+
+def open_list(hub, caseworker):
+    """(alert id, rule, recipient, title) of the caseworker's open alerts,
+    as `inbox --list --json` gives them (nothing delivered)."""
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--list",
+                        "--json"], capture_output=True, text=True,
+                       timeout=30 * hubtest.SLOW)
+    assert p.returncode == 0, p.stderr
+    return sorted((a["rule"], a["recipient"], a["title"]) for a in
+                  (json.loads(line) for line in p.stdout.splitlines()
+                   if line.startswith("{")))
+
+
+def test_a_clock_passing_a_handover_and_a_consents_end_moves_first(make_hub):
+    """RULES.md section 7: an assignment dated in the future moves the
+    open alerts on its first day, an addiction alert while the consent
+    shares referrals that day (section 4); the consent's end after it
+    takes the alert back from the new contact person, who gets the
+    `withdrawn` notice (section 3). So also when the hub clock passes
+    both at once (a clock jump; a hub that was down: section 6, timers
+    fire in the order they fell due): the former contact person is told
+    nothing."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3531).born("2005-02-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-02",
+                         consent={"given": True, "expires": "2026-09-09"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    # cw-bob from Wednesday 09-09 (00:00 UTC); the consent ends at
+    # 22:00 UTC that day. The clock passes both in one step.
+    hub.assign(cpr, "cw-bob", start="2026-09-09")
+    hub.settle()
+    hub.advance("2026-09-11T08:00:00")
+    assert open_list(hub, "cw-anna") == []
+    assert open_list(hub, "cw-bob") == [
+        ("withdrawn", "cw-bob", f"Withdrawn: alert {a['alert_id']} "
+         "(addiction)")]
+    assert re.search(r"HUB-REROUTE alert %s moved to cw-bob" %
+                     a["alert_id"], hub.log_text())
+
+
+def test_a_hub_down_over_steps_a_handover_and_a_consents_end(make_hub):
+    """RULES.md sections 6-8 as a running hub would have it, with hubd
+    down over them all: the combined alert's desk step (Monday 14:00)
+    and team lead step (Tuesday 10:00) name cw-anna, whose alert it was
+    then; on Wednesday cw-bob takes over the person's open alerts (the
+    consent still shares the referral: the combined alert that names it
+    and the addiction alert go too); the consent's end that night takes
+    the addiction alert back from cw-bob and the combined alert stops
+    naming the referral, with him."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules=dict(LEAD, **{"combined.enabled": "yes"}),
+                    escalation=True)
+    cpr = CprGen(3532).born("2005-02-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"),
+             ev_referral(cpr, "2026-09-02",
+                         consent={"given": True, "expires": "2026-09-09"}),
+             ev_readiness(cpr, "2026-09-03", 9))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.assign(cpr, "cw-bob", start="2026-09-09")
+    hub.settle()
+    hub.stop()
+    hub.set_clock("2026-09-11T08:00:00")
+    hub.start()
+    hub.settle()
+    combined = "3 warning signs within 90 days: cross-disciplinary " \
+        "meeting proposed"
+    assert open_list(hub, "cw-anna") == []
+    assert open_list(hub, "cw-bob") == [
+        ("combined", "cw-bob", combined),
+        ("dropout_risk", "cw-bob", "Risk of dropping out of college-x"),
+        ("withdrawn", "cw-bob",
+         "Withdrawn: alert 000000000000000307 (addiction)")]
+    assert open_list(hub, "desk-dora") == [
+        ("escalation", "duty-desk", f"Overdue with cw-anna: {combined}")]
+    assert open_list(hub, "cw-lead") == [
+        ("escalation", "cw-lead", f"Overdue with cw-anna: {combined}")]
+    # A rebuild of the derived state replays it so (section 6).
+    lists = {cw: open_list(hub, cw)
+             for cw in ("cw-anna", "cw-bob", "desk-dora", "cw-lead")}
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY")
+    hub.settle()
+    assert {cw: open_list(hub, cw) for cw in lists} == lists
+
+
+def test_a_handover_and_a_withdrawal_applied_together(make_hub):
+    """RULES.md sections 3, 4 and 7: a new contact person takes over the
+    open addiction alert (the former one is told nothing), and a consent
+    withdrawn after it takes the alert back from them, with their
+    `withdrawn` notice. So also when the hub applies both events in one
+    go (they arrive together, here on one connection back to back);
+    in the other order the alert is withdrawn with cw-anna, who is told,
+    and moves nowhere."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.keygen("youth-b")
+    hub.register_agency("youth-b", "assignment,addiction")
+    gen = CprGen(3533)
+    moved_first, withdrawn_first = gen.born("2005-02-03"), \
+        gen.born("2005-03-03")
+    for cpr, order in ((moved_first, 1), (withdrawn_first, -1)):
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-02", consent={"given": True}))
+        assert hub.wait_applied()
+        hub.cprs.add(cpr)
+        move = event("youth-b", cpr, "contact_assignment",
+                     caseworker="cw-bob", role="contact",
+                     **{"from": "2026-09-07"})
+        withdrawal = event("youth-b", cpr, "addiction_referral",
+                           service="rmc-a", date="2026-09-02",
+                           stage="TREATMENT_STARTED",
+                           consent={"given": False})
+        client = hubtest.IngestClient(hub, "youth-b")
+        try:
+            for env in (move, withdrawal)[::order]:
+                assert client.send(hubtest.frame(env))
+            for _ in range(2):
+                ack = client.recv_ack(10)
+                assert ack is not None and ack.status == hubtest.ACCEPTED
+        finally:
+            client.close()
+        hub.wait_applied()
+    ids = dict(zip((moved_first, withdrawn_first),
+                   re.findall(r"HUB-ALERT alert (\w+) \(addiction\) "
+                              r"raised for cw-anna", hub.log_text())))
+    assert open_list(hub, "cw-bob") == [
+        ("withdrawn", "cw-bob",
+         f"Withdrawn: alert {ids[moved_first]} (addiction)")]
+    assert open_list(hub, "cw-anna") == [
+        ("withdrawn", "cw-anna",
+         f"Withdrawn: alert {ids[withdrawn_first]} (addiction)")]
+    moves = re.findall(r"HUB-REROUTE alert (\w+) moved", hub.log_text())
+    assert moves == [ids[moved_first]], moves
+
+
+def test_an_assignment_written_while_hubd_was_down_moves_as_on_its_day(
+        make_hub):
+    """RULES.md section 6: at a start, an assignment hubctl wrote while
+    hubd was down is applied in the hub clock's order with the timers,
+    as a running hub would have: cw-bob takes the open addiction alert
+    over on Tuesday, under the consent in force then, and the consent's
+    end on Wednesday night takes it back from him (his `withdrawn`
+    notice), not from cw-anna."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3534).born("2005-02-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-02",
+                         consent={"given": True, "expires": "2026-09-09"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.stop()
+    hub.set_clock("2026-09-08T08:00:00")
+    hub.assign(cpr, "cw-bob", start="2026-09-08")
+    hub.set_clock("2026-09-11T08:00:00")
+    hub.start()
+    hub.settle()
+    assert open_list(hub, "cw-anna") == []
+    assert open_list(hub, "cw-bob") == [
+        ("withdrawn", "cw-bob", f"Withdrawn: alert {a['alert_id']} "
+         "(addiction)")]
