@@ -1197,3 +1197,39 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
             hub.close()
         finally:
             subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_a_first_start_on_a_full_disk_says_hub_start(make_hub, tmp_path):
+    """OPERATIONS.md, Where data lives and Start and stop: the first hubd
+    start on a store hubctl register-* made records derived/'s format,
+    which takes a page more. On a full disk that stops hubd with exit 1,
+    STORE-LMDB naming the full disk and then HUB-START cannot start, as
+    every start that fails (it said only "HUB-REPLAY cannot apply the log
+    to derived state", which reads as a failed replay, with no reason).
+    With room again it starts."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
+        hub = make_hub(start=False, settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        assert (hub.data_dir / "derived" / "data.mdb").exists()
+        filler = disk / "filler"
+        hubtest.fill_disk(filler)
+        p = subprocess.run([hubtest.binary("hubd"), "--config",
+                            str(hub.conf)], capture_output=True, text=True,
+                           timeout=60)
+        assert p.returncode == 1, p.stderr
+        said = [ln.split(" ", 3)[3] for ln in p.stderr.splitlines()
+                if " err " in ln]
+        assert said[-2:] == [
+            "STORE-LMDB write derived schema: No space left on device: "
+            "the disk under derived/ is full; free space",
+            "HUB-START cannot start: input/output error"], p.stderr
+        filler.unlink()
+        hub.start()
+        hub.send(envelope("school-a", CprGen(4061).take(1)[0], salt="fs"))
+        hub.wait_applied()
+        hub.stop()
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "the first start on a store `hubctl register-*` made" in doc
