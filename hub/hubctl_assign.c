@@ -301,9 +301,16 @@ flush_assignments(ctl *c, const char *path, assignment *batch, size_t n,
 		events[i] = batch[i].ev;
 	assign_records r = {.batch = batch};
 	hubctl_audit_operator(r.who);
+	bool logged = false;
 	ug_err err = n ? store_append_audited(c->store, events, n,
-					      audit_assignments, &r)
+					      audit_assignments, &r, &logged)
 		       : UG_OK;
+	/* The log took them with their records and only the event-id
+	 * index's commit after it failed (a full disk, which STORE-LMDB has
+	 * named): they are stored, and the index catches up from the log at
+	 * the next open or append. Saying "nothing changed" would be false. */
+	if (logged)
+		err = UG_OK;
 	free(r.e);
 	free(r.detail);
 	for (size_t i = 0; err == UG_OK && i < n; i++) {

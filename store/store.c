@@ -758,13 +758,15 @@ store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 ug_err
 store_append(store *s, store_event *events, size_t n)
 {
-	return store_append_audited(s, events, n, NULL, NULL);
+	return store_append_audited(s, events, n, NULL, NULL, NULL);
 }
 
 ug_err
 store_append_audited(store *s, store_event *events, size_t n,
-		     store_append_audit_fn fn, void *ctx)
+		     store_append_audit_fn fn, void *ctx, bool *logged)
 {
+	if (logged)
+		*logged = false;
 	MDB_env *envs[] = {s->ids_env, s->log_env};
 	MDB_txn *txns[2];
 	int rc = store__begin_each(envs, txns, 2, 0);
@@ -808,6 +810,8 @@ store_append_audited(store *s, store_event *events, size_t n,
 		return store__map_err(rc, "commit append");
 	}
 	store__env_wrote(STORE_ENV_LOG);
+	if (logged)
+		*logged = true;
 	/* The events are durable; their ids become visible before the caller
 	 * acks them or applies them (store_event_id_get also reads the log
 	 * past the index for the moment between the two commits). Should

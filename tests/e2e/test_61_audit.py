@@ -1382,6 +1382,40 @@ def test_an_assignment_file_on_a_full_disk_says_what_was_stored(
                             "already known, 0 rejected\n"), p.stdout
 
 
+def test_an_assignment_stored_when_only_its_index_fails_says_stored(
+        make_hub, tmp_path):
+    """OPERATIONS.md, "Contact persons": hubctl says `nothing changed`
+    only when nothing is stored. On a full disk the log's commit can go
+    through (room in its file) while the event-id index's, after it,
+    cannot: the assignment and its `assign` record are then stored, and
+    the index catches up from the log at the next open ("Store format").
+    hubctl said `hubctl: assign: input/output error: nothing changed`,
+    exit 1, for an assignment it had stored."""
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
+        hub = make_hub(start=False, settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        cpr = CprGen(6122).take(1)[0]
+        hub.cprs.add(cpr)
+        filler = disk / "filler"
+        hubtest.fill_disk(filler)
+        p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                       check=False)
+        # The case: the log took it, the index after it did not.
+        assert "STORE-LMDB commit event ids: No space left on device: the " \
+            "disk under ids/ is full; free space\n" in p.stderr, p.stderr
+        assert "nothing changed" not in p.stderr, p.stderr
+        assert p.returncode == 0, p.stderr
+        assert re.fullmatch(r"assigned to cw-anna from \d{4}-\d\d-\d\d\n",
+                            p.stdout), p.stdout
+        filler.unlink()
+        st = hub.stats()
+        assert (st["assignments"], st["log_events"], st["event_ids"]) == \
+            (1, 1, 1), st
+        assert [r["action"] for r in show(hub)].count("assign") == 1
+        again = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna")
+        assert again.stdout.endswith("(already known)\n"), again.stdout
+
+
 def test_long_output_that_cannot_be_written_names_why(make_hub, tmp_path):
     """OPERATIONS.md, The audit trail: output that cannot be written is
     `cannot write standard output: No space left on device` (`... Broken
