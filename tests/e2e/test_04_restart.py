@@ -1233,3 +1233,43 @@ def test_a_first_start_on_a_full_disk_says_hub_start(make_hub, tmp_path):
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
     assert "the first start on a store `hubctl register-*` made" in doc
+
+
+def test_a_resend_of_an_event_stored_before_its_index_failed_is_duplicate(
+        make_hub, tmp_path):
+    """ARCHITECTURE.md and OPERATIONS.md "Store format": when the event-id
+    index's commit fails after the log's (a full disk), the batch is
+    stored but answered REJECTED retryable, and a resend is DUPLICATE.
+    The resend's own append indexed the missing id again and failed on
+    the same full disk, so every resend was refused E_UNAVAILABLE for as
+    long as the disk stayed full; the adapter kept an event in its
+    outbox that the hub held."""
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
+        hub = make_hub(start=False, settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        hub.start()
+        filler = disk / "filler"
+        hubtest.fill_disk(filler)
+        cprs = CprGen(4071).take(3000)
+        hub.cprs.update(cprs)
+        with IngestClient(hub, "school-a") as cli:
+            last = 0
+            for i, cpr in enumerate(cprs):
+                env = envelope("school-a", cpr, salt=f"ix-{i}")
+                ack = cli.ack_for(frame(env))
+                if ack.status != ACCEPTED:
+                    break
+                last = ack.sequence
+            assert (ack.status, ack.code, ack.retryable) == \
+                (hubtest.REJECTED, hubtest.E_UNAVAILABLE, True), ack
+            # The case: the log took it, the index after it did not.
+            assert re.search(r"err STORE-LMDB commit event ids: No space "
+                             r"left on device", hub.log_text()), \
+                hub.log_text()
+            again = cli.ack_for(frame(env))
+            assert (again.status, again.sequence) == (DUPLICATE, last + 1), \
+                again
+        filler.unlink()
+        hub.wait_log(r"notice STORE-LMDB ids/ takes writes again|"
+                     r"notice STORE-IDS indexed", timeout=10)
+        hub.stop()
