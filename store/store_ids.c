@@ -397,7 +397,7 @@ store__ids_open(store *s, const char *dir, size_t map_mb,
 		mdb_txn_abort(itxn);
 	itxn = NULL;
 	err = store__env_err(rc, STORE_ENV_IDS, "open event-id index");
-	bool done = false;
+	bool done = false, disk_full = false;
 	while (err == UG_OK && !done) {
 		uint64_t last = 0;
 		err = store__map_err(
@@ -415,12 +415,15 @@ store__ids_open(store *s, const char *dir, size_t map_mb,
 		if (ltxn)
 			mdb_txn_abort(ltxn);
 		ltxn = NULL;
-		if (err == UG_OK)
-			err =
-			    store__env_err(mdb_txn_commit(itxn), STORE_ENV_IDS,
-					   "commit event ids");
-		else
+		if (err == UG_OK) {
+			rc = mdb_txn_commit(itxn);
+			err = store__env_err(rc, STORE_ENV_IDS,
+					     "commit event ids");
+			disk_full = rc == ENOSPC || rc == EDQUOT ||
+				    (rc == EIO && store__disk_full(dir));
+		} else {
 			mdb_txn_abort(itxn);
+		}
 		itxn = NULL;
 		if (stop && *stop)
 			break;
@@ -440,6 +443,15 @@ store__ids_open(store *s, const char *dir, size_t map_mb,
 			 "ids/ is full: the event-id index stays behind the "
 			 "log (lookups read the log past it) until log_map_mb "
 			 "is raised");
+		err = UG_OK;
+	} else if (disk_full) {
+		/* The same on a full disk: hubctl stats must show the store,
+		 * and hubd serve it (a resend is found in the log) rather than
+		 * stop at every start until there is room. */
+		log_warn("STORE-IDS",
+			 "the disk under ids/ is full: the event-id index "
+			 "stays behind the log (lookups read the log past it) "
+			 "until there is room; free space");
 		err = UG_OK;
 	}
 	/* What was indexed again must not need indexing again. */
