@@ -800,6 +800,7 @@ store_append_audited(store *s, store_event *events, size_t n,
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
 		mdb_txn_abort(itxn);
+		store__ids_committed(s, false);
 		store__audit_done(&signed_at, false);
 		return err;
 	}
@@ -807,6 +808,7 @@ store_append_audited(store *s, store_event *events, size_t n,
 	store__audit_done(&signed_at, rc == 0);
 	if (rc != 0) {
 		mdb_txn_abort(itxn);
+		store__ids_committed(s, false);
 		return store__map_err(rc, "commit append");
 	}
 	store__env_wrote(STORE_ENV_LOG);
@@ -819,8 +821,9 @@ store_append_audited(store *s, store_event *events, size_t n,
 	 * rejects it retryable, and a resend is then DUPLICATE): an index
 	 * that cannot be written stops ingest as a full log does. The next
 	 * append (or open) indexes these events from the log. */
-	err = store__env_err(mdb_txn_commit(itxn), STORE_ENV_IDS,
-			     "commit event ids");
+	rc = mdb_txn_commit(itxn);
+	store__ids_committed(s, rc == 0);
+	err = store__env_err(rc, STORE_ENV_IDS, "commit event ids");
 	if (err == UG_OK)
 		store__env_wrote(STORE_ENV_IDS);
 	return err;
