@@ -346,7 +346,7 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	store_audit_entry e;
 	hub__caseworker_audit_entry(h, &e, key, caseworker, "action", "ok",
 				    person_key, detail);
-	err = store_append_audited(h->store, &ev, 1, one_record, &e);
+	err = store_append_audited(h->store, &ev, 1, one_record, &e, NULL);
 	if (err != UG_OK) {
 		/* Not audited: the trail lives in the store that just
 		 * refused a write. */

@@ -625,16 +625,17 @@ log_stats(hub *h, const char *msgid)
 
 /* Bring derived state level with the log before serving: after a crash this
  * replays what was acked but not yet applied. */
-static int
+static ug_err
 catch_up(hub *h)
 {
 	uint64_t last;
-	if (store_log_last(h->store, &last) != UG_OK)
-		return -1;
+	ug_err err = store_log_last(h->store, &last);
+	if (err != UG_OK)
+		return err;
 	bool reset = false;
-	if (store_derived_schema_check(h->store, HUB_DERIVED_SCHEMA, &reset) !=
-	    UG_OK)
-		return -1;
+	err = store_derived_schema_check(h->store, HUB_DERIVED_SCHEMA, &reset);
+	if (err != UG_OK)
+		return err;
 	if (reset)
 		log_warn("HUB-REBUILD",
 			 "derived state was written in another "
@@ -648,8 +649,9 @@ catch_up(hub *h)
 			 "derived state is ahead of the log "
 			 "(%llu > %llu); rebuilding it",
 			 (unsigned long long)from, (unsigned long long)last);
-		if (store_derived_reset(h->store) != UG_OK)
-			return -1;
+		err = store_derived_reset(h->store);
+		if (err != UG_OK)
+			return err;
 		from = 0;
 	}
 	if (last > from)
@@ -668,7 +670,7 @@ catch_up(hub *h)
 	long n = 0;
 	while (!stop_requested && (n = hub__replay(h, 4096)) > 0)
 		hub__metrics_run(h);
-	return n < 0 ? -1 : 0;
+	return n < 0 ? UG_EIO : UG_OK;
 }
 
 static void
@@ -723,10 +725,15 @@ int
 hub_run(hub *h)
 {
 	h->now = hub__clock(h);
-	if (catch_up(h) != 0) {
+	ug_err caught = catch_up(h);
+	if (caught != UG_OK) {
+		/* Not the applier's failure: the log's end, derived/'s format
+		 * or its reset could not be read or written (STORE-LMDB just
+		 * before names which, a full disk say). hubd cannot start, and
+		 * says so as every start that fails does. */
 		if (atomic_load(&h->apply_err) == UG_OK) {
-			log_err("HUB-REPLAY",
-				"cannot apply the log to derived state");
+			log_err("HUB-START", "cannot start: %s",
+				ug_strerror(caught));
 			return 1;
 		}
 		/* Applying fails (derived/ full, most likely, after a

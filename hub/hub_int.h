@@ -101,10 +101,11 @@ struct hub {
 	struct hub_ingest_batch *batch; /* batch_max frames, reused */
 	store_event *batch_events;
 	size_t batch_frames, batch_stored; /* the batch with the writer */
-	struct hub_writer *writer;	   /* writer.c */
-	struct hub_flusher *flusher;	   /* flusher.c */
-	struct hub_applier *applier;	   /* applier.c */
-	pthread_mutex_t derived_mu;	   /* see applier.c */
+	bool batch_logged; /* the log took it though the index failed */
+	struct hub_writer *writer;   /* writer.c */
+	struct hub_flusher *flusher; /* flusher.c */
+	struct hub_applier *applier; /* applier.c */
+	pthread_mutex_t derived_mu;  /* see applier.c */
 	uint64_t logged; /* the highest sequence a batch committed */
 	/* The outcome of the last attempt to apply the log (ug_err): set by
 	 * whichever thread applies, read by ingest and /readyz without the
@@ -313,7 +314,10 @@ bool hub__writer_busy(const hub *h);
 void hub__writer_submit(hub *h, store_event *events, size_t n);
 /* The result of the batch in hand: false while it is not done (and wait
  * is false) or when no batch is in hand. */
-bool hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds);
+/* *logged: the log took the batch (the events' statuses hold) even when
+ * *err says the event-id index's commit after it failed. */
+bool hub__writer_collect(hub *h, bool wait, ug_err *err, bool *logged,
+			 double *seconds);
 
 /* apply.c: apply log entries after last_applied to derived state and
  * rules; returns the number applied (0 when caught up), -1 on error. */

@@ -301,9 +301,16 @@ flush_assignments(ctl *c, const char *path, assignment *batch, size_t n,
 		events[i] = batch[i].ev;
 	assign_records r = {.batch = batch};
 	hubctl_audit_operator(r.who);
+	bool logged = false;
 	ug_err err = n ? store_append_audited(c->store, events, n,
-					      audit_assignments, &r)
+					      audit_assignments, &r, &logged)
 		       : UG_OK;
+	/* The log took them with their records and only the event-id
+	 * index's commit after it failed (a full disk, which STORE-LMDB has
+	 * named): they are stored, and the index catches up from the log at
+	 * the next open or append. Saying "nothing changed" would be false. */
+	if (logged)
+		err = UG_OK;
 	free(r.e);
 	free(r.detail);
 	for (size_t i = 0; err == UG_OK && i < n; i++) {
@@ -399,6 +406,7 @@ assign_file(ctl *c, const char *path)
 	ug_diag diag = {0};
 	int idx[COL_COUNT];
 	size_t n = 0, added = 0, dups = 0, bad = 0;
+	bool unread = false;
 	int rc = 1;
 	ug_err err = batch ? csv_reader_new(&r, f, path, &diag) : UG_ENOMEM;
 	if (err == UG_OK)
@@ -453,6 +461,7 @@ assign_file(ctl *c, const char *path)
 		}
 		if (row == UG_EIO) {
 			err = row;
+			unread = true;
 		} else if (row != UG_OK) {
 			/* A column hubctl reads is named in its words, also
 			 * where its text is bad ("CPR" as "cpr"): one column,
@@ -479,7 +488,10 @@ assign_file(ctl *c, const char *path)
 	}
 	if (err == UG_OK)
 		err = flush_assignments(c, path, batch, n, &added, &dups);
-	if (err == UG_EIO) {
+	/* A store that failed (a full disk: STORE-LMDB above says so) is a
+	 * refusal like a full map, with what was stored before it; only a
+	 * file that could not be read has a reason of its own. */
+	if (unread) {
 		ug_eprintf("hubctl: storing assignments: %s\n", diag.reason);
 		goto out;
 	}

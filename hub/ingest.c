@@ -420,8 +420,14 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
 		ack.sequence = p->stored_seq;
 		h->duplicates++;
-	} else if (p->store_index >= 0 && store_err != UG_OK) {
-		/* An append writes log/ and ids/, both sized by log_map_mb. */
+	} else if (p->store_index >= 0 && store_err != UG_OK &&
+		   !(h->batch_logged &&
+		     events[p->store_index].status != STORE_NEW)) {
+		/* An append writes log/ and ids/, both sized by log_map_mb.
+		 * When only the index's commit after the log's failed, a
+		 * new event is stored yet refused retryable (its resend is
+		 * DUPLICATE); a resend found in the log is answered as such,
+		 * or the sender would keep it for as long as ids/ fails. */
 		bool full = store_err == UG_EFULL;
 		reject(p,
 		       full ? UNGEBRO__V1__ERROR_CODE__E_FULL
@@ -555,6 +561,7 @@ finish_batch(hub *h, ug_err err)
 		zmq_msg_close(&batch[i].frame);
 	}
 	h->batch_frames = h->batch_stored = 0;
+	h->batch_logged = false;
 }
 
 void
@@ -624,9 +631,11 @@ bool
 hub__ingest_end(hub *h, bool wait)
 {
 	ug_err err;
+	bool logged;
 	double seconds;
-	if (!hub__writer_collect(h, wait, &err, &seconds))
+	if (!hub__writer_collect(h, wait, &err, &logged, &seconds))
 		return false;
+	h->batch_logged = err != UG_OK && logged;
 	hub__metrics_batch(h, h->batch_stored, seconds);
 	for (size_t i = 0; err == UG_OK && i < h->batch_stored; i++)
 		if (h->batch_events[i].seq > h->logged)

@@ -30,6 +30,7 @@ struct hub_writer {
 	size_t n;
 	bool job, busy;
 	ug_err err;
+	bool logged; /* the log took the batch, whatever err says */
 	double seconds;
 };
 
@@ -43,10 +44,13 @@ writer_main(void *arg)
 		size_t n = w->n;
 		pthread_mutex_unlock(&w->t.mu);
 		double t0 = hub__metrics_clock();
-		ug_err err = store_append(w->store, events, n);
+		bool logged = false;
+		ug_err err = store_append_audited(w->store, events, n, NULL,
+						  NULL, &logged);
 		double seconds = hub__metrics_clock() - t0;
 		pthread_mutex_lock(&w->t.mu);
 		w->err = err;
+		w->logged = logged;
 		w->seconds = seconds;
 		hub__worker_signal(&w->t, "HUB-WRITER");
 	}
@@ -96,7 +100,8 @@ hub__writer_submit(hub *h, store_event *events, size_t n)
 }
 
 bool
-hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds)
+hub__writer_collect(hub *h, bool wait, ug_err *err, bool *logged,
+		    double *seconds)
 {
 	hub_writer *w = h->writer;
 	if (!w->busy)
@@ -109,6 +114,7 @@ hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds)
 	}
 	pthread_mutex_lock(&w->t.mu);
 	*err = w->err;
+	*logged = w->logged;
 	*seconds = w->seconds;
 	w->busy = false;
 	pthread_mutex_unlock(&w->t.mu);

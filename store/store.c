@@ -758,13 +758,15 @@ store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 ug_err
 store_append(store *s, store_event *events, size_t n)
 {
-	return store_append_audited(s, events, n, NULL, NULL);
+	return store_append_audited(s, events, n, NULL, NULL, NULL);
 }
 
 ug_err
 store_append_audited(store *s, store_event *events, size_t n,
-		     store_append_audit_fn fn, void *ctx)
+		     store_append_audit_fn fn, void *ctx, bool *logged)
 {
+	if (logged)
+		*logged = false;
 	MDB_env *envs[] = {s->ids_env, s->log_env};
 	MDB_txn *txns[2];
 	int rc = store__begin_each(envs, txns, 2, 0);
@@ -798,6 +800,7 @@ store_append_audited(store *s, store_event *events, size_t n,
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
 		mdb_txn_abort(itxn);
+		store__ids_committed(s, false);
 		store__audit_done(&signed_at, false);
 		return err;
 	}
@@ -805,9 +808,12 @@ store_append_audited(store *s, store_event *events, size_t n,
 	store__audit_done(&signed_at, rc == 0);
 	if (rc != 0) {
 		mdb_txn_abort(itxn);
+		store__ids_committed(s, false);
 		return store__map_err(rc, "commit append");
 	}
 	store__env_wrote(STORE_ENV_LOG);
+	if (logged)
+		*logged = true;
 	/* The events are durable; their ids become visible before the caller
 	 * acks them or applies them (store_event_id_get also reads the log
 	 * past the index for the moment between the two commits). Should
@@ -815,8 +821,9 @@ store_append_audited(store *s, store_event *events, size_t n,
 	 * rejects it retryable, and a resend is then DUPLICATE): an index
 	 * that cannot be written stops ingest as a full log does. The next
 	 * append (or open) indexes these events from the log. */
-	err = store__env_err(mdb_txn_commit(itxn), STORE_ENV_IDS,
-			     "commit event ids");
+	rc = mdb_txn_commit(itxn);
+	store__ids_committed(s, rc == 0);
+	err = store__env_err(rc, STORE_ENV_IDS, "commit event ids");
 	if (err == UG_OK)
 		store__env_wrote(STORE_ENV_IDS);
 	return err;

@@ -138,9 +138,10 @@ typedef ug_err (*store_append_audit_fn)(void *ctx, const store_event *events,
 					size_t *ne);
 /* store_append with the records fn builds chained in the log's
  * transaction: the events are stored with their records or, on any
- * failure (a full map), nothing is. */
+ * failure (a full map), nothing is. *logged (when not NULL) tells the one
+ * failure that stores them: the index's commit after the log's. */
 ug_err store_append_audited(store *s, store_event *events, size_t n,
-			    store_append_audit_fn fn, void *ctx)
+			    store_append_audit_fn fn, void *ctx, bool *logged)
     __attribute__((warn_unused_result));
 
 /* Who stored an event id (the agency) under which sequence, without

@@ -261,8 +261,10 @@ index_from(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last, size_t max,
 		err = store__ids_mark(s, itxn, more ? next - 1 : last);
 	c.skipped += unreadable;
 	if (err == UG_OK && c.indexed + c.skipped) {
-		char text[300];
-		snprintf(text, sizeof text,
+		/* Said after the commit: a commit that fails (a full disk)
+		 * indexed nothing. */
+		char *text = s->ids_indexed;
+		snprintf(text, sizeof s->ids_indexed,
 			 "indexed the event ids of %llu log records that "
 			 "ids/ had not seen (after a crash, a lost ids/ or a "
 			 "restore)%s",
@@ -270,9 +272,16 @@ index_from(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last, size_t max,
 			 c.skipped ? "; records without an id (from before "
 				     "format 4, or that do not open) skipped"
 				   : "");
-		ids_notice(s, text);
 	}
 	return err;
+}
+
+void
+store__ids_committed(store *s, bool committed)
+{
+	if (committed && s->ids_indexed[0])
+		ids_notice(s, s->ids_indexed);
+	s->ids_indexed[0] = '\0';
 }
 
 ug_err
@@ -397,7 +406,7 @@ store__ids_open(store *s, const char *dir, size_t map_mb,
 		mdb_txn_abort(itxn);
 	itxn = NULL;
 	err = store__env_err(rc, STORE_ENV_IDS, "open event-id index");
-	bool done = false;
+	bool done = false, disk_full = false;
 	while (err == UG_OK && !done) {
 		uint64_t last = 0;
 		err = store__map_err(
@@ -415,12 +424,17 @@ store__ids_open(store *s, const char *dir, size_t map_mb,
 		if (ltxn)
 			mdb_txn_abort(ltxn);
 		ltxn = NULL;
-		if (err == UG_OK)
-			err =
-			    store__env_err(mdb_txn_commit(itxn), STORE_ENV_IDS,
-					   "commit event ids");
-		else
+		if (err == UG_OK) {
+			rc = mdb_txn_commit(itxn);
+			store__ids_committed(s, rc == 0);
+			err = store__env_err(rc, STORE_ENV_IDS,
+					     "commit event ids");
+			disk_full = rc == ENOSPC || rc == EDQUOT ||
+				    (rc == EIO && store__disk_full(dir));
+		} else {
 			mdb_txn_abort(itxn);
+			store__ids_committed(s, false);
+		}
 		itxn = NULL;
 		if (stop && *stop)
 			break;
@@ -440,6 +454,15 @@ store__ids_open(store *s, const char *dir, size_t map_mb,
 			 "ids/ is full: the event-id index stays behind the "
 			 "log (lookups read the log past it) until log_map_mb "
 			 "is raised");
+		err = UG_OK;
+	} else if (disk_full) {
+		/* The same on a full disk: hubctl stats must show the store,
+		 * and hubd serve it (a resend is found in the log) rather than
+		 * stop at every start until there is room. */
+		log_warn("STORE-IDS",
+			 "the disk under ids/ is full: the event-id index "
+			 "stays behind the log (lookups read the log past it) "
+			 "until there is room; free space");
 		err = UG_OK;
 	}
 	/* What was indexed again must not need indexing again. */

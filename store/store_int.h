@@ -108,6 +108,9 @@ struct store {
 	/* Read by the loop thread while the applier thread commits. */
 	_Atomic uint64_t last_applied;
 	MDB_dbi ids_db, ids_meta; /* ids/: store_ids.c */
+	/* The STORE-IDS notice of what ids/ indexed again, said once the
+	 * transaction holding it commits (store__ids_committed). */
+	char ids_indexed[300];
 	/* Upgraded from format 2: some ids entries are under the hash alone.
 	 */
 	bool ids_legacy;
@@ -337,6 +340,9 @@ ug_err store__ids_open(store *s, const char *dir, size_t map_mb,
 		       const volatile sig_atomic_t *stop, ug_diag *diag);
 /* Index the records after ids/meta "indexed_through" up to last. Inside
  * the caller's write txn on ids/ and any txn on log/. */
+/* Say what the ids/ transaction just ended indexed again, when it
+ * committed; forget it either way. */
+void store__ids_committed(store *s, bool committed);
 ug_err store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn,
 			   uint64_t last);
 /* Record that event_id is seq, stored by agency; UG_EEXISTS with the

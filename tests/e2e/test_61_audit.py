@@ -1371,6 +1371,74 @@ def test_an_assignment_on_a_full_store_changes_nothing_and_says_so(
     assert p.stdout == "assignments: 2 new, 0 already known, 0 rejected\n"
 
 
+def test_an_assignment_file_on_a_full_disk_says_what_was_stored(
+        make_hub, tmp_path):
+    """OPERATIONS.md, "Contact persons": `assign --file` on a store that
+    cannot take a batch says `hubctl: assign: REASON: N assignments
+    stored, the rest of FILE not: run it again` (another store error in
+    place of the full map's), exit 1. On a full disk it said only
+    `hubctl: storing assignments: ` with no reason and no count, as if
+    the file could not be read. Freed, the same file stores every row."""
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
+        hub = make_hub(start=False, settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        cprs = CprGen(6121).take(3000)
+        hub.cprs.update(cprs)
+        rows = hub.inputs_dir / "assignments.csv"
+        rows.write_text("cpr;caseworker\n" +
+                        "".join(f"{c};cw-anna\n" for c in cprs))
+        filler = disk / "filler"
+        hubtest.fill_disk(filler)
+        p = hub.hubctl("assign", "--file", str(rows), check=False)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert re.search(r"hubctl err STORE-LMDB .*: No space left on "
+                         r"device: the disk under (log|ids)/ is full; free "
+                         r"space\n", p.stderr), p.stderr
+        assert re.search(r"\nhubctl: assign: input/output error: \d+ "
+                         rf"assignments stored, the rest of "
+                         rf"{re.escape(str(rows))} not: run it again\n$",
+                         p.stderr), p.stderr
+        stored = int(re.search(r"error: (\d+) assignments", p.stderr)[1])
+        filler.unlink()
+        p = hub.hubctl("assign", "--file", str(rows))
+        assert p.stdout == (f"assignments: {3000 - stored} new, {stored} "
+                            "already known, 0 rejected\n"), p.stdout
+
+
+def test_an_assignment_stored_when_only_its_index_fails_says_stored(
+        make_hub, tmp_path):
+    """OPERATIONS.md, "Contact persons": hubctl says `nothing changed`
+    only when nothing is stored. On a full disk the log's commit can go
+    through (room in its file) while the event-id index's, after it,
+    cannot: the assignment and its `assign` record are then stored, and
+    the index catches up from the log at the next open ("Store format").
+    hubctl said `hubctl: assign: input/output error: nothing changed`,
+    exit 1, for an assignment it had stored."""
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
+        hub = make_hub(start=False, settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        cpr = CprGen(6122).take(1)[0]
+        hub.cprs.add(cpr)
+        filler = disk / "filler"
+        hubtest.fill_disk(filler)
+        p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                       check=False)
+        # The case: the log took it, the index after it did not.
+        assert "STORE-LMDB commit event ids: No space left on device: the " \
+            "disk under ids/ is full; free space\n" in p.stderr, p.stderr
+        assert "nothing changed" not in p.stderr, p.stderr
+        assert p.returncode == 0, p.stderr
+        assert re.fullmatch(r"assigned to cw-anna from \d{4}-\d\d-\d\d\n",
+                            p.stdout), p.stdout
+        filler.unlink()
+        st = hub.stats()
+        assert (st["assignments"], st["log_events"], st["event_ids"]) == \
+            (1, 1, 1), st
+        assert [r["action"] for r in show(hub)].count("assign") == 1
+        again = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna")
+        assert again.stdout.endswith("(already known)\n"), again.stdout
+
+
 def test_long_output_that_cannot_be_written_names_why(make_hub, tmp_path):
     """OPERATIONS.md, The audit trail: output that cannot be written is
     `cannot write standard output: No space left on device` (`... Broken

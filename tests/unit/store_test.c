@@ -2739,7 +2739,7 @@ test_append_with_its_record(void)
 	make_event(&ev, 1, "hub", CPR_A);
 	store_audit_entry e = {T0,   "cw-anna", NULL,  "action",
 			       "ok", ev.person, detail};
-	CHECK_ERR(store_append_audited(s, &ev.ev, 1, append_record, &e),
+	CHECK_ERR(store_append_audited(s, &ev.ev, 1, append_record, &e, NULL),
 		  UG_EFULL);
 	CHECK_OK(store_log_last(s, &last));
 	CHECK_EQ_INT(last, 0);
@@ -2748,7 +2748,7 @@ test_append_with_its_record(void)
 	store_close(&s);
 
 	s = open_store(dir, storage_key, 8);
-	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e));
+	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e, NULL));
 	CHECK_EQ_INT(ev.ev.status, STORE_NEW);
 	CHECK_OK(store_log_last(s, &last));
 	CHECK_EQ_INT(last, 1);
@@ -2757,7 +2757,7 @@ test_append_with_its_record(void)
 	char action[STORE_AUDIT_ACTION_MAX] = "";
 	CHECK_OK(store_audit_scan(s, after, last_action, action));
 	CHECK_EQ_STR(action, "action");
-	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e));
+	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e, NULL));
 	CHECK_EQ_INT(ev.ev.status, STORE_DUPLICATE);
 	CHECK_EQ_STR(e.result, "already-known");
 	CHECK_OK(store_audit_count(s, &after));
