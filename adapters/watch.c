@@ -148,6 +148,17 @@ recheck_later(const struct watch *w, struct candidate *c)
 	c->stable_since = ug_mono_ms() + wait - w->settle_ms;
 }
 
+/* Changed at now: unchanged from now on, but not due before a recheck
+ * set earlier. A file found open or changed while read is still being
+ * written, and its next write would otherwise make it due at once
+ * under settle 0, read again and again while it grows. */
+static void
+changed_since(struct candidate *c, int64_t now)
+{
+	if (c->stable_since < now)
+		c->stable_since = now;
+}
+
 static ug_err
 note_file(struct watch *w, const char *name, const struct stat *st,
 	  int64_t now)
@@ -171,7 +182,7 @@ note_file(struct watch *w, const char *name, const struct stat *st,
 		log_debug("ADP-WATCH", "new file %s", name);
 	} else if (!same_stat(&c->st, st)) {
 		c->st = *st;
-		c->stable_since = now;
+		changed_since(c, now);
 		c->stuck = false;
 	}
 	c->seen = true;
@@ -547,6 +558,12 @@ process(struct watch *w, struct candidate *c)
 		/* Its events are sent from now on (not at the stage's
 		 * commit): a refusal of one finds the file in done/. */
 		keep_delivering(rt);
+		/* ADP-IDLE is owed once these are acknowledged, even when
+		 * the acks came back within this turn and the sender is
+		 * never seen busy between two turns. Not owed for the
+		 * batches delivered while a file is read (on_batch): one
+		 * changed meanwhile queues nothing. */
+		w->busy = true;
 		/* Queued, but it cannot be moved (permissions?): do not
 		 * import it again and again; an operator must look. */
 		if (err != UG_OK)
@@ -588,10 +605,6 @@ keep_delivering(struct runtime *rt)
 {
 	struct watch *w = rt->watch;
 	adapter__sender_wake(w->sender);
-	/* ADP-IDLE is owed once these are acknowledged, even when the
-	 * acks come back within this turn and the sender is never seen
-	 * busy between two turns. */
-	w->busy = true;
 	/* A turn without waiting: acks recorded, the window refilled. */
 	ug_err err = adapter__sender_step(w->sender, 0, -1, NULL);
 	if (err != UG_OK && err != UG_EDENIED)
@@ -660,7 +673,7 @@ turn(struct watch *w)
 			remove_candidate(w, c);
 		} else if (!same_stat(&st, &c->st)) {
 			c->st = st;
-			c->stable_since = ug_mono_ms();
+			changed_since(c, ug_mono_ms());
 		} else if (open_for_writing(path)) {
 			log_debug("ADP-WATCH", "%s is still open for writing",
 				  c->name);

@@ -277,6 +277,57 @@ def test_file_appended_in_bursts_is_imported_whole(hub, watchers):
     w.stop()
 
 
+def log_ms(line):
+    """The monotonic-enough wall time of a log line, in ms."""
+    stamp = line.split(" ", 1)[0]
+    hms = stamp[stamp.index("T") + 1:-1]
+    h, m, s = hms.split(":")
+    return round(((int(h) * 60 + int(m)) * 60 + float(s)) * 1000)
+
+
+def test_file_changed_while_read_with_settle_0_waits_a_second(hub,
+                                                               watchers):
+    """ADAPTERS.md: a file changed while it was read is looked at again
+    after settle seconds, 1 s at the least (with settle = 0 too). The
+    change itself used to reset that wait, so with settle 0 a file still
+    being written was read again at once, over and over; now it waits,
+    its events taken out (ADP-UNQUEUED), and is then imported whole.
+    Its taken-out attempt owed no ADP-IDLE but logged one."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, settle=0)
+    watchers.append(w)
+    gen = CprGen(2251)
+    rows = [AbsenceRow(c) for c in gen.take(40000)]
+    hub.cprs.update(r.cpr for r in rows)
+    part = drop / "big.csv.part"
+    write_absence_csv(part, rows)
+    os.rename(part, drop / "big.csv")
+    wait_for(lambda: "big.csv: CSV" in w.text(), 20, "big.csv being read")
+    more = [AbsenceRow(c) for c in gen.take(2)]
+    hub.cprs.update(r.cpr for r in more)
+    with open(drop / "big.csv", "a") as f:
+        for r in more:
+            f.write(csv_line(r.fields()) + "\n")
+    rep = wait_moved(drop, "done", "big.csv", timeout=120)
+    assert (rep["rows"], rep["queued"]) == (40002, 40002), rep
+    lines = w.text().splitlines()
+    [changed] = [i for i, ln in enumerate(lines) if "ADP-CHANGED" in ln]
+    assert "changed while it was imported" in lines[changed]
+    assert any("ADP-UNQUEUED" in ln and "big.csv: not imported" in ln
+               for ln in lines[:changed + 1]), lines
+    again = next(ln for ln in lines[changed:] if "big.csv: CSV" in ln)
+    assert log_ms(again) - log_ms(lines[changed]) >= 1000, \
+        (lines[changed], again)
+    wait_stored(hub, 40002, timeout=120)
+    # ADP-IDLE is owed for files moved to done/: the attempt taken out
+    # again owes none ("0 accepted so far"), the file imported whole one.
+    wait_for(lambda: "ADP-IDLE" in w.text(), 20, "ADP-IDLE")
+    idle = [ln for ln in w.text().splitlines() if "ADP-IDLE" in ln]
+    assert len(idle) == 1 and idle[0].endswith(
+        "everything queued is delivered (40002 accepted so far)"), idle
+    w.stop()
+
+
 def test_hub_down_then_up_and_sigterm_keeps_pending(make_hub, watchers):
     hub = make_hub(start=False)
     drop = hub.inputs_dir / "drop"
