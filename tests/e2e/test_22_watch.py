@@ -151,6 +151,54 @@ def test_watch_imports_moves_and_reports(hub, watchers):
     sweep_reports(hub, drop)
 
 
+def test_modes_of_done_failed_and_what_goes_there_whatever_the_umask(
+        hub, watchers):
+    """ADAPTERS.md: done/ and failed/ are made 0700, each report and
+    rejects file 0600 whatever the umask, the input keeps its own mode;
+    a done/ or failed/ already there keeps its mode (as a data_dir does,
+    OPERATIONS.md), which the docs did not say."""
+    import stat
+    doc = " ".join((hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+                   .split())
+    assert "a `done/` or `failed/` already there keeps its mode" in doc
+    mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)  # noqa: E731
+    drop = hub.inputs_dir / "drop"
+    old = os.umask(0)
+    try:
+        w = Watcher(hub, drop)
+    finally:
+        os.umask(old)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2252).take(2)]
+    hub.cprs.update(r.cpr for r in rows)
+    hub.cprs.add("0101101234")
+    part = drop / "modes.csv.part"
+    write_absence_csv(part, rows + ["0101101234;280017;x;y;1;2;ulovligt;1"])
+    os.chmod(part, 0o664)
+    os.rename(part, drop / "modes.csv")
+    (drop / "bad.csv").write_bytes(b"x;y\n1;2\n")
+    wait_moved(drop, "done", "modes.csv")
+    wait_moved(drop, "failed", "bad.csv")
+    assert (mode(drop / "done"), mode(drop / "failed")) == (0o700, 0o700)
+    for name in ("done/modes.csv.report.json", "done/modes.csv.rejects.csv",
+                 "failed/bad.csv.report.json"):
+        assert mode(drop / name) == 0o600, name
+    assert mode(drop / "done" / "modes.csv") == 0o664
+    w.stop()
+    # Made wider by an operator: left so.
+    drop2 = hub.inputs_dir / "drop2"
+    drop2.mkdir()
+    (drop2 / "done").mkdir()
+    os.chmod(drop2 / "done", 0o750)
+    w2 = Watcher(hub, drop2)
+    watchers.append(w2)
+    drop_file(hub, drop2, "again.csv", rows)
+    wait_moved(drop2, "done", "again.csv")
+    assert (mode(drop2 / "done"), mode(drop2 / "failed")) == (0o750, 0o700)
+    assert mode(drop2 / "done" / "again.csv.report.json") == 0o600
+    w2.stop()
+
+
 def test_report_reads_as_adapters_md_shows_it(hub, watchers):
     """The report ADAPTERS.md shows, character by character: a file of
     four rows whose third line has a bad period_end gives that text, but
