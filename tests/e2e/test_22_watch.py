@@ -399,6 +399,42 @@ def test_hub_down_then_up_and_sigterm_keeps_pending(make_hub, watchers):
     assert_store(hub, first + second)
 
 
+def test_watch_exit_statuses_as_its_man_page_gives_them(make_hub, watchers):
+    """adapter-NAME(1), EXIT STATUS, said for import alone: 0 "everything
+    delivered" and 3 for "a whole-file problem, a file that changed while
+    read". A watcher stopped by SIGINT (as by SIGTERM) exits 0 with
+    events pending, and a whole-file problem never ends it: the page
+    says so now, and ADAPTERS.md's list of what makes the unit restart
+    it names DIR as well as the outbox."""
+    man = " ".join((hubtest.ROOT / "deploy" / "man" / "adapter-school.1")
+                   .read_text().replace("\\-", "-").split())
+    status = man.split(".SH EXIT STATUS")[1]
+    assert "watch: stopped by SIGTERM or SIGINT (what is queued stays in " \
+        "the outbox and is sent after the next start)" in status
+    assert "a whole-file problem moves the file to DIR/failed/, a " \
+        "changed one is imported again" in status
+    doc = " ".join((hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+                   .split())
+    assert "a full disk under the outbox or under DIR, DIR gone or " \
+        "unreadable, a key the hub refuses; a whole-file problem or a " \
+        "file changed while read never ends it" in doc
+    hub = make_hub(start=False)
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2253).take(2)]
+    drop_file(hub, drop, "w1.csv", rows)
+    (drop / "bad.csv").write_bytes(b"x;y\n1;2\n")
+    wait_moved(drop, "failed", "bad.csv")
+    assert wait_moved(drop, "done", "w1.csv")["queued"] == 2
+    assert w.proc.poll() is None
+    w.proc.send_signal(signal.SIGINT)
+    assert w.proc.wait(timeout=30 * hubtest.SLOW) == 0, w.text()
+    w.out.close()
+    assert "ADP-STOP stopping: 2 rows imported, 0 events accepted by the " \
+        "hub, 2 pending in the outbox" in w.text()
+
+
 def test_a_hub_never_reached_is_said_once_and_delivery_goes_on(
         make_hub, watchers):
     """ADAPTERS.md, ADP-WAITING: a watcher never gives up on the hub, but
