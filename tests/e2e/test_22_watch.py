@@ -344,7 +344,7 @@ def test_file_changed_while_read_with_settle_0_waits_a_second(hub,
     drop = hub.inputs_dir / "drop"
     w = Watcher(hub, drop, settle=0)
     watchers.append(w)
-    gen = CprGen(2251)
+    gen = CprGen(2261)
     rows = [AbsenceRow(c) for c in gen.take(40000)]
     hub.cprs.update(r.cpr for r in rows)
     part = drop / "big.csv.part"
