@@ -473,6 +473,30 @@ static void keep_delivering(struct runtime *rt);
  * Import one settled file. UG_OK when it was dealt with (moved, or left
  * to settle again); UG_EIO and the like when the adapter cannot go on.
  */
+/* done/ and failed/, made again if they went (a clean-up of done/ that
+ * took the directory too): without them every file would be imported,
+ * sent and then left in DIR, month after month. */
+static ug_err
+make_subdirs(const struct watch *w)
+{
+	const char *subs[] = {"done", "failed"};
+	for (size_t i = 0; i < 2; i++) {
+		char sub[ADAPTER_PATH_LEN];
+		path_in(sub, sizeof sub, w->dir, "", subs[i], "");
+		struct stat st;
+		if (mkdir(sub, 0700) != 0 &&
+		    (errno != EEXIST || stat(sub, &st) != 0 ||
+		     !S_ISDIR(st.st_mode))) {
+			adapter__fatal(w->rt, "cannot create %s: %s", sub,
+				       errno == EEXIST ? "a file of that name "
+							 "is in the way"
+						       : strerror(errno));
+			return UG_EIO;
+		}
+	}
+	return UG_OK;
+}
+
 static ug_err
 process(struct watch *w, struct candidate *c)
 {
@@ -496,6 +520,8 @@ process(struct watch *w, struct candidate *c)
 		c->stuck = true;
 		return UG_OK;
 	}
+	if (make_subdirs(w) != UG_OK)
+		return UG_EINVAL; /* said; the watcher stops (exit 3) */
 	/* Left by an attempt that was cut short: never move it as this
 	 * attempt's, nor write through whatever else stands there (a link,
 	 * a named pipe). */
@@ -739,16 +765,8 @@ open_watch(struct watch *w, const char *dir)
 	}
 	w->settle_ms = rt->settle_s * 1000;
 	w->rescan_ms = rt->rescan_s * 1000;
-	const char *subs[] = {"done", "failed"};
-	for (size_t i = 0; i < 2; i++) {
-		char sub[ADAPTER_PATH_LEN];
-		path_in(sub, sizeof sub, w->dir, subs[i], "", "");
-		if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
-			adapter__fatal(rt, "cannot create %s: %s", sub,
-				       strerror(errno));
-			return UG_EIO;
-		}
-	}
+	if (make_subdirs(w) != UG_OK)
+		return UG_EIO;
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0 ||
 	    inotify_add_watch(w->ifd, w->dir,

@@ -514,6 +514,48 @@ def test_sigterm_while_a_file_is_imported_leaves_it_for_the_next_start(
     w2.stop()
 
 
+def test_done_taken_away_while_watching_is_made_again(hub, watchers):
+    """ADAPTERS.md: each file imported is moved to done/ (made 0700). A
+    clean-up of old files that took done/ itself (rm -r done, a find
+    -delete) left every later file imported and sent but never moved:
+    "cannot move ... No such file or directory", the file in DIR for
+    good. done/ and failed/ are made again before a file is read; a file
+    in their place stops the watcher (exit 3), at start as later."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    a = [AbsenceRow(c) for c in CprGen(2262).take(2)]
+    b = [AbsenceRow(c) for c in CprGen(2263).take(2)]
+    drop_file(hub, drop, "w1.csv", a)
+    wait_moved(drop, "done", "w1.csv")
+    shutil.rmtree(drop / "done")
+    shutil.rmtree(drop / "failed")
+    drop_file(hub, drop, "w2.csv", b)
+    rep = wait_moved(drop, "done", "w2.csv")
+    assert rep["queued"] == 2
+    assert not (drop / "w2.csv").exists()
+    assert os.stat(drop / "done").st_mode & 0o777 == 0o700
+    (drop / "bad.csv").write_bytes(b"x;y\n1;2\n")
+    wait_moved(drop, "failed", "bad.csv")
+    assert "cannot move" not in w.text()
+    assert_store(hub, a + b)
+    # A file where failed/ should be: said, exit 3, the input left as is.
+    shutil.rmtree(drop / "failed")
+    (drop / ".failed.part").write_text("not a directory")
+    os.rename(drop / ".failed.part", drop / "failed")
+    drop_file(hub, drop, "w3.csv", a)
+    assert w.proc.wait(timeout=30) == 3, w.text()
+    w.out.close()
+    assert f"adapter-school: cannot create {drop}/failed: a file of that " \
+        "name is in the way" in w.text(), w.text()
+    assert (drop / "w3.csv").exists()
+    start = subprocess.run(hub.adapter_cmd("watch", drop), timeout=30,
+                           capture_output=True, text=True)
+    assert start.returncode == 3, start.stderr
+    assert f"cannot create {drop}/failed: a file of that name is in the " \
+        "way" in start.stderr
+
+
 def test_same_name_again_and_whole_file_failure(hub, watchers):
     drop = hub.inputs_dir / "drop"
     w = Watcher(hub, drop)
