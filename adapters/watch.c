@@ -577,9 +577,21 @@ process(struct watch *w, struct candidate *c)
 			      rt->file.rejected_rows ? rejects_name : NULL,
 			      NULL);
 		err = close_synced(&rt->report);
-		if (err == UG_OK)
+		if (err == UG_OK) {
 			err = move_out(w, "done", name, base, report_tmp,
 				       rejects_tmp, ext);
+		} else {
+			/* Its events are queued already: say so, or the
+			 * file would sit in DIR with nothing in the log. */
+			log_err("ADP-WATCH",
+				"cannot write the report of %s (%s): %s; "
+				"its events are queued and it stays in the "
+				"directory: make room, and it is imported "
+				"again (as duplicates) when the watcher is "
+				"started again",
+				name, report_tmp, strerror(errno));
+			discard(report_tmp, rejects_tmp);
+		}
 		w->rows_imported += rt->file.rows;
 		/* Its events are sent from now on (not at the stage's
 		 * commit): a refusal of one finds the file in done/. */

@@ -556,6 +556,42 @@ def test_done_taken_away_while_watching_is_made_again(hub, watchers):
         "way" in start.stderr
 
 
+def test_no_room_for_the_report_is_said_and_the_file_kept(hub, watchers,
+                                                          tmp_path):
+    """A drop directory too full for a good file's report (no rejects
+    file to write first): the table's ADP-WATCH err "a report that
+    cannot be written". Nothing was logged and the file sat in DIR,
+    beside a half-written work file; now it is said, the work file
+    removed, and once there is room the next start moves the file to
+    done/, its events then duplicates."""
+    with hubtest.small_disk(tmp_path / "small", "64k") as drop:
+        w = Watcher(hub, drop)
+        watchers.append(w)
+        rows = [AbsenceRow(c) for c in CprGen(2264).take(5)]
+        hub.cprs.update(r.cpr for r in rows)
+        part = drop / "full.csv.part"
+        write_absence_csv(part, rows)
+        hubtest.fill_disk(drop / ".filler")
+        os.rename(part, drop / "full.csv")
+        said = (f"ADP-WATCH cannot write the report of full.csv "
+                f"({drop}/.full.csv.report.json.tmp): No space left on "
+                "device; its events are queued and it stays in the "
+                "directory: make room, and it is imported again (as "
+                "duplicates) when the watcher is started again")
+        wait_for(lambda: said in w.text(), 20, "the report's error")
+        assert " err " + said in w.text()
+        assert_store(hub, rows)
+        assert sorted(p.name for p in drop.iterdir()) == \
+            [".filler", "done", "failed", "full.csv"]
+        w.stop()
+        os.unlink(drop / ".filler")
+        w = Watcher(hub, drop)
+        watchers.append(w)
+        rep = wait_moved(drop, "done", "full.csv")
+        assert (rep["queued"], rep["duplicates"]) == (0, 5), rep
+        w.stop()
+
+
 def test_same_name_again_and_whole_file_failure(hub, watchers):
     drop = hub.inputs_dir / "drop"
     w = Watcher(hub, drop)
