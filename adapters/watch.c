@@ -592,7 +592,8 @@ process(struct watch *w, struct candidate *c)
 				name, report_tmp, strerror(errno));
 			discard(report_tmp, rejects_tmp);
 		}
-		w->rows_imported += rt->file.rows;
+		if (err == UG_OK) /* ADP-STOP counts the files in done/ */
+			w->rows_imported += rt->file.rows;
 		/* Its events are sent from now on (not at the stage's
 		 * commit): a refusal of one finds the file in done/. */
 		keep_delivering(rt);

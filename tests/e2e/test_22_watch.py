@@ -584,6 +584,9 @@ def test_no_room_for_the_report_is_said_and_the_file_kept(hub, watchers,
         assert sorted(p.name for p in drop.iterdir()) == \
             [".filler", "done", "failed", "full.csv"]
         w.stop()
+        # ADP-STOP counts the rows of the files moved to done/: none.
+        assert "ADP-STOP stopping: 0 rows imported, 5 events accepted " \
+            "by the hub, 0 pending in the outbox" in w.text(), w.text()
         os.unlink(drop / ".filler")
         w = Watcher(hub, drop)
         watchers.append(w)
