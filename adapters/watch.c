@@ -469,10 +469,6 @@ fail_file(struct watch *w, const char *name, const char *report_tmp,
 
 static void keep_delivering(struct runtime *rt);
 
-/*
- * Import one settled file. UG_OK when it was dealt with (moved, or left
- * to settle again); UG_EIO and the like when the adapter cannot go on.
- */
 /* done/ and failed/, made again if they went (a clean-up of done/ that
  * took the directory too): without them every file would be imported,
  * sent and then left in DIR, month after month. */
@@ -497,6 +493,10 @@ make_subdirs(const struct watch *w)
 	return UG_OK;
 }
 
+/*
+ * Import one settled file. UG_OK when it was dealt with (moved, or left
+ * to settle again); UG_EIO and the like when the adapter cannot go on.
+ */
 static ug_err
 process(struct watch *w, struct candidate *c)
 {
