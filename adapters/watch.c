@@ -148,6 +148,17 @@ recheck_later(const struct watch *w, struct candidate *c)
 	c->stable_since = ug_mono_ms() + wait - w->settle_ms;
 }
 
+/* Changed at now: unchanged from now on, but not due before a recheck
+ * set earlier. A file found open or changed while read is still being
+ * written, and its next write would otherwise make it due at once
+ * under settle 0, read again and again while it grows. */
+static void
+changed_since(struct candidate *c, int64_t now)
+{
+	if (c->stable_since < now)
+		c->stable_since = now;
+}
+
 static ug_err
 note_file(struct watch *w, const char *name, const struct stat *st,
 	  int64_t now)
@@ -171,7 +182,7 @@ note_file(struct watch *w, const char *name, const struct stat *st,
 		log_debug("ADP-WATCH", "new file %s", name);
 	} else if (!same_stat(&c->st, st)) {
 		c->st = *st;
-		c->stable_since = now;
+		changed_since(c, now);
 		c->stuck = false;
 	}
 	c->seen = true;
@@ -458,6 +469,30 @@ fail_file(struct watch *w, const char *name, const char *report_tmp,
 
 static void keep_delivering(struct runtime *rt);
 
+/* done/ and failed/, made again if they went (a clean-up of done/ that
+ * took the directory too): without them every file would be imported,
+ * sent and then left in DIR, month after month. */
+static ug_err
+make_subdirs(const struct watch *w)
+{
+	const char *subs[] = {"done", "failed"};
+	for (size_t i = 0; i < 2; i++) {
+		char sub[ADAPTER_PATH_LEN];
+		path_in(sub, sizeof sub, w->dir, "", subs[i], "");
+		struct stat st;
+		if (mkdir(sub, 0700) != 0 &&
+		    (errno != EEXIST || stat(sub, &st) != 0 ||
+		     !S_ISDIR(st.st_mode))) {
+			adapter__fatal(w->rt, "cannot create %s: %s", sub,
+				       errno == EEXIST ? "a file of that name "
+							 "is in the way"
+						       : strerror(errno));
+			return UG_EIO;
+		}
+	}
+	return UG_OK;
+}
+
 /*
  * Import one settled file. UG_OK when it was dealt with (moved, or left
  * to settle again); UG_EIO and the like when the adapter cannot go on.
@@ -485,6 +520,8 @@ process(struct watch *w, struct candidate *c)
 		c->stuck = true;
 		return UG_OK;
 	}
+	if (make_subdirs(w) != UG_OK)
+		return UG_EINVAL; /* said; the watcher stops (exit 3) */
 	/* Left by an attempt that was cut short: never move it as this
 	 * attempt's, nor write through whatever else stands there (a link,
 	 * a named pipe). */
@@ -540,13 +577,32 @@ process(struct watch *w, struct candidate *c)
 			      rt->file.rejected_rows ? rejects_name : NULL,
 			      NULL);
 		err = close_synced(&rt->report);
-		if (err == UG_OK)
+		if (err == UG_OK) {
 			err = move_out(w, "done", name, base, report_tmp,
 				       rejects_tmp, ext);
-		w->rows_imported += rt->file.rows;
+		} else {
+			/* Its events are queued already: say so, or the
+			 * file would sit in DIR with nothing in the log. */
+			log_err("ADP-WATCH",
+				"cannot write the report of %s (%s): %s; "
+				"its events are queued and it stays in the "
+				"directory: make room, and it is imported "
+				"again (as duplicates) when the watcher is "
+				"started again",
+				name, report_tmp, strerror(errno));
+			discard(report_tmp, rejects_tmp);
+		}
+		if (err == UG_OK) /* ADP-STOP counts the files in done/ */
+			w->rows_imported += rt->file.rows;
 		/* Its events are sent from now on (not at the stage's
 		 * commit): a refusal of one finds the file in done/. */
 		keep_delivering(rt);
+		/* ADP-IDLE is owed once these are acknowledged, even when
+		 * the acks came back within this turn and the sender is
+		 * never seen busy between two turns. Not owed for the
+		 * batches delivered while a file is read (on_batch): one
+		 * changed meanwhile queues nothing. */
+		w->busy = true;
 		/* Queued, but it cannot be moved (permissions?): do not
 		 * import it again and again; an operator must look. */
 		if (err != UG_OK)
@@ -588,10 +644,6 @@ keep_delivering(struct runtime *rt)
 {
 	struct watch *w = rt->watch;
 	adapter__sender_wake(w->sender);
-	/* ADP-IDLE is owed once these are acknowledged, even when the
-	 * acks come back within this turn and the sender is never seen
-	 * busy between two turns. */
-	w->busy = true;
 	/* A turn without waiting: acks recorded, the window refilled. */
 	ug_err err = adapter__sender_step(w->sender, 0, -1, NULL);
 	if (err != UG_OK && err != UG_EDENIED)
@@ -660,7 +712,7 @@ turn(struct watch *w)
 			remove_candidate(w, c);
 		} else if (!same_stat(&st, &c->st)) {
 			c->st = st;
-			c->stable_since = ug_mono_ms();
+			changed_since(c, ug_mono_ms());
 		} else if (open_for_writing(path)) {
 			log_debug("ADP-WATCH", "%s is still open for writing",
 				  c->name);
@@ -726,16 +778,8 @@ open_watch(struct watch *w, const char *dir)
 	}
 	w->settle_ms = rt->settle_s * 1000;
 	w->rescan_ms = rt->rescan_s * 1000;
-	const char *subs[] = {"done", "failed"};
-	for (size_t i = 0; i < 2; i++) {
-		char sub[ADAPTER_PATH_LEN];
-		path_in(sub, sizeof sub, w->dir, subs[i], "", "");
-		if (mkdir(sub, 0700) != 0 && errno != EEXIST) {
-			adapter__fatal(rt, "cannot create %s: %s", sub,
-				       strerror(errno));
-			return UG_EIO;
-		}
-	}
+	if (make_subdirs(w) != UG_OK)
+		return UG_EIO;
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0 ||
 	    inotify_add_watch(w->ifd, w->dir,

@@ -17,7 +17,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ADAPTER_EXIT = [
-    ("0", "everything delivered, no row rejected"),
+    ("0", "everything delivered, no row rejected; watch: stopped by "
+          "SIGTERM or SIGINT (what is queued stays in the outbox and is "
+          "sent after the next start)"),
     ("1", "everything delivered, some rows rejected (or refused by the "
           "hub: their rows are kept in the rejects file too)"),
     ("2", "not everything delivered yet: the hub was unreachable or "
@@ -26,7 +28,10 @@ ADAPTER_EXIT = [
     ("3", "fatal: usage or settings, a whole-file problem, a file that "
           "changed while read, an import interrupted (SIGINT, SIGTERM) "
           "while it reads a file or before the next one, the hub refused "
-          "the key, the outbox failed"),
+          "the key, the outbox failed; watch ends only for settings, DIR "
+          "that cannot be read, a full disk (DIR's or the outbox's), the "
+          "key refused or the outbox failing: a whole-file problem moves "
+          "the file to DIR/failed/, a changed one is imported again"),
 ]
 ADAPTER_FILES = [
     ("/etc/ungebro/adapter-NAME.conf", "settings (adapter.conf.example)"),

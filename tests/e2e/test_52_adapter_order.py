@@ -267,3 +267,41 @@ def test_retry_backoff_as_documented(make_hub):
             proc.kill()
             proc.wait()
         fake.close()
+
+
+def test_watch_order_pending_first_then_files_by_name_bytes(make_hub):
+    """ADAPTERS.md, "Delivery order": under watch, what an earlier run
+    left in the outbox goes first, then the files in the order the
+    watcher imports them: among files ready at the same time (dropped
+    while it was stopped), by name compared byte by byte, so uge10.csv
+    comes before uge9.csv and B.csv before b.csv."""
+    from test_22_watch import Watcher, drop_file, wait_moved
+    hub = make_hub(start=False)
+    drop = hub.inputs_dir / "drop"
+    first = dated_rows(5231, 6, "reverse")
+    w = Watcher(hub, drop)
+    try:
+        drop_file(hub, drop, "z-pending.csv", first)
+        assert wait_moved(drop, "done", "z-pending.csv")["queued"] == 6
+    finally:
+        w.stop()
+    names = ["uge9.csv", "uge10.csv", "b.csv", "B.csv"]
+    files = {n: dated_rows(5232 + i, 5, "reverse")
+             for i, n in enumerate(names)}
+    for n in names:
+        hubtest.write_absence_csv(drop / n, files[n])
+        hub.cprs.update(r.cpr for r in files[n])
+    hub.start()
+    w = Watcher(hub, drop)
+    try:
+        for n in names:
+            wait_moved(drop, "done", n)
+        order = ["B.csv", "b.csv", "uge10.csv", "uge9.csv"]
+        want = queue_ids(hub, first) + [
+            i for n in order for i in queue_ids(hub, files[n])]
+        assert log_order(hub, 26) == want
+        moved = [ln.split("ADP-WATCH ")[1].split(" ->")[0]
+                 for ln in w.text().splitlines() if " -> done/" in ln]
+        assert moved == order, moved
+    finally:
+        w.stop()
