@@ -514,9 +514,19 @@ store_failed(hub *h, ug_err err)
 			 " (%llu more batches not stored since the last "
 			 "HUB-STORE line)",
 			 (unsigned long long)h->store_unsaid);
-	log_err("HUB-STORE",
-		"batch of %zu events not stored: %s; rejected as retryable%s",
-		h->batch_stored, ug_strerror(err), since);
+	/* The log committed before the index failed: saying "not stored"
+	 * would send the operator after events the log already holds. */
+	if (h->batch_logged)
+		log_err("HUB-STORE",
+			"batch of %zu events stored in the log, but the "
+			"event-id index (ids/) not written: %s; rejected as "
+			"retryable, resends are answered DUPLICATE%s",
+			h->batch_stored, ug_strerror(err), since);
+	else
+		log_err("HUB-STORE",
+			"batch of %zu events not stored: %s; rejected as "
+			"retryable%s",
+			h->batch_stored, ug_strerror(err), since);
 	h->store_logged_at = now;
 	h->store_unsaid = 0;
 }

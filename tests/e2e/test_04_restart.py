@@ -1266,6 +1266,15 @@ def test_a_resend_of_an_event_stored_before_its_index_failed_is_duplicate(
             assert re.search(r"err STORE-LMDB commit event ids: No space "
                              r"left on device", hub.log_text()), \
                 hub.log_text()
+            # The batch is in the log: HUB-STORE says so, not "not stored"
+            # (it did, sending the operator after events the log held).
+            batches = [ln for ln in hub.log_text().splitlines()
+                       if "HUB-STORE" in ln]
+            assert batches and re.search(
+                r"hubd err HUB-STORE batch of 1 events stored in the log, "
+                r"but the event-id index \(ids/\) not written: .*; "
+                r"rejected as retryable, resends are answered DUPLICATE$",
+                batches[0]), "\n".join(batches)
             again = cli.ack_for(frame(env))
             assert (again.status, again.sequence) == (DUPLICATE, last + 1), \
                 again
