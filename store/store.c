@@ -176,8 +176,11 @@ upgrade_ids(store *s, MDB_txn *txn, uint32_t from)
 	return UG_OK;
 }
 
+static const char log_restore[] = "restore log/ from a backup (see "
+				  "OPERATIONS.md, \"Backup and restore\")";
+
 static ug_err
-check_log_format(store *s, ug_diag *diag)
+check_log_format(store *s, const char *dir, ug_diag *diag)
 {
 	MDB_txn *txn = NULL;
 	int rc = begin_write(s->log_env, &txn);
@@ -220,14 +223,21 @@ check_log_format(store *s, ug_diag *diag)
 			    ug_get_be32(fv.mv_data), STORE_LOG_FORMAT_OLD_IDS,
 			    STORE_LOG_FORMAT);
 		err = UG_EMALFORMED;
-	} else if (fv.mv_size != 4 ||
-		   ug_get_be32(fv.mv_data) < STORE_LOG_FORMAT_OLD_IDS) {
+	} else if (fv.mv_size != 4) {
+		/* No hub writes another length: a damaged value, not a
+		 * format, and re-creating the store would lose it. */
+		ug_diag_set(diag, "log",
+			    "%s/log/data.mdb is damaged: its store format "
+			    "value is %zu bytes, not 4; %s",
+			    dir, fv.mv_size, log_restore);
+		err = UG_EMALFORMED;
+	} else if (ug_get_be32(fv.mv_data) < STORE_LOG_FORMAT_OLD_IDS) {
 		ug_diag_set(diag, "log",
 			    "store format %u, but this hub reads "
 			    "formats %d to %d only: re-create the store (see "
 			    "OPERATIONS.md, \"Store format\")",
-			    fv.mv_size == 4 ? ug_get_be32(fv.mv_data) : 0,
-			    STORE_LOG_FORMAT_OLD_IDS, STORE_LOG_FORMAT);
+			    ug_get_be32(fv.mv_data), STORE_LOG_FORMAT_OLD_IDS,
+			    STORE_LOG_FORMAT);
 		err = UG_EMALFORMED;
 	} else if (mdb_get(txn, s->log_meta, &ck, &cv) != 0 ||
 		   store__open(s, "keycheck", 8, cv.mv_data, cv.mv_size, plain,
@@ -350,8 +360,6 @@ check_log_env(MDB_env *env, const char *file, const char *path, ug_diag *diag)
 static ug_err
 open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 {
-	static const char restore[] = "restore log/ from a backup (see "
-				      "OPERATIONS.md, \"Backup and restore\")";
 	char path[600], file[620], derived[620], why[160];
 	struct stat st;
 	snprintf(path, sizeof path, "%s/log", dir);
@@ -363,7 +371,7 @@ open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 		ug_diag_set(diag, path,
 			    "cannot open LMDB environment: %s is empty (0 "
 			    "bytes); %s",
-			    file, restore);
+			    file, log_restore);
 		return UG_EIO;
 	}
 	if (missing && stat(derived, &st) == 0 && st.st_size > 0) {
@@ -386,7 +394,7 @@ open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 			ug_diag_set(diag, path,
 				    "cannot open LMDB environment: %s: %s is "
 				    "damaged; %s",
-				    mdb_strerror(rc), file, restore);
+				    mdb_strerror(rc), file, log_restore);
 		return err;
 	}
 	if (!in_use &&
@@ -394,7 +402,7 @@ open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 		ug_diag_set(diag, path,
 			    "cannot open LMDB environment: %s is damaged: %s; "
 			    "%s",
-			    file, why, restore);
+			    file, why, log_restore);
 		err = UG_EIO;
 	} else {
 		err = check_log_env(s->log_env, file, path, diag);
@@ -555,7 +563,7 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 			   &s->log_meta,  &s->password};
 	err = open_dbs(s->log_env, STORE_ENV_LOG, log_dbs, dbis, LOG_DBS);
 	if (err == UG_OK)
-		err = check_log_format(s, diag);
+		err = check_log_format(s, dir, diag);
 	if (err == UG_OK)
 		err = store__ids_open(
 		    s, dir, opts->log_map_mb ? opts->log_map_mb : 16384,

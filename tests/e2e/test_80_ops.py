@@ -3323,6 +3323,45 @@ def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(make_hub):
     hub.start()
 
 
+def test_a_store_format_value_of_the_wrong_length_is_said_damaged(make_hub):
+    """OPERATIONS.md "Store format": a log/data.mdb whose format value is
+    damaged (not the 4 bytes every hub writes) stops hubd (exit 1) and
+    hubctl (exit 1) naming the file as damaged and saying to restore
+    log/ from a backup, not "store format 0 ... re-create the store"
+    (which would throw the events away); nothing in it is changed."""
+    hub = make_hub()
+    hub.stop()
+    log = str(hub.data_dir / "log")
+    dump = subprocess.run(["mdb_dump", "-s", "meta", log], check=True,
+                          capture_output=True, text=True).stdout
+
+    def load(text):
+        subprocess.run(["mdb_load", "-s", "meta", log], input=text,
+                       text=True, check=True, capture_output=True)
+    for value, size in (("000004", 3), ("0000000400", 5)):
+        changed, n = re.subn(r"\n 666f726d6174\n 00000004\n",
+                             f"\n 666f726d6174\n {value}\n", dump)
+        assert n == 1, dump
+        load(changed)
+        before = (hub.data_dir / "log" / "data.mdb").read_bytes()
+        why = (f"{hub.data_dir}/log/data.mdb is damaged: its store format "
+               f"value is {size} bytes, not 4; restore log/ from a backup "
+               "(see OPERATIONS.md, \"Backup and restore\")")
+        p = subprocess.run([hubtest.binary("hubd"), "--config",
+                            str(hub.conf)],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1, p.stderr
+        assert f"hubd err HUB-START cannot start: log: {why}\n" in p.stderr, \
+            p.stderr
+        c = hub.hubctl("stats", check=False)
+        assert c.returncode == 1
+        assert c.stderr == f"hubctl: cannot open the hub's keys and " \
+            f"store: {why}\n", c.stderr
+        assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+    load(dump)
+    hub.start()
+
+
 def test_adapters_log_id_table_lists_every_level_each_id_is_logged_at():
     """ADAPTERS.md's log-id table: an operator filtering by level must
     find each ADP-* and OUTBOX-* id at every level the table gives it, and
