@@ -1265,3 +1265,27 @@ def test_login_failures_max_is_5_by_default(make_hub):
         assert log_in("cw-bob") == (E_UNAVAILABLE, locked)
     finally:
         g.close()
+
+
+def test_login_gateway_failures_is_30_by_default(make_hub):
+    """hubd --help: login_gateway_failures (default 30) failed web logins
+    one gateway may cause at once: 30 failures, spread over ids so that
+    none is locked, are each checked; the 31st login through that
+    gateway waits, a right password too."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    gateway_and_passwords(hub, "cw-anna")
+    m = pb()
+    g = Gateway(hub)
+    limited = ("too many failed logins through this gateway; wait a "
+               "minute and try again")
+    try:
+        for i in range(30):
+            r = g.ask(FRAME_LOGIN, m.Login(request_id=i + 1,
+                                           caseworker=f"cw-x{i}",
+                                           password="wrong"))
+            assert (r.code, r.reason) == (E_DENIED, WRONG), i
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=31, caseworker="cw-anna",
+                                       password=PASSWORD))
+        assert (r.code, r.reason) == (E_UNAVAILABLE, limited)
+    finally:
+        g.close()
