@@ -1338,3 +1338,25 @@ def test_every_condition_of_the_table_is_listed_as_the_doc_counts(make_hub):
     assert listed == sorted(named)
     assert all(value(s, "ungebro_ops_condition", condition=c) == 0
                for c in named)
+
+
+def test_queue_stalled_by_default_past_50_open_for_24_hours(make_hub):
+    """hubd --help: ops_queue_open (default 50) open alerts a recipient
+    must exceed, ops_queue_hours (default 24) hours without the count
+    going down. cw-anna with 50 open alerts is never stalled; cw-bob
+    with 51 is, at 24 hours and not before."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {},
+                  {"cw-anna": False, "cw-bob": False, "desk-dora": True},
+                  rules=dict(hubtest.NO_ESCALATION))
+    cprs = CprGen(8230).take(101)
+    hub.absence_alerts("cw-anna", cprs[:50], "a", absent=30, expected=100)
+    hub.absence_alerts("cw-bob", cprs[50:], "b", absent=30, expected=100)
+    hub.wait_stats("101 open alerts", lambda s: s["alerts_open"] == 101)
+    hub.set_clock("2026-03-03T07:59:00")
+    time.sleep(2 * hubtest.SLOW)
+    assert "HUB-OPS-QUEUE-STALLED" not in hub.log_text()
+    hub.set_clock("2026-03-03T08:01:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-bob\)")
+    hub.set_clock("2026-03-04T08:01:00")
+    time.sleep(2 * hubtest.SLOW)
+    assert "queue_stalled (cw-anna)" not in hub.log_text()
