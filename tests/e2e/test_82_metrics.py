@@ -831,12 +831,14 @@ def test_a_condition_still_holding_after_a_quick_restart_is_a_new_alert(
     assert len({a["alert_id"] for a in alerts}) == 3
 
 
-def audit_hub_and_its_second_record(make_hub):
-    """An ops hub with ops_audit_hours = 1, once its chain was verified;
+def audit_hub_and_its_second_record(make_hub, settings=None):
+    """An ops hub with ops_audit_hours = 1 (or `settings`), once its
+    chain was verified;
     the audit trail's second record as mdb_dump prints it, and put(value)
     overwriting that record in the live store (LMDB takes writers of
     several processes)."""
-    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_audit_hours": "1"} if settings is None else settings,
                   {"cw-anna": False, "desk-dora": True})
     time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
     env = hub.data_dir / "log"
@@ -872,6 +874,20 @@ def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
                  r"audit chain is broken at record 2")
     assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
         ["ops.audit_broken"]
+
+
+def test_audit_chain_is_verified_every_24_hours_by_default(make_hub):
+    """hubd --help and OPERATIONS.md, Operational alerts: ops_audit_hours
+    defaults to 24: a record changed while hubd runs is not found 23
+    hours on (hub clock), and is found once 24 have passed."""
+    hub, val, put = audit_hub_and_its_second_record(make_hub, {})
+    put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
+    hub.set_clock("2026-03-03T07:00:00")
+    time.sleep(2.5 * hubtest.SLOW)
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    hub.set_clock("2026-03-03T08:00:30")
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the "
+                 r"audit chain is broken at record 2")
 
 
 def test_good_metrics_settings_pass_the_check(make_hub):
