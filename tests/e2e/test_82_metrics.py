@@ -890,6 +890,22 @@ def test_audit_chain_is_verified_every_24_hours_by_default(make_hub):
                  r"audit chain is broken at record 2")
 
 
+def test_ops_audit_hours_0_verifies_at_start_only(make_hub):
+    """hubd --help: ops_audit_hours 0 verifies the audit chain at start
+    only: a record changed while hubd runs is not found however far the
+    hub clock moves on, and is found by the next start."""
+    hub, val, put = audit_hub_and_its_second_record(
+        make_hub, {"ops_audit_hours": "0"})
+    put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
+    hub.set_clock("2027-03-02T08:00:00")
+    time.sleep(2.5 * hubtest.SLOW)
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    hub.stop()
+    hub.start()
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the "
+                 r"audit chain is broken at record 2")
+
+
 def test_good_metrics_settings_pass_the_check(make_hub):
     hub = make_hub(start=False, settings={
         "metrics_listen": "127.0.0.1:7610",
