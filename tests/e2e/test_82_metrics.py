@@ -897,7 +897,7 @@ def test_ops_audit_hours_0_verifies_at_start_only(make_hub):
     hub, val, put = audit_hub_and_its_second_record(
         make_hub, {"ops_audit_hours": "0"})
     put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
-    hub.set_clock("2027-03-02T08:00:00")
+    hub.set_clock("2028-03-02T08:00:00")   # past 8784 hours
     time.sleep(2.5 * hubtest.SLOW)
     assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
     hub.stop()
