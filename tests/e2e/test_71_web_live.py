@@ -1438,3 +1438,23 @@ def test_a_notice_waits_mail_delay_60_s_by_default(make_hub, tmp_path):
     [mail] = wait_for(lambda: mails(out), 20 * SLOW, "the notice",
                       interval=0.3)
     assert "Subject: Ungebro: 1 ny advarsel / 1 new alert" in mail
+
+
+def test_mail_timeout_is_60_s_by_default(make_hub, tmp_path):
+    """hubd --help: mail_timeout (default 60) seconds a sendmail may run
+    before hubd kills it: one that hangs runs past 55 s, and is then
+    killed and said `timed out after 60 s`."""
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    script = d / "sendmail"
+    script.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 600\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    hub = anna_mail_hub(make_hub, script)
+    a1 = CprGen(7229).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "hang-60"))
+    hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for cw-anna")
+    started = time.monotonic()
+    hub.wait_log(r"hubd warn HUB-MAIL \S+sendmail failed for the notice to "
+                 r"cw-anna \(timed out after 60 s\)", timeout=80 * SLOW)
+    assert time.monotonic() - started >= 55
