@@ -2591,3 +2591,23 @@ def test_inbox_refuses_a_key_file_of_another_caseworker(make_hub):
         assert r.stderr == f"inbox: {keys}/cw-anna.key_secret holds the " \
             "key of 'cw-bob', not of caseworker 'cw-anna'\n", r.stderr
     assert hub.stats()["audit_records"] == before
+
+
+def test_sessions_per_caseworker_is_8_by_default(make_hub, clients):
+    """hubd --help and OPERATIONS.md, "Caseworker connections": by
+    default one caseworker holds 8 sessions; the 9th Hello ends the
+    oldest, and the other 8 still receive."""
+    hub = hub53(make_hub)
+    [p] = adults(5336, 1)
+    hub.assign(p, "cw-bob")
+    hub.wait_applied()
+    sessions = []
+    for _ in range(9):
+        s = clients(hub, "cw-bob")
+        assert s.welcome().code == OK
+        sessions.append(s)
+    hub.send(ev_dropout(p, "2026-10-26"))
+    for s in sessions[1:]:
+        s.wait_alerts(1)
+    assert not [f for f in sessions[0].quiet(1) if f[0] == FRAME_ALERT], \
+        "the session opened first still receives after 8 newer ones"

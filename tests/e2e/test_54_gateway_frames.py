@@ -1236,3 +1236,56 @@ def test_answers_a_gateway_does_not_read_are_logged_once_a_minute(gw):
     assert lines[1].endswith(
         f"HUB-WEB {n - got - 1} more answers not sent since the last "
         "HUB-WEB line"), lines[1]
+
+
+def test_login_failures_max_is_5_by_default(make_hub):
+    """hubd --help: login_failures_max (default 5) failed logins for one
+    caseworker id lock it. Four failures leave cw-anna's right password
+    good; cw-bob's fifth locks his id, a right password too."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    gateway_and_passwords(hub, "cw-anna", "cw-bob")
+    m = pb()
+    g = Gateway(hub)
+    locked = ("too many failed logins for this caseworker; wait and try "
+              "again later")
+    rid = [0]
+
+    def log_in(who, password=PASSWORD):
+        rid[0] += 1
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=rid[0], caseworker=who,
+                                       password=password))
+        assert r.request_id == rid[0], r
+        return (r.code, r.reason)
+    try:
+        for _ in range(4):
+            assert log_in("cw-anna", "wrong") == (E_DENIED, WRONG)
+        assert log_in("cw-anna")[0] == 0
+        for _ in range(5):
+            assert log_in("cw-bob", "wrong") == (E_DENIED, WRONG)
+        assert log_in("cw-bob") == (E_UNAVAILABLE, locked)
+    finally:
+        g.close()
+
+
+def test_login_gateway_failures_is_30_by_default(make_hub):
+    """hubd --help: login_gateway_failures (default 30) failed web logins
+    one gateway may cause at once: 30 failures, spread over ids so that
+    none is locked, are each checked; the 31st login through that
+    gateway waits, a right password too."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    gateway_and_passwords(hub, "cw-anna")
+    m = pb()
+    g = Gateway(hub)
+    limited = ("too many failed logins through this gateway; wait a "
+               "minute and try again")
+    try:
+        for i in range(30):
+            r = g.ask(FRAME_LOGIN, m.Login(request_id=i + 1,
+                                           caseworker=f"cw-x{i}",
+                                           password="wrong"))
+            assert (r.code, r.reason) == (E_DENIED, WRONG), i
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=31, caseworker="cw-anna",
+                                       password=PASSWORD))
+        assert (r.code, r.reason) == (E_UNAVAILABLE, limited)
+    finally:
+        g.close()

@@ -7,6 +7,7 @@ leaves none of the person's records in the store's files, in an
 mdb_dump of them, or in a compacted copy, and a restart brings nothing
 back. The fixture's teardown sweeps every file for the test CPRs."""
 
+import datetime
 import json
 import re
 import shutil
@@ -2501,3 +2502,48 @@ def test_an_export_the_audit_trail_cannot_take_is_not_handed_over(
                 f"export-{j}.json" for j in range(i) if j % 2 and
                 (out / f"export-{j}.json").exists())
         assert refused, "every export's record fitted on the full disk"
+
+
+def test_each_type_goes_after_its_default_period(make_hub):
+    """OPERATIONS.md, Retention, the defaults table (and hubd --help):
+    with no retention setting given, addiction records are kept 730 days,
+    absence, readiness, dropout_risk and missed_activation 1095, dropout,
+    enrolment, school_leaving and benefit 1825, each deleted by the run
+    at 00:00 UTC the day after its days have passed, never before; and no
+    age limit (retention_age 0) takes the person earlier."""
+    from hubtest import event, ev_dropout_risk, ev_enrolment, ev_leaving, \
+        ev_missed_activation, ev_readiness, ev_referral
+    cpr = CprGen(6222).born("2010-03-03")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00")
+    hub.cprs.add(cpr)
+    hub.send(ev_referral(cpr, "2026-01-02"),
+             ev_absence(cpr, "2025-12-29", 1),
+             ev_readiness(cpr, "2026-01-02", 9, ready=True),
+             ev_dropout_risk(cpr, "2026-01-02"),
+             ev_missed_activation(cpr, "2026-01-02"),
+             ev_dropout(cpr, "2026-01-02"),
+             ev_enrolment(cpr, "2026-01-02"),
+             ev_leaving(cpr, "2026-01-02"),
+             event("jobcenter-a", cpr, "benefit_status",
+                   jobcenter="jc-albertslund", benefit="CASH_BENEFIT",
+                   start="2026-01-02"))
+    assert hub.wait_applied()["log_events"] == 9
+    runs = 1
+    # (the day the period ends, received 10:00: the run that day keeps
+    # the record; the next day's, events left)
+    for last_day, before, left in (("2028-01-05", 9, 8),
+                                   ("2029-01-04", 8, 4),
+                                   ("2031-01-04", 4, 0)):
+        hub.set_clock(f"{last_day}T00:00:00")
+        runs += 1
+        hub.wait_log(r"HUB-PURGE retention purge done", count=runs)
+        hub.set_clock(f"{last_day}T23:59:59")
+        assert hub.stats()["log_events"] == before, last_day
+        nxt = datetime.date.fromisoformat(last_day) + \
+            datetime.timedelta(days=1)
+        hub.set_clock(f"{nxt.isoformat()}T00:00:00")
+        runs += 1
+        hub.wait_log(r"HUB-PURGE retention purge done", count=runs)
+        hub.wait_stats(f"the run of {nxt}",
+                       lambda s, n=left: s["log_events"] == n)

@@ -1414,3 +1414,47 @@ def test_an_open_list_left_alone_ends_while_alerts_arrive(make_hub):
     finally:
         d.quit()
         web.stop()
+
+
+def test_a_notice_waits_mail_delay_60_s_by_default(make_hub, tmp_path):
+    """hubd --help and OPERATIONS.md, "E-mail notices of new alerts":
+    mail_delay defaults to 60 seconds: the notice is not handed to
+    sendmail before a minute after the first new alert, and then it is."""
+    script, out = sendmail_stand_in(tmp_path / "delaymail" / "mail")
+    hub = make_hub(name="delaymail",
+                   settings={"mail_base_url": "https://unge.example.dk",
+                             "mail_sendmail": str(script)})
+    hub.hubctl("set-email", "duty-desk", "vagt@kommune.example.dk")
+    cpr = CprGen(7209).next()
+    hub.cprs.add(cpr)
+    hub.send(absence(cpr, "delay-mail"))
+    hub.wait_stats("the alert", lambda s: s["alerts_open"] == 1)
+    seen = time.monotonic()
+    # The alert was raised before it was seen: 55 s on is under 60 s
+    # after it, with room for a slow look.
+    wait_for(lambda: time.monotonic() - seen >= 55 or mails(out), 60,
+             "55 s", interval=0.5)
+    assert mails(out) == [], "a notice before mail_delay's 60 s"
+    [mail] = wait_for(lambda: mails(out), 20 * SLOW, "the notice",
+                      interval=0.3)
+    assert "Subject: Ungebro: 1 ny advarsel / 1 new alert" in mail
+
+
+def test_mail_timeout_is_60_s_by_default(make_hub, tmp_path):
+    """hubd --help: mail_timeout (default 60) seconds a sendmail may run
+    before hubd kills it: one that hangs runs past 55 s, and is then
+    killed and said `timed out after 60 s`."""
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    script = d / "sendmail"
+    script.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 600\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    hub = anna_mail_hub(make_hub, script)
+    a1 = CprGen(7229).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "hang-60"))
+    hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for cw-anna")
+    started = time.monotonic()
+    hub.wait_log(r"hubd warn HUB-MAIL \S+sendmail failed for the notice to "
+                 r"cw-anna \(timed out after 60 s\)", timeout=80 * SLOW)
+    assert time.monotonic() - started >= 55

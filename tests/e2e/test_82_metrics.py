@@ -831,12 +831,14 @@ def test_a_condition_still_holding_after_a_quick_restart_is_a_new_alert(
     assert len({a["alert_id"] for a in alerts}) == 3
 
 
-def audit_hub_and_its_second_record(make_hub):
-    """An ops hub with ops_audit_hours = 1, once its chain was verified;
+def audit_hub_and_its_second_record(make_hub, settings=None):
+    """An ops hub with ops_audit_hours = 1 (or `settings`), once its
+    chain was verified;
     the audit trail's second record as mdb_dump prints it, and put(value)
     overwriting that record in the live store (LMDB takes writers of
     several processes)."""
-    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_audit_hours": "1"} if settings is None else settings,
                   {"cw-anna": False, "desk-dora": True})
     time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
     env = hub.data_dir / "log"
@@ -872,6 +874,36 @@ def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
                  r"audit chain is broken at record 2")
     assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
         ["ops.audit_broken"]
+
+
+def test_audit_chain_is_verified_every_24_hours_by_default(make_hub):
+    """hubd --help and OPERATIONS.md, Operational alerts: ops_audit_hours
+    defaults to 24: a record changed while hubd runs is not found 23
+    hours on (hub clock), and is found once 24 have passed."""
+    hub, val, put = audit_hub_and_its_second_record(make_hub, {})
+    put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
+    hub.set_clock("2026-03-03T07:00:00")
+    time.sleep(2.5 * hubtest.SLOW)
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    hub.set_clock("2026-03-03T08:00:30")
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the "
+                 r"audit chain is broken at record 2")
+
+
+def test_ops_audit_hours_0_verifies_at_start_only(make_hub):
+    """hubd --help: ops_audit_hours 0 verifies the audit chain at start
+    only: a record changed while hubd runs is not found however far the
+    hub clock moves on, and is found by the next start."""
+    hub, val, put = audit_hub_and_its_second_record(
+        make_hub, {"ops_audit_hours": "0"})
+    put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
+    hub.set_clock("2028-03-02T08:00:00")   # past 8784 hours
+    time.sleep(2.5 * hubtest.SLOW)
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    hub.stop()
+    hub.start()
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the "
+                 r"audit chain is broken at record 2")
 
 
 def test_good_metrics_settings_pass_the_check(make_hub):
@@ -1338,3 +1370,25 @@ def test_every_condition_of_the_table_is_listed_as_the_doc_counts(make_hub):
     assert listed == sorted(named)
     assert all(value(s, "ungebro_ops_condition", condition=c) == 0
                for c in named)
+
+
+def test_queue_stalled_by_default_past_50_open_for_24_hours(make_hub):
+    """hubd --help: ops_queue_open (default 50) open alerts a recipient
+    must exceed, ops_queue_hours (default 24) hours without the count
+    going down. cw-anna with 50 open alerts is never stalled; cw-bob
+    with 51 is, at 24 hours and not before."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {},
+                  {"cw-anna": False, "cw-bob": False, "desk-dora": True},
+                  rules=dict(hubtest.NO_ESCALATION))
+    cprs = CprGen(8230).take(101)
+    hub.absence_alerts("cw-anna", cprs[:50], "a", absent=30, expected=100)
+    hub.absence_alerts("cw-bob", cprs[50:], "b", absent=30, expected=100)
+    hub.wait_stats("101 open alerts", lambda s: s["alerts_open"] == 101)
+    hub.set_clock("2026-03-03T07:59:00")
+    time.sleep(2 * hubtest.SLOW)
+    assert "HUB-OPS-QUEUE-STALLED" not in hub.log_text()
+    hub.set_clock("2026-03-03T08:01:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-bob\)")
+    hub.set_clock("2026-03-04T08:01:00")
+    time.sleep(2 * hubtest.SLOW)
+    assert "queue_stalled (cw-anna)" not in hub.log_text()
