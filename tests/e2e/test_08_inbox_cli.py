@@ -2,6 +2,7 @@
 refusals and exit codes docs/OPERATIONS.md ("Caseworkers") and
 `inbox --help` promise."""
 
+import json
 import signal
 import subprocess
 import time
@@ -318,3 +319,38 @@ def test_into_a_pipe_an_alert_counts_as_shown_once_the_pipe_took_it(
     p.stdout.close()
     p.stderr.close()
     assert run(hub, "desk-dora", "--list") == (0, "0 open alerts\n", "")
+
+
+def test_a_live_session_ended_by_a_newer_one_is_replaced(make_hub):
+    """OPERATIONS.md, Caseworkers: live inbox says Hello again every
+    15 s; "a session the hub ended for sessions_per_caseworker is
+    replaced, and the alerts still open come again"."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    settings={"sessions_per_caseworker": "1"})
+    cpr = CprGen(805).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    conf = conf_of(hub, "cw-anna")
+    hello = "HUB-HELLO caseworker cw-anna connected"
+    first = subprocess.Popen([binary("inbox"), "--config", str(conf),
+                              "--no_ack", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        hub.wait_log(hello, count=1, timeout=20)
+        # The second run's Hello ends the first run's session.
+        assert run(hub, "cw-anna", "--no_ack", "--json", "--idle_exit",
+                   "2")[0] == 0
+        # Within the next 15 s the first run's Hello finds its session
+        # gone and takes a new one: the open alert is pushed again.
+        hub.wait_log(hello, count=3, timeout=30 * SLOW)
+        time.sleep(2)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        out, err = first.communicate(timeout=20 * SLOW)
+    assert first.returncode == 0, err
+    lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    assert [a["delivery"] for a in lines] == [1, 3], out
+    # --json: one object per alert and line, nothing else (no count).
+    assert len(out.splitlines()) == 2, out
