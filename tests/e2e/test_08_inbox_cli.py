@@ -354,3 +354,27 @@ def test_a_live_session_ended_by_a_newer_one_is_replaced(make_hub):
     assert [a["delivery"] for a in lines] == [1, 3], out
     # --json: one object per alert and line, nothing else (no count).
     assert len(out.splitlines()) == 2, out
+
+
+def test_a_long_note_is_cut_not_a_lost_acknowledgement(make_hub):
+    """OPERATIONS.md, Caseworkers: of an acknowledgement's note (--ack,
+    or live with --note) the hub keeps "its first 200 bytes (a longer
+    note is cut at a character boundary, not refused)"; "either way the
+    acknowledgement is stored". A note of a few kilobytes made the
+    AlertAck too large to send: live said `ack not sent`, counted the
+    alert as acknowledged and it stayed open for good."""
+    hub, cpr, d = dropout_hub(make_hub)
+    # 'ø' is two bytes: any cut the client makes lands mid-character
+    # unless it looks for the boundary.
+    note = "called the family " + "ø" * 5000
+    rc, out, err = run(hub, "cw-anna", "--note", note, "--idle_exit", "2")
+    assert (rc, err) == (0, ""), err
+    assert out.endswith("\n1 alerts received and acknowledged\n"), out
+    assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
+    assert "the note is not kept" not in hub.log_text()
+    hub.send(ev_dropout(cpr, "2026-09-05", institution="college-y"))
+    assert hub.wait_applied()["alerts"] == 2
+    [d2] = hub.peek("cw-anna", 1)
+    assert run(hub, "cw-anna", "--ack", d2["alert_id"], "--note", note) == \
+        (0, "acknowledged\n", "")
+    assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
