@@ -378,3 +378,32 @@ def test_a_long_note_is_cut_not_a_lost_acknowledgement(make_hub):
     assert run(hub, "cw-anna", "--ack", d2["alert_id"], "--note", note) == \
         (0, "acknowledged\n", "")
     assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
+
+
+def test_a_live_run_ends_when_its_key_is_replaced(make_hub):
+    """OPERATIONS.md, Caseworkers: "a key revoked or replaced since the
+    connection was made ends the run within those 15 s" with the hub's
+    reason, exit 3 (test_53 runs the revoked case). The run had a
+    session, so its count line is printed all the same."""
+    hub, cpr, d = dropout_hub(make_hub)
+    p = subprocess.Popen([binary("inbox"), "--config",
+                          str(conf_of(hub, "cw-anna"))],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        hub.wait_log("HUB-HELLO caseworker cw-anna connected", timeout=20)
+        hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
+                   config=False)
+        hub.register_caseworker("cw-anna",
+                                key=hub.tmp / "new" / "cw-anna.key")
+        out, err = p.communicate(timeout=15 + 10 * SLOW)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 3, (out, err)
+    assert err == ("inbox: the hub refused this caseworker's key: the key "
+                   "this connection authenticated with has been revoked "
+                   "or replaced\n"), err
+    assert d["alert_id"] in out
+    assert out.endswith("\n1 alerts received and acknowledged\n"), out
