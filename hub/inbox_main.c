@@ -410,6 +410,36 @@ send_msg(inbox *ib, int kind, const void *msg)
 	return len > 0 && zmq_send(ib->sock, buf, len, 0) >= 0;
 }
 
+/* Bytes of --note an acknowledgement carries. The hub keeps only the
+ * first 200 (cut at a character boundary, CPR digits masked), and a
+ * longer note is to be cut, not refused (OPERATIONS.md): sent whole, a
+ * note of some kilobytes made the AlertAck too large to encode, so the
+ * alert was never acknowledged. Well above 200, so that the hub still
+ * does the cutting and the masking. */
+#define ACK_NOTE_MAX 1024
+
+/* The note to send with an acknowledgement, in buf when it had to be
+ * cut. A note that is not valid UTF-8 stays invalid, so that the hub
+ * keeps none of it, as it would of the whole. */
+static char *
+ack_note(const inbox *ib, char buf[static ACK_NOTE_MAX + 1])
+{
+	const char *note = ug_config_get(ib->cfg, "note");
+	size_t len = strlen(note);
+	if (len <= ACK_NOTE_MAX)
+		return (char *)note;
+	size_t cut = ACK_NOTE_MAX;
+	bool valid = ug_utf8_valid(note, len);
+	if (valid)
+		while (cut > 0 && ((unsigned char)note[cut] & 0xC0) == 0x80)
+			cut--;
+	memcpy(buf, note, cut);
+	buf[cut] = '\0';
+	if (!valid && cut > 0 && ug_utf8_valid(buf, cut))
+		buf[cut - 1] = (char)0xFF;
+	return buf;
+}
+
 static void
 send_hello(inbox *ib)
 {
@@ -553,8 +583,9 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 		ib->received++;
 		if (ib->ack) {
 			wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
+			char note[ACK_NOTE_MAX + 1];
 			ack.alert_id = a->alert_id;
-			ack.note = (char *)ug_config_get(ib->cfg, "note");
+			ack.note = ack_note(ib, note);
 			if (!send_msg(ib,
 				      UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
 				      &ack))
@@ -728,7 +759,8 @@ send_ack(inbox *ib)
 	wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
 	ack.alert_id.data = ib->acked_id;
 	ack.alert_id.len = WIRE_ALERT_ID_LEN;
-	ack.note = (char *)ug_config_get(ib->cfg, "note");
+	char note[ACK_NOTE_MAX + 1];
+	ack.note = ack_note(ib, note);
 	send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack);
 }
 

@@ -2,6 +2,7 @@
 refusals and exit codes docs/OPERATIONS.md ("Caseworkers") and
 `inbox --help` promise."""
 
+import json
 import signal
 import subprocess
 import time
@@ -318,3 +319,91 @@ def test_into_a_pipe_an_alert_counts_as_shown_once_the_pipe_took_it(
     p.stdout.close()
     p.stderr.close()
     assert run(hub, "desk-dora", "--list") == (0, "0 open alerts\n", "")
+
+
+def test_a_live_session_ended_by_a_newer_one_is_replaced(make_hub):
+    """OPERATIONS.md, Caseworkers: live inbox says Hello again every
+    15 s; "a session the hub ended for sessions_per_caseworker is
+    replaced, and the alerts still open come again"."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    settings={"sessions_per_caseworker": "1"})
+    cpr = CprGen(805).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    conf = conf_of(hub, "cw-anna")
+    hello = "HUB-HELLO caseworker cw-anna connected"
+    first = subprocess.Popen([binary("inbox"), "--config", str(conf),
+                              "--no_ack", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        hub.wait_log(hello, count=1, timeout=20)
+        # The second run's Hello ends the first run's session.
+        assert run(hub, "cw-anna", "--no_ack", "--json", "--idle_exit",
+                   "2")[0] == 0
+        # Within the next 15 s the first run's Hello finds its session
+        # gone and takes a new one: the open alert is pushed again.
+        hub.wait_log(hello, count=3, timeout=30 * SLOW)
+        time.sleep(2)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        out, err = first.communicate(timeout=20 * SLOW)
+    assert first.returncode == 0, err
+    lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    assert [a["delivery"] for a in lines] == [1, 3], out
+    # --json: one object per alert and line, nothing else (no count).
+    assert len(out.splitlines()) == 2, out
+
+
+def test_a_long_note_is_cut_not_a_lost_acknowledgement(make_hub):
+    """OPERATIONS.md, Caseworkers: of an acknowledgement's note (--ack,
+    or live with --note) the hub keeps "its first 200 bytes (a longer
+    note is cut at a character boundary, not refused)"; "either way the
+    acknowledgement is stored". A note of a few kilobytes made the
+    AlertAck too large to send: live said `ack not sent`, counted the
+    alert as acknowledged and it stayed open for good."""
+    hub, cpr, d = dropout_hub(make_hub)
+    # 'ø' is two bytes: any cut the client makes lands mid-character
+    # unless it looks for the boundary.
+    note = "called the family " + "ø" * 5000
+    rc, out, err = run(hub, "cw-anna", "--note", note, "--idle_exit", "2")
+    assert (rc, err) == (0, ""), err
+    assert out.endswith("\n1 alerts received and acknowledged\n"), out
+    assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
+    assert "the note is not kept" not in hub.log_text()
+    hub.send(ev_dropout(cpr, "2026-09-05", institution="college-y"))
+    assert hub.wait_applied()["alerts"] == 2
+    [d2] = hub.peek("cw-anna", 1)
+    assert run(hub, "cw-anna", "--ack", d2["alert_id"], "--note", note) == \
+        (0, "acknowledged\n", "")
+    assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
+
+
+def test_a_live_run_ends_when_its_key_is_replaced(make_hub):
+    """OPERATIONS.md, Caseworkers: "a key revoked or replaced since the
+    connection was made ends the run within those 15 s" with the hub's
+    reason, exit 3 (test_53 runs the revoked case). The run had a
+    session, so its count line is printed all the same."""
+    hub, cpr, d = dropout_hub(make_hub)
+    p = subprocess.Popen([binary("inbox"), "--config",
+                          str(conf_of(hub, "cw-anna"))],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        hub.wait_log("HUB-HELLO caseworker cw-anna connected", timeout=20)
+        hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
+                   config=False)
+        hub.register_caseworker("cw-anna",
+                                key=hub.tmp / "new" / "cw-anna.key")
+        out, err = p.communicate(timeout=15 + 10 * SLOW)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 3, (out, err)
+    assert err == ("inbox: the hub refused this caseworker's key: the key "
+                   "this connection authenticated with has been revoked "
+                   "or replaced\n"), err
+    assert d["alert_id"] in out
+    assert out.endswith("\n1 alerts received and acknowledged\n"), out

@@ -159,12 +159,13 @@ def test_frames_without_a_session_are_malformed(gw):
 def test_inbox_with_a_gateways_key_ends_live_and_one_shot_alike(gw):
     """OPERATIONS.md, live inbox: a Hello refused by a Result before the
     first Welcome (a web gateway's key) ends the run at once, exit 1, as
-    --list does; --idle_exit does not turn it into a clean exit 0."""
+    --list does; --idle_exit does not turn it into a clean exit 0, and
+    without --idle_exit the run does not wait on for ever."""
     hub, g = gw
     conf = hub.tmp / "inbox-web-1.conf"
     conf.write_text(f"caseworker = web-1\nkeys_dir = {hub.keys_dir}\n"
                     f"delivery = {hub.delivery}\n")
-    for extra in (["--idle_exit", "30"], ["--list"]):
+    for extra in (["--idle_exit", "30"], [], ["--list"]):
         p = subprocess.run([binary("inbox"), "--config", str(conf),
                             "--timeout", "30"] + extra,
                            capture_output=True, text=True, timeout=60 * SLOW)
