@@ -113,6 +113,25 @@ def login(g, caseworker, request_id=1):
     return r
 
 
+LOCKED = ("too many failed logins for this caseworker; wait and try "
+          "again later")
+
+
+def login_asker(g):
+    """log_in(who, password): a Login through gateway g with the next
+    request id, answered (code, reason)."""
+    m = pb()
+    rid = [0]
+
+    def log_in(who, password=PASSWORD):
+        rid[0] += 1
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=rid[0], caseworker=who,
+                                       password=password))
+        assert r.request_id == rid[0], r
+        return (r.code, r.reason)
+    return log_in
+
+
 def test_frames_without_a_session_are_malformed(gw):
     hub, g = gw
     m = pb()
@@ -1091,20 +1110,11 @@ def test_login_lock_and_gateway_allowance_on_the_hub_clock(make_hub):
     hub = rules_hub(make_hub, "2026-11-02T08:00:00", settings={
         "login_failures_max": "2", "login_gateway_failures": "3"})
     gateway_and_passwords(hub, "cw-anna", "cw-bob")
-    m = pb()
     g = Gateway(hub)
-    locked = ("too many failed logins for this caseworker; wait and try "
-              "again later")
+    locked = LOCKED
     limited = ("too many failed logins through this gateway; wait a "
                "minute and try again")
-    rid = [0]
-
-    def log_in(who, password=PASSWORD):
-        rid[0] += 1
-        r = g.ask(FRAME_LOGIN, m.Login(request_id=rid[0], caseworker=who,
-                                       password=password))
-        assert r.request_id == rid[0], r
-        return (r.code, r.reason)
+    log_in = login_asker(g)
     try:
         assert log_in("cw-bob", "wrong") == (E_DENIED, WRONG)
         assert log_in("cw-bob", "wrong") == (E_DENIED, WRONG)
@@ -1245,18 +1255,9 @@ def test_login_failures_max_is_5_by_default(make_hub):
     good; cw-bob's fifth locks his id, a right password too."""
     hub = rules_hub(make_hub, "2026-11-02T08:00:00")
     gateway_and_passwords(hub, "cw-anna", "cw-bob")
-    m = pb()
     g = Gateway(hub)
-    locked = ("too many failed logins for this caseworker; wait and try "
-              "again later")
-    rid = [0]
-
-    def log_in(who, password=PASSWORD):
-        rid[0] += 1
-        r = g.ask(FRAME_LOGIN, m.Login(request_id=rid[0], caseworker=who,
-                                       password=password))
-        assert r.request_id == rid[0], r
-        return (r.code, r.reason)
+    locked = LOCKED
+    log_in = login_asker(g)
     try:
         for _ in range(4):
             assert log_in("cw-anna", "wrong") == (E_DENIED, WRONG)
