@@ -410,30 +410,30 @@ send_msg(inbox *ib, int kind, const void *msg)
 	return len > 0 && zmq_send(ib->sock, buf, len, 0) >= 0;
 }
 
-/* Bytes of --note an acknowledgement carries. The hub keeps only the
- * first 200 (cut at a character boundary, CPR digits masked), and a
- * longer note is to be cut, not refused (OPERATIONS.md): sent whole, a
- * note of some kilobytes made the AlertAck too large to encode, so the
- * alert was never acknowledged. Well above 200, so that the hub still
- * does the cutting and the masking. */
-#define ACK_NOTE_MAX 1024
+/* Bytes of a --note, --how or --date a frame carries. The hub keeps
+ * only the first 200 bytes of an acknowledgement's note (cut at a
+ * character boundary, CPR digits masked), and a longer note is to be cut,
+ * not refused (OPERATIONS.md); an action's longer --how or --note is the
+ * hub's to refuse, with its reason (exit 1). Sent whole, a value of some
+ * kilobytes made the frame too large to encode: the alert was never
+ * acknowledged, the action never answered. Well above the hub's limits,
+ * so that the hub still does the cutting, the masking and the refusing. */
+#define SENT_TEXT_MAX 1024
 
-/* The note to send with an acknowledgement, in buf when it had to be
- * cut. A note that is not valid UTF-8 stays invalid, so that the hub
- * keeps none of it, as it would of the whole. */
+/* value as it is sent, in buf when it had to be cut. A value that is not
+ * valid UTF-8 stays invalid, so that the hub treats it as the whole. */
 static char *
-ack_note(const inbox *ib, char buf[static ACK_NOTE_MAX + 1])
+sent_text(const char *value, char buf[static SENT_TEXT_MAX + 1])
 {
-	const char *note = ug_config_get(ib->cfg, "note");
-	size_t len = strlen(note);
-	if (len <= ACK_NOTE_MAX)
-		return (char *)note;
-	size_t cut = ACK_NOTE_MAX;
-	bool valid = ug_utf8_valid(note, len);
+	size_t len = strlen(value);
+	if (len <= SENT_TEXT_MAX)
+		return (char *)value;
+	size_t cut = SENT_TEXT_MAX;
+	bool valid = ug_utf8_valid(value, len);
 	if (valid)
-		while (cut > 0 && ((unsigned char)note[cut] & 0xC0) == 0x80)
+		while (cut > 0 && ((unsigned char)value[cut] & 0xC0) == 0x80)
 			cut--;
-	memcpy(buf, note, cut);
+	memcpy(buf, value, cut);
 	buf[cut] = '\0';
 	if (!valid && cut > 0 && ug_utf8_valid(buf, cut))
 		buf[cut - 1] = (char)0xFF;
@@ -583,9 +583,10 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 		ib->received++;
 		if (ib->ack) {
 			wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
-			char note[ACK_NOTE_MAX + 1];
+			char note[SENT_TEXT_MAX + 1];
 			ack.alert_id = a->alert_id;
-			ack.note = ack_note(ib, note);
+			ack.note =
+			    sent_text(ug_config_get(ib->cfg, "note"), note);
 			if (!send_msg(ib,
 				      UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
 				      &ack))
@@ -759,8 +760,8 @@ send_ack(inbox *ib)
 	wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
 	ack.alert_id.data = ib->acked_id;
 	ack.alert_id.len = WIRE_ALERT_ID_LEN;
-	char note[ACK_NOTE_MAX + 1];
-	ack.note = ack_note(ib, note);
+	char note[SENT_TEXT_MAX + 1];
+	ack.note = sent_text(ug_config_get(ib->cfg, "note"), note);
 	send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack);
 }
 
@@ -823,9 +824,11 @@ send_action(inbox *ib, int command)
 	a.kind = command == 'c'	  ? UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
 		 : command == 'o' ? UNGEBRO__V1__ACTION_KIND__OFFER_MADE
 				  : UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH;
-	a.date = (char *)ug_config_get(ib->cfg, "date");
-	a.how = (char *)ug_config_get(ib->cfg, "how");
-	a.note = (char *)ug_config_get(ib->cfg, "note");
+	char date[SENT_TEXT_MAX + 1], how[SENT_TEXT_MAX + 1],
+	    note[SENT_TEXT_MAX + 1];
+	a.date = sent_text(ug_config_get(ib->cfg, "date"), date);
+	a.how = sent_text(ug_config_get(ib->cfg, "how"), how);
+	a.note = sent_text(ug_config_get(ib->cfg, "note"), note);
 	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ACTION, &a);
 }
 

@@ -380,6 +380,23 @@ def test_a_long_note_is_cut_not_a_lost_acknowledgement(make_hub):
     assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
 
 
+def test_an_action_too_long_is_the_hubs_refusal(make_hub):
+    """inbox --help: exit 1 when the hub refused, "such as an action's
+    --date that is no day ..., or its --how or --note too long: the hub
+    checks those". A --how or --note of some kilobytes made the Action
+    too large to send: nothing reached the hub and inbox waited out its
+    --timeout (exit 2, "no answer from the hub")."""
+    hub, cpr, d = dropout_hub(make_hub)
+    for extra, reason in ((["--how", "x" * 5000],
+                           "how is longer than 256 bytes"),
+                          (["--how", "phone", "--note", "ø" * 5000],
+                           "note is longer than 200 bytes")):
+        rc, out, err = run(hub, "cw-anna", "--contact", d["alert_id"],
+                           *extra, "--timeout", "5")
+        assert (rc, out, err) == (
+            1, "", f"inbox: the hub refused: {reason}\n"), (rc, err)
+
+
 def test_a_live_run_ends_when_its_key_is_replaced(make_hub):
     """OPERATIONS.md, Caseworkers: "a key revoked or replaced since the
     connection was made ends the run within those 15 s" with the hub's
