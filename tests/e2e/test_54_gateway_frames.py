@@ -1242,11 +1242,16 @@ def test_answers_a_gateway_does_not_read_are_logged_once_a_minute(gw):
     hub.stop()
     lines = [line for line in hub.log_text().splitlines()
              if " HUB-WEB " in line and " not sent" in line]
-    assert len(lines) == 2, lines[:5] + [f"... {len(lines)} lines"]
+    # How many are dropped depends on how fast this process reads; when
+    # only one was, there is nothing left over to sum up.
+    more = n - got - 1
+    assert len(lines) == (2 if more else 1), \
+        lines[:5] + [f"... {len(lines)} lines, {more} more dropped"]
     assert lines[0].endswith("HUB-WEB alerts version not sent"), lines[0]
-    assert lines[1].endswith(
-        f"HUB-WEB {n - got - 1} more answers not sent since the last "
-        "HUB-WEB line"), lines[1]
+    if more:
+        assert lines[1].endswith(
+            f"HUB-WEB {more} more answers not sent since the last "
+            "HUB-WEB line"), lines[1]
 
 
 def test_login_failures_max_is_5_by_default(make_hub):
