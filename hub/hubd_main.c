@@ -309,9 +309,12 @@ main(int argc, char **argv)
 	}
 	/* Given twice it is still one check, as any option given twice is
 	 * one setting; after "--" it would be an argument. */
-	bool check = false;
+	bool check = false, valued_check = false;
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0;)
-		if (strcmp(argv[i], "--check-config") == 0) {
+		if (strncmp(argv[i], "--check-config=", 15) == 0) {
+			valued_check = true;
+			i++;
+		} else if (strcmp(argv[i], "--check-config") == 0) {
 			memmove(argv + i, argv + i + 1,
 				(size_t)(argc - i) * sizeof *argv);
 			argc--;
@@ -323,6 +326,15 @@ main(int argc, char **argv)
 		return check_config(argc, argv);
 	if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
 			   &nrest, &help, &diag) != UG_OK) {
+		/* Not a setting: "unknown setting" would send the operator
+		 * looking in the wrong place (-h still won above). */
+		if (valued_check) {
+			fprintf(stderr,
+				"hubd: --check-config takes no value: give "
+				"it alone, as in hubd --check-config "
+				"--config FILE\n");
+			return 2;
+		}
 		/* Its problem and any other, each where it is. */
 		if (config_problems(argc, argv, true) <= 0)
 			report(true, "", &diag);

@@ -324,6 +324,19 @@ def test_check_config_help_wins_over_a_config_that_cannot_be_read(
         assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
 
 
+def test_check_config_with_a_value_is_named_as_such(tmp_path):
+    """hubd --help: --check-config is an option without a value, not a
+    setting: `--check-config=yes` is a usage error (exit 2) that names
+    it, not an "unknown setting 'check-config'", and opens nothing."""
+    p = subprocess.run([binary("hubd"), "--check-config=yes",
+                        "--data_dir", str(tmp_path / "data")],
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stdout) == (2, ""), p
+    assert p.stderr == ("hubd: --check-config takes no value: give it "
+                        "alone, as in hubd --check-config --config FILE\n")
+    assert not (tmp_path / "data").exists()
+
+
 @pytest.mark.parametrize("program", [
     "hubd", "hubctl", "inbox", "webd", "adapter-school", "ug-loadgen"])
 def test_help_wins_over_a_bad_option_before_it(program):
