@@ -170,6 +170,12 @@ hubconn_refused(const hubconn *hc)
 	return hc->handshake == HANDSHAKE_REFUSED;
 }
 
+bool
+hubconn_handshake_failed(const hubconn *hc)
+{
+	return hc->handshake == HANDSHAKE_FAILED;
+}
+
 uint32_t
 hubconn_next_id(hubconn *hc)
 {

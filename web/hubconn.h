@@ -22,6 +22,9 @@ void hubconn_close(hubconn **hc);
 /* The hub refused the last CURVE handshake with this gateway's key (not
  * registered, revoked or replaced), and none has succeeded since. */
 bool hubconn_refused(const hubconn *hc);
+/* Its last handshake failed inside libzmq: with another hub's hub.key,
+ * say; no try again will help. */
+bool hubconn_handshake_failed(const hubconn *hc);
 /* A fresh request id for the next frame. */
 uint32_t hubconn_next_id(hubconn *hc);
 /* Send msg (a frame of `kind` whose request_id is request_id) and return

@@ -154,6 +154,12 @@ static const char *const texts[T_COUNT][2] = {
 			   "nu. Prøv igen senere, eller kontakt driften.",
 			   "The web inbox is not admitted by the hub right "
 			   "now. Try again later, or contact operations."},
+    [T_HUB_KEY_WRONG] = {"Webindbakken kan ikke oprette en sikker "
+			 "forbindelse til hubben (dens nøgle passer ikke). "
+			 "Kontakt driften; det hjælper ikke at prøve igen.",
+			 "The web inbox cannot set up a secure connection "
+			 "to the hub (its key does not match). Contact IT "
+			 "operations; trying again does not help."},
     [T_CPR_EMPTY] = {"Skriv et CPR-nummer.", "Enter a CPR number."},
     [T_CPR_9] = {"CPR-nummeret har 9 cifre: et regneark kan have fjernet "
 		 "det første 0.",

@@ -841,6 +841,9 @@ do_login(ctx *x, const form *f)
 	 * the caseworker is told what the hub's refusal of a frame tells. */
 	if (!r && hubconn_refused(x->w->opts.hub))
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
+	/* Another hub's hub.key: a handshake that no retry can mend. */
+	if (!r && hubconn_handshake_failed(x->w->opts.hub))
+		return login_page(x, 503, T(x, T_HUB_KEY_WRONG), NULL);
 	/* The form again, as for a wrong password: trying again in a
 	 * moment must not need the back button and a reload. */
 	if (!r)

@@ -524,9 +524,10 @@ def test_a_leaked_gateway_key_replaced_as_security_md_says(make_hub):
 def test_webd_with_another_hubs_key_says_so(make_hub, tmp_path):
     """A wrong key, as OPERATIONS.md lists webd's messages: webd whose
     keys_dir/hub.key is not the hub's fails the CURVE handshake inside
-    libzmq (the hub sees nothing); every login is `503`, and webd's log
-    says why: `WEB-HUB request not sent: the CURVE handshake with the
-    hub failed (is keys_dir/hub.key the hub's public key?)`."""
+    libzmq (the hub sees nothing); every login is `503` with a page that
+    sends the caseworker to operations instead of trying again, and
+    webd's log says why: `WEB-HUB request not sent: the CURVE handshake
+    with the hub failed (is keys_dir/hub.key the hub's public key?)`."""
     import shutil
     from hubtest import wait_for
     from test_70_web import PASSWORD, Web, web_hub
@@ -537,9 +538,23 @@ def test_webd_with_another_hubs_key_says_so(make_hub, tmp_path):
     (hub.keys_dir / "hub.key").unlink()
     shutil.copy2(other / "hub.key", hub.keys_dir / "hub.key")
     web = Web(hub)
+    page = []
+
+    def refused():
+        pre, csrf = web.login_form()
+        r, text = web.request("POST", "/login",
+                              {"csrf": csrf, "caseworker": "cw-anna",
+                               "password": PASSWORD},
+                              cookies={"ug_pre": pre})
+        page[:] = [text]
+        return r.status == 503 and "nøgle passer ikke" in text
     try:
-        wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status
-                 == 503, 20, "a login answered 503", interval=0.5)
+        wait_for(refused, 20, "a login answered 503, the key named",
+                 interval=0.5)
+        assert ("Webindbakken kan ikke oprette en sikker forbindelse til "
+                "hubben (dens nøgle passer ikke). Kontakt driften; det "
+                "hjælper ikke at prøve igen.") in page[0], page[0]
+        assert "Prøv igen om lidt" not in page[0]
     finally:
         web.stop()
         (hub.keys_dir / "hub.key").unlink()
