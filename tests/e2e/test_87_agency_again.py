@@ -1,0 +1,274 @@
+"""87 ADAPTERS.md read again as an agency's IT staff read it, for the
+second case each sentence names: every column alias and every value word
+of the five adapters' tables, written as an export would write them; the
+seeded municipality's bad rows against what its adapters reject; an
+outbox whose data.mdb is cut short, emptied or no LMDB file; the watcher's
+word to systemd; SIGHUP during import and flush; the spellings of the
+encoding setting. One hub serves every check of a test."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import hubtest
+from agencytest import run_adapter
+from hubtest import (ROOT, CprGen, EXIT_FATAL, EXIT_OK, EXIT_PENDING,
+                     EXIT_ROWS_REJECTED, binary, dashed)
+
+TYPES = {
+    "school": "absence,readiness,school_leaving",
+    "college": "enrolment,dropout,dropout_risk",
+    "addiction": "addiction",
+    "jobcenter": "benefit,missed_activation",
+    "youthunit": "assignment,desk",
+}
+CPR, CPR2 = CprGen(8701).take(2)
+
+# One good row per kind, by the column names of its table in ADAPTERS.md.
+GOOD = {
+    ("school", "absence"): {
+        "cpr": dashed(CPR), "school": "280017", "period_start": "2026-03-02",
+        "period_end": "2026-03-06", "lessons_absent": "4",
+        "lessons_expected": "30", "kind": "ulovligt", "grade": "8b"},
+    ("school", "readiness"): {
+        "cpr": dashed(CPR), "school": "280017", "grade": "9",
+        "date": "2026-01-15", "ready": "ikke parat", "areas": "faglig",
+        "not_ready_academic": "x", "not_ready_personal": "",
+        "not_ready_social": ""},
+    ("school", "leaving"): {
+        "cpr": dashed(CPR), "school": "280017", "grade": "9",
+        "date": "2026-06-26", "leaving": "afgang"},
+    ("college", "status"): {
+        "cpr": dashed(CPR), "institution": "eud-vestegnen",
+        "programme": "eud-tomrer", "status": "frafald", "date": "16-10-2026",
+        "start": "10-08-2026", "reason": "FRA-03"},
+    ("addiction", "referral"): {
+        "cpr": dashed(CPR), "anonymous": "", "record_id": "",
+        "service": "rmc-albertslund", "date": "2026-09-14",
+        "stage": "henvist", "consent": "ja", "consent_scope": "alt",
+        "consent_expires": ""},
+    ("jobcenter", "benefit"): {
+        "cpr": dashed(CPR), "jobcenter": "jc-albertslund",
+        "benefit": "kontanthjælp", "start": "15-01-2026",
+        "stop": "30-09-2026", "reason": "JOB"},
+    ("jobcenter", "missed_activation"): {
+        "cpr": dashed(CPR), "jobcenter": "jc-albertslund",
+        "date": "2026-09-15", "activity": "VIRK-PRAK"},
+    ("youthunit", "assignment"): {
+        "cpr": dashed(CPR), "caseworker": "cw-anna", "role": "kontakt",
+        "from": "2026-01-05", "to": ""},
+    ("youthunit", "desk"): {
+        "desk": "duty-desk", "caseworker": "cw-desk", "from": "01-10-2025",
+        "to": "", "team_lead": "ja"},
+}
+
+
+def agencies_hub(make_hub):
+    hub = make_hub(agencies={f"{a}-x": t for a, t in TYPES.items()},
+                   caseworkers={"cw-anna": False, "cw-desk": True})
+    hub.cprs.update([CPR, CPR2])
+    return hub
+
+
+def doc_tables():
+    """(adapter, kind) -> [(column, [aliases])], from the column tables
+    of ADAPTERS.md's section on the adapters."""
+    text = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    text = text[text.index("<!-- agencies:begin"):]
+    tables, adapter, kind = {}, None, None
+    for line in text.splitlines():
+        m = re.match(r"### adapter-(\w+)", line)
+        if m:
+            adapter = m.group(1)
+        m = re.match(r"\*\*Kind `(\w+)`\*\*", line)
+        if m:
+            kind = m.group(1)
+            tables[(adapter, kind)] = []
+        m = re.match(r"\| (\w+) \| ([^|]*) \| (yes|no|with|yes in|yes \()",
+                     line)
+        if m and kind and m.group(1) != "column":
+            aliases = [a.strip() for a in m.group(2).split(",")
+                       if a.strip()]
+            tables[(adapter, kind)].append((m.group(1), aliases))
+    return tables
+
+
+def write(hub, name, text, encoding="utf-8"):
+    path = hub.inputs_dir / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def import_json(hub, adapter, path, *args, **settings):
+    r = run_adapter(hub, adapter, "import", path, *args,
+                    agency=f"{adapter}-x", **settings)
+    lines = [json.loads(ln) for ln in r.stdout.splitlines()
+             if ln.startswith("{")]
+    return r, lines
+
+
+def test_every_documented_alias_names_its_column(make_hub):
+    """ADAPTERS.md: each table's aliases are the other names a column is
+    accepted under. A header naming every column by an alias (the n-th
+    alias of each, the name itself where a column has fewer) is read as
+    its kind, found from the header alone, and its row is an event."""
+    tables = doc_tables()
+    assert set(tables) == set(GOOD), sorted(tables)
+    hub = agencies_hub(make_hub)
+    for (adapter, kind), columns in tables.items():
+        assert [c for c, _ in columns] == list(GOOD[(adapter, kind)]), \
+            (adapter, kind, columns)
+        most = max(len(a) for _, a in columns)
+        for n in range(most):
+            names = [aliases[n] if n < len(aliases) else column
+                     for column, aliases in columns]
+            values = [GOOD[(adapter, kind)][c] for c, _ in columns]
+            path = write(hub, f"alias-{adapter}-{kind}-{n}.csv",
+                         ";".join(names) + "\n" + ";".join(values) + "\n")
+            r, lines = import_json(hub, adapter, path)
+            assert r.rc == EXIT_OK, (names, str(r))
+            assert lines[0]["kind"] == kind, (names, lines)
+            assert lines[0]["events"] == 1, (names, lines)
+
+
+# The words of the values columns, as the tables and the text list them.
+WORDS = {
+    ("college", "status", "status"): [
+        "start", "started", "enrolled", "optaget", "påbegyndt", "begyndt",
+        "completed", "gennemført", "fuldført", "afsluttet", "transferred",
+        "transfer", "overflyttet", "overflytning", "skiftet", "dropped_out",
+        "dropout", "frafald", "afbrudt", "udmeldt", "risk", "dropout_risk",
+        "frafaldstruet", "risiko", "frafaldsrisiko"],
+    ("addiction", "referral", "stage"): [
+        "referred", "referral", "henvist", "henvisning", "started",
+        "treatment started", "startet", "opstart", "behandling startet",
+        "påbegyndt", "ended", "treatment ended", "afsluttet",
+        "behandling afsluttet", "slut", "ophørt"],
+    ("addiction", "referral", "consent"): [
+        "yes", "ja", "given", "givet", "no", "nej", "not given",
+        "ikke givet", "withdrawn", "tilbagekaldt"],
+    ("addiction", "referral", "consent_scope"): [
+        "referral", "henvisning", "stage", "forløb", "stadie", "treatment",
+        "behandling", "all", "alt", "alle", "henvisning og behandling"],
+    ("jobcenter", "benefit", "benefit"): [
+        "education", "uddannelseshjælp", "cash", "kontanthjælp",
+        "integration", "selvforsørgelses- og hjemrejseydelse",
+        "hjemrejseydelse", "selvforsørgelsesydelse", "overgangsydelse",
+        "integrationsydelse"],
+    ("youthunit", "assignment", "role"): [
+        "contact", "kontaktperson", "kontakt", "guidance", "vejleder",
+        "UU-vejleder", "uu", "vejledning", "mentor"],
+    ("youthunit", "desk", "team_lead"): [
+        "yes", "ja", "y", "j", "x", "1", "true", "no", "nej", "n", "0",
+        "false"],
+    ("school", "absence", "kind"): [
+        "illness", "sygdom", "permitted", "lovligt", "unlawful", "ulovligt",
+        "all", "alle"],
+    ("school", "readiness", "ready"): [
+        "yes", "ja", "ready", "parat", "uddannelsesparat"],
+    ("school", "readiness", "areas"): [
+        "academic", "faglig", "personal", "personlig", "social", "faglige",
+        "sociale", "faglig og social", "personal and social",
+        "faglig+personlig", "social & faglig"],
+    ("school", "leaving", "leaving"): [
+        "completed", "afgang", "afsluttet", "gennemført", "left", "udmeldt",
+        "udmeldelse"],
+}
+
+
+def test_every_documented_value_word_is_read(make_hub):
+    """Every word a table lists for a value (English and Danish, in the
+    case it is written there, and upper-cased as an export may write it)
+    is read: a file of one row per word imports with no rejected row and
+    as many events as rows."""
+    hub = agencies_hub(make_hub)
+    days = [f"2026-{m:02d}-{d:02d}" for m in range(1, 13)
+            for d in range(1, 29)]
+    for (adapter, kind, column), words in WORDS.items():
+        good = dict(GOOD[(adapter, kind)])
+        if column in ("ready",):     # a ready pupil has no area
+            good.update(areas="", not_ready_academic="")
+        if column == "consent":
+            good.update(consent_scope="")
+        header = list(good)
+        # The column the day goes in: part of each kind's natural key, so
+        # that no two rows are one record.
+        day_col = {"status": "date", "referral": "date", "benefit": "start",
+                   "assignment": "from", "desk": "from",
+                   "absence": "period_start", "readiness": "date",
+                   "leaving": "date"}[kind]
+        rows = []
+        for i, word in enumerate(words + [w.upper() for w in words]):
+            row = dict(good, **{column: word, day_col: days[i]})
+            if kind == "absence":
+                row["period_end"] = days[i]
+            if kind == "leaving":
+                row["school"] = f"school-{i}"   # a pupil leaves a grade once
+            if kind == "status":
+                starts = ("start", "started", "enrolled", "optaget",
+                          "påbegyndt", "begyndt")
+                row["start"] = days[i] if word.lower() in starts \
+                    else "2025-08-11"
+            if column == "consent" and word.lower() in (
+                    "yes", "ja", "given", "givet"):
+                row["consent_scope"] = "alt"
+            rows.append(";".join(row[c] for c in header))
+        path = write(hub, f"words-{adapter}-{column}.csv",
+                     ";".join(header) + "\n" + "\n".join(rows) + "\n")
+        r, lines = import_json(hub, adapter, path)
+        assert r.rc == EXIT_OK, (column, str(r))
+        assert (lines[0]["kind"], lines[0]["rows"], lines[0]["events"]) == \
+            (kind, len(rows), len(rows)), (column, lines)
+
+
+def test_the_seeded_municipality_s_bad_rows_are_the_ones_rejected(make_hub,
+                                                                  tmp_path):
+    """ADAPTERS.md, "The seeded synthetic municipality": cohort.json says
+    per file the rows, the valid rows and, with --bad-rows N, the lines of
+    the N bad rows mixed in, which its adapter rejects: every file, given
+    to the adapter cohort.json names, rejects exactly those lines and
+    imports the valid rows as events. A bad row is a spoilt copy of a
+    good one, so a file of its header alone (this seed's FGU file) has
+    none, as the doc and --help say."""
+    gen = [sys.executable, str(ROOT / "deploy" / "gen_cohort.py")]
+    out = tmp_path / "cohort"
+    subprocess.run(gen + ["--out", str(out), "--pupils", "30", "--weeks",
+                          "1", "--seed", "7", "--bad-rows", "2", "--quiet"],
+                   check=True, timeout=120)
+    cohort = json.loads((out / "cohort.json").read_text())
+    hub = make_hub(agencies={a["id"]: a["types"]
+                             for a in cohort["agencies"]})
+    files, empty = 0, []
+    for agency in cohort["agencies"]:
+        for f in agency["files"]:
+            data = (out / f["file"]).read_bytes()
+            for cpr in re.findall(rb"\b(\d{6})-?(\d{4})\b", data):
+                hub.cprs.add(b"".join(cpr).decode())
+            path = hub.inputs_dir / f["file"]
+            path.write_bytes(data)
+            r = run_adapter(hub, agency["adapter"], "import", path,
+                            agency=agency["id"])
+            want = sorted(b["line"] for b in f["bad_rows"])
+            got = sorted(int(n) for n in re.findall(
+                r"^%s:(\d+): " % re.escape(str(path)), r.stderr, re.M))
+            assert got == want, (f["file"], got, want, r.stderr)
+            assert r.rc == (EXIT_ROWS_REJECTED if want else EXIT_OK), \
+                (f["file"], str(r))
+            s = r.summary
+            assert (s["rows"], s["events"], s["rejected_rows"]) == \
+                (f["rows"], f["valid_rows"], len(want)), (f, s)
+            assert len(want) == (2 if f["valid_rows"] else 0), f
+            if not f["valid_rows"]:
+                empty.append(f["file"])
+            files += 1
+    assert files >= 10
+    assert empty == ["college-fgu-vestegnen.csv"], empty
+    text = " ".join(subprocess.run(gen + ["--help"], capture_output=True,
+                                   text=True, timeout=60).stdout.split())
+    assert "so a file without good rows" in text and "gets none" in text, \
+        text
