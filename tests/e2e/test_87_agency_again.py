@@ -7,7 +7,6 @@ word to systemd; SIGHUP during import and flush; the spellings of the
 encoding setting. One hub serves every check of a test."""
 
 import json
-import os
 import re
 import signal
 import socket
@@ -18,7 +17,7 @@ import time
 import hubtest
 from agencytest import run_adapter
 from hubtest import (ROOT, CprGen, EXIT_FATAL, EXIT_OK, EXIT_PENDING,
-                     EXIT_ROWS_REJECTED, binary, dashed)
+                     EXIT_ROWS_REJECTED, dashed)
 
 TYPES = {
     "school": "absence,readiness,school_leaving",
@@ -272,3 +271,153 @@ def test_the_seeded_municipality_s_bad_rows_are_the_ones_rejected(make_hub,
                                    text=True, timeout=60).stdout.split())
     assert "so a file without good rows" in text and "gets none" in text, \
         text
+
+
+ABSENCE_HEADER = "cpr;school;period_start;period_end;lessons_absent;" \
+    "lessons_expected;kind;grade\n"
+
+
+def absence_rows(days, absent="1", school="280017"):
+    return "".join(f"{dashed(CPR)};{school};2026-03-{d:02d};2026-03-{d:02d};"
+                   f"{absent};30;ulovligt;8b\n" for d in days)
+
+
+def test_a_damaged_outbox_stops_every_command_and_is_left_as_it_was(
+        make_hub):
+    """ADAPTERS.md, "A damaged outbox": a data.mdb cut short, emptied to 0
+    bytes or no LMDB file at all stops import, flush and watch with exit
+    3 before anything is read (an input's bad row makes no rejects file),
+    with the message the doc quotes, the file unchanged and no new outbox
+    made in its place; put back, the outbox delivers what it held."""
+    hub = make_hub(start=False)
+    hub.cprs.add(CPR)
+    held = hub.inputs_dir / "held.csv"
+    held.write_text(ABSENCE_HEADER + absence_rows(range(2, 30)))
+    r = hub.adapter("import", held, timeout=0)
+    assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 28), str(r)
+    outbox = hub.outbox_dir()
+    data = outbox / "data.mdb"
+    whole = data.read_bytes()
+    bad = hub.inputs_dir / "bad.csv"
+    bad.write_text(ABSENCE_HEADER + absence_rows([1], absent="x"))
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    (drop / "w.csv").write_text(ABSENCE_HEADER + absence_rows([1]))
+    hint = ("move the outbox aside and import the agency's exports again "
+            "(ADAPTERS.md, \"A damaged outbox\")")
+    cases = [
+        (whole[:len(whole) // 2],
+         f"adapter-school: {outbox}/data.mdb is damaged: "
+         f"{len(whole) // 2} bytes, but its LMDB header counts "
+         f"{len(whole)} (cut short); {hint}"),
+        (b"", f"adapter-school: {outbox}/data.mdb is empty (0 bytes); "
+              f"{hint}"),
+        (b"\x00not lmdb" * 1024,
+         f"adapter-school: {outbox}: cannot open LMDB environment: "
+         "MDB_INVALID: File is not an LMDB file"),
+    ]
+    for content, said in cases:
+        data.write_bytes(content)
+        for args in (("import", bad), ("flush",), ("watch", drop)):
+            r = hub.adapter(*args, settle=0)
+            assert r.rc == EXIT_FATAL, (args, str(r))
+            assert said in r.stderr.splitlines(), (args, said, r.stderr)
+            assert data.read_bytes() == content, args
+            assert sorted(p.name for p in outbox.iterdir()) == \
+                ["adapter.lock", "data.mdb", "lock.mdb", "origins"], args
+            assert not (hub.inputs_dir / "bad.csv.rejects.csv").exists()
+            assert (drop / "w.csv").exists() and \
+                not (drop / "done").exists(), args
+    data.write_bytes(whole)
+    hub.start()
+    r = hub.adapter("flush")
+    assert (r.rc, r.summary["accepted"], r.summary["pending"]) == \
+        (EXIT_OK, 28, 0), str(r)
+
+
+def notify_socket(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(15 * hubtest.SLOW)
+    return sock
+
+
+def test_watch_tells_systemd_when_it_is_ready_and_when_it_stops(
+        make_hub, tmp_path, monkeypatch):
+    """ADAPTERS.md, the unit: Type=notify, ready once the outbox is open
+    and the directory watched. The watcher sends READY=1 once it logs
+    ADP-WATCH watching DIR, STOPPING=1 on SIGTERM (exit 0); a watcher
+    that cannot watch its directory never says it is ready."""
+    hub = make_hub()
+    sock = notify_socket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    with hub.adapter_running("watch", drop, settle=0) as proc:
+        assert sock.recv(256) == b"READY=1"
+        assert (hub.outbox_dir() / "data.mdb").exists()
+        proc.send_signal(signal.SIGTERM)
+        assert sock.recv(256) == b"STOPPING=1"
+        r = hub.adapter_finish(proc)
+    assert r.rc == EXIT_OK, str(r)
+    assert f"ADP-WATCH watching {drop} " in r.stderr, r.stderr
+    r = hub.adapter("watch", drop / "gone", settle=0)
+    assert r.rc == EXIT_FATAL, str(r)
+    sock.settimeout(0.5)
+    said = []
+    try:
+        while True:
+            said.append(sock.recv(256))
+    except socket.timeout:
+        pass
+    assert b"READY=1" not in said, said
+    sock.close()
+
+
+def test_sighup_is_ignored_by_import_and_flush(make_hub):
+    """ADAPTERS.md: SIGHUP is ignored (import, flush and watch alike).
+    An import or a flush waiting for a hub that is down goes on after a
+    SIGHUP and gives up only at its timeout, exit 2, the events kept."""
+    hub = make_hub(start=False)
+    hub.cprs.add(CPR)
+    path = hub.inputs_dir / "hup.csv"
+    path.write_text(ABSENCE_HEADER + absence_rows([2, 3]))
+    for args in (("import", path), ("flush",)):
+        began = time.monotonic()
+        with hub.adapter_running(*args, timeout=3) as proc:
+            time.sleep(1)
+            proc.send_signal(signal.SIGHUP)
+            r = hub.adapter_finish(proc)
+        assert r.rc == EXIT_PENDING, (args, str(r))
+        assert time.monotonic() - began >= 3, args
+        assert "ADP-TIMEOUT" in r.stderr and "ADP-STOP" not in r.stderr, \
+            (args, r.stderr)
+        assert r.summary["pending"] == 2, (args, r.summary)
+
+
+def test_every_spelling_of_the_encoding_setting(make_hub):
+    """ADAPTERS.md: encoding takes utf-8, cp1252, latin1, cp850 and also
+    utf8, windows-1252, latin-1, iso-8859-1 and ibm850, in any case. Each
+    reads the file in that encoding (its per-file line says which, not
+    detected), so a code page 850 export read with IBM850 keeps its ø in
+    the rejects file, which then begins with a byte order mark."""
+    hub = agencies_hub(make_hub)
+    text = ABSENCE_HEADER + absence_rows([2], school="Nørre Skole") + \
+        absence_rows([3], absent="x", school="Nørre Skole")
+    for setting, used, written in (
+            ("UTF8", "utf-8", "utf-8"), ("Windows-1252", "cp1252", "cp1252"),
+            ("LATIN-1", "latin1", "latin-1"),
+            ("iso-8859-1", "latin1", "latin-1"),
+            ("IBM850", "cp850", "cp850"), ("CP850", "cp850", "cp850"),
+            ("Utf-8", "utf-8", "utf-8")):
+        path = write(hub, f"enc-{setting}.csv", text, encoding=written)
+        r, lines = import_json(hub, "school", path, encoding=setting)
+        assert r.rc == EXIT_ROWS_REJECTED, (setting, str(r))
+        assert (lines[0]["encoding"], lines[0]["encoding_detected"]) == \
+            (used, False), (setting, lines[0])
+        rejects = (hub.inputs_dir / f"enc-{setting}.csv.rejects.csv") \
+            .read_bytes()
+        bom = b"\xef\xbb\xbf" if used != "utf-8" else b""
+        assert rejects.startswith(bom + b"line;column;reason;cpr;"), rejects
+        assert "Nørre Skole" in rejects.decode("utf-8-sig"), (setting,
+                                                               rejects)
