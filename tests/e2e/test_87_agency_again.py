@@ -421,3 +421,40 @@ def test_every_spelling_of_the_encoding_setting(make_hub):
         assert rejects.startswith(bom + b"line;column;reason;cpr;"), rejects
         assert "Nørre Skole" in rejects.decode("utf-8-sig"), (setting,
                                                                rejects)
+
+
+def test_adp_repeat_names_a_repeat_of_a_row_this_run_queued(make_hub):
+    """ADAPTERS.md, "Re-imports and corrections": a row repeated within
+    one import is a duplicate, logged ADP-REPEAT FILE:LINE when an
+    earlier row of the run queued its event, in one file or the next of
+    the run. Its repeat in a file imported again (the row sent, or still
+    pending from an earlier run) is counted as a duplicate as the row
+    itself is, without the warning, as the doc and its log table say."""
+    hub = make_hub(start=False)
+    hub.cprs.add(CPR)
+    path = hub.inputs_dir / "twice.csv"
+    path.write_text(ABSENCE_HEADER + absence_rows([2, 2, 3]))
+    again = hub.inputs_dir / "again.csv"
+    again.write_text(ABSENCE_HEADER + absence_rows([3]))
+
+    def repeats(r):
+        return [ln.split(" ADP-REPEAT ", 1)[1].split(": ", 1)[0]
+                for ln in r.stderr.splitlines() if " ADP-REPEAT " in ln]
+
+    r = hub.adapter("import", path, again, timeout=0)
+    assert r.rc == EXIT_PENDING, str(r)
+    assert repeats(r) == [f"{path}:3", f"{again}:2"], r.stderr
+    assert (r.summary["queued"], r.summary["duplicates"]) == (2, 2)
+    # Still pending from that run, then sent: counted, not logged.
+    r = hub.adapter("import", path, timeout=0)
+    assert (r.rc, repeats(r), r.summary["duplicates"]) == \
+        (EXIT_PENDING, [], 3), str(r)
+    hub.start()
+    for _ in range(2):
+        r = hub.adapter("import", path)
+        assert (r.rc, repeats(r), r.summary["queued"],
+                r.summary["duplicates"]) == (EXIT_OK, [], 0, 3), str(r)
+    table = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    row = next(ln for ln in table.splitlines()
+               if ln.startswith("| `ADP-REPEAT` |"))
+    assert "whose event the run queued" in row and "not logged" in row, row
