@@ -7,6 +7,7 @@ word to systemd; SIGHUP during import and flush; the spellings of the
 encoding setting. One hub serves every check of a test."""
 
 import json
+import os
 import re
 import signal
 import socket
@@ -458,3 +459,55 @@ def test_adp_repeat_names_a_repeat_of_a_row_this_run_queued(make_hub):
     row = next(ln for ln in table.splitlines()
                if ln.startswith("| `ADP-REPEAT` |"))
     assert "whose event the run queued" in row and "not logged" in row, row
+
+
+def test_a_run_that_breaks_off_at_a_file_says_so_for_it_and_the_rest(
+        make_hub):
+    """ADAPTERS.md, "Output and exit codes": a file whose import broke off
+    (its rejects file a symbolic link: "fatal") has its counts so far,
+    queued 0, and its text line ends " (not complete)"; a file after it
+    is "not imported: the run stopped before it" (JSON: "not_imported",
+    that "error", format, encoding, encoding_detected and kind null,
+    counts 0); the file before it stays queued, and the next flush sends
+    it. Exit 3, the link and the file it names left as they were."""
+    hub = make_hub()
+    hub.cprs.update([CPR, CPR2])
+    first = hub.inputs_dir / "a.csv"
+    first.write_text(ABSENCE_HEADER + absence_rows([2]))
+    broken = hub.inputs_dir / "b.csv"
+    broken.write_text(ABSENCE_HEADER + absence_rows([3], absent="x") +
+                      absence_rows([4]))
+    after = hub.inputs_dir / "c.csv"
+    after.write_text(ABSENCE_HEADER + absence_rows([5]).replace(
+        dashed(CPR), dashed(CPR2)))
+    os.symlink("elsewhere.txt", hub.inputs_dir / "b.csv.rejects.csv")
+    cmd = [a for a in hub.adapter_cmd("import", first, broken, after)
+           if a != "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True,
+                       timeout=60 * hubtest.SLOW)
+    assert r.returncode == EXIT_FATAL, r.stderr
+    assert r.stdout.splitlines()[:3] == [
+        f"file {first}: csv, utf-8 (detected), kind absence: rows 1, "
+        "events 1, queued 1 (corrections 0), duplicates 0, rejected rows 0",
+        f"file {broken}: csv, utf-8 (detected), kind absence: rows 1, "
+        "events 0, queued 0 (corrections 0), duplicates 0, rejected rows 1 "
+        "(not complete)",
+        f"file {after}: not imported: the run stopped before it"], r.stdout
+    r = hub.adapter("import", first, broken, after)
+    assert r.rc == EXIT_FATAL, str(r)
+    lines = [json.loads(ln) for ln in r.stdout.splitlines()]
+    assert [ln.get("status") for ln in lines] == \
+        ["done", "fatal", "not_imported", None], lines
+    assert lines[1]["queued"] == 0, lines[1]
+    assert lines[2] == {
+        "file": str(after), "status": "not_imported",
+        "error": "the run stopped before it", "format": None,
+        "encoding": None, "encoding_detected": None, "kind": None,
+        "rows": 0, "events": 0, "queued": 0, "corrections": 0,
+        "duplicates": 0, "rejected_rows": 0}, lines[2]
+    assert lines[3]["pending"] == 1, lines[3]
+    assert os.path.islink(hub.inputs_dir / "b.csv.rejects.csv")
+    assert not (hub.inputs_dir / "elsewhere.txt").exists()
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 1, 0), str(f)
