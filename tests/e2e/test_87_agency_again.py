@@ -375,6 +375,14 @@ def test_watch_tells_systemd_when_it_is_ready_and_when_it_stops(
     sock.close()
 
 
+def sighup_ignored(pid):
+    """Whether the process has set SIGHUP to be ignored (its SigIgn mask
+    in /proc): a signal sent before that would end it."""
+    with open(f"/proc/{pid}/status") as f:
+        mask = next(ln for ln in f if ln.startswith("SigIgn:"))
+    return int(mask.split()[1], 16) & (1 << (signal.SIGHUP - 1))
+
+
 def test_sighup_is_ignored_by_import_and_flush(make_hub):
     """ADAPTERS.md: SIGHUP is ignored (import, flush and watch alike).
     An import or a flush waiting for a hub that is down goes on after a
@@ -386,7 +394,8 @@ def test_sighup_is_ignored_by_import_and_flush(make_hub):
     for args in (("import", path), ("flush",)):
         began = time.monotonic()
         with hub.adapter_running(*args, timeout=3) as proc:
-            time.sleep(1)
+            hubtest.wait_for(lambda: sighup_ignored(proc.pid), 10,
+                             "SIGHUP ignored")
             proc.send_signal(signal.SIGHUP)
             r = hub.adapter_finish(proc)
         assert r.rc == EXIT_PENDING, (args, str(r))
