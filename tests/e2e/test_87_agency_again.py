@@ -520,3 +520,42 @@ def test_a_run_that_breaks_off_at_a_file_says_so_for_it_and_the_rest(
     f = hub.adapter("flush")
     assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
         (EXIT_OK, 1, 0), str(f)
+
+
+def test_no_end_written_any_way_is_one_and_the_same_event(make_hub):
+    """ADAPTERS.md: an optional end date (`to`, `stop`,
+    `consent_expires`) that is empty or 9999-12-31, in any of the three
+    date forms, means no end, and a missing optional column is an empty
+    one: each such spelling of a record is the same event, so after the
+    first every other is a duplicate and nothing more is stored."""
+    hub = agencies_hub(make_hub)
+    spellings = {
+        ("jobcenter", "cpr;jobcenter;benefit;start;stop"): [
+            f"{CPR};jc;cash;01-01-2026;", f"{CPR};jc;cash;01-01-2026;"
+            "31.12.9999", f"{CPR};jc;cash;2026-01-01;31-12-9999"],
+        ("youthunit", "cpr;caseworker;from;to"): [
+            f"{CPR};cw-anna;01-01-2026;", f"{CPR};cw-anna;2026-01-01;"
+            "9999-12-31", f"{CPR};cw-anna;01.01.2026;31.12.9999"],
+        ("youthunit", "desk;caseworker;from;to;team_lead"): [
+            "duty-desk;cw-anna;01-01-2026;;", "duty-desk;cw-anna;"
+            "2026-01-01;31-12-9999;nej"],
+        ("addiction", "cpr;service;date;stage;consent;consent_scope;"
+                      "consent_expires"): [
+            f"{CPR};rmc;2026-09-14;henvist;ja;alt;",
+            f"{CPR};rmc;14-09-2026;henvist;ja;alt;9999-12-31",
+            f"{CPR};rmc;14.09.2026;henvist;ja;alt;31.12.9999"],
+    }
+    for n, ((adapter, header), rows) in enumerate(spellings.items()):
+        for i, row in enumerate(rows):
+            path = write(hub, f"noend-{n}-{i}.csv", f"{header}\n{row}\n")
+            r, lines = import_json(hub, adapter, path)
+            assert r.rc == EXIT_OK, (row, str(r))
+            assert (lines[0]["queued"], lines[0]["duplicates"]) == \
+                ((1, 0) if i == 0 else (0, 1)), (row, lines[0])
+        # Without the end column at all: the same record again.
+        short = header.rsplit(";", 1)[0]
+        first = rows[0].rsplit(";", 1)[0]
+        path = write(hub, f"noend-{n}-none.csv", f"{short}\n{first}\n")
+        r, lines = import_json(hub, adapter, path)
+        assert (r.rc, lines[0]["queued"], lines[0]["duplicates"]) == \
+            (EXIT_OK, 0, 1), (short, str(r))
