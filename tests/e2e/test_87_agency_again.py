@@ -559,3 +559,46 @@ def test_no_end_written_any_way_is_one_and_the_same_event(make_hub):
         r, lines = import_json(hub, adapter, path)
         assert (r.rc, lines[0]["queued"], lines[0]["duplicates"]) == \
             (EXIT_OK, 0, 1), (short, str(r))
+
+
+def test_replacing_the_key_as_the_doc_says_keeps_the_outbox_and_ids(
+        make_hub):
+    """ADAPTERS.md, "Replacing the adapter's key", done as it says: a new
+    pair from `hubctl keygen` in another keys directory written into the
+    existing file's `public` and `secret` lines (its storage_key and
+    hash_key kept), the new public key registered with `hubctl
+    register-agency AGENCY --key NEW.key --types ...`, and run again: the
+    outbox opens and what it held is delivered, and rows sent under the
+    old key are duplicates, not new events."""
+    hub = make_hub()
+    hub.cprs.update([CPR, CPR2])
+    sent = hub.inputs_dir / "sent.csv"
+    sent.write_text(ABSENCE_HEADER + absence_rows([2]))
+    held = hub.inputs_dir / "held.csv"
+    held.write_text(ABSENCE_HEADER + absence_rows([3]).replace(
+        dashed(CPR), dashed(CPR2)))
+    assert hub.adapter("import", sent).rc == EXIT_OK
+    hub.stop()
+    r = hub.adapter("import", held, timeout=0)
+    assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 1), str(r)
+    new_dir = hub.tmp / "new-keys"
+    new_dir.mkdir()
+    hub.hubctl("keygen", "--keys_dir", str(new_dir), "school-a",
+               config=False)
+    key_file = hub.keys_dir / "school-a.key_secret"
+    text = key_file.read_text()
+    new = (new_dir / "school-a.key_secret").read_text()
+    for name in ("public", "secret"):
+        pattern = rf"(?m)^{name} = .*$"
+        text = re.sub(pattern, re.search(pattern, new).group(0), text)
+    key_file.write_text(text)
+    hub.hubctl("register-agency", "school-a", "--key",
+               str(new_dir / "school-a.key"), "--types", "absence")
+    hub.start()
+    r = hub.adapter("flush")
+    assert (r.rc, r.summary["accepted"], r.summary["pending"]) == \
+        (EXIT_OK, 1, 0), str(r)
+    r = hub.adapter("import", sent, held)
+    assert (r.rc, r.summary["queued"], r.summary["duplicates"]) == \
+        (EXIT_OK, 0, 2), str(r)
+    assert hub.stats()["log_events"] == 2
