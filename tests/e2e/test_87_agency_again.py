@@ -602,3 +602,34 @@ def test_replacing_the_key_as_the_doc_says_keeps_the_outbox_and_ids(
     assert (r.rc, r.summary["queued"], r.summary["duplicates"]) == \
         (EXIT_OK, 0, 2), str(r)
     assert hub.stats()["log_events"] == 2
+
+
+def test_the_cpr_column_marks_an_anonymous_row_in_either_word(make_hub):
+    """ADAPTERS.md, adapter-addiction: a row is anonymous when
+    `anonymous` is yes (any yes word) or the cpr column says `anonym` or
+    `anonymous`, in any case; `anonymous` no beside `anonym` in cpr, and
+    an empty cpr not marked, are refused with their reasons."""
+    hub = agencies_hub(make_hub)
+    rows = [";y;R1", ";J;R2", ";TRUE;R3", ";x;R4", "Anonym;;R5",
+            "ANONYMOUS;;R6", "anonymous;ja;R7", ";nej;R8", "anonym;nej;R9"]
+    path = write(hub, "anonymous.csv",
+                 "cpr;anonymous;record_id;service;date;stage;consent\n" +
+                 "".join(f"{r};rmc;2026-09-10;henvist;\n" for r in rows))
+    r, lines = import_json(hub, "addiction", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (lines[0]["events"], lines[0]["rejected_rows"]) == (7, 2), lines
+    assert f"{path}:9: column cpr: cpr is empty; for anonymous counselling " \
+        "write yes in anonymous (or anonym in cpr)" in r.stderr, r.stderr
+    assert f"{path}:10: column anonymous: anonymous is no but cpr says " \
+        "anonym" in r.stderr, r.stderr
+    assert not [e for e in stored_events(hub) if e["person"]]
+    table = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    row = next(ln for ln in table.splitlines()
+               if ln.startswith("| cpr | cprnr, cpr_nr | yes (the column)"))
+    assert "`anonym`" in row and "`anonymous`" in row, row
+
+
+def stored_events(hub):
+    p = hub.hubctl("log", "--json")
+    return [json.loads(ln) for ln in p.stdout.splitlines()
+            if ln.startswith("{")]
