@@ -136,33 +136,43 @@ def test_every_documented_alias_names_its_column(make_hub):
             assert lines[0]["events"] == 1, (names, lines)
 
 
-# The words of the values columns, as the tables and the text list them.
+# The words of the values columns, as the tables and the text list them
+# (a word with æ, ø or å also in ae, oe, aa).
 WORDS = {
     ("college", "status", "status"): [
         "start", "started", "enrolled", "optaget", "påbegyndt", "begyndt",
         "completed", "gennemført", "fuldført", "afsluttet", "transferred",
         "transfer", "overflyttet", "overflytning", "skiftet", "dropped_out",
         "dropout", "frafald", "afbrudt", "udmeldt", "risk", "dropout_risk",
-        "frafaldstruet", "risiko", "frafaldsrisiko"],
+        "frafaldstruet", "risiko", "frafaldsrisiko", "enrolment",
+        "optagelse", "frafaldet", "paabegyndt", "gennemfoert",
+        "fuldfoert"],
     ("addiction", "referral", "stage"): [
         "referred", "referral", "henvist", "henvisning", "started",
         "treatment started", "startet", "opstart", "behandling startet",
         "påbegyndt", "ended", "treatment ended", "afsluttet",
-        "behandling afsluttet", "slut", "ophørt"],
+        "behandling afsluttet", "slut", "ophørt", "start", "end",
+        "paabegyndt", "ophoert"],
     ("addiction", "referral", "consent"): [
         "yes", "ja", "given", "givet", "no", "nej", "not given",
-        "ikke givet", "withdrawn", "tilbagekaldt"],
+        "ikke givet", "withdrawn", "tilbagekaldt", "y", "j", "x", "1",
+        "true", "n", "0", "false"],
     ("addiction", "referral", "consent_scope"): [
         "referral", "henvisning", "stage", "forløb", "stadie", "treatment",
-        "behandling", "all", "alt", "alle", "henvisning og behandling"],
+        "behandling", "all", "alt", "alle", "henvisning og behandling",
+        "forloeb"],
     ("jobcenter", "benefit", "benefit"): [
         "education", "uddannelseshjælp", "cash", "kontanthjælp",
         "integration", "selvforsørgelses- og hjemrejseydelse",
         "hjemrejseydelse", "selvforsørgelsesydelse", "overgangsydelse",
-        "integrationsydelse"],
+        "integrationsydelse", "education benefit", "cash benefit",
+        "integration benefit", "uddannelseshjaelp", "kontanthjaelp",
+        "selvforsoergelses- og hjemrejseydelse",
+        "selvforsoergelsesydelse"],
     ("youthunit", "assignment", "role"): [
         "contact", "kontaktperson", "kontakt", "guidance", "vejleder",
-        "UU-vejleder", "uu", "vejledning", "mentor"],
+        "UU-vejleder", "uu", "vejledning", "mentor", "contact person",
+        "guidance counsellor"],
     ("youthunit", "desk", "team_lead"): [
         "yes", "ja", "y", "j", "x", "1", "true", "no", "nej", "n", "0",
         "false"],
@@ -170,14 +180,14 @@ WORDS = {
         "illness", "sygdom", "permitted", "lovligt", "unlawful", "ulovligt",
         "all", "alle"],
     ("school", "readiness", "ready"): [
-        "yes", "ja", "ready", "parat", "uddannelsesparat"],
+        "yes", "ja", "ready", "parat", "uddannelsesparat", "1", "true"],
     ("school", "readiness", "areas"): [
         "academic", "faglig", "personal", "personlig", "social", "faglige",
         "sociale", "faglig og social", "personal and social",
         "faglig+personlig", "social & faglig"],
     ("school", "leaving", "leaving"): [
         "completed", "afgang", "afsluttet", "gennemført", "left", "udmeldt",
-        "udmeldelse"],
+        "udmeldelse", "completed grade", "left school", "gennemfoert"],
 }
 
 
@@ -186,6 +196,19 @@ def test_every_documented_value_word_is_read(make_hub):
     case it is written there, and upper-cased as an export may write it)
     is read: a file of one row per word imports with no rejected row and
     as many events as rows."""
+    doc = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    doc = doc[doc.index("<!-- agencies:begin"):]
+    danish = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
+    # Each quoted word, and each of a quoted list (`yes ja y j x 1 true`).
+    quoted = {x.translate(danish) for line in doc.splitlines()
+              if not line.startswith("```")
+              for w in re.findall(r"`([^`]+)`", line)
+              for x in [w] + w.split()}
+    for (_, _, column), words in WORDS.items():
+        listed = [w for w in words
+                  if w.translate(danish) not in quoted and " og " not in
+                  w and " and " not in w and not re.search("[+&]", w)]
+        assert listed in ([], ["faglige", "sociale"]), (column, listed)
     hub = agencies_hub(make_hub)
     days = [f"2026-{m:02d}-{d:02d}" for m in range(1, 13)
             for d in range(1, 29)]
@@ -210,12 +233,14 @@ def test_every_documented_value_word_is_read(make_hub):
             if kind == "leaving":
                 row["school"] = f"school-{i}"   # a pupil leaves a grade once
             if kind == "status":
-                starts = ("start", "started", "enrolled", "optaget",
-                          "påbegyndt", "begyndt")
+                starts = ("start", "started", "enrolled", "enrolment",
+                          "optaget", "optagelse", "påbegyndt",
+                          "paabegyndt", "begyndt")
                 row["start"] = days[i] if word.lower() in starts \
                     else "2025-08-11"
             if column == "consent" and word.lower() in (
-                    "yes", "ja", "given", "givet"):
+                    "yes", "ja", "given", "givet", "y", "j", "x", "1",
+                    "true"):
                 row["consent_scope"] = "alt"
             rows.append(";".join(row[c] for c in header))
         path = write(hub, f"words-{adapter}-{column}.csv",
