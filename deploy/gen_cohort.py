@@ -136,7 +136,11 @@ def parse_args(argv):
                         "must reject (absence: bad date, absent > expected, "
                         "bad CPR date, missing field; the other agencies' "
                         "files: bad date, bad CPR, unknown value, missing "
-                        "field); cohort.json lists their lines")
+                        "field); each is a spoilt copy of one of the file's "
+                        "good rows, so a file without good rows (a "
+                        "college's that no one of a small --pupils cohort "
+                        "started at) gets none; cohort.json lists their "
+                        "lines")
     p.add_argument("--rows", type=int, default=0,
                    help="bench mode: stream exactly N absence rows in total "
                         "(weeks as needed), constant memory per row")
