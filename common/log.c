@@ -112,7 +112,7 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	}
 	va_list ap;
 	va_start(ap, fmt);
-	if (used > 0 && (size_t)used < sizeof line) {
+	if (used > 0 && (size_t)used < sizeof line - 1) {
 		/* The message is masked whole before the line cuts it: a CPR
 		 * across the cut would otherwise keep its first digits. */
 		char body[sizeof line + 64];
@@ -129,17 +129,19 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 		 * it. */
 		one_line(body, strlen(body), false);
 		ug_cpr_mask(body);
-		ug_strlcpy(line + used, body, sizeof line - (size_t)used);
+		/* Cut one byte short of the buffer's end, at a whole
+		 * character: the line break goes after it, never over the
+		 * last byte of an 'ø'. */
+		ug_strlcpy(line + used, body, sizeof line - 1 - (size_t)used);
 		ug_utf8_trim_tail(line + used);
 	}
 	va_end(ap);
 	/* One write per record so lines from several processes never
 	 * interleave. */
 	size_t len = strlen(line);
-	if (len < sizeof line - 1)
-		line[len++] = '\n';
-	else
-		line[sizeof line - 2] = '\n', len = sizeof line - 1;
+	if (len > sizeof line - 2)
+		len = sizeof line - 2; /* a prefix cut short: ASCII alone */
+	line[len++] = '\n';
 	fwrite(line, 1, len, stderr);
 	fflush(stderr);
 }

@@ -95,6 +95,12 @@ struct hub_ops {
 	uint16_t raises;
 };
 
+static bool
+blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
 static ug_err
 parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 {
@@ -106,18 +112,19 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 	bool more = *p != '\0';
 	while (more) {
 		size_t len = strcspn(p, ",");
-		/* Blanks around an item and its '=' are layout, as in the
-		 * rules file's lists ("school-a=3, college-a=48"). */
+		/* Blanks (spaces, tabs) around an item and its '=' are
+		 * layout, as in the rules file ("school-a=3, college-a=48",
+		 * or a tab after the comma as an editor puts it). */
 		const char *item = p, *end = p + len;
-		while (item < end && *item == ' ')
+		while (item < end && blank(*item))
 			item++;
-		while (end > item && end[-1] == ' ')
+		while (end > item && blank(end[-1]))
 			end--;
 		const char *eq = memchr(item, '=', (size_t)(end - item));
 		const char *name_end = eq, *num = eq ? eq + 1 : NULL;
-		while (name_end && name_end > item && name_end[-1] == ' ')
+		while (name_end && name_end > item && blank(name_end[-1]))
 			name_end--;
-		while (num && num < end && *num == ' ')
+		while (num && num < end && blank(*num))
 			num++;
 		long hours = 0;
 		if (!eq || name_end == item ||

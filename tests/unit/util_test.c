@@ -654,6 +654,58 @@ test_log_line_cut_after_masking(void)
 	CHECK(ug_utf8_valid(buf, (size_t)n));
 }
 
+/* OPERATIONS.md, Monitoring: a line holds at most 2,047 bytes with its
+ * newline, a longer message cut at a whole character. Every offset of a
+ * text of 2-, 3- and 4-byte characters, so one of them ends where the
+ * line break goes. */
+static void
+test_log_line_cut_at_a_whole_character(void)
+{
+	char path[] = "/tmp/ug-util-log-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	static const char *const chars[] = {"\xc3\xb8", "\xe2\x80\x93",
+					    "\xf0\x9f\x99\x82"};
+	char text[2600];
+	fflush(stderr);
+	int saved = dup(2);
+	CHECK(saved >= 0 && dup2(fd, 2) == 2);
+	ug_log_init("util_test", UG_LOG_INFO);
+	for (size_t c = 0; c < 3; c++) {
+		for (size_t at = 0; at < 4; at++) {
+			size_t n = 0, w = strlen(chars[c]);
+			for (; n < at; n++)
+				text[n] = 'p';
+			while (n + w < sizeof text) {
+				memcpy(text + n, chars[c], w);
+				n += w;
+			}
+			text[n] = '\0';
+			log_warn("T", "%s", text);
+		}
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	static char buf[100000];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	unlink(path);
+	CHECK(n > 0);
+	buf[n] = '\0';
+	int lines = 0;
+	for (char *line = buf, *end; (end = strchr(line, '\n')) != NULL;
+	     line = end + 1) {
+		size_t len = (size_t)(end - line) + 1;
+		CHECK(len <= 2047);
+		CHECK(len >= 2047 - 4);
+		CHECK(ug_utf8_valid(line, len));
+		lines++;
+	}
+	CHECK_EQ_INT(lines, 12);
+	CHECK(buf[n - 1] == '\n');
+}
+
 static void
 test_utf8_from_cp1252(void)
 {
@@ -687,6 +739,8 @@ TEST_LIST = {
     {"utf8 scrub", test_utf8_scrub},
     {"log line is one line of utf8", test_log_line_is_one_line_of_utf8},
     {"log line cut after masking", test_log_line_cut_after_masking},
+    {"log line cut at a whole character",
+     test_log_line_cut_at_a_whole_character},
     {"hex", test_hex},
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
