@@ -12,7 +12,14 @@ from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, SLOW,
                      CprGen, binary, ev_absence, ev_dropout,
                      ev_dropout_risk, ev_enrolment, ev_leaving,
                      ev_missed_activation, ev_readiness, ev_referral)
-from test_70_web import PASSWORD, Web, web_hub
+from test_70_web import (PASSWORD, Web, chrome, login, submit, text_of,
+                         web_hub)
+from test_70_web import pytestmark as needs_chromium
+
+try:
+    from selenium.webdriver.common.by import By
+except ImportError:
+    By = None
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -176,3 +183,114 @@ def test_a_missed_activation_alerts_evidence_is_the_miss_that_counted(
             "days.") in a["explanation"], a["explanation"]
     assert evidence_lines(live_blocks(hub, "cw-anna")["missed_activation"]) \
         == ["      2026-03-20              Missed activation  (jobcenter-a)"]
+
+
+@needs_chromium
+def test_an_action_typed_too_long_in_a_browser_is_refused_not_cut(
+        make_hub):
+    """OPERATIONS.md, "The web inbox": an action the hub refuses for a
+    `how` over 256 bytes or a note over 200 is not saved, and the page
+    comes back with the reason above the form, which still holds what was
+    typed. The form's fields had maxlength 256 and 200, which a browser
+    enforces in characters: what was typed past them was dropped without a
+    word and the action saved cut short ("Handlingen er gemt.")."""
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers=RULE_CASEWORKERS, clock="2026-09-07T08:00:00",
+                  rules=dict(NO_ESCALATION))
+    cpr = CprGen(8815).born("2000-01-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    web = Web(hub)
+    driver = chrome(hub, "chromium-88")
+    try:
+        login(driver, web, "cw-anna", PASSWORD)
+        refused = "Handlingen blev ikke gemt: "
+        for how, note, reason in (
+                ("p" * 257, "", "Hvordan er for lang: højst 256 bytes (æ, ø "
+                 "og å tæller for 2)."),
+                ("telefon", "n" * 201, "Noten er for lang: højst 200 bytes "
+                 "(æ, ø og å tæller for 2).")):
+            driver.get(f"{web.base}/alert/{a['alert_id']}")
+            driver.find_element(By.ID, "kind-contact").click()
+            driver.find_element(By.ID, "how").send_keys(how)
+            driver.find_element(By.ID, "action-note").send_keys(note)
+            submit(driver, "save-action")
+            assert refused + reason in text_of(driver), text_of(driver)
+            assert driver.find_element(By.ID, "how").get_attribute(
+                "value") == how
+            assert driver.find_element(By.ID, "action-note").get_attribute(
+                "value") == note
+    finally:
+        driver.quit()
+        web.stop()
+    assert "CaseworkerAction" not in hub.hubctl("log").stdout
+
+
+@needs_chromium
+def test_the_browser_asks_for_what_a_form_needs_before_sending_it(
+        make_hub):
+    """OPERATIONS.md, "The web inbox": the browser asks for a choice of
+    what happened, for a `how` and for a date of digits in the form
+    YYYY-MM-DD before it sends an action; for a CPR before it sends the
+    timeline form; for both fields of the login. The docs said only the
+    choice, and promised the hub's `400` for an empty `how` or CPR and a
+    `date` such as 9.5.2024, which a browser never sends: the page stays,
+    nothing is asked of the hub. Blanks alone are sent, and answered as
+    the docs say."""
+    ops = flat((DOCS / "OPERATIONS.md").read_text())
+    for promise in (
+            "Likewise the browser asks for a `how` when the field is empty, "
+            "and for a `date` of digits in the form `YYYY-MM-DD` (or none), "
+            "before it sends the form",
+            "ignored (a browser asks for one before it sends the field "
+            "empty), and one it cannot read is `400` with what is wrong "
+            "(empty or blanks alone, \"Skriv et CPR-nummer.\";",
+            "A browser asks for both fields before it sends the login form "
+            "with either empty."):
+        assert promise in ops, promise
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers=RULE_CASEWORKERS, clock="2026-09-07T08:00:00",
+                  rules=dict(NO_ESCALATION))
+    cpr = CprGen(8816).born("2000-01-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    web = Web(hub)
+    driver = chrome(hub, "chromium-88b")
+
+    def refused_by_the_browser(field, button):
+        """The button sends nothing: the page stays, and `field` says
+        why."""
+        url = driver.current_url
+        driver.find_element(By.ID, button).click()
+        assert driver.current_url == url
+        return driver.execute_script(
+            "const v = document.getElementById(arguments[0]).validity;"
+            "return [v.valueMissing, v.patternMismatch];", field)
+
+    try:
+        driver.get(web.base + "/login")
+        driver.find_element(By.ID, "caseworker").send_keys("cw-anna")
+        assert refused_by_the_browser("password", "login") == [True, False]
+        login(driver, web, "cw-anna", PASSWORD)
+        driver.get(f"{web.base}/alert/{a['alert_id']}")
+        driver.find_element(By.ID, "kind-contact").click()
+        assert refused_by_the_browser("how", "save-action") == \
+            [True, False]
+        driver.find_element(By.ID, "how").send_keys("telefon")
+        driver.find_element(By.ID, "date").send_keys("9.5.2024")
+        assert refused_by_the_browser("date", "save-action") == \
+            [False, True]
+        driver.get(web.base + "/timeline")
+        assert refused_by_the_browser("cpr", "show-timeline") == \
+            [True, False]
+        driver.find_element(By.ID, "cpr").send_keys("   ")
+        submit(driver, "show-timeline")
+        assert "Skriv et CPR-nummer." in text_of(driver)
+    finally:
+        driver.quit()
+        web.stop()
+    assert "CaseworkerAction" not in hub.hubctl("log").stdout
