@@ -1460,10 +1460,15 @@ record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 		web_esc(b, T(x, kinds[i].label));
 		web_add(b, "</label></div>");
 	}
+	/* No maxlength on how and note: it counts characters where the
+	 * hub's limits are bytes (æ, ø, å take two), and a browser cuts
+	 * typed or pasted text at it without a word, so a record would be
+	 * saved cut short. The hub refuses what is too long, and the page
+	 * comes back with its reason and the text as typed. */
 	web_add(b, "</fieldset><label for=\"how\">");
 	web_esc(b, T(x, T_HOW));
 	web_addf(b,
-		 "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
+		 "</label><input id=\"how\" name=\"how\" "
 		 "required%s value=\"",
 		 invalid(x, "how"));
 	web_esc(b, kept ? form_get(kept, "how") : "");
@@ -1480,7 +1485,7 @@ record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 	web_esc(b, T(x, T_NOTE));
 	web_addf(b,
 		 "</label><input id=\"action-note\" name=\"note\"%s "
-		 "maxlength=\"200\" value=\"",
+		 "value=\"",
 		 invalid(x, "action-note"));
 	web_esc(b, kept ? form_get(kept, "note") : "");
 	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");

@@ -434,8 +434,18 @@ def pb():
         out.mkdir(parents=True, exist_ok=True)
     except OSError:
         out = Path(tempfile.mkdtemp(prefix="ug-pb2-"))
-    subprocess.run([protoc, f"--python_out={out}", f"-I{ROOT / 'proto'}",
-                    str(ROOT / "proto" / "ungebro.proto")], check=True)
+    # Into a directory of this process's own, then renamed into place:
+    # the test processes of make test run this at once, and one that
+    # imported while another's protoc rewrote the file found a module
+    # without Envelope.
+    own = Path(tempfile.mkdtemp(prefix="pb2-", dir=out))
+    try:
+        subprocess.run([protoc, f"--python_out={own}",
+                        f"-I{ROOT / 'proto'}",
+                        str(ROOT / "proto" / "ungebro.proto")], check=True)
+        os.replace(own / "ungebro_pb2.py", out / "ungebro_pb2.py")
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
     if str(out) not in sys.path:
         sys.path.insert(0, str(out))
     _pb2 = importlib.import_module("ungebro_pb2")
