@@ -2,18 +2,55 @@
 the .proto alone (test_64's standalone client: pyzmq, protoc, hubctl and
 hubd run as OPERATIONS.md says), after what test_55, 56, 64 and 66 do not
 assert: what a caseworker's own connection is answered while the hub
-cannot read its store.
+cannot read its store, checked against the page's table of answers a
+client acts on.
 """
 
+import json
 import os
+import re
 import time
 
 from test_60_store_at_rest import readers_taken
 from test_64_vendor_from_doc import (  # noqa: F401  (hub is a fixture)
-    TODAY, ack_of, connect_agency, connect_caseworker, decode, envelope,
-    frame, hello, hub, pb, raise_dropouts, started_with_caseworker)
+    ROOT, TODAY, ack_of, connect_agency, connect_caseworker, decode,
+    envelope, frame, hello, hub, pb, raise_dropouts, started_with_caseworker)
 
+PROTOCOL = os.path.join(ROOT, "docs", "PROTOCOL.md")
 UNREADABLE = "the hub cannot read its store right now; retry later"
+NOT_KEPT = ("the acknowledgement was not kept: the hub cannot store it now; "
+            "send it again later")
+
+
+def answers_table():
+    """§4 "What to do with each answer": the rows, one string each."""
+    text = open(PROTOCOL, encoding="utf-8").read()
+    start = text.index("**What to do with each answer.**")
+    rows = []
+    for line in text[start:].splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    assert rows, "no table after 'What to do with each answer'"
+    return rows
+
+
+def in_table(rows, kind, code, reason, request_id_0=False):
+    """The row a client would look its answer up in: it names the
+    frame's kind, the code and the reason (and, for request_id 0, says
+    so), so the client knows what to do."""
+    name = pb.ErrorCode.Name(code)
+    for row in rows:
+        what = row.split("|")[1]
+        if kind not in what or name not in what:
+            continue
+        if reason not in re.sub(r"\s+", " ", row):
+            continue
+        if request_id_0 and "request_id` 0" not in what:
+            continue
+        return row
+    return None
 
 
 def results(c, timeout=5):
@@ -39,6 +76,91 @@ def registrations_changed(hub, ident):
     while hub.logtext().count("registrations changed") == seen:
         assert time.time() < deadline, "hubd did not read the change"
         time.sleep(0.05)
+
+
+def test_an_unreadable_store_on_a_caseworkers_own_connection(hub):
+    """§1: a key the hub cannot look up because it cannot read its store
+    is no revoked one: every frame is answered to be sent again, a Query,
+    an Action and a Hello `E_UNAVAILABLE` "the hub cannot read its store
+    right now; retry later", an AlertAck `E_FULL` "the acknowledgement
+    was not kept ..." (each with the frame's request_id, a Hello's 0),
+    and nothing is done or audited. §4 said an AlertAck on a caseworker's
+    own connection is answered only when it does not decode or its key
+    was revoked, and its table of answers had no AlertAck E_FULL and
+    took a Result with request_id 0 for a fault not to send again: a
+    client written from it would drop the acknowledgement and the
+    Hello. The table must list what a client is sent here."""
+    keys, ctx = started_with_caseworker(hub, "--desk")
+    try:
+        raise_dropouts(hub, ctx, 2)
+        hub.wait_alerts(2)
+        c = connect_caseworker(hub, ctx, "cw-vendor", keys)
+        c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=1,
+                                               kind=pb.OPEN_ALERTS)))
+        ((kind, r),) = results(c)
+        ids = [a.alert_id for a in r.alerts]
+        assert kind == pb.FRAME_RESULT and len(ids) == 2, r
+        audit_before = len(hub.ctl("audit", "show",
+                                   "--json").stdout.splitlines())
+        registrations_changed(hub, "cw-other")
+        with readers_taken(os.path.join(hub.data, "log")):
+            c.send(frame(pb.FRAME_ALERT_ACK, pb.AlertAck(alert_id=ids[0],
+                                                          request_id=6)))
+            c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=5,
+                                                   kind=pb.OPEN_ALERTS)))
+            c.send(frame(pb.FRAME_HELLO, pb.Hello(window=3)))
+            c.send(frame(pb.FRAME_ACTION, pb.Action(
+                request_id=7, alert_id=ids[0], kind=pb.CONTACT_MADE,
+                how="phone")))
+            got = results(c)
+        answers = [(k, m.request_id, m.code, m.reason) for k, m in got]
+        assert answers == [
+            (pb.FRAME_RESULT, 6, pb.E_FULL, NOT_KEPT),
+            (pb.FRAME_RESULT, 5, pb.E_UNAVAILABLE, UNREADABLE),
+            (pb.FRAME_RESULT, 0, pb.E_UNAVAILABLE, UNREADABLE),
+            (pb.FRAME_RESULT, 7, pb.E_UNAVAILABLE, UNREADABLE)], answers
+        log = hub.logtext()
+        assert log.count("warn HUB-DELIVER frame from cw-vendor not checked: "
+                         "the store cannot be read; answered E_UNAVAILABLE") \
+            == 4, log[-3000:]
+        # Nothing was done: both alerts open, nothing recorded or audited;
+        # the same frames now are served as on any connection.
+        c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=8,
+                                               kind=pb.OPEN_ALERTS)))
+        ((kind, r),) = results(c)
+        assert (r.request_id, r.code, len(r.alerts)) == (8, pb.OK, 2), r
+        # Audited: the two OPEN_ALERTS lists (1 and 8) as any, once written
+        # (hubd writes its audit records in the background), and nothing
+        # of the frames in between.
+        deadline = time.time() + 15
+        while True:
+            lines = hub.ctl("audit", "show", "--json").stdout.splitlines()
+            new = [rec for rec in map(json.loads, lines[audit_before:])
+                   if rec["actor"] == "cw-vendor"]
+            if [rec["action"] for rec in new].count("list") >= 1:
+                break
+            assert time.time() < deadline, new
+            time.sleep(0.2)
+        assert [rec for rec in new
+                if rec["action"] not in ("list", "listed")] == [], new
+        # The AlertAck sent again now is stored.
+        c.send(frame(pb.FRAME_ALERT_ACK, pb.AlertAck(alert_id=ids[0])))
+        c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=9,
+                                               kind=pb.OPEN_ALERTS)))
+        ((kind, r),) = results(c)
+        assert (r.request_id, r.code) == (9, pb.OK), r
+        assert [a.alert_id for a in r.alerts] == ids[1:], r
+        # What the page's table says of each answer a client was sent.
+        rows = answers_table()
+        assert in_table(rows, "AlertAck", pb.E_FULL, NOT_KEPT), \
+            "§4's table of answers has no row for an AlertAck answered E_FULL"
+        assert in_table(rows, "Hello", pb.E_UNAVAILABLE, UNREADABLE,
+                        request_id_0=True), \
+            "§4's table has no row for a Hello answered E_UNAVAILABLE, 0"
+        assert in_table(rows, "Result", pb.E_UNAVAILABLE, UNREADABLE)
+        c.close()
+    finally:
+        ctx.destroy(linger=0)
 
 
 def test_a_hello_the_hub_cannot_count_for_opens_no_session(hub):
