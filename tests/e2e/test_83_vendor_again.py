@@ -3,7 +3,8 @@ the .proto alone (test_64's standalone client: pyzmq, protoc, hubctl and
 hubd run as OPERATIONS.md says), after what test_55, 56, 64 and 66 do not
 assert: what a caseworker's own connection is answered while the hub
 cannot read its store, checked against the page's table of answers a
-client acts on.
+client acts on; and envelopes another language's encoder may write
+(fields in another order, longer varints than needed, an empty payload).
 """
 
 import json
@@ -11,10 +12,13 @@ import os
 import re
 import time
 
+import zmq
+
 from test_60_store_at_rest import readers_taken
 from test_64_vendor_from_doc import (  # noqa: F401  (hub is a fixture)
-    ROOT, TODAY, ack_of, connect_agency, connect_caseworker, decode,
-    envelope, frame, hello, hub, pb, raise_dropouts, started_with_caseworker)
+    ALL_TYPES, NOW, ROOT, TODAY, Client, ack_of, connect_agency,
+    connect_caseworker, decode, envelope, frame, hello, hub, pb,
+    raise_dropouts, read_key_file, started_with_caseworker)
 
 PROTOCOL = os.path.join(ROOT, "docs", "PROTOCOL.md")
 UNREADABLE = "the hub cannot read its store right now; retry later"
@@ -158,6 +162,91 @@ def test_an_unreadable_store_on_a_caseworkers_own_connection(hub):
                         request_id_0=True), \
             "§4's table has no row for a Hello answered E_UNAVAILABLE, 0"
         assert in_table(rows, "Result", pb.E_UNAVAILABLE, UNREADABLE)
+        c.close()
+    finally:
+        ctx.destroy(linger=0)
+
+
+def test_envelopes_another_encoder_may_write(hub):
+    """§6: a v1 hub reads what a proto3 decoder reads. Another language's
+    encoder may put the fields in another order, write a varint longer
+    than it needs (a tag, a length or a value, up to the 10 bytes a
+    varint may have), write a field at its default, or set a payload to
+    an empty message: each is read as the same message. An 11-byte
+    varint is no varint."""
+    hub.keygen("vendor-a")
+    hub.ctl("register-agency", "vendor-a", "--key",
+            os.path.join(hub.keys, "vendor-a.key"), "--types", ALL_TYPES)
+    hub.start()
+    ctx = zmq.Context()
+    try:
+        keys = read_key_file(os.path.join(hub.keys, "vendor-a.key_secret"))
+        c = Client(ctx, hub.ingest, hub.server_key(), keys)
+        ev = c.wait_event({zmq.EVENT_HANDSHAKE_SUCCEEDED})
+        assert ev and ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED
+
+        def varint(n, pad=0):
+            """n as a varint, `pad` continuation bytes longer than needed."""
+            out = bytearray()
+            n &= (1 << 64) - 1
+            while True:
+                out.append(n & 0x7F)
+                n >>= 7
+                if not n:
+                    break
+                out[-1] |= 0x80
+            for _ in range(pad):
+                out[-1] |= 0x80
+                out.append(0)
+            return bytes(out)
+
+        def ld(field, data, pad_tag=0, pad_len=0):
+            data = data.encode() if isinstance(data, str) else data
+            return (varint(field << 3 | 2, pad_tag) +
+                    varint(len(data), pad_len) + data)
+
+        def num(field, n, pad_tag=0, pad=0):
+            return varint(field << 3, pad_tag) + varint(n, pad)
+
+        serial = [0]
+
+        def parts(**change):
+            serial[0] += 1
+            eid = NOW.to_bytes(8, "big") + b"enc%05d" % serial[0]
+            p = {"id": ld(1, eid), "agency": ld(2, "vendor-a"),
+                 "schema": num(3, 1), "type": num(4, pb.DROPOUT),
+                 "sensitivity": num(5, pb.PERSONAL), "occurred": num(6, NOW),
+                 "cpr": ld(9, "0101101234"),
+                 "payload": ld(21, ld(1, "c1") + ld(3, "2024-05-06"))}
+            p.update(change)
+            return eid, p
+
+        def ack(eid, body):
+            c.send(b"\x01\x01" + body)
+            d = c.recv(15)
+            assert d is not None, "no ack"
+            a = ack_of(d)
+            return (a.status, a.code, a.reason, a.event_id == eid)
+
+        accepted = (pb.ACCEPTED, pb.OK, "", True)
+        eid, p = parts()
+        assert ack(eid, b"".join(reversed(list(p.values())))) == accepted
+        for change in ({"schema": num(3, 1, pad=1)},
+                       {"schema": num(3, 1, pad_tag=4)},
+                       {"agency": ld(2, "vendor-a", pad_tag=1, pad_len=2)},
+                       {"sensitivity": num(5, pb.PERSONAL, pad=9)},
+                       {"valid": num(8, 0)}, {"supersedes": ld(10, b"")}):
+            eid, p = parts(**change)
+            assert ack(eid, b"".join(p.values())) == accepted, change
+        eid, p = parts(sensitivity=num(5, pb.PERSONAL, pad=10))
+        assert ack(eid, b"".join(p.values())) == (
+            pb.REJECTED, pb.E_MALFORMED,
+            "Envelope does not decode as protobuf", False)
+        # An empty payload is that payload, set, with every field empty.
+        eid, p = parts(payload=ld(21, b""))
+        assert ack(eid, b"".join(p.values())) == (
+            pb.REJECTED, pb.E_MALFORMED, "dropout.institution is required",
+            True)
         c.close()
     finally:
         ctx.destroy(linger=0)
