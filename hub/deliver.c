@@ -732,14 +732,13 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 	int fd = zmq_msg_get(frame, ZMQ_SRCFD);
 	hub_session *s = hub__session_find(
 	    h, zmq_msg_data(routing), zmq_msg_size(routing), fd, caseworker);
-	bool again = s != NULL;
 	/* A Welcome OK says what waits: one whose count could not be read
 	 * would tell the client that nothing does. Refused as a Hello
-	 * without room is, nothing counted, and no session (a live one
-	 * ends), so that a Welcome not OK always means nothing is pushed on
-	 * this connection until a later Hello. Not audited: nothing was
-	 * read. Counted first, so that a refused Hello ends no other
-	 * session to make room. */
+	 * without room is, nothing counted, and nothing changed: no session
+	 * opened (none ended to make room for it), a live one goes on as it
+	 * was, window included (a store that cannot be read for a moment
+	 * must not make a client's periodic Hello cost it its session).
+	 * Not audited: nothing was read. */
 	bool member = false;
 	size_t own = 0, desk = 0;
 	ug_err err = hub__desk_member(h, caseworker, &member);
@@ -748,22 +747,26 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 	if (err == UG_OK && member && strcmp(caseworker, h->rules.desk) != 0)
 		err = store_alerts_count(h->store, h->rules.desk, &desk);
 	if (err != UG_OK) {
-		if (s)
-			hub__session_end(h, s,
-					 "the hub cannot read its store");
 		wire_welcome refused = UNGEBRO__V1__WELCOME__INIT;
 		refused.caseworker = (char *)caseworker;
 		refused.code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
 		refused.reason = "the hub cannot read its store right now; "
 				 "retry later";
-		hub__log_refusal(h, "HUB-HELLO", "no session for %s: %s",
-				 caseworker, refused.reason);
-		hub__delivery_send(h, zmq_msg_data(routing),
-				   zmq_msg_size(routing),
-				   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME,
-				   &refused);
+		if (s)
+			hub__log_refusal(h, "HUB-HELLO",
+					 "Hello again from %s refused: %s "
+					 "(its session goes on)",
+					 caseworker, refused.reason);
+		else
+			hub__log_refusal(h, "HUB-HELLO",
+					 "no session for %s: %s", caseworker,
+					 refused.reason);
+		hub__delivery_send(
+		    h, zmq_msg_data(routing), zmq_msg_size(routing),
+		    UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &refused);
 		return;
 	}
+	bool again = s != NULL;
 	if (!s) {
 		const char *why = NULL;
 		s = hub__session_new(
