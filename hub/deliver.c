@@ -732,6 +732,40 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 	int fd = zmq_msg_get(frame, ZMQ_SRCFD);
 	hub_session *s = hub__session_find(
 	    h, zmq_msg_data(routing), zmq_msg_size(routing), fd, caseworker);
+	/* A Welcome OK says what waits: one whose count could not be read
+	 * would tell the client that nothing does. Refused as a Hello
+	 * without room is, nothing counted, and nothing changed: no session
+	 * opened (none ended to make room for it), a live one goes on as it
+	 * was, window included (a store that cannot be read for a moment
+	 * must not make a client's periodic Hello cost it its session).
+	 * Not audited: nothing was read. */
+	bool member = false;
+	size_t own = 0, desk = 0;
+	ug_err err = hub__desk_member(h, caseworker, &member);
+	if (err == UG_OK)
+		err = store_alerts_count(h->store, caseworker, &own);
+	if (err == UG_OK && member && strcmp(caseworker, h->rules.desk) != 0)
+		err = store_alerts_count(h->store, h->rules.desk, &desk);
+	if (err != UG_OK) {
+		wire_welcome refused = UNGEBRO__V1__WELCOME__INIT;
+		refused.caseworker = (char *)caseworker;
+		refused.code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+		refused.reason = "the hub cannot read its store right now; "
+				 "retry later";
+		if (s)
+			hub__log_refusal(h, "HUB-HELLO",
+					 "Hello again from %s refused: %s "
+					 "(its session goes on)",
+					 caseworker, refused.reason);
+		else
+			hub__log_refusal(h, "HUB-HELLO",
+					 "no session for %s: %s", caseworker,
+					 refused.reason);
+		hub__delivery_send(
+		    h, zmq_msg_data(routing), zmq_msg_size(routing),
+		    UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &refused);
+		return;
+	}
 	bool again = s != NULL;
 	if (!s) {
 		const char *why = NULL;
@@ -745,13 +779,9 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 			return;
 		}
 	}
-	s->desk = hub__is_desk_member(h, caseworker);
+	s->desk = member;
 	uint32_t window = hello->window ? hello->window : WINDOW_DEFAULT;
 	s->window = window > HUB_WINDOW_MAX ? HUB_WINDOW_MAX : window;
-	size_t own = 0, desk = 0;
-	store_alerts_count(h->store, caseworker, &own);
-	if (s->desk && strcmp(caseworker, h->rules.desk) != 0)
-		store_alerts_count(h->store, h->rules.desk, &desk);
 	wire_welcome welcome = UNGEBRO__V1__WELCOME__INIT;
 	welcome.caseworker = s->caseworker;
 	welcome.open_alerts = (uint32_t)(own + desk);
