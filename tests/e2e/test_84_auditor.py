@@ -1,0 +1,61 @@
+"""84 auditor: docs/SECURITY.md read as the data-protection officer and
+an external auditor read it, for what the other security tests (60, 61,
+63, 65) leave unasserted: the same work for a login of an unknown id
+from hubd's first login on, every place an id is given refusing one
+that holds a CPR number, the audit trail's verify wordings the doc
+quotes, the refused actions' details, and the headers on every refusal.
+Every test ends with the privacy sweep (make_hub's teardown)."""
+
+import os
+import statistics
+import time
+
+from test_54_gateway_frames import Gateway, gateway_and_passwords, \
+    login_asker
+
+
+def cpu_ticks(pid):
+    """The CPU time (user and system, in clock ticks) pid has used: a
+    measure of work that other load on the machine does not stretch, as
+    it does wall-clock time."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_a_first_login_of_an_unknown_id_takes_no_more_work(make_hub):
+    """SECURITY.md "Passwords": a wrong password and an unknown
+    caseworker get the same answer after the same work. The hash an
+    unknown id is checked against is made once, at hubd's first login;
+    made at the first login of an unknown id instead, it made that one
+    take about twice the work of a known id's, right after each start
+    of hubd — enough to tell the id was unknown. Measured as hubd's CPU
+    time per login, over three starts."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"login_failures_max": "1000",
+                             "login_gateway_failures": "1000"})
+    gateway_and_passwords(hub)
+    first_unknown, later_known = [], []
+    for _ in range(3):
+        hub.stop()
+        hub.start()
+        g = Gateway(hub)
+        try:
+            log_in = login_asker(g)
+            time.sleep(0.3)         # hubd's start done: its loop idle
+
+            def work(who):
+                before = cpu_ticks(hub.proc.pid)
+                assert log_in(who, "wrong")[0] == 3      # E_DENIED
+                return cpu_ticks(hub.proc.pid) - before
+            work("cw-anna")         # the first login: any id
+            first_unknown.append(work("cw-nobody"))
+            later_known.append(work("cw-anna"))
+            later_known.append(work("desk-dora"))
+        finally:
+            g.close()
+    known = statistics.median(later_known)
+    assert known >= 3, later_known      # argon2id: some 70 ms of CPU
+    # The same work, give or take a few ticks of hubd's own loop.
+    assert statistics.median(first_unknown) <= known * 1.25 + 1, \
+        (first_unknown, later_known)
