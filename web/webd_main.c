@@ -250,6 +250,13 @@ main(int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
+	if (strcmp(gateway, "hub") == 0) {
+		ug_eprintf("webd: %sgateway " UG_ID_HUB_OWN
+			   ": give the gateway's own id\n",
+			   ug_config_where(cfg, "gateway"));
+		rc = 2;
+		goto done;
+	}
 	/* A typo here must not leave webd logging at a level nobody chose,
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));

@@ -7,9 +7,11 @@ quotes, the refused actions' details, and the headers on every refusal.
 Every test ends with the privacy sweep (make_hub's teardown)."""
 
 import os
+import subprocess
 import statistics
 import time
 
+import hubtest
 from test_54_gateway_frames import Gateway, gateway_and_passwords, \
     login_asker
 
@@ -59,3 +61,47 @@ def test_a_first_login_of_an_unknown_id_takes_no_more_work(make_hub):
     # The same work, give or take a few ticks of hubd's own loop.
     assert statistics.median(first_unknown) <= known * 1.25 + 1, \
         (first_unknown, later_known)
+
+
+HUB_OWN = ("'hub' is the hub's own name (hub.key_secret holds the keys "
+           "that open the hub's store, and hubctl registers no one as hub)")
+
+
+def test_no_client_takes_the_hubs_own_id_and_so_its_keys(make_hub):
+    """SECURITY.md "What webd holds": no key that opens the store. The
+    key file a program loads is named after its id, and the hub's,
+    keys_dir/hub.key_secret, holds the storage and hash keys; webd,
+    inbox and the adapters read their keys from the hub's keys_dir under
+    the Debian units. So a gateway, caseworker or agency id `hub` —
+    which hubctl registers for no one (OPERATIONS.md "Ids") — is refused
+    at start before any key file is read: exit 2 (3 for an adapter,
+    its usage exit), one line, nothing served, sent or queued. Before,
+    webd served with the hub's own key loaded, inbox asked the hub
+    with it, and an adapter sealed its outbox under the hub's storage
+    key."""
+    hub = make_hub()
+    port = hubtest.free_port()
+    p = subprocess.run([hubtest.binary("webd"), "--gateway", "hub",
+                        "--keys_dir", str(hub.keys_dir), "--delivery",
+                        hub.delivery, "--port", str(port)],
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", f"webd: gateway {HUB_OWN}: give the gateway's own id\n"), p
+    conf = hub.tmp / "inbox-hub.conf"
+    conf.write_text(f"caseworker = hub\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                        "--list"], capture_output=True, text=True,
+                       timeout=20)
+    assert (p.returncode, p.stdout) == (2, ""), p
+    assert p.stderr == f"inbox: {conf}:1: caseworker {HUB_OWN}: give the " \
+        "caseworker's own id\n", p.stderr
+    empty, _ = hub.csv("none.csv", [])
+    r = hub.adapter("import", empty, agency="hub")
+    assert r.rc == 3, str(r)
+    assert f"agency {HUB_OWN}: give the agency's own id" in r.stderr, \
+        r.stderr
+    assert not (hub.adapters_dir / "hub").exists(), \
+        sorted(hub.adapters_dir.rglob("*"))
+    # Nothing reached the hub under its own key.
+    assert "HUB-ZAP refused" not in hub.log_text()
