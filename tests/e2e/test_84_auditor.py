@@ -1,12 +1,10 @@
 """84 auditor: docs/SECURITY.md read as the data-protection officer and
 an external auditor read it, for what the other security tests (60, 61,
-63, 65) leave unasserted: the same work for a login of an unknown id
-from hubd's first login on, every place an id is given refusing one
-that holds a CPR number, the audit trail's verify wordings the doc
-quotes, the refused actions' details, and the headers on every refusal.
-Every test ends with the privacy sweep (make_hub's teardown)."""
+63, 65) leave unasserted: a login of an unknown id takes the work of a
+known one's from hubd's first login on, and no client program takes the
+hub's own id, whose key file opens the store. Every test ends with the
+privacy sweep (make_hub's teardown)."""
 
-import os
 import subprocess
 import statistics
 import time
