@@ -5,6 +5,7 @@ known one's from hubd's first login on, and no client program takes the
 hub's own id, whose key file opens the store. Every test ends with the
 privacy sweep (make_hub's teardown)."""
 
+import hashlib
 import subprocess
 import statistics
 import time
@@ -103,3 +104,58 @@ def test_no_client_takes_the_hubs_own_id_and_so_its_keys(make_hub):
         sorted(hub.adapters_dir.rglob("*"))
     # Nothing reached the hub under its own key.
     assert "HUB-ZAP refused" not in hub.log_text()
+
+
+def test_an_auditor_checks_the_chain_and_checkpoints_from_the_bytes(
+        make_hub):
+    """SECURITY.md, the at-rest table and "The chain": each audit record's
+    hash of the one before is in the clear, and anyone can recompute it
+    from the stored bytes (BLAKE2b-256 of the record's 8-byte big-endian
+    sequence and its stored value); each checkpoint is in the clear,
+    145 bytes, its Ed25519 signature over `ungebro audit checkpoint v1`
+    and a NUL, the record number, hash and time. So an auditor holding
+    hub.sign_public checks the whole trail without the hub's code or
+    keys, and finds the head `audit verify` names. The doc said "over
+    the record number, hash and time" alone, which no signature
+    verifies."""
+    import nacl.signing
+    from test_60_store_at_rest import dump
+    from test_61_audit import inbox_once
+    hub = make_hub()
+    for _ in range(2):                  # records hubd writes and signs
+        p = inbox_once(hub, "cw-anna", "--list")
+        assert p.returncode == 0, p.stderr
+    hub.stop()                        # signs what hubd wrote last
+    records = dump(hub.data_dir / "log", "audit")
+    assert len(records) >= 5, records
+    before = b"\0" * 32
+    for n, (key, value) in enumerate(records, 1):
+        assert key == n.to_bytes(8, "big"), key
+        assert value[0] == 2 and value[1:33] == before, n
+        before = hashlib.blake2b(key + value, digest_size=32).digest()
+    public = hubtest.read_key_file(hub.keys_dir / "hub.sign_public")
+    verify_key = nacl.signing.VerifyKey(bytes.fromhex(public["sign_public"]))
+    hashes = {}
+    for key, value in records:
+        hashes[int.from_bytes(key, "big")] = hashlib.blake2b(
+            key + value, digest_size=32).digest()
+    checkpoints = [(k, v) for k, v in dump(hub.data_dir / "log",
+                                           "audit_ckpt") if k[:1] == b"c"]
+    assert checkpoints
+    for key, value in checkpoints:
+        assert len(key) == 9 and len(value) == 145, (key, len(value))
+        seq, head, at = value[1:9], value[9:41], value[41:49]
+        assert value[0] == 1 and key[1:] == seq, key
+        assert value[49:81] == verify_key.encode()
+        verify_key.verify(b"ungebro audit checkpoint v1\0" + seq + head + at,
+                          value[81:145])
+        assert head == hashes[int.from_bytes(seq, "big")]
+        assert abs(int.from_bytes(at, "big") / 1000 - time.time()) < 600
+    last = max(int.from_bytes(k[1:], "big") for k, _ in checkpoints)
+    p = hub.hubctl("audit", "verify")
+    assert f"last checkpoint: record {last}, head " \
+        f"{hashes[last].hex()}\n" in p.stdout, p.stdout
+    doc = " ".join((hubtest.ROOT / "docs" / "SECURITY.md").read_text()
+                   .split())
+    assert "over the 28 bytes `ungebro audit checkpoint v1` and a NUL, " \
+        "followed by the record number, hash and time" in doc
