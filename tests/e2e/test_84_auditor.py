@@ -6,6 +6,7 @@ hub's own id, whose key file opens the store. Every test ends with the
 privacy sweep (make_hub's teardown)."""
 
 import hashlib
+import json
 import subprocess
 import statistics
 import time
@@ -159,3 +160,34 @@ def test_an_auditor_checks_the_chain_and_checkpoints_from_the_bytes(
                    .split())
     assert "over the 28 bytes `ungebro audit checkpoint v1` and a NUL, " \
         "followed by the record number, hash and time" in doc
+
+
+def test_a_web_login_as_hub_is_not_recorded_as_the_hubs_doing(make_hub):
+    """SECURITY.md's audit table: `hub` is the actor of the hub's own
+    records (withdraw, escalate, purge, notice-mail), and no caseworker
+    can be registered as hub. A web login typed with `hub` for the
+    caseworker is refused as any unknown id is, and recorded as what is
+    no caseworker id (actor `-`, detail `web-1: not a caseworker id`),
+    not as a login by `hub`, which `audit show --actor hub` would list
+    among the hub's own records."""
+    from test_54_gateway_frames import WRONG
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    gateway_and_passwords(hub)
+    g = Gateway(hub)
+    try:
+        log_in = login_asker(g)
+        assert log_in("hub", "wrong") == (3, WRONG)
+        assert log_in("cw-nobody", "wrong") == (3, WRONG)
+    finally:
+        g.close()
+
+    def logins():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return [(r["actor"], r["result"], r["detail"])
+                for r in map(json.loads, out.splitlines())
+                if r["action"] == "login"]
+    hubtest.wait_for(lambda: len(logins()) >= 2, 10, "the logins written",
+                     interval=0.3)
+    assert logins() == [("-", "denied", "web-1: not a caseworker id"),
+                        ("cw-nobody", "denied", "web-1")], logins()
+    assert hub.hubctl("audit", "show", "--actor", "hub").stdout == ""
