@@ -1,9 +1,12 @@
 """84 auditor: docs/SECURITY.md read as the data-protection officer and
 an external auditor read it, for what the other security tests (60, 61,
 63, 65) leave unasserted: a login of an unknown id takes the work of a
-known one's from hubd's first login on, and no client program takes the
-hub's own id, whose key file opens the store. Every test ends with the
-privacy sweep (make_hub's teardown)."""
+known one's from hubd's first login on; no client program takes the
+hub's own id, whose key file opens the store, and a web login typed as
+`hub` is not recorded as the hub's doing; and an auditor checks the
+audit chain and every checkpoint from the stored bytes and
+hub.sign_public alone, as the at-rest table describes them. Every test
+ends with the privacy sweep (make_hub's teardown)."""
 
 import hashlib
 import json
