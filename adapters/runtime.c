@@ -420,6 +420,13 @@ setup(struct runtime *rt, ug_diag *diag)
 			    ug_id_shown(rt->agency, shown, sizeof shown));
 		return UG_EINVAL;
 	}
+	if (strcmp(rt->agency, "hub") == 0) {
+		ug_diag_set(diag, "agency",
+			    "%sagency " UG_ID_HUB_OWN
+			    ": give the agency's own id",
+			    ug_config_where(rt->cfg, "agency"));
+		return UG_EINVAL;
+	}
 	int level = ug_log_parse_level(ug_config_get(rt->cfg, "log_level"));
 	if (level < 0) {
 		ug_diag_set(diag, "log_level",

@@ -93,6 +93,13 @@ int ug_id_valid(const char *text);
 	"(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "           \
 	"holding no CPR number)"
 
+/* What webd, inbox and the adapters say of their own id when it is
+ * `hub`: the hub's key file holds the keys that open its store, which no
+ * client may load, and hubctl registers no client under that name. */
+#define UG_ID_HUB_OWN                                                         \
+	"'hub' is the hub's own name (hub.key_secret holds the keys that "    \
+	"open the hub's store, and hubctl registers no one as hub)"
+
 /* text as a refusal may quote it, into out (cut to size): any CPR number
  * in it masked, since a refused id may be refused for holding one.
  * Returns out. */

@@ -1089,6 +1089,12 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 				sizeof shown));
 		return false;
 	}
+	if (strcmp(ug_config_get(cfg, "caseworker"), "hub") == 0) {
+		ug_eprintf("inbox: %scaseworker " UG_ID_HUB_OWN
+			   ": give the caseworker's own id\n",
+			   ug_config_where(cfg, "caseworker"));
+		return false;
+	}
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (!selected(cfg, commands[i].command))
 			continue;

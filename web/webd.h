@@ -8,6 +8,7 @@
 #define UG_WEB_WEBD_H
 
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "common/err.h"
@@ -38,6 +39,9 @@ enum MHD_Result webd_handle(void *cls, struct MHD_Connection *c,
 			    const char *url, const char *method,
 			    const char *version, const char *upload_data,
 			    size_t *upload_size, void **state);
+/* libmicrohttpd's logger (MHD_OPTION_EXTERNAL_LOGGER): into webd's log,
+ * one line, CPR numbers masked. */
+void webd_mhd_log(void *cls, const char *fmt, va_list ap);
 /* libmicrohttpd's request-completed callback: frees the request state. */
 void webd_completed(void *cls, struct MHD_Connection *c, void **state,
 		    enum MHD_RequestTerminationCode why);

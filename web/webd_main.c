@@ -82,19 +82,6 @@ static const ug_setting settings[] = {
 
 static volatile sig_atomic_t stop;
 
-/* libmicrohttpd's own messages quote the request's path, which a client
- * may fill with a CPR: they go through webd's log, which keeps them to
- * one line and masks CPR numbers, instead of straight to stderr. */
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	(void)cls;
-	char text[512];
-	vsnprintf(text, sizeof text, fmt, ap);
-	text[strcspn(text, "\n")] = '\0';
-	log_warn("WEB-HTTP", "%s", text);
-}
-
 static ug_err
 fit_open_files(long connections, ug_diag *diag)
 {
@@ -250,6 +237,13 @@ main(int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
+	if (strcmp(gateway, "hub") == 0) {
+		ug_eprintf("webd: %sgateway " UG_ID_HUB_OWN
+			   ": give the gateway's own id\n",
+			   ug_config_where(cfg, "gateway"));
+		rc = 2;
+		goto done;
+	}
 	/* A typo here must not leave webd logging at a level nobody chose,
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
@@ -355,10 +349,11 @@ main(int argc, char **argv)
 	    (uint16_t)port, NULL, NULL, webd_handle, w,
 	    /* First, or libmicrohttpd's messages about the options that
 	     * come before it still go to stderr. */
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
-	    webd_completed, w, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)connections, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_EXTERNAL_LOGGER, webd_mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 	    /* HTTP/1.1 without Host is refused 400 (RFC 9112 3.2), as the
 	     * docs say; left lenient, libmicrohttpd answers it. */
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
