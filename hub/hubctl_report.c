@@ -749,16 +749,36 @@ chart_name(FILE *f, const report_table *t)
 }
 
 static void
-chart_open(FILE *f, const report_table *t, int height)
+chart_open(FILE *f, const report_table *t, int width, int height)
 {
 	fprintf(f,
-		"<svg class=\"chart\" viewBox=\"0 0 720 %d\" width=\"720\" "
+		"<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 		"height=\"%d\" role=\"img\" aria-label=\"",
-		height, height);
+		width, height, width, height);
 	chart_name(f, t);
 	fputs("\"><title>", f);
 	chart_name(f, t);
 	fputs("</title>", f);
+}
+
+/* An upper bound of a label's width in px at the charts' 11px font: an
+ * svg does not wrap or shrink text, and a label wider than its column
+ * runs off the chart's left edge (a 40-byte id and its programme type is
+ * some 500px in capitals). Wide glyphs (capitals, m, w, @, %, CJK) are
+ * counted at 11px, the rest at 7px; a continuation byte adds nothing. */
+static int
+label_px(const char *s)
+{
+	int px = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xC0) == 0x80)
+			continue;
+		px += (*p >= 'A' && *p <= 'Z') || *p >= 0xE0 ||
+			      strchr("mwMW@%~", *p)
+			  ? 11
+			  : 7;
+	}
+	return px;
 }
 
 /* Horizontal bars of one column; suppressed cells get no bar. */
@@ -768,29 +788,33 @@ bar_chart(FILE *f, const report_table *t)
 	size_t c = (size_t)t->chart_col;
 	long max = 1;
 	char buf[24];
-	for (size_t r = 0; r < t->nrows; r++)
+	int lw = 250; /* the label column: 250px, or the widest label's */
+	for (size_t r = 0; r < t->nrows; r++) {
 		if (!report_hidden(t, r, c) &&
 		    *report_cell((report_table *)t, r, c) > max)
 			max = *report_cell((report_table *)t, r, c);
+		if (label_px(t->rows[r]) + 4 > lw)
+			lw = label_px(t->rows[r]) + 4;
+	}
 	int h = 22 * (int)t->nrows + 30;
-	chart_open(f, t, h);
+	chart_open(f, t, lw + 470, h);
 	fputs("<text x=\"0\" y=\"14\" class=\"cap\">", f);
 	html_text(f, t->cols[c]);
 	fputs("</text>\n", f);
 	for (size_t r = 0; r < t->nrows; r++) {
 		int y = 24 + 22 * (int)r;
 		long v = *report_cell((report_table *)t, r, c);
-		fprintf(f, "<text x=\"250\" y=\"%d\" text-anchor=\"end\">",
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", lw,
 			y + 14);
 		html_text(f, t->rows[r]);
 		fputs("</text>", f);
 		int w = report_hidden(t, r, c) ? 0 : (int)(400 * v / max);
 		if (w)
 			fprintf(f,
-				"<rect x=\"260\" y=\"%d\" width=\"%d\" "
+				"<rect x=\"%d\" y=\"%d\" width=\"%d\" "
 				"height=\"16\" class=\"bar\"/>",
-				y + 2, w);
-		fprintf(f, "<text x=\"%d\" y=\"%d\">", 266 + w, y + 14);
+				lw + 10, y + 2, w);
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", lw + 16 + w, y + 14);
 		html_text(f, shown(t, r, c, buf));
 		fputs("</text>\n", f);
 	}
@@ -809,7 +833,7 @@ line_chart(FILE *f, const report_table *t)
 	const int x0 = 60, w = 620, y0 = 20, hgt = 200;
 	size_t n = t->nrows ? t->nrows : 1;
 #define YPOS(v) (y0 + hgt - (int)(hgt * (v) / max))
-	chart_open(f, t, 260);
+	chart_open(f, t, 720, 260);
 	fprintf(
 	    f,
 	    "\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"base\"/>"
@@ -867,6 +891,8 @@ static const char style[] =
     "tr.total th,tr.total td{font-weight:bold}td.sup{color:#666}"
     ".note{font-size:.9em;color:#444}.key{background:#f4f4f4;padding:"
     ".5em 1em}svg text{font-size:11px;fill:#222}svg .cap{fill:#555}"
+    /* A chart wider than the page (long labels) shrinks, not cut off. */
+    "svg.chart{max-width:100%;height:auto}"
     ".bar{fill:#3b6ea5}.series{stroke:#3b6ea5;stroke-width:2}.dot{fill:"
     "#3b6ea5}.goal{stroke:#2a8a3a;stroke-dasharray:6 3}.base{stroke:"
     "#b33;stroke-dasharray:2 3}.axis{stroke:#888}"
