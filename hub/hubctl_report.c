@@ -847,6 +847,14 @@ line_chart(FILE *f, const report_table *t)
 		"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
 		"class=\"axis\"/>\n",
 		x0, y0 + hgt, x0 + w, y0 + hgt);
+	/* A month's label (YYYY-MM, some 46px) and figure are written
+	 * only every step-th month when the months lie closer than 50px
+	 * (over more than 13 months), counted back from the last month,
+	 * the key figure: side by side they would run into one smear. The
+	 * table above has every month's figure. */
+	size_t step = 1;
+	while (n > 1 && (size_t)(w - 20) * step < 50 * (n - 1))
+		step++;
 	int px = -1, py = -1;
 	for (size_t r = 0; r < t->nrows; r++) {
 		int x = x0 + (int)((w - 20) * r / (n > 1 ? n - 1 : 1)) + 10;
@@ -864,6 +872,12 @@ line_chart(FILE *f, const report_table *t)
 				"<circle cx=\"%d\" cy=\"%d\" r=\"3\" "
 				"class=\"dot\"/>",
 				x, y);
+		px = hide ? -1 : x;
+		py = y;
+		if ((t->nrows - 1 - r) % step != 0) {
+			fputs("\n", f);
+			continue;
+		}
 		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
 			x, hide ? y0 + hgt - 6 : y - 6);
 		html_text(f, shown(t, r, 0, buf));
@@ -874,8 +888,6 @@ line_chart(FILE *f, const report_table *t)
 		    x, y0 + hgt + 16);
 		html_text(f, t->rows[r]);
 		fputs("</text>\n", f);
-		px = hide ? -1 : x;
-		py = y;
 	}
 #undef YPOS
 	fputs("</svg>\n", f);

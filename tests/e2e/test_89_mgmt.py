@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from hubtest import CprGen, ev_enrolment, event, rules_hub
+from hubtest import CprGen, ev_enrolment, ev_leaving, event, rules_hub
 
 from test_70_web import CHROMIUM, DRIVER, HAVE_SELENIUM, chrome
 
@@ -21,7 +21,7 @@ needs_chromium = pytest.mark.skipif(
 
 def report(hub, tmp, *period):
     out = tmp / "status" / "status.html"
-    out.parent.mkdir(exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     p = hub.hubctl("report", *period, "--out", str(out))
     assert p.stdout.startswith(f"wrote {out} and 9 tables"), p
     return out
@@ -75,5 +75,63 @@ def test_the_page_shows_every_label_of_its_charts_whole(make_hub, tmp_path):
               .map(t => t.textContent);""")
         assert f"{school} 2026 grade 8" in labels, labels
         assert f"{inst} (gymnasium)" in labels, labels
+    finally:
+        driver.quit()
+
+
+def overlapping(driver, section):
+    """The pairs of texts of a section's chart whose boxes overlap."""
+    return driver.execute_script("""
+        const boxes = Array.from(document.querySelectorAll(
+          'section#' + arguments[0] + ' svg text')).map(t => {
+            const b = t.getBBox();
+            return [t.textContent, b.x, b.y, b.x + b.width, b.y + b.height];
+          });
+        const bad = [];
+        for (let i = 0; i < boxes.length; i++)
+          for (let j = i + 1; j < boxes.length; j++) {
+            const [a, b] = [boxes[i], boxes[j]];
+            if (a[1] < b[3] && b[1] < a[3] && a[2] < b[4] && b[2] < a[4])
+              bad.push([a[0], b[0]]);
+          }
+        return bad;""", section)
+
+
+@needs_chromium
+def test_the_monthly_chart_of_a_longer_period_stays_legible(make_hub,
+                                                            tmp_path):
+    """OPERATIONS.md: `--from`/`--to` is any period, and the neet table
+    a line chart, one point per month. Over two years (24 months) the
+    month labels and figures were written 26px apart, each some 46px
+    wide: one smear. Now every month has its point, and the labels and
+    figures that are written do not overlap; the last month (the page's
+    key figure) is always labelled, and a year still labels all 12."""
+    hub = rules_hub(make_hub, "2024-01-05T08:00:00")
+    gen = CprGen(8902)
+    hub.send(*[ev_leaving(gen.born("2008-01-01"), "2024-01-10")
+               for _ in range(7)])
+    hub.wait_applied()
+    two_years = report(hub, tmp_path / "two", "--from", "2024-01-01",
+                       "--to", "2025-11-30")
+    one_year = report(hub, tmp_path / "one", "--year", "2024")
+    driver = chrome(hub, "report")
+    try:
+        driver.get(two_years.as_uri())
+        assert overlapping(driver, "neet") == []
+        months = driver.execute_script("""
+            return Array.from(document.querySelectorAll(
+              'section#neet svg text.cap')).map(t => t.textContent);""")
+        assert months[:2] == ["baseline 360", "goal 160"], months
+        assert months[-1] == "2025-11" and len(months) - 2 < 23, months
+        assert driver.execute_script(
+            "return document.querySelectorAll('section#neet svg circle')"
+            ".length") == 23
+        driver.get(one_year.as_uri())
+        assert overlapping(driver, "neet") == []
+        months = driver.execute_script("""
+            return Array.from(document.querySelectorAll(
+              'section#neet svg text.cap')).map(t => t.textContent);""")
+        assert months == ["baseline 360", "goal 160"] + \
+            ["2024-%02d" % m for m in range(1, 13)], months
     finally:
         driver.quit()
