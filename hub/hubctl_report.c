@@ -764,8 +764,10 @@ chart_open(FILE *f, const report_table *t, int width, int height)
 /* An upper bound of a label's width in px at the charts' 11px font: an
  * svg does not wrap or shrink text, and a label wider than its column
  * runs off the chart's left edge (a 40-byte id and its programme type is
- * some 500px in capitals). Wide glyphs (capitals, m, w, @, %, CJK) are
- * counted at 11px, the rest at 7px; a continuation byte adds nothing. */
+ * some 500px in capitals). In DejaVu Sans at 11px the ASCII glyphs wider
+ * than 7px (capitals, m, w, @, %, #, &, =, +, <, >, ^, ~) take at most 11px;
+ * a character beyond ASCII is counted at 14px (a Cyrillic capital Ж is
+ * some 12px); a continuation byte adds nothing. */
 static int
 label_px(const char *s)
 {
@@ -773,10 +775,13 @@ label_px(const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if ((*p & 0xC0) == 0x80)
 			continue;
-		px += (*p >= 'A' && *p <= 'Z') || *p >= 0xE0 ||
-			      strchr("mwMW@%~", *p)
-			  ? 11
-			  : 7;
+		if (*p >= 0xC0)
+			px += 14;
+		else if ((*p >= 'A' && *p <= 'Z') ||
+			 strchr("mw@%#&=+<>^~", *p))
+			px += 11;
+		else
+			px += 7;
 	}
 	return px;
 }

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from hubtest import CprGen, ev_enrolment, ev_leaving, event, rules_hub
+from hubtest import CprGen, envelope, ev_enrolment, ev_leaving, event, \
+    rules_hub
 
 from test_70_web import CHROMIUM, DRIVER, HAVE_SELENIUM, chrome
 
@@ -32,18 +33,22 @@ def test_the_page_shows_every_label_of_its_charts_whole(make_hub, tmp_path):
     chart draws its rows. Headless Chromium opens the page (fetching
     nothing, no error in its console) and every text of every chart lies
     inside the chart: a row labelled with a 40-byte school or institution
-    id (wide letters, its programme type after it) was cut off at the
-    chart's left edge, the id's beginning lost."""
+    id (wide letters, Latin or Cyrillic, its programme type after it)
+    was cut off at the chart's left edge, the id's beginning lost."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     gen = CprGen(8901)
     school = "SKOLE-" + "W" * 34                 # 40 bytes, shown whole
     inst = "GYM-" + "M" * 36
-    assert len(school) == len(inst) == 40
+    cyrillic = "Ж" * 20                         # 40 bytes too
+    assert len(school) == len(inst) == len(cyrillic.encode()) == 40
     hub.send(*[event("school-a", c, "readiness_assessment", school=school,
                      grade=8, date="2026-01-15", ready=i < 5)
                for i, c in enumerate(gen.take(12))],
              *[ev_enrolment(c, "2026-08-10", institution=inst,
-                            programme="stx") for c in gen.take(6)])
+                            programme="stx") for c in gen.take(6)],
+             *[envelope("school-a", c, f"89-{c}", "2026-03-02",
+                        "2026-03-06", absent=4, expected=30,
+                        school=cyrillic) for c in gen.take(6)])
     hub.wait_applied()
     out = report(hub, tmp_path, "--year", "2026")
     driver = chrome(hub, "report")
@@ -74,6 +79,10 @@ def test_the_page_shows_every_label_of_its_charts_whole(make_hub, tmp_path):
               .map(t => t.textContent);""")
         assert f"{school} 2026 grade 8" in labels, labels
         assert f"{inst} (gymnasium)" in labels, labels
+        assert driver.execute_script("""
+            return Array.from(document.querySelectorAll(
+              'section#absence svg text')).map(t => t.textContent);""")[1] \
+            == f"{cyrillic} 2026 Q1"
     finally:
         driver.quit()
 
