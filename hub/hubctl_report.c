@@ -66,6 +66,19 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 	const char *year = ug_config_get(cfg, "year");
 	const char *f = ug_config_get(cfg, "from"),
 		   *t = ug_config_get(cfg, "to");
+	/* The command line wins over every file: a period given there sets
+	 * aside the other kind a --config file holds (an ops.conf's from and
+	 * to, kept for audit show, under report --year). Both kinds from the
+	 * command line, or both from files, are the usage error below. */
+	bool year_here = year[0] && !ug_config_where(cfg, "year")[0];
+	bool range_here = (f[0] && !ug_config_where(cfg, "from")[0]) ||
+			  (t[0] && !ug_config_where(cfg, "to")[0]);
+	if (year[0] && (f[0] || t[0]) && year_here != range_here) {
+		if (year_here)
+			f = t = "";
+		else
+			year = "";
+	}
 	if (year[0]) {
 		long y;
 		char a[16], b[16];

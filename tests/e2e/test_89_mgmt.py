@@ -143,3 +143,44 @@ def test_the_monthly_chart_of_a_longer_period_stays_legible(make_hub,
             ["2024-%02d" % m for m in range(1, 13)], months
     finally:
         driver.quit()
+
+
+def test_a_period_on_the_command_line_wins_over_one_in_a_file(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md: `--from`/`--to` belong to `audit show` and `report`,
+    a `--config` file may hold them, and the command line wins over every
+    file. An ops.conf kept for `audit show` (from, to) made `report
+    --year 2025` fail as "not both"; the period given on the command line
+    now sets aside the other kind read from a file, either way. Both on
+    the command line, or both in files, are still the usage error."""
+    import json
+    hub = make_hub()
+    ops = tmp_path / "ops.conf"
+    out = str(tmp_path / "status.html")
+
+    def period(*args):
+        p = hub.hubctl("report", "--config", str(ops), *args, "--out", out,
+                       check=False)
+        if p.returncode:
+            return p.returncode, p.stderr
+        [last] = [r for r in map(json.loads, hub.hubctl(
+            "audit", "show", "--json").stdout.splitlines())
+            if r["action"] == "report"][-1:]
+        return last["detail"].split(":")[0]
+
+    ops.write_text("from = 2026-01-01\nto = 2026-06-30\n")
+    assert period("--year", "2025") == \
+        "annual status 2025-01-01 to 2025-12-31"
+    assert period() == "annual status 2026-01-01 to 2026-06-30"
+    assert period("--to", "2026-03-31") == \
+        "annual status 2026-01-01 to 2026-03-31"
+    ops.write_text("year = 2024\n")
+    assert period("--from", "2025-03-01", "--to", "2025-03-31") == \
+        "annual status 2025-03-01 to 2025-03-31"
+    assert period() == "annual status 2024-01-01 to 2024-12-31"
+    both = (2, "hubctl: report: --year YYYY, or --from DATE --to DATE "
+            "(not both)\n")
+    assert period("--year", "2025", "--from", "2025-03-01",
+                  "--to", "2025-03-31") == both
+    ops.write_text("year = 2024\nfrom = 2025-03-01\nto = 2025-03-31\n")
+    assert period() == both
