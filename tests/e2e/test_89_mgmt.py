@@ -122,8 +122,25 @@ def test_the_monthly_chart_of_a_longer_period_stays_legible(make_hub,
     two_years = report(hub, tmp_path / "two", "--from", "2024-01-01",
                        "--to", "2025-11-30")
     one_year = report(hub, tmp_path / "one", "--year", "2024")
+    thirteen = report(hub, tmp_path / "13", "--from", "2024-01-01",
+                      "--to", "2025-01-31")
+    fourteen = report(hub, tmp_path / "14", "--from", "2024-01-01",
+                      "--to", "2025-02-28")
     driver = chrome(hub, "report")
+
+    def month_labels(page):
+        driver.get(page.as_uri())
+        assert overlapping(driver, "neet") == []
+        return driver.execute_script("""
+            return Array.from(document.querySelectorAll(
+              'section#neet svg text.cap')).map(t => t.textContent);""")[2:]
     try:
+        # Up to 13 months every month is labelled; from 14 on, every
+        # second month, the last one among them.
+        assert len(month_labels(thirteen)) == 13
+        assert month_labels(fourteen) == \
+            ["2024-%02d" % m for m in range(2, 13, 2)] + \
+            ["2025-02"]
         driver.get(two_years.as_uri())
         assert overlapping(driver, "neet") == []
         months = driver.execute_script("""
