@@ -66,6 +66,19 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 	const char *year = ug_config_get(cfg, "year");
 	const char *f = ug_config_get(cfg, "from"),
 		   *t = ug_config_get(cfg, "to");
+	/* The command line wins over every file: a period given there sets
+	 * aside the other kind a --config file holds (an ops.conf's from and
+	 * to, kept for audit show, under report --year). Both kinds from the
+	 * command line, or both from files, are the usage error below. */
+	bool year_here = year[0] && !ug_config_where(cfg, "year")[0];
+	bool range_here = (f[0] && !ug_config_where(cfg, "from")[0]) ||
+			  (t[0] && !ug_config_where(cfg, "to")[0]);
+	if (year[0] && (f[0] || t[0]) && year_here != range_here) {
+		if (year_here)
+			f = t = "";
+		else
+			year = "";
+	}
 	if (year[0]) {
 		long y;
 		char a[16], b[16];
@@ -749,16 +762,41 @@ chart_name(FILE *f, const report_table *t)
 }
 
 static void
-chart_open(FILE *f, const report_table *t, int height)
+chart_open(FILE *f, const report_table *t, int width, int height)
 {
 	fprintf(f,
-		"<svg class=\"chart\" viewBox=\"0 0 720 %d\" width=\"720\" "
+		"<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 		"height=\"%d\" role=\"img\" aria-label=\"",
-		height, height);
+		width, height, width, height);
 	chart_name(f, t);
 	fputs("\"><title>", f);
 	chart_name(f, t);
 	fputs("</title>", f);
+}
+
+/* An upper bound of a label's width in px at the charts' 11px font: an
+ * svg does not wrap or shrink text, and a label wider than its column
+ * runs off the chart's left edge (a 40-byte id and its programme type is
+ * some 500px in capitals). In DejaVu Sans at 11px the ASCII glyphs wider
+ * than 7px (capitals, m, w, @, %, #, &, =, +, <, >, ^, ~) take at most 11px;
+ * a character beyond ASCII is counted at 14px (a Cyrillic capital Ж is
+ * some 12px); a continuation byte adds nothing. */
+static int
+label_px(const char *s)
+{
+	int px = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xC0) == 0x80)
+			continue;
+		if (*p >= 0xC0)
+			px += 14;
+		else if ((*p >= 'A' && *p <= 'Z') ||
+			 strchr("mw@%#&=+<>^~", *p))
+			px += 11;
+		else
+			px += 7;
+	}
+	return px;
 }
 
 /* Horizontal bars of one column; suppressed cells get no bar. */
@@ -768,29 +806,33 @@ bar_chart(FILE *f, const report_table *t)
 	size_t c = (size_t)t->chart_col;
 	long max = 1;
 	char buf[24];
-	for (size_t r = 0; r < t->nrows; r++)
+	int lw = 250; /* the label column: 250px, or the widest label's */
+	for (size_t r = 0; r < t->nrows; r++) {
 		if (!report_hidden(t, r, c) &&
 		    *report_cell((report_table *)t, r, c) > max)
 			max = *report_cell((report_table *)t, r, c);
+		if (label_px(t->rows[r]) + 4 > lw)
+			lw = label_px(t->rows[r]) + 4;
+	}
 	int h = 22 * (int)t->nrows + 30;
-	chart_open(f, t, h);
+	chart_open(f, t, lw + 470, h);
 	fputs("<text x=\"0\" y=\"14\" class=\"cap\">", f);
 	html_text(f, t->cols[c]);
 	fputs("</text>\n", f);
 	for (size_t r = 0; r < t->nrows; r++) {
 		int y = 24 + 22 * (int)r;
 		long v = *report_cell((report_table *)t, r, c);
-		fprintf(f, "<text x=\"250\" y=\"%d\" text-anchor=\"end\">",
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", lw,
 			y + 14);
 		html_text(f, t->rows[r]);
 		fputs("</text>", f);
 		int w = report_hidden(t, r, c) ? 0 : (int)(400 * v / max);
 		if (w)
 			fprintf(f,
-				"<rect x=\"260\" y=\"%d\" width=\"%d\" "
+				"<rect x=\"%d\" y=\"%d\" width=\"%d\" "
 				"height=\"16\" class=\"bar\"/>",
-				y + 2, w);
-		fprintf(f, "<text x=\"%d\" y=\"%d\">", 266 + w, y + 14);
+				lw + 10, y + 2, w);
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", lw + 16 + w, y + 14);
 		html_text(f, shown(t, r, c, buf));
 		fputs("</text>\n", f);
 	}
@@ -809,7 +851,7 @@ line_chart(FILE *f, const report_table *t)
 	const int x0 = 60, w = 620, y0 = 20, hgt = 200;
 	size_t n = t->nrows ? t->nrows : 1;
 #define YPOS(v) (y0 + hgt - (int)(hgt * (v) / max))
-	chart_open(f, t, 260);
+	chart_open(f, t, 720, 260);
 	fprintf(
 	    f,
 	    "\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"base\"/>"
@@ -823,6 +865,14 @@ line_chart(FILE *f, const report_table *t)
 		"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
 		"class=\"axis\"/>\n",
 		x0, y0 + hgt, x0 + w, y0 + hgt);
+	/* A month's label (YYYY-MM, some 46px) and figure are written
+	 * only every step-th month when the months lie closer than 50px
+	 * (over more than 13 months), counted back from the last month,
+	 * the key figure: side by side they would run into one smear. The
+	 * table above has every month's figure. */
+	size_t step = 1;
+	while (n > 1 && (size_t)(w - 20) * step < 50 * (n - 1))
+		step++;
 	int px = -1, py = -1;
 	for (size_t r = 0; r < t->nrows; r++) {
 		int x = x0 + (int)((w - 20) * r / (n > 1 ? n - 1 : 1)) + 10;
@@ -840,6 +890,12 @@ line_chart(FILE *f, const report_table *t)
 				"<circle cx=\"%d\" cy=\"%d\" r=\"3\" "
 				"class=\"dot\"/>",
 				x, y);
+		px = hide ? -1 : x;
+		py = y;
+		if ((t->nrows - 1 - r) % step != 0) {
+			fputs("\n", f);
+			continue;
+		}
 		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
 			x, hide ? y0 + hgt - 6 : y - 6);
 		html_text(f, shown(t, r, 0, buf));
@@ -850,8 +906,6 @@ line_chart(FILE *f, const report_table *t)
 		    x, y0 + hgt + 16);
 		html_text(f, t->rows[r]);
 		fputs("</text>\n", f);
-		px = hide ? -1 : x;
-		py = y;
 	}
 #undef YPOS
 	fputs("</svg>\n", f);
@@ -867,6 +921,8 @@ static const char style[] =
     "tr.total th,tr.total td{font-weight:bold}td.sup{color:#666}"
     ".note{font-size:.9em;color:#444}.key{background:#f4f4f4;padding:"
     ".5em 1em}svg text{font-size:11px;fill:#222}svg .cap{fill:#555}"
+    /* A chart wider than the page (long labels) shrinks, not cut off. */
+    "svg.chart{max-width:100%;height:auto}"
     ".bar{fill:#3b6ea5}.series{stroke:#3b6ea5;stroke-width:2}.dot{fill:"
     "#3b6ea5}.goal{stroke:#2a8a3a;stroke-dasharray:6 3}.base{stroke:"
     "#b33;stroke-dasharray:2 3}.axis{stroke:#888}"
