@@ -13,6 +13,19 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
 
 import hubtest  # noqa: E402
+import zmq  # noqa: E402
+
+
+def _context_left_to_the_process_exit(self):
+    """A context the garbage collector finds is never terminated: in a
+    reference cycle the collector clears the socket's weak reference
+    before the context's finaliser runs, so pyzmq's destroy() cannot see
+    that socket to close it, and its zmq_ctx_term waits for it for good
+    (two full runs hung there, in no test's own code). The process's
+    exit frees what is left."""
+
+
+zmq.Context.__del__ = _context_left_to_the_process_exit
 
 
 @pytest.fixture

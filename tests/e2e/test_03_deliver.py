@@ -770,4 +770,4 @@ def test_a_later_page_unanswered_says_the_list_is_not_whole(make_hub):
             assert len(lines) == 2 and lines[-1] == count, (args, lines)
     finally:
         sock.close(0)
-        ctx.term()
+        ctx.destroy(linger=0)

@@ -80,7 +80,7 @@ def handshake_events(hub, key_id, server_key=None, seconds=3):
     sock.disable_monitor()
     mon.close(0)
     sock.close(0)
-    ctx.term()
+    ctx.destroy(linger=0)
     return seen
 
 

@@ -142,7 +142,7 @@ def timeline(hub, caseworker, cpr):
         return {e.event_id: e for e in r.timeline if not e.is_alert}
     finally:
         sock.close(0)
-        ctx.term()
+        ctx.destroy(linger=0)
 
 
 def test_only_a_later_event_of_the_same_agency_supersedes(make_hub):

@@ -204,7 +204,7 @@ class LoadClient(Worker):
             sock.disable_monitor()
             mon.close(0)
             sock.close(0)
-            ctx.term()
+            ctx.destroy(linger=0)
 
     def _send(self, sock, f):
         try:
@@ -306,7 +306,7 @@ class CaseworkerClient(Worker):
             sock.disable_monitor()
             mon.close(0)
             sock.close(0)
-            ctx.term()
+            ctx.destroy(linger=0)
 
     def _send(self, sock, kind, msg):
         # A DEALER queues while reconnecting; it never blocks here.

@@ -164,7 +164,7 @@ class DeliveryClient:
 
     def close(self):
         self.sock.close(0)
-        self.ctx.term()
+        self.ctx.destroy(linger=0)
 
 
 def cut_cleanly(text, full):

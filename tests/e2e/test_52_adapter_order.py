@@ -180,7 +180,7 @@ class StandInHub:
     def close(self):
         if self.sock is not None:
             self.sock.close(0)
-        self.ctx.term()
+        self.ctx.destroy(linger=0)
 
 
 def test_resends_keep_queue_order(make_hub):

@@ -57,7 +57,7 @@ class Gateway:
 
     def close(self):
         self.sock.close(0)
-        self.ctx.term()
+        self.ctx.destroy(linger=0)
 
 
 def gateway_and_passwords(hub, *caseworkers):
@@ -1238,7 +1238,7 @@ def test_answers_a_gateway_does_not_read_are_logged_once_a_minute(gw):
         got += 1
     assert got < n, "no answer was dropped: the queues held them all"
     sock.close(0)
-    ctx.term()
+    ctx.destroy(linger=0)
     hub.stop()
     lines = [line for line in hub.log_text().splitlines()
              if " HUB-WEB " in line and " not sent" in line]

@@ -83,7 +83,7 @@ class Vendor:
 
     def close(self):
         self.sock.close(0)
-        self.ctx.term()
+        self.ctx.destroy(linger=0)
 
 
 def envelope(agency, etype, cpr, occurred, natural_key, payload, **fields):

@@ -155,7 +155,7 @@ class Delivery:
 
     def close(self):
         self.sock.close(0)
-        self.ctx.term()
+        self.ctx.destroy(linger=0)
 
 
 def test_delivery_answers_in_the_order_of_the_frames(make_hub):
@@ -354,7 +354,7 @@ def test_a_req_socket_is_refused_and_answered_nothing(make_hub):
         hub.wait_log(r"HUB-DELIVER multi-part message refused")
         hub.wait_log(r"HUB-REJECT .*a message must be exactly one frame")
     finally:
-        ctx.term()
+        ctx.destroy(linger=0)
     assert hub.stats()["log_events"] == 0
 
 

@@ -279,7 +279,7 @@ def test_every_kind_with_a_window_in_flight(hub):
         (a,) = again[e.event_id]
         assert a.status == pb.DUPLICATE and a.sequence == acks[e.event_id][0].sequence
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def decode(data):
@@ -381,7 +381,7 @@ def test_caseworker_receives_acks_and_gets_redelivery(hub):
     assert ids[0] not in [al.alert_id for al in alerts]
     assert welcome.open_alerts == len(ids) - 1
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def unknown_field(n_bytes, field=900):
@@ -441,7 +441,7 @@ def test_size_limit_exactly_and_one_over(hub):
     (a,) = collect_acks(c, 1)[id_at]
     assert a.status == pb.DUPLICATE
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_frames_a_careless_client_sends(hub):
@@ -496,7 +496,7 @@ def test_frames_a_careless_client_sends(hub):
     assert a.code == pb.E_VERSION and a.event_id == e.event_id
     assert a.reason == "schema version 2 is not supported (expected 1)"
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_refused_keys_as_the_monitor_shows_them(hub):
@@ -562,7 +562,7 @@ def test_refused_keys_as_the_monitor_shows_them(hub):
                                zmq.EVENT_HANDSHAKE_FAILED_AUTH})
             assert ev and ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, ev
         c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_same_id_twice_in_a_window_and_another_agencys_id(hub):
@@ -600,7 +600,7 @@ def test_same_id_twice_in_a_window_and_another_agencys_id(hub):
     assert a.reason == "the key this connection authenticated with has been revoked or replaced"
     c.close()
     other.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def result_for(c, request_id, timeout=10):
@@ -655,7 +655,7 @@ def test_window_default_and_cap_actions_and_timeline(hub):
     assert (r.code, r.reason) == (pb.E_MALFORMED, "a message must be exactly one frame")
     c.close()
     a.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_hub_restart_mid_window(hub):
@@ -683,7 +683,7 @@ def test_hub_restart_mid_window(hub):
     assert ack.status == pb.ACCEPTED
     a.close()
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_delivery_frames_a_careless_client_sends(hub):
@@ -723,7 +723,7 @@ def test_delivery_frames_a_careless_client_sends(hub):
     kind, m = decode(c.recv(10))
     assert kind == pb.FRAME_WELCOME and m.code == pb.OK and m.open_alerts == 0
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_ingest_edge_frames(hub):
@@ -742,7 +742,7 @@ def test_ingest_edge_frames(hub):
         a = ack_of(d)
         assert (a.status, a.code, a.reason, a.event_id, a.sequence) == (pb.REJECTED, code, reason, b"", 0), (data, a)
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_window_cap_alert_ids_and_query_limit(hub):
@@ -768,7 +768,7 @@ def test_window_cap_alert_ids_and_query_limit(hub):
     assert len(r.alerts) == 50 and r.truncated
     c.close()
     a.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_session_limits(hub):
@@ -806,7 +806,7 @@ def test_session_limits(hub):
     assert len(result_for(old, 2).alerts) == 2
     for s in (old, new, two, raise_dropouts_more):
         s.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
@@ -836,7 +836,7 @@ def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
     assert (kind, r.request_id, r.code, r.reason) == \
         (pb.FRAME_RESULT, 0, pb.E_MALFORMED, "a message must be exactly one frame"), r
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_desk_membership_counts_only_for_the_duty_desk(hub):
@@ -866,7 +866,7 @@ def test_desk_membership_counts_only_for_the_duty_desk(hub):
             assert kind == pb.FRAME_ALERT and al.recipient == "duty-desk"
     c.close()
     a.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_desk_membership_of_another_id_counts_once_it_is_the_duty_desk(hub):
@@ -908,7 +908,7 @@ def test_desk_membership_of_another_id_counts_once_it_is_the_duty_desk(hub):
     assert kind == pb.FRAME_ALERT and al.recipient == "team-b", al
     c.close()
     a.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_hub_killed_mid_window_nothing_lost_nothing_twice(hub):
@@ -967,7 +967,7 @@ def test_hub_killed_mid_window_nothing_lost_nothing_twice(hub):
     assert len(seqs) == n and len(set(seqs.values())) == n
     assert max(seqs.values()) == n  # nothing stored twice
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_refused_frame_then_a_valid_one_with_its_id_in_one_batch(hub):
@@ -1006,4 +1006,4 @@ def test_refused_frame_then_a_valid_one_with_its_id_in_one_batch(hub):
     a.send(frame(pb.FRAME_EVENT, good2))
     assert ack_of(a.recv(10)).status == pb.ACCEPTED
     a.close()
-    ctx.term()
+    ctx.destroy(linger=0)

@@ -71,7 +71,7 @@ def test_type_not_registered_is_accepted_unchanged_once_registered(hub):
         time.sleep(0.2)
     assert a.status == pb.ACCEPTED, a
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_acks_without_an_id_tell_their_frame_by_their_place(hub):
@@ -115,7 +115,7 @@ def test_acks_without_an_id_tell_their_frame_by_their_place(hub):
         else:
             assert all(a.status == pb.DUPLICATE for a in got[::2])
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_a_stored_id_in_a_frame_failing_steps_1_to_6_gets_that_answer(hub):
@@ -150,7 +150,7 @@ def test_a_stored_id_in_a_frame_failing_steps_1_to_6_gets_that_answer(hub):
     a = one_ack(c, frame(pb.FRAME_EVENT, e))
     assert (a.status, a.sequence) == (pb.DUPLICATE, seq)
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_a_newer_sender_writes_schema_version_1(hub):
@@ -170,7 +170,7 @@ def test_a_newer_sender_writes_schema_version_1(hub):
     a = one_ack(c, frame(pb.FRAME_EVENT, e.SerializeToString() + unknown_field(9, field=200)))
     assert a.status == pb.ACCEPTED, a
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_request_id_0_is_also_the_answer_to_an_unreadable_frame(hub):
@@ -194,7 +194,7 @@ def test_request_id_0_is_also_the_answer_to_an_unreadable_frame(hub):
             got.append((m.request_id, m.code))
     assert got == [(0, pb.E_MALFORMED), (0, pb.OK), (1, pb.OK)], got
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_a_correction_naming_another_persons_event_corrects_nothing(hub):
@@ -237,7 +237,7 @@ def test_a_correction_naming_another_persons_event_corrects_nothing(hub):
         assert not events[0].superseded and not events[0].summary.endswith("(superseded)")
     c.close()
     w.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_a_frame_over_the_cap_on_delivery_ends_the_session(hub):
@@ -276,7 +276,7 @@ def test_a_frame_over_the_cap_on_delivery_ends_the_session(hub):
     assert sorted(a.delivery for a in alerts) == [1, 2], alerts
     c.close()
     w.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_each_answer_of_the_delivery_table(hub):
@@ -339,7 +339,7 @@ def test_each_answer_of_the_delivery_table(hub):
     is_(answer(c2, frame(pb.FRAME_HELLO, pb.Hello(window=1))), 0, pb.E_DENIED, revoked)
     c.close()
     c2.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_answers_a_client_does_not_read_are_dropped_beyond_its_queues(hub):
@@ -375,7 +375,7 @@ def test_answers_a_client_does_not_read_are_dropped_beyond_its_queues(hub):
     kind, m = decode(d)
     assert (kind, m.request_id, m.code) == (pb.FRAME_RESULT, n + 1, pb.OK), m
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
 
 
 def test_acks_a_sender_does_not_read_are_dropped_and_logged_once_a_minute(hub):
@@ -430,7 +430,7 @@ def test_acks_a_sender_does_not_read_are_dropped_and_logged_once_a_minute(hub):
     a = one_ack(c, frame(pb.FRAME_EVENT, env))
     assert a.status == pb.DUPLICATE and a.sequence > 0, a
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
     hub.stop()
     lines = [line for line in hub.logtext().splitlines()
              if " HUB-ACK " in line]
@@ -476,7 +476,7 @@ def test_answers_dropped_on_delivery_are_logged_once_a_minute(hub):
         got[r.code] += 1
     assert got[pb.OK] < n and got[pb.E_MALFORMED] < n, got
     c.close()
-    ctx.term()
+    ctx.destroy(linger=0)
     hub.stop()
     log = hub.logtext().splitlines()
     for ident, what, first, code in (
@@ -533,7 +533,7 @@ def test_refused_delivery_frames_are_logged_as_ingest_refusals_are(hub):
         assert decode(d)[1].code == pb.E_UNAVAILABLE
     c.close()
     w.close()
-    ctx.term()
+    ctx.destroy(linger=0)
     hub.stop()
     log = hub.logtext().splitlines()
     lines = [line for line in log if " warn HUB-DELIVER " in line]
