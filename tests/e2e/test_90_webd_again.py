@@ -3,7 +3,10 @@ OPERATIONS.md ("The web inbox (webd)", "Monitoring") and SECURITY.md ("The
 web inbox") promise that tests 70 and 71 do not assert. Real hubd, real
 webd (test_70's helpers), raw HTTP where the exact bytes matter."""
 
+import http.client
+import re
 import signal
+import socket
 import threading
 import time
 
@@ -81,3 +84,123 @@ def test_a_stop_does_not_wait_for_a_hub_that_does_not_answer(make_hub):
         assert "no answer from the hub within" not in log and \
             "no connection to the hub" not in log, log
         assert log.rstrip().endswith("WEB-STOP stopped"), log
+
+
+CSP = ("default-src 'self'; script-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+       "object-src 'none'")
+HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
+           "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+def ask(web, method, path, headers=None, body=None):
+    c = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    text = r.read().decode()
+    c.close()
+    return r, text
+
+
+def test_every_status_carries_the_headers_word_for_word(make_hub):
+    """SECURITY.md "Headers": the CSP, X-Frame-Options, nosniff,
+    no-referrer and Cache-Control: no-store, with exactly the values it
+    quotes, on every answer: a page, a redirect, 401, 403, 404, 405 (any
+    unusual method), 413, 429 and 503, and HEAD's answers (the GET's
+    headers, no body). The log lines OPERATIONS.md "Monitoring" quotes
+    for a refused login, a POST without its token and a stream beyond
+    streams_max come word for word."""
+    hub = web_hub(make_hub, settings={"login_failures_max": "2"})
+    web = Web(hub, streams_max=1)
+    try:
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        sid = session_cookie(cookies)
+        mine = {"Cookie": f"ug_session={sid}"}
+        answers = {"login": (r, 303)}
+        answers["page"] = (ask(web, "GET", "/alerts", mine)[0], 200)
+        answers["redirect"] = (ask(web, "GET", "/alerts")[0], 303)
+        answers["no session"] = (ask(web, "GET", "/alerts/list")[0], 401)
+        answers["no token"] = (ask(
+            web, "POST", "/session", dict(mine, **{
+                "Content-Type": "application/x-www-form-urlencoded"}),
+            "x=1")[0], 403)
+        answers["unknown"] = (ask(web, "GET", "/nope", mine)[0], 404)
+        for method in ("PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"):
+            r, _ = ask(web, method, "/alerts", mine)
+            assert r.getheader("Allow") == "GET, HEAD, POST", method
+            answers[method] = (r, 405)
+        answers["large"] = (ask(
+            web, "POST", "/session", dict(mine, **{
+                "Content-Type": "application/x-www-form-urlencoded"}),
+            "x=" + "a" * (16 * 1024 - 1))[0], 413)
+        for _ in range(2):
+            assert web.raw_login("cw-anna", "wrong password")[0].status \
+                == 401
+        answers["locked"] = (web.raw_login("cw-anna", PASSWORD)[0], 429)
+        stream = socket.create_connection(("127.0.0.1", web.port))
+        stream.sendall(f"GET /events HTTP/1.1\r\nHost: x\r\n"
+                       f"Cookie: ug_session={sid}\r\n\r\n".encode())
+        assert stream.recv(15) == b"HTTP/1.1 200 OK"
+        answers["second stream"] = (ask(web, "GET", "/events", mine)[0],
+                                    503)
+        stream.close()
+        for what, (r, status) in answers.items():
+            assert r.status == status, (what, r.status)
+            for name, value in HEADERS.items():
+                assert r.getheader(name) == value, (what, name,
+                                                    r.getheader(name))
+        # HEAD: the GET's status and headers, no body.
+        for path, status in (("/alerts", 200), ("/nope", 404),
+                             ("/login", 200)):
+            g, text = ask(web, "GET", path, mine)
+            h, nothing = ask(web, "HEAD", path, mine)
+            assert (g.status, h.status, nothing) == (status, status, ""), \
+                path
+            for name in list(HEADERS) + ["Content-Type"]:
+                assert h.getheader(name) == g.getheader(name), (path, name)
+        r, nothing = ask(web, "HEAD", "/static/app.css")
+        assert (r.status, nothing, r.getheader("Cache-Control")) == \
+            (200, "", "max-age=3600")
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    for line in ("webd info WEB-LOGIN login refused",
+                 "webd warn WEB-CSRF POST /session without a valid CSRF "
+                 "token refused",
+                 "webd warn WEB-EVENTS streams_max (1) streams open; one "
+                 "more refused"):
+        assert line in log, (line, log)
+
+
+def test_the_language_is_picked_by_the_user_alone(make_hub):
+    """OPERATIONS.md: Danish, or English after ?lang=en (the ug_lang
+    cookie, kept a year, remembers it; ?lang=da goes back); another lang
+    value is ignored and the cookie decides; a cookie other than
+    ug_lang=en is Danish; Accept-Language is not read."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        def lang(path, **headers):
+            r, text = ask(web, "GET", path, headers)
+            html = re.search(r'<html lang="(da|en)">', text).group(1)
+            title = re.search(r"<title>([^<]*)</title>", text).group(1)
+            return html, title, r.headers.get_all("Set-Cookie") or []
+
+        assert lang("/login", **{"Accept-Language": "en-GB,en;q=0.9"})[:2] \
+            == ("da", "Log ind – Ungeindbakke")
+        html, title, cookies = lang("/login?lang=en")
+        assert (html, title) == ("en", "Log in – Youth inbox")
+        assert any(c.startswith("ug_lang=en;") and
+                   c.endswith("; Max-Age=31536000") for c in cookies), \
+            cookies
+        assert lang("/login", Cookie="ug_lang=en")[0] == "en"
+        assert lang("/login?lang=xx", Cookie="ug_lang=en")[0] == "en"
+        assert lang("/login?lang=xx")[0] == "da"
+        for cookie in ("ug_lang=EN", "ug_lang=english", "ug_lang="):
+            assert lang("/login", Cookie=cookie)[0] == "da", cookie
+        html, _, cookies = lang("/login?lang=da", Cookie="ug_lang=en")
+        assert html == "da" and any(c.startswith("ug_lang=da;")
+                                    for c in cookies), cookies
+    finally:
+        web.stop()
