@@ -10,8 +10,9 @@ import socket
 import threading
 import time
 
-from test_70_web import (PASSWORD, Web, session_cookie,  # noqa: F401
-                         web_hub)
+from hubtest import CprGen, ev_dropout, wait_for
+from test_70_web import (PASSWORD, Web, alerts_listed,  # noqa: F401
+                         session_cookie, web_hub)
 
 
 def stop_while_a_page_waits(hub, web, sig, freeze):
@@ -211,5 +212,61 @@ def test_the_language_is_picked_by_the_user_alone(make_hub):
         html, _, cookies = lang("/login?lang=da", Cookie="ug_lang=en")
         assert html == "da" and any(c.startswith("ug_lang=da;")
                                     for c in cookies), cookies
+    finally:
+        web.stop()
+
+
+EVIL = "<script>x()</script>\"'&<b>"
+
+
+def test_what_agencies_and_caseworkers_wrote_is_escaped(make_hub):
+    """SECURITY.md "Headers": every value on a page is HTML-escaped. A
+    college's institution and programme, a caseworker's how and note, a
+    CPR typed wrong and a login name, all of markup, come back as text on
+    the list, the alert's page, the timeline (the action's summary in it)
+    and the refusals, never as markup."""
+    hub = web_hub(make_hub, agencies={"school-a": "absence",
+                                      "college-a": "dropout"})
+    cpr = CprGen(9001).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        s = {"ug_session": session_cookie(
+            web.raw_login("cw-anna", PASSWORD)[1])}
+        hub.send(ev_dropout(cpr, time.strftime("%Y-%m-%d", time.gmtime()),
+                            institution=EVIL, programme=EVIL))
+        [hexid] = wait_for(lambda: alerts_listed(web, s), 20,
+                           "the alert in the list", interval=0.3)
+        pages = {"list": web.request("GET", "/alerts", cookies=s)[1],
+                 "alert": web.request("GET", f"/alert/{hexid}",
+                                      cookies=s)[1]}
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                         pages["alert"]).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact", "how": EVIL,
+                            "note": EVIL, "date": ""}, cookies=s)
+        assert r.status == 303, r.status
+        pages["refused action"] = web.request(
+            "POST", f"/alert/{hexid}/action",
+            {"csrf": csrf, "kind": "contact", "how": EVIL,
+             "note": EVIL + "x" * 200, "date": ""}, cookies=s)[1]
+        pages["timeline"] = web.request("POST", "/timeline",
+                                        {"csrf": csrf, "cpr": cpr},
+                                        cookies=s)[1]
+        pages["bad cpr"] = web.request("POST", "/timeline",
+                                       {"csrf": csrf, "cpr": EVIL},
+                                       cookies=s)[1]
+        pages["login"] = web.request("POST", "/login",
+                                     {"csrf": "0", "caseworker": EVIL,
+                                      "password": EVIL})[1]
+        escaped = "&lt;script&gt;x()&lt;/script&gt;"
+        for what, page in pages.items():
+            assert "<script>x()" not in page and "<b>" not in page, what
+        for what in ("list", "alert", "refused action", "timeline"):
+            assert escaped in pages[what], what
+        # The action's how and note are in the timeline, as text.
+        whole = "&lt;script&gt;x()&lt;/script&gt;&quot;&#39;&amp;&lt;b&gt;"
+        assert f"cw-anna:</span> {whole} — {whole}</span>" in \
+            pages["timeline"], pages["timeline"]
     finally:
         web.stop()
