@@ -12,7 +12,7 @@ import time
 
 from hubtest import CprGen, ev_dropout, wait_for
 from test_70_web import (PASSWORD, Web, alerts_listed,  # noqa: F401
-                         session_cookie, web_hub)
+                         session_cookie, set_password, web_hub)
 
 
 def stop_while_a_page_waits(hub, web, sig, freeze):
@@ -268,5 +268,43 @@ def test_what_agencies_and_caseworkers_wrote_is_escaped(make_hub):
         whole = "&lt;script&gt;x()&lt;/script&gt;&quot;&#39;&amp;&lt;b&gt;"
         assert f"cw-anna:</span> {whole} — {whole}</span>" in \
             pages["timeline"], pages["timeline"]
+    finally:
+        web.stop()
+
+
+def test_stay_logged_in_when_the_hub_is_frozen_or_ended_it(make_hub):
+    """OPERATIONS.md: POST /session (the warning's "Forbliv logget ind")
+    answers what is left, {"left":SECONDS,"warn":SECONDS}; when hubd does
+    not answer it is 503 (the warning stays, the cookie too); when hubd
+    has ended the session (a password reset) it is 401 and the cookie
+    cleared, and from then on GET /session is 401 too, where before it
+    still answered its time (it asks hubd nothing)."""
+    hub = web_hub(make_hub)
+    web = Web(hub, hub_timeout=1)
+    try:
+        s = {"ug_session": session_cookie(
+            web.raw_login("cw-anna", PASSWORD)[1])}
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', web.request(
+            "GET", "/alerts", cookies=s)[1]).group(1)
+        r, said = web.request("POST", "/session", {"csrf": csrf}, cookies=s)
+        assert r.status == 200 and re.fullmatch(
+            r'\{"left":(1800|179\d),"warn":120\}\n', said), said
+        assert r.getheader("Content-Type") == "application/json"
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            r, _ = web.request("POST", "/session", {"csrf": csrf},
+                               cookies=s)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        assert r.status == 503 and not r.getheader("Set-Cookie"), r.status
+        set_password(hub, "cw-anna", "another password")
+        time.sleep(1.5)        # hubd ends it on its next loop turn
+        r, said = web.request("GET", "/session", cookies=s)
+        assert r.status == 200 and '"left":17' in said, said
+        r, _ = web.request("POST", "/session", {"csrf": csrf}, cookies=s)
+        assert r.status == 401 and r.headers.get_all("Set-Cookie") == [
+            "ug_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"], \
+            r.headers.get_all("Set-Cookie")
+        assert web.request("GET", "/session", cookies=s)[0].status == 401
     finally:
         web.stop()
