@@ -308,3 +308,37 @@ def test_stay_logged_in_when_the_hub_is_frozen_or_ended_it(make_hub):
         assert web.request("GET", "/session", cookies=s)[0].status == 401
     finally:
         web.stop()
+
+
+def test_sessions_max_forgets_the_session_used_longest_ago(make_hub):
+    """OPERATIONS.md: with sessions_max full, a login makes webd forget
+    the session used longest ago, not the one logged in first; any
+    request with its cookie is a use, GET /session too. The one forgotten
+    leads to /login (not ?ended=1: the hub did not end it)."""
+    hub = web_hub(make_hub)
+    web = Web(hub, sessions_max=2)
+    try:
+        def login():
+            time.sleep(0.05)       # webd orders uses by the millisecond
+            return {"ug_session": session_cookie(
+                web.raw_login("cw-anna", PASSWORD)[1])}
+
+        def status(s):
+            time.sleep(0.05)
+            r, _ = web.request("GET", "/alerts", cookies=s)
+            return r.status, r.getheader("Location")
+
+        a = login()
+        b = login()
+        assert status(a) == (200, None)          # a used after b
+        c = login()
+        assert status(b) == (303, "/login")       # b forgotten, not a
+        assert status(c) == (200, None)
+        assert status(a) == (200, None)
+        time.sleep(0.05)
+        assert web.request("GET", "/session", cookies=c)[0].status == 200
+        d = login()
+        assert status(a) == (303, "/login")       # c asked /session since
+        assert status(c) == (200, None) and status(d) == (200, None)
+    finally:
+        web.stop()
