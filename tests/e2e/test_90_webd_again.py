@@ -312,9 +312,10 @@ def test_stay_logged_in_when_the_hub_is_frozen_or_ended_it(make_hub):
 
 def test_sessions_max_forgets_the_session_used_longest_ago(make_hub):
     """OPERATIONS.md: with sessions_max full, a login makes webd forget
-    the session used longest ago, not the one logged in first; any
-    request with its cookie is a use, GET /session too. The one forgotten
-    leads to /login (not ?ended=1: the hub did not end it)."""
+    the session used longest ago, not the one logged in first; a page or
+    GET /session is a use, the login page and the static files are not.
+    The one forgotten leads to /login (not ?ended=1: the hub did not end
+    it)."""
     hub = web_hub(make_hub)
     web = Web(hub, sessions_max=2)
     try:
@@ -340,5 +341,11 @@ def test_sessions_max_forgets_the_session_used_longest_ago(make_hub):
         d = login()
         assert status(a) == (303, "/login")       # c asked /session since
         assert status(c) == (200, None) and status(d) == (200, None)
+        # The login page and the static files are no use of a session.
+        time.sleep(0.05)
+        for path in ("/login", "/static/live.js", "/static/app.css"):
+            assert web.request("GET", path, cookies=c)[0].status == 200
+        login()
+        assert status(c) == (303, "/login") and status(d) == (200, None)
     finally:
         web.stop()
