@@ -29,6 +29,7 @@ struct hubconn {
 	void *zmq, *sock, *monitor;
 	char *endpoint;
 	int timeout_ms;
+	volatile sig_atomic_t *stopping; /* NULL: never */
 	uint32_t next_id;
 	enum handshake handshake;
 };
@@ -164,6 +165,31 @@ hubconn_close(hubconn **hcp)
 	*hcp = NULL;
 }
 
+void
+hubconn_stop_on(hubconn *hc, volatile sig_atomic_t *stopping)
+{
+	hc->stopping = stopping;
+}
+
+static bool
+stopping(const hubconn *hc)
+{
+	return hc->stopping && *hc->stopping;
+}
+
+/* How long the next poll may wait: what is left of the request's time,
+ * but at most 100 ms, so that a stop signal (which need not interrupt
+ * the poll: it can come just before it) is seen soon; 0 when the time
+ * is out or webd stops. */
+static long
+wait_slice(const hubconn *hc, int64_t deadline)
+{
+	if (stopping(hc))
+		return 0;
+	int64_t left = deadline - ug_now_ms();
+	return left <= 0 ? 0 : left > 100 ? 100 : (long)left;
+}
+
 bool
 hubconn_refused(const hubconn *hc)
 {
@@ -209,12 +235,17 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 		 * back): wait for one within the timeout, or until the hub
 		 * refuses the handshake. */
 		for (;;) {
-			int64_t left = deadline - ug_now_ms();
+			long slice = wait_slice(hc, deadline);
 			zmq_pollitem_t items[] = {
 			    {hc->sock, 0, ZMQ_POLLOUT, 0},
 			    {hc->monitor, 0, ZMQ_POLLIN, 0}};
-			if (left <= 0 || zmq_poll(items, 2, (long)left) < 0)
+			if (slice <= 0)
 				break;
+			int n = zmq_poll(items, 2, slice);
+			if (n < 0 && zmq_errno() != EINTR)
+				break;
+			if (n <= 0)
+				continue;
 			if (items[1].revents && read_monitor(hc))
 				break;
 			if (items[0].revents) {
@@ -230,6 +261,10 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 	}
 	sodium_memzero(buf, len); /* a Login holds a password */
 	free(buf);
+	if (rc < 0 && stopping(hc)) {
+		log_info("WEB-HUB", "request not sent: webd is stopping");
+		return NULL;
+	}
 	if (rc < 0) {
 		log_warn("WEB-HUB", "request not sent: %s",
 			 send_errno != EAGAIN ? zmq_strerror(send_errno)
@@ -244,11 +279,11 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 		return NULL;
 	}
 	for (;;) {
-		int64_t left = deadline - ug_now_ms();
-		if (left <= 0)
+		long slice = wait_slice(hc, deadline);
+		if (slice <= 0)
 			break;
 		zmq_pollitem_t item = {hc->sock, 0, ZMQ_POLLIN, 0};
-		if (zmq_poll(&item, 1, (long)left) <= 0)
+		if (zmq_poll(&item, 1, slice) <= 0)
 			continue;
 		zmq_msg_t frame;
 		zmq_msg_init(&frame);
@@ -277,7 +312,10 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 		}
 		wire_free(got, answer);
 	}
-	log_warn("WEB-HUB", "no answer from the hub within %d ms",
-		 hc->timeout_ms);
+	if (stopping(hc))
+		log_info("WEB-HUB", "no answer awaited: webd is stopping");
+	else
+		log_warn("WEB-HUB", "no answer from the hub within %d ms",
+			 hc->timeout_ms);
 	return NULL;
 }

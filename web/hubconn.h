@@ -7,6 +7,7 @@
 #ifndef UG_WEB_HUBCONN_H
 #define UG_WEB_HUBCONN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,6 +20,11 @@ typedef struct hubconn hubconn;
 ug_err hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 		    const char *endpoint, int timeout_ms, ug_diag *diag);
 void hubconn_close(hubconn **hc);
+/* While *stopping is 0 a request waits its whole timeout; once a stop
+ * signal sets it, the wait in progress (and every later one) gives up
+ * within 100 ms and hubconn_call returns NULL, so that a hub that does
+ * not answer cannot hold webd's stop for hub_timeout. */
+void hubconn_stop_on(hubconn *hc, volatile sig_atomic_t *stopping);
 /* The hub refused the last CURVE handshake with this gateway's key (not
  * registered, revoked or replaced), and none has succeeded since. */
 bool hubconn_refused(const hubconn *hc);

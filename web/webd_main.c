@@ -327,6 +327,7 @@ main(int argc, char **argv)
 		ug_eprintf("webd: %s\n", diag.reason);
 		goto done;
 	}
+	hubconn_stop_on(hub, &stop);
 	webd_opts opts = {hub,
 			  ug_config_bool(cfg, "behind_tls"),
 			  sessions,
