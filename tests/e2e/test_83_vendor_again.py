@@ -1,0 +1,231 @@
+"""83 a vendor's client once more, written from docs/PROTOCOL.md alone:
+its own key-file reader (§3 "Key files"), its own framing (§2), the
+schema compiled from proto/ungebro.proto with protoc as the page says,
+CURVE set up as §1 says. Only the hub itself (keys, registrations, the
+hub clock) comes from tests/e2e/hubtest.py. Each check quotes what the
+page promises: exact reasons, the limits at the value and one past it,
+and the escalation notices a desk and a team lead receive (§4; RULES.md
+§8)."""
+
+import hashlib
+import importlib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import zmq
+
+from hubtest import CprGen, rules_hub
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT = \
+    1, 2, 3, 4, 5, 6, 7, 8
+_m = []
+
+
+def schema():
+    """protoc --python_out of proto/ungebro.proto (PROTOCOL.md intro)."""
+    if not _m:
+        out = tempfile.mkdtemp(prefix="vendor83-")
+        subprocess.run(["protoc", f"--python_out={out}",
+                        f"-I{ROOT / 'proto'}", "ungebro.proto"], check=True)
+        sys.path.insert(0, out)
+        _m.append(importlib.import_module("ungebro_pb2"))
+        sys.path.remove(out)
+    return _m[0]
+
+
+def read_key_file(path):
+    """§3 Key files: `name = value` lines, split at the first `=`,
+    blanks trimmed; `#` lines and blank lines skipped; last line wins."""
+    values = {}
+    for line in Path(path).read_text().splitlines():
+        s = line.strip(" \t\r")
+        if not s or s.startswith("#"):
+            continue
+        name, _, value = s.partition("=")
+        values[name.strip(" \t")] = value.strip(" \t")
+    return values
+
+
+class Client:
+    """A DEALER, CURVE client of the hub, with a frame reader."""
+
+    def __init__(self, hub, who, endpoint):
+        self.ctx = zmq.Context()
+        self.s = self.ctx.socket(zmq.DEALER)
+        mine = read_key_file(hub.keys_dir / f"{who}.key_secret")
+        self.s.curve_serverkey = read_key_file(
+            hub.keys_dir / "hub.key")["public"].encode()
+        self.s.curve_publickey = mine["public"].encode()
+        self.s.curve_secretkey = mine["secret"].encode()
+        self.s.linger = 0
+        self.s.connect(endpoint)
+
+    def raw(self, data):
+        self.s.send(data)
+
+    def send(self, kind, msg):
+        self.s.send(bytes([1, kind]) + msg.SerializeToString())
+
+    def recv(self, timeout=10):
+        if not self.s.poll(timeout * 1000):
+            return None
+        data = self.s.recv()
+        m = schema()
+        cls = {ACK: m.Ack, ALERT: m.Alert, WELCOME: m.Welcome,
+               RESULT: m.Result}[data[1]]
+        return data[1], cls.FromString(data[2:])
+
+    def want(self, kind, timeout=10):
+        """The next frame of that kind (alerts pushed in between kept)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.recv(deadline - time.monotonic())
+            if got and got[0] == kind:
+                return got[1]
+            if got:
+                self.other.append(got)
+        raise AssertionError(f"no frame of kind {kind}")
+
+    other = None
+
+    def close(self):
+        self.s.close()
+        self.ctx.term()
+
+
+def eid(text):
+    """§3 step 1: 8 bytes of time, 8 of a keyed hash of the record."""
+    return (1790000000000).to_bytes(8, "big") + \
+        hashlib.blake2b(text.encode(), key=b"vendor", digest_size=8).digest()
+
+
+def dropout(cpr, key, programme="eud-smed", date="2026-09-07", **fields):
+    m = schema()
+    env = m.Envelope(event_id=eid(key), agency="college-a", schema_version=1,
+                     type=m.DROPOUT, sensitivity=m.PERSONAL,
+                     occurred_at=1790000000000, cpr=cpr)
+    env.dropout.institution = "college-x"
+    env.dropout.programme = programme
+    env.dropout.date = date
+    for k, v in fields.items():
+        setattr(env, k, v)
+    return env
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7f) | (0x80 if v >> 7 else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def ingest(hub):
+    c = Client(hub, "college-a", hub.ingest)
+    c.other = []
+    return c
+
+
+def answer(c, data):
+    c.raw(data)
+    return c.want(ACK)
+
+
+def test_ingest_answers_and_limits_as_the_page_quotes_them(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    m = schema()
+    gen = CprGen(8301)
+    cpr = gen.born("2001-01-01")
+    hub.cprs.add(cpr)
+    c = ingest(hub)
+    try:
+        env = dropout(cpr, "a")
+        ok = answer(c, bytes([1, 1]) + env.SerializeToString())
+        assert (ok.status, ok.code, ok.event_id) == \
+            (m.ACCEPTED, m.OK, env.event_id), ok
+        dup = answer(c, bytes([1, 1]) + env.SerializeToString())
+        assert (dup.status, dup.sequence) == (m.DUPLICATE, ok.sequence)
+
+        def refused(data, code, reason, with_id=True):
+            a = answer(c, data)
+            assert (a.status, a.code, a.reason, a.retryable,
+                    a.sequence) == (m.REJECTED, code, reason, False, 0), a
+            if with_id:
+                assert len(a.event_id) == 16, a
+
+        def frame(e):
+            return bytes([1, 1]) + e.SerializeToString()
+
+        refused(b"\x01", m.E_MALFORMED, "frame of 1 bytes is shorter than "
+                "the 2-byte header", with_id=False)
+        refused(bytes([2, 1]) + env.SerializeToString(), m.E_VERSION,
+                "wire version 2 is not supported (expected 1)", False)
+        refused(bytes([1, 99]), m.E_MALFORMED, "unknown frame kind 99", False)
+        refused(bytes([1, HELLO]), m.E_MALFORMED, "only event frames are "
+                "accepted on the ingest endpoint", False)
+        refused(bytes([1, 1, 0xff]), m.E_MALFORMED,
+                "Envelope does not decode as protobuf", False)
+        refused(frame(dropout(cpr, "v7", schema_version=7)), m.E_VERSION,
+                "schema version 7 is not supported (expected 1)")
+        refused(frame(dropout(cpr, "v6", schema_version=123456)),
+                m.E_VERSION, "schema version is not supported (expected 1)")
+        short = dropout(cpr, "short")
+        short.event_id = short.event_id[:15]
+        refused(frame(short), m.E_MALFORMED, "event_id must be 16 bytes, "
+                "got 15", with_id=False)
+        refused(frame(dropout(cpr, "no-agency", agency="")), m.E_DENIED,
+                "agency is empty; it must be the id the connection's key "
+                "is registered under")
+        refused(frame(dropout(cpr, "other", agency="school-a")), m.E_DENIED,
+                "envelope agency does not match the connection's key")
+        refused(frame(dropout(cpr, "stale", valid_until=-1)), m.E_STALE,
+                "event expired before it reached the hub")
+        refused(frame(dropout(cpr, "t12", type=12)), m.E_MALFORMED,
+                "unknown event type 12")
+        refused(frame(dropout(cpr, "t1", type=m.ABSENCE_REPORT)),
+                m.E_MALFORMED, "payload does not match type AbsenceReport")
+        refused(frame(dropout(cpr, "t0", occurred_at=0)), m.E_MALFORMED,
+                "occurred_at must be above 0 (ms since the epoch)")
+        refused(frame(dropout(cpr, "self", supersedes=eid("self"))),
+                m.E_MALFORMED, "supersedes names the event itself (it must "
+                "be the id of the earlier event it corrects)")
+        refused(frame(dropout(cpr, "sup15", supersedes=eid("x")[:15])),
+                m.E_MALFORMED, "supersedes must be empty or 16 bytes")
+        # Strings: 256 bytes as sent, 257 one past (multi-byte counted in
+        # bytes); a NUL byte.
+        at = answer(c, frame(dropout(cpr, "s256", programme="p" * 254 +
+                                     "\u00e6")))
+        assert at.status == m.ACCEPTED, at
+        refused(frame(dropout(cpr, "s257", programme="p" * 255 + "\u00e6")),
+                m.E_MALFORMED, "dropout.programme is 257 bytes, over the "
+                "limit of 256")
+        refused(frame(dropout(cpr, "nul", programme="a\0b")), m.E_MALFORMED,
+                "dropout.programme contains a NUL byte")
+        # §3 cpr: 29 February of 1900 refused, of 2000 accepted.
+        refused(frame(dropout("2902001234", "feb1900")), m.E_MALFORMED,
+                "cpr must be 10 digits with a valid date")
+        hub.cprs.add("2902004234")
+        leap = answer(c, frame(dropout("2902004234", "feb2000")))
+        assert leap.status == m.ACCEPTED, leap
+        # §2 sizes: 65,536 bytes processed, 65,537 E_TOO_LARGE with the
+        # id. A vendor pads with a field the schema does not know (a
+        # newer client's), which a proto3 decoder passes over.
+        def padded(key, size):
+            body = dropout(cpr, key).SerializeToString()
+            for n in range(size - len(body) - 8, size):
+                data = bytes([1, 1]) + body + bytes([0x9a, 0x06]) + \
+                    varint(n) + b"x" * n      # field 99, length-delimited
+                if len(data) == size:
+                    return data
+            raise AssertionError("no padding found")
+        big = answer(c, padded("65536", 65536))
+        assert big.status == m.ACCEPTED, big
+        refused(padded("65537", 65537), m.E_TOO_LARGE,
+                "frame of 65537 bytes exceeds the limit of 65536")
+    finally:
+        c.close()
