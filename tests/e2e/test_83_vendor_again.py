@@ -229,3 +229,126 @@ def test_ingest_answers_and_limits_as_the_page_quotes_them(make_hub):
                 "frame of 65537 bytes exceeds the limit of 65536")
     finally:
         c.close()
+
+
+def delivery(hub, who, window=16):
+    c = Client(hub, who, hub.delivery)
+    c.other = []
+    c.send(HELLO, schema().Hello(client="vendor83/1", window=window))
+    w = c.want(WELCOME)
+    assert (w.caseworker, w.code) == (who, schema().OK), w
+    return c
+
+
+def pushed(c, n, timeout=10):
+    """The next n alerts pushed (those already read first)."""
+    out = [f[1] for f in c.other if f[0] == ALERT]
+    c.other = [f for f in c.other if f[0] != ALERT]
+    while len(out) < n:
+        out.append(c.want(ALERT, timeout))
+    return out
+
+
+def quiet(c, seconds=1.0):
+    got = c.recv(seconds)
+    assert got is None or got[0] != ALERT, got
+
+
+_rid = [100]
+
+
+def open_ids(c):
+    m = schema()
+    _rid[0] += 1
+    c.send(QUERY, m.Query(request_id=_rid[0], kind=m.OPEN_ALERTS))
+    r = c.want(RESULT)
+    assert (r.request_id, r.code) == (_rid[0], m.OK), r
+    return [a.alert_id for a in r.alerts]
+
+
+def test_escalation_notices_as_desk_and_team_lead_clients_see_them(
+        make_hub):
+    """URGENT (4 office hours) dropouts raised Monday 2026-09-07 10:00
+    Danish time: due 14:00 (12:00 UTC); the team lead's step 4 office hours
+    later, Tuesday 10:00 (08:00 UTC)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"routing.team_lead": "cw-lead",
+                           "dropout.priority": "urgent"})
+    m = schema()
+    gen = CprGen(8302)
+    x, y, z = gen.born("2001-02-02"), gen.born("2001-03-03"), \
+        gen.born("2001-04-04")
+    hub.cprs.update([x, y, z])
+    hub.assign(x, "cw-anna")
+    hub.assign(y, "cw-anna")       # z has no contact person: the desk's
+    c = ingest(hub)
+    acks = {p: answer(c, bytes([1, 1]) + dropout(p, p).SerializeToString())
+            for p in (x, y, z)}
+    c.close()
+    assert all(a.status == m.ACCEPTED for a in acks.values()), acks
+    hub.wait_applied()
+    anna, bob, dora, lead = (delivery(hub, w) for w in
+                             ("cw-anna", "cw-bob", "desk-dora", "cw-lead"))
+    try:
+        mine = {a.cpr: a for a in pushed(anna, 2)}
+        [desks] = pushed(dora, 1)
+        ax, ay, az = mine[x].alert_id, mine[y].alert_id, desks.alert_id
+        assert (desks.cpr, desks.recipient) == (z, "duty-desk"), desks
+        # Someone else's AlertAck changes nothing (§4 step 4): x still
+        # escalates. The owner's at the last second before the window
+        # ends stops y's.
+        bob.send(ALERT_ACK, m.AlertAck(alert_id=ax))
+        assert ax in open_ids(anna)
+        hub.advance("2026-09-07T11:59:59")
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=ay))
+        assert open_ids(anna) == [ax]
+        quiet(dora, 0.5)
+        quiet(lead, 0.2)
+        hub.advance("2026-09-07T12:00:00")
+        # x: the desk's notice (0x40); z, owned by the desk: straight to
+        # the team lead (0x80); y: nothing.
+        [n] = pushed(dora, 1)
+        assert n.alert_id == ax[:8] + bytes([ax[8] | 0x40])
+        assert (n.rule, n.priority, n.cpr, n.recipient, n.due,
+                len(n.evidence), n.delivery) == \
+            ("escalation", mine[x].priority, x, "duty-desk", "2026-09-07",
+             0, 1), n
+        assert n.title == "Overdue with cw-anna: " + mine[x].title
+        [t] = pushed(lead, 1)
+        assert t.alert_id == az[:8] + bytes([az[8] | 0x80])
+        assert (t.rule, t.recipient, t.cpr) == ("escalation", "cw-lead", z)
+        assert t.title == "Overdue with duty-desk: " + desks.title
+        assert t.explanation == (
+            f"Alert {az.hex()} (dropout), addressed to duty-desk, due "
+            f"{desks.due}, has not been acknowledged within 4 office hours; "
+            "it stays with duty-desk, who remains responsible. Expected of "
+            "you: make sure it is handled today, by duty-desk or by the "
+            "desk."), t.explanation
+        quiet(dora, 0.5)
+        # A desk member acknowledges the desk's alert: its notice to the
+        # team lead closes.
+        dora.send(ALERT_ACK, m.AlertAck(alert_id=az))
+        assert az not in open_ids(dora)
+        assert open_ids(lead) == []
+        # The team lead's step for x: a period after the window ended.
+        hub.advance("2026-09-08T07:59:59")
+        quiet(lead, 0.5)
+        hub.advance("2026-09-08T08:00:00")
+        [t2] = pushed(lead, 1)
+        assert t2.alert_id == ax[:8] + bytes([ax[8] | 0x80])
+        assert t2.due == "2026-09-08", t2
+        # The team lead acknowledging its notice closes only that notice.
+        lead.send(ALERT_ACK, m.AlertAck(alert_id=t2.alert_id))
+        assert open_ids(lead) == []
+        assert open_ids(anna) == [ax]
+        assert open_ids(dora) == [n.alert_id]
+        # The owner acknowledges: the desk's notice closes too.
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=ax))
+        assert open_ids(anna) == []
+        assert open_ids(dora) == []
+        hub.advance("2026-09-30T08:00:00")
+        quiet(lead, 0.5)
+        quiet(dora, 0.2)
+    finally:
+        for cl in (anna, bob, dora, lead):
+            cl.close()
