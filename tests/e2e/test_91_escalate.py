@@ -33,27 +33,42 @@ def easter(y):
                    (h + l_ - 7 * m + 114) % 31 + 1)
 
 
-def public_holidays(y):
-    """RULES.md section 9, Christmas Eve a holiday (the default)."""
+def public_holidays(y, christmas_eve=True):
+    """RULES.md section 9 (Christmas Eve a holiday by default)."""
     e, d = easter(y), dt.timedelta
     days = {dt.date(y, 1, 1), e - d(3), e - d(2), e, e + d(1), e + d(39),
-            e + d(49), e + d(50), dt.date(y, 6, 5), dt.date(y, 12, 24),
-            dt.date(y, 12, 25), dt.date(y, 12, 26)}
+            e + d(49), e + d(50), dt.date(y, 6, 5), dt.date(y, 12, 25),
+            dt.date(y, 12, 26)}
+    if christmas_eve:
+        days.add(dt.date(y, 12, 24))
     if y <= 2023:
         days.add(e + d(26))
     return days
 
 
-def office_end(start, hours):
+def local_instant(day, hhmm):
+    """HH:MM on that day in Danish time, as UTC: a time the spring change
+    skips is read as an hour later, one the autumn change repeats is its
+    first occurrence (zoneinfo's fold=0 does both); 24:00 is the next
+    day's midnight."""
+    h, m = map(int, hhmm.split(":"))
+    if h == 24:
+        day, h = day + dt.timedelta(days=1), 0
+    x = dt.datetime(day.year, day.month, day.day, h, m, tzinfo=CPH)
+    return x.astimezone(UTC)
+
+
+def office_end(start, hours, days=(0, 1, 2, 3, 4), opening="08:00",
+               closing="16:00", christmas_eve=True):
     """start (naive UTC) + hours office hours, as naive UTC."""
     t = start.replace(tzinfo=UTC)
     left = dt.timedelta(hours=hours)
-    day = t.astimezone(CPH).date()
+    day = t.astimezone(CPH).date() - dt.timedelta(days=1)
     while True:
-        if day.weekday() < 5 and day not in public_holidays(day.year):
-            o = dt.datetime(day.year, day.month, day.day, 8, tzinfo=CPH)
-            c = dt.datetime(day.year, day.month, day.day, 16, tzinfo=CPH)
-            o, c = o.astimezone(UTC), c.astimezone(UTC)
+        if day.weekday() in days and \
+                day not in public_holidays(day.year, christmas_eve):
+            o = local_instant(day, opening)
+            c = local_instant(day, closing)
             begin = max(o, t)
             if begin < c:
                 if begin + left <= c:
@@ -63,7 +78,9 @@ def office_end(start, hours):
 
 
 def utc_of(danish):
-    """'YYYY-MM-DD HH:MM' Danish time -> naive UTC."""
+    """'YYYY-MM-DD HH:MM' Danish time (or '...Z', UTC) -> naive UTC."""
+    if danish.endswith("Z"):
+        return dt.datetime.fromisoformat(danish[:-1])
     x = dt.datetime.fromisoformat(danish).replace(tzinfo=CPH)
     return x.astimezone(UTC).replace(tzinfo=None)
 
@@ -81,6 +98,8 @@ AWKWARD = [
     ("2026-05-22 14:00", 4, "2026-05-26 10:00", "2026-05-26 14:00"),
     # Thursday before Constitution Day (Friday 2026-06-05).
     ("2026-06-04 15:00", 4, "2026-06-08 11:00", "2026-06-08 15:00"),
+    # In the summer holiday (06-27..08-09), which does not close it.
+    ("2026-07-03 14:00", 4, "2026-07-06 10:00", "2026-07-06 14:00"),
     # A window that ends exactly at closing escalates at closing; the
     # team lead's counts from then.
     ("2026-09-08 12:00", 4, "2026-09-08 16:00", "2026-09-09 12:00"),
@@ -99,6 +118,9 @@ AWKWARD = [
     # HIGH across the year end: Wed 6 h, Thu 31st 8, New Year's Day
     # closed, Mon 8, Tue 2; then Tue 6, Wed 8, Thu 8, Fri 2.
     ("2026-12-30 10:00", 24, "2027-01-05 10:00", "2027-01-08 10:00"),
+    # School holidays do not close the office: autumn (week 42) and
+    # summer.
+    ("2026-10-14 15:00", 4, "2026-10-15 11:00", "2026-10-15 15:00"),
     # New Year's Eve afternoon (a Thursday; 2027-01-01 a Friday).
     ("2026-12-31 15:00", 4, "2027-01-04 11:00", "2027-01-04 15:00"),
     # The day before Ascension Day 2027 (05-06).
@@ -125,29 +147,30 @@ def stamp(t):
     return t.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def test_escalation_at_awkward_moments_comes_exactly_when_due(make_hub):
-    hub = rules_hub(make_hub, stamp(utc_of(AWKWARD[0][0])), escalation=True,
-                    rules=dict(LEAD, **{"dropout.priority": "urgent",
-                                        "dropout_risk.priority": "high"}))
-    gen = CprGen(9101)
-    plan = []     # (instant UTC, order, what, scenario)
-    for n, (raised, hours, desk, lead) in enumerate(AWKWARD):
+def check_instants(hub, rows, seed):
+    """Raise each row's alert at its instant (URGENT dropouts, HIGH
+    dropout risks when its hours are 24; cw-anna's person) and check that
+    the second before each notice nothing came, at it the notice, to the
+    desk, then the team lead, all on the one hub clock."""
+    gen = CprGen(seed)
+    plan = []     # (instant UTC, order, what, row)
+    second = dt.timedelta(seconds=1)
+    for n, (raised, hours, desk, lead) in enumerate(rows):
         d, t = utc_of(desk), utc_of(lead)
-        second = dt.timedelta(seconds=1)
         plan += [(utc_of(raised), 0, "raise", n),
                  (d - second, 1, 0, n), (d, 1, 1, n),
                  (t - second, 1, 1, n), (t, 1, 2, n)]
     plan.sort()
     ids = {}
     for when, _, what, n in plan:
-        raised, hours, desk, lead = AWKWARD[n]
+        raised, hours, desk, lead = rows[n]
         if what == "raise":
             hub.set_clock(stamp(when))
             adult = gen.born("2001-04-04")
             hub.assign(adult, "cw-anna")
             date = raised[:10]
-            ev = ev_dropout(adult, date) if hours == 4 else \
-                ev_dropout_risk(adult, date)
+            ev = ev_dropout_risk(adult, date) if hours == 24 else \
+                ev_dropout(adult, date)
             hub.send(ev)
             hub.wait_applied()
             raised_ids = re.findall(r"HUB-ALERT alert (\w+) \(dropout\w*\) "
@@ -160,3 +183,79 @@ def test_escalation_at_awkward_moments_comes_exactly_when_due(make_hub):
                          rf"in time; notice \w+ to ([\w.-]+)", hub.log_text())
         assert got == ["duty-desk", "cw-lead"][:what], \
             (raised, stamp(when), got)
+
+
+def escalating_hub(make_hub, first, **rules):
+    return rules_hub(make_hub, stamp(utc_of(first)), escalation=True,
+                     rules=dict(LEAD, **{"dropout.priority": "urgent",
+                                         "dropout_risk.priority": "high"},
+                                **rules))
+
+
+def test_escalation_at_awkward_moments_comes_exactly_when_due(make_hub):
+    hub = escalating_hub(make_hub, AWKWARD[0][0])
+    check_instants(hub, AWKWARD, 9101)
+
+
+# A Sunday office open all day (office.days = sun, 00:00-24:00; URGENT
+# 24 office hours): the spring Sunday counts 23 hours, the autumn one 25;
+# Easter Sunday is closed; a window ending at 24:00 ends at midnight.
+SUNDAYS = [
+    # 03-29: 23 h; 04-05 Easter Sunday closed; 04-12: 1 h, then 23 h,
+    # 04-19: 1 h.
+    ("2026-03-28 12:00", 4, "2026-04-12 01:00", "2026-04-19 01:00"),
+    # 10-25: 25 hours, 24 of them up at 23:00 CET; then 1 h, and 23 on
+    # 11-01.
+    ("2026-10-24 12:00", 4, "2026-10-25 23:00", "2026-11-01 23:00"),
+    # Sunday 12-27 whole: ends at its midnight; then Sunday 2027-01-03.
+    ("2026-12-26 12:00", 4, "2026-12-28 00:00", "2027-01-04 00:00"),
+]
+
+
+def test_a_sunday_office_open_all_day_across_the_clock_changes(make_hub):
+    for raised, _, desk, lead in SUNDAYS:
+        first = office_end(utc_of(raised), 24, days=(6,), opening="00:00",
+                           closing="24:00")
+        assert (first, office_end(first, 24, days=(6,), opening="00:00",
+                                  closing="24:00")) == \
+            (utc_of(desk), utc_of(lead)), raised
+    hub = escalating_hub(make_hub, SUNDAYS[0][0], **{
+        "office.days": "SUN", "office.hours": "00:00 - 24:00",
+        "ack.urgent_hours": "24"})
+    check_instants(hub, SUNDAYS, 9102)
+
+
+# Sunday 02:30-04:00 (URGENT 1 office hour): on the spring Sunday the
+# opening 02:30 does not exist and is read as 03:30 (half an hour that
+# day); on the autumn Sunday 02:30 is its first occurrence (CEST), so
+# the day has 2.5 hours.
+SKIPPED = [
+    # 03-29: 03:30-04:00 CEST; Easter Sunday closed; 04-12 from 02:30
+    # CEST: half an hour -> 03:00; the lead's: the hour to closing.
+    ("2026-03-28 12:00", 1, "2026-04-12 03:00", "2026-04-12 04:00"),
+    # 10-25: opens 02:30 CEST (00:30 UTC): +1 h is 02:30 CET (01:30 UTC,
+    # the repeated hour), +1 h more 03:30 CET (written in UTC).
+    ("2026-10-24 12:00", 1, "2026-10-25T01:30:00Z", "2026-10-25T02:30:00Z"),
+]
+
+
+def test_an_opening_the_clock_change_skips_or_repeats(make_hub):
+    for raised, _, desk, lead in SKIPPED:
+        first = office_end(utc_of(raised), 1, days=(6,), opening="02:30",
+                           closing="04:00")
+        assert (first, office_end(first, 1, days=(6,), opening="02:30",
+                                  closing="04:00")) == \
+            (utc_of(desk), utc_of(lead)), raised
+    hub = escalating_hub(make_hub, SKIPPED[0][0], **{
+        "office.days": "sun", "office.hours": "02:30-04:00",
+        "ack.urgent_hours": "1"})
+    check_instants(hub, SKIPPED, 9103)
+
+
+def test_christmas_eve_open_when_it_is_no_holiday(make_hub):
+    rows = [("2026-12-23 15:00", 4, "2026-12-24 11:00", "2026-12-24 15:00")]
+    assert office_end(utc_of(rows[0][0]), 4, christmas_eve=False) == \
+        utc_of(rows[0][2])
+    hub = escalating_hub(make_hub, rows[0][0], **{
+        "calendar.christmas_eve_is_holiday": "no"})
+    check_instants(hub, rows, 9104)
