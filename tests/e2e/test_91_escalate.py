@@ -259,3 +259,50 @@ def test_christmas_eve_open_when_it_is_no_holiday(make_hub):
     hub = escalating_hub(make_hub, rows[0][0], **{
         "calendar.christmas_eve_is_holiday": "no"})
     check_instants(hub, rows, 9104)
+
+
+def escalations(hub):
+    return re.findall(r"HUB-ESCALATE alert (\w+) not acknowledged in time; "
+                      r"notice \w+ to ([\w.-]+)", hub.log_text())
+
+
+def test_hubd_down_when_the_window_ends(make_hub):
+    """RULES.md §8, "The next step": with hubd down at the instant the
+    window ended, the desk's notice goes out when it is back, and the team
+    lead's follows a period after the window's end (at once, if that has
+    passed too). URGENT dropouts raised Monday 2026-09-07 10:00 Danish
+    time: the window ends 14:00 (12:00 UTC), the team lead's step Tuesday
+    10:00 (08:00 UTC)."""
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    gen = CprGen(9105)
+    one, two = gen.born("2001-05-05"), gen.born("2001-06-06")
+    hub.assign(one, "cw-anna")
+    hub.send(ev_dropout(one, "2026-09-07"))
+    hub.wait_applied()
+    [first] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
+                         hub.log_text())
+    hub.stop()
+    hub.set_clock("2026-09-08T07:00:00")       # Tuesday 09:00
+    hub.start()
+    hub.settle()
+    assert escalations(hub) == [(first, "duty-desk")]
+    hub.advance("2026-09-08T07:59:59")
+    assert escalations(hub) == [(first, "duty-desk")]
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(first, "duty-desk"), (first, "cw-lead")]
+    # Down over both instants: both at once when it is back.
+    hub.set_clock("2026-09-14T08:00:00")        # Monday 10:00
+    hub.assign(two, "cw-anna")
+    hub.send(ev_dropout(two, "2026-09-14"))
+    hub.wait_applied()
+    second = re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
+                        hub.log_text())[-1]
+    hub.stop()
+    hub.set_clock("2026-09-16T08:00:00")
+    hub.start()
+    hub.settle()
+    assert escalations(hub)[2:] == [(second, "duty-desk"),
+                                    (second, "cw-lead")]
+    # The notices' due is the day they went out (PROTOCOL.md §4).
+    notices = hub.peek("cw-lead", 2)
+    assert sorted(n["due"] for n in notices) == ["2026-09-08", "2026-09-16"]
