@@ -11,9 +11,11 @@ lead."""
 
 import datetime as dt
 import re
+import time
 from zoneinfo import ZoneInfo
 
-from hubtest import CprGen, ev_dropout, ev_dropout_risk, rules_hub
+from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, SLOW,
+                     CprGen, ev_dropout, ev_dropout_risk, rules_hub)
 
 CPH = ZoneInfo("Europe/Copenhagen")
 UTC = dt.timezone.utc
@@ -306,3 +308,39 @@ def test_hubd_down_when_the_window_ends(make_hub):
     # The notices' due is the day they went out (PROTOCOL.md §4).
     notices = hub.peek("cw-lead", 2)
     assert sorted(n["due"] for n in notices) == ["2026-09-08", "2026-09-16"]
+
+
+def test_a_queue_at_ops_queue_open_is_not_stalled_one_more_is(make_hub):
+    """OPERATIONS.md, Operational alerts: queue_stalled holds when a
+    recipient has *more than* ops_queue_open open alerts and their number
+    has not gone down for ops_queue_hours, counted from hubd's start; the
+    queues are counted once a minute of hub clock. Two open with
+    ops_queue_open 2: never stalled; a third, with the hours long passed
+    and the number never down: stalled at the next count, to the --ops
+    caseworker, HIGH, naming only the recipient."""
+    hub = make_hub(start=False, clock="2026-09-07T08:00:00",
+                   agencies=RULE_AGENCIES, caseworkers=RULE_CASEWORKERS,
+                   settings={"ops_queue_open": "2", "ops_queue_hours": "2"},
+                   rules=dict(NO_ESCALATION))
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    gen = CprGen(9106)
+    people = [gen.born(f"2001-0{i + 1}-0{i + 1}") for i in range(3)]
+    for p in people:
+        hub.assign(p, "cw-anna")
+    hub.send(*[ev_dropout(p, "2026-09-07") for p in people[:2]])
+    hub.wait_applied()
+    for minute in (1, 150, 300):            # five hours, a count each
+        hub.set_clock(f"2026-09-07T{8 + minute // 60:02d}:"
+                      f"{minute % 60:02d}:00")
+        time.sleep(1.2 * SLOW)
+    assert "HUB-OPS-QUEUE-STALLED" not in hub.log_text()
+    hub.send(ev_dropout(people[2], "2026-09-07"))
+    hub.wait_applied()
+    hub.set_clock("2026-09-07T13:01:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-anna\)")
+    [a] = hub.peek("ops-olga", 1)
+    assert (a["rule"], a["priority"], a["cpr"], a["recipient"]) == \
+        ("ops.queue_stalled", "HIGH", "", "ops-olga"), a
+    assert "cw-anna" in a["title"] + a["explanation"], a
