@@ -11,11 +11,14 @@ lead."""
 
 import datetime as dt
 import re
+import subprocess
 import time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, SLOW,
-                     CprGen, ev_dropout, ev_dropout_risk, rules_hub)
+                     CprGen, binary, ev_dropout, ev_dropout_risk, rules_hub)
 
 CPH = ZoneInfo("Europe/Copenhagen")
 UTC = dt.timezone.utc
@@ -344,3 +347,66 @@ def test_a_queue_at_ops_queue_open_is_not_stalled_one_more_is(make_hub):
     assert (a["rule"], a["priority"], a["cpr"], a["recipient"]) == \
         ("ops.queue_stalled", "HIGH", "", "ops-olga"), a
     assert "cw-anna" in a["title"] + a["explanation"], a
+
+
+def check_rules(tmp_path, text):
+    """hubd --check-config of a rules file holding text: (rc, output)."""
+    rules = tmp_path / "rules.conf"
+    rules.write_text(text)
+    p = subprocess.run([binary("hubd"), "--check-config", "--rules",
+                        str(rules), "--data_dir", str(tmp_path / "d"),
+                        "--keys_dir", str(tmp_path / "k")],
+                       capture_output=True, text=True, timeout=20)
+    return p.returncode, (p.stdout + p.stderr).strip(), str(rules)
+
+
+WEEKDAYS = ("is not a list of weekdays (mon, tue, wed, thu, fri, sat, sun; "
+            "ranges Monday-first such as mon-fri; comma-separated)")
+OPENING = ("is not an opening time (HH:MM-HH:MM, 00:00 to 24:00, opening "
+           "before closing, such as 08:00-16:00)")
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("ack.urgent_hours = 8760", None),
+    ("ack.urgent_hours = 8761",
+     "ack.urgent_hours must be a whole number from 1 to 8760"),
+    ("ack.high_hours = 1", None),
+    ("ack.high_hours = 0",
+     "ack.high_hours must be a whole number from 1 to 8760"),
+    ("ack.normal_hours = +72",
+     "ack.normal_hours must be a whole number from 1 to 8760"),
+    ("ack.low_hours = 4.5",
+     "ack.low_hours must be a whole number from 1 to 8760"),
+    ("office.days = Mon - thu , SAT", None),
+    ("office.days = sun", None),
+    ("office.days = fri-mon", f"'fri-mon' {WEEKDAYS}"),
+    ("office.days = monday-friday", f"'monday-friday' {WEEKDAYS}"),
+    ("office.days = mon,,tue", f"'mon,,tue' {WEEKDAYS}"),
+    ("office.days = ", f"'' {WEEKDAYS}"),
+    ("office.hours = 00:00 - 24:00", None),
+    ("office.hours = 16:00-08:00", f"'16:00-08:00' {OPENING}"),
+    ("office.hours = 08:00-08:00", f"'08:00-08:00' {OPENING}"),
+    ("office.hours = 08:00-24:01", f"'08:00-24:01' {OPENING}"),
+    ("office.hours = 8:00-16:00", f"'8:00-16:00' {OPENING}"),
+    ("routing.team_lead = ", None),
+    ("routing.team_lead = Lead", "routing.team_lead: 'Lead' is not a valid "
+     "id (1-63 of a-z 0-9 . _ -, starting with a letter or digit, holding "
+     "no CPR number)"),
+])
+def test_escalation_settings_at_the_value_and_one_past(tmp_path, line,
+                                                        reason):
+    """RULES.md §8 Settings and §10's table, through hubd --check-config:
+    a good value passes, a bad one is named with file and line, exit 2."""
+    rc, out, rules = check_rules(tmp_path, f"# escalation\n{line}\n")
+    if reason is None:
+        assert (rc, out) == (0, "hubd: configuration OK"), out
+    else:
+        assert (rc, out) == (2, f"{rules}:2: {reason}"), out
+
+
+def test_a_team_lead_that_is_the_desk_is_a_whole_file_problem(tmp_path):
+    rc, out, rules = check_rules(tmp_path, "routing.desk = front\n"
+                                 "routing.team_lead = front\n")
+    assert (rc, out) == (2, f"{rules}: team_lead is the desk itself "
+                         "(routing.desk): name the caseworker above the "
+                         "desk, or none"), out
