@@ -190,11 +190,11 @@ def check_instants(hub, rows, seed):
             (raised, stamp(when), got)
 
 
-def escalating_hub(make_hub, first, **rules):
+def escalating_hub(make_hub, first, settings=None, **rules):
     return rules_hub(make_hub, stamp(utc_of(first)), escalation=True,
                      rules=dict(LEAD, **{"dropout.priority": "urgent",
                                          "dropout_risk.priority": "high"},
-                                **rules))
+                                **rules), settings=settings)
 
 
 def test_escalation_at_awkward_moments_comes_exactly_when_due(make_hub):
@@ -410,3 +410,47 @@ def test_a_team_lead_that_is_the_desk_is_a_whole_file_problem(tmp_path):
     assert (rc, out) == (2, f"{rules}: team_lead is the desk itself "
                          "(routing.desk): name the caseworker above the "
                          "desk, or none"), out
+
+
+# Sunday 00:00-02:30 (URGENT 2 office hours): on the spring Sunday the
+# closing 02:30 does not exist and is read as 03:30 CEST (01:30 UTC: the
+# day has 2.5 real hours); on the autumn Sunday it is the first 02:30
+# (CEST, 00:30 UTC), 2.5 hours too. (Written in UTC.)
+CLOSING = [
+    # 03-29 00:00 CET (03-28 23:00 UTC) + 2 h; then half an hour left,
+    # Easter Sunday closed, 04-12 from 00:00 CEST (04-11 22:00 UTC).
+    ("2026-03-28 12:00", 2, "2026-03-29T01:00:00Z", "2026-04-11T23:30:00Z"),
+    # 10-25 00:00 CEST (10-24 22:00 UTC) + 2 h; then half an hour, and
+    # 11-01 from 00:00 CET (10-31 23:00 UTC).
+    ("2026-10-24 12:00", 2, "2026-10-25T00:00:00Z", "2026-11-01T00:30:00Z"),
+]
+
+
+def test_a_closing_the_clock_change_skips_or_repeats(make_hub):
+    office = dict(days=(6,), opening="00:00", closing="02:30")
+    for raised, _, desk, lead in CLOSING:
+        first = office_end(utc_of(raised), 2, **office)
+        assert (first, office_end(first, 2, **office)) == \
+            (utc_of(desk), utc_of(lead)), raised
+    hub = escalating_hub(make_hub, CLOSING[0][0], **{
+        "office.days": "sun", "office.hours": "00:00-02:30",
+        "ack.urgent_hours": "2"})
+    check_instants(hub, CLOSING, 9107)
+
+
+def test_the_longest_window_8760_office_hours(make_hub):
+    """ack.urgent_hours at its maximum, 8760 office hours (1,095 office
+    days): Monday 2026-09-07 10:00 escalates to the desk on 2031-01-08
+    10:00, to the team lead on 2035-05-09 10:00, counting every public
+    holiday and clock change on the way. (The dropout is kept that long:
+    retention_dropout 0, OPERATIONS.md "Retention"; by default it is
+    deleted, with its alert, after 1,825 days.)"""
+    rows = [("2026-09-07 10:00", 8760, "2031-01-08 10:00",
+             "2035-05-09 10:00")]
+    first = office_end(utc_of(rows[0][0]), 8760)
+    assert (first, office_end(first, 8760)) == \
+        (utc_of(rows[0][2]), utc_of(rows[0][3]))
+    hub = escalating_hub(make_hub, rows[0][0],
+                         settings={"retention_dropout": "0"},
+                         **{"ack.urgent_hours": "8760"})
+    check_instants(hub, rows, 9108)
