@@ -11,6 +11,7 @@ lead."""
 
 import datetime as dt
 import re
+import signal
 import subprocess
 import time
 from zoneinfo import ZoneInfo
@@ -454,3 +455,45 @@ def test_the_longest_window_8760_office_hours(make_hub):
                          settings={"retention_dropout": "0"},
                          **{"ack.urgent_hours": "8760"})
     check_instants(hub, rows, 9108)
+
+
+def test_a_reload_of_office_hours_counts_for_windows_after_it(make_hub):
+    """RULES.md §8 Settings: "A reload changes the hours of windows that
+    start after it; escalations already scheduled keep their instants.
+    The team lead's step is scheduled only when the desk's notice goes
+    out, so it counts the office hours ... in force at that moment."
+    URGENT (4 office hours). A raised Monday 2026-09-07 10:00 under
+    08:00-16:00: due 14:00. At 11:00 the office becomes 08:00-12:00. B
+    raised then: 1 hour Monday, 3 on Tuesday, due Tuesday 11:00. A's team
+    lead step, counted from 14:00 under the new hours: Tuesday 12:00
+    (ends at closing). B's: Tuesday 11:00-12:00, Wednesday 08:00-11:00."""
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    gen = CprGen(9109)
+    a, b = gen.born("2001-07-07"), gen.born("2001-08-08")
+
+    def raise_for(p, date):
+        hub.assign(p, "cw-anna")
+        hub.send(ev_dropout(p, date))
+        hub.wait_applied()
+        return re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
+                          hub.log_text())[-1]
+
+    ida = raise_for(a, "2026-09-07")
+    hub.set_clock(stamp(utc_of("2026-09-07 11:00")))
+    hub.write_rules(dict(LEAD, **{"dropout.priority": "urgent",
+                                  "office.hours": "08:00-12:00"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    idb = raise_for(b, "2026-09-07")
+    steps = [("2026-09-07 14:00", (ida, "duty-desk")),
+             ("2026-09-08 11:00", (idb, "duty-desk")),
+             ("2026-09-08 12:00", (ida, "cw-lead")),
+             ("2026-09-09 11:00", (idb, "cw-lead"))]
+    done = []
+    for when, notice in steps:
+        t = utc_of(when)
+        hub.advance(stamp(t - dt.timedelta(seconds=1)))
+        assert escalations(hub) == done, when
+        hub.advance(stamp(t))
+        done.append(notice)
+        assert escalations(hub) == done, when
