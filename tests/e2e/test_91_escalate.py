@@ -497,3 +497,28 @@ def test_a_reload_of_office_hours_counts_for_windows_after_it(make_hub):
         hub.advance(stamp(t))
         done.append(notice)
         assert escalations(hub) == done, when
+
+
+def test_adapter_silent_for_longer_than_its_hours_not_at_them(make_hub):
+    """OPERATIONS.md, Operational alerts: adapter_silent holds when the
+    agency "has had no event accepted for longer than its hours", counted
+    from hubd's start when it sent none: at exactly 2 hours nothing, a
+    second past them the log line, to the --ops caseworker only."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    time.sleep(1.2 * SLOW)               # the first check notes the start
+    hub.set_clock("2026-01-05T10:00:00")
+    time.sleep(2.5 * SLOW)               # two checks or more
+    assert "HUB-OPS-ADAPTER-SILENT" not in hub.log_text()
+    hub.set_clock("2026-01-05T10:00:01")
+    hub.wait_log(r"warn HUB-OPS-ADAPTER-SILENT adapter_silent \(school-a\): "
+                 r"no event from school-a accepted for 2 hours \(expected at "
+                 r"least every 2 hours; ops_silence\)")
+    [a] = hub.peek("ops-olga", 1)
+    assert (a["rule"], a["priority"], a["cpr"], a["due"]) == \
+        ("ops.adapter_silent", "HIGH", "", ""), a
+    hub.peek("cw-anna", 0)
+    hub.peek("desk-dora", 0)
