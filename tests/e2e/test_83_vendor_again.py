@@ -352,3 +352,58 @@ def test_escalation_notices_as_desk_and_team_lead_clients_see_them(
     finally:
         for cl in (anna, bob, dora, lead):
             cl.close()
+
+
+def test_a_health_alerts_notice_after_one_office_hour(make_hub):
+    """PROTOCOL.md §4 and RULES.md §8, "Health alerts": the desk's notice
+    of an `addiction` alert carries no CPR and none of its content, and
+    says "office hour" when the hours are 1. The referral raised Monday
+    2026-09-07 10:00 Danish time (HIGH, ack.high_hours 1): 11:00."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"ack.high_hours": "1"})
+    m = schema()
+    cpr = CprGen(8303).born("2008-04-04")
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    env = m.Envelope(event_id=eid("referral"), agency="addiction-a",
+                     schema_version=1, type=m.ADDICTION_REFERRAL,
+                     sensitivity=m.SPECIAL_CATEGORY,
+                     occurred_at=1790000000000, cpr=cpr)
+    env.addiction_referral.service = "rmc-a"
+    env.addiction_referral.date = "2026-09-07"
+    env.addiction_referral.stage = m.REFERRED
+    env.addiction_referral.consent.given = True
+    c = Client(hub, "addiction-a", hub.ingest)
+    c.other = []
+    try:
+        ok = answer(c, bytes([1, 1]) + env.SerializeToString())
+        assert ok.status == m.ACCEPTED, ok
+    finally:
+        c.close()
+    hub.wait_applied()
+    anna, dora = delivery(hub, "cw-anna"), delivery(hub, "desk-dora")
+    try:
+        [al] = pushed(anna, 1)
+        assert (al.rule, al.priority) == ("addiction", m.HIGH), al
+        hub.advance("2026-09-07T08:59:59")
+        quiet(dora, 0.5)
+        hub.advance("2026-09-07T09:00:00")
+        [n] = pushed(dora, 1)
+        aid = al.alert_id
+        assert n.alert_id == aid[:8] + bytes([aid[8] | 0x40])
+        assert (n.rule, n.cpr, n.recipient, n.due, len(n.evidence)) == \
+            ("escalation", "", "duty-desk", "2026-09-07", 0), n
+        assert n.title == "An alert you may not read is overdue with cw-anna"
+        assert n.explanation == (
+            f"Alert {aid.hex()}, addressed to cw-anna, has not been "
+            "acknowledged within 1 office hour. It holds data that only its "
+            "recipient may see, so its content is not shown here. Expected "
+            "of you: make sure cw-anna handles it today."), n.explanation
+        # The owner acknowledges: the notice closes with it.
+        assert open_ids(dora) == [n.alert_id]
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=aid, note="seen"))
+        assert open_ids(anna) == []
+        assert open_ids(dora) == []
+    finally:
+        anna.close()
+        dora.close()
