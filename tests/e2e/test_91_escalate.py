@@ -193,9 +193,10 @@ def check_instants(hub, rows, seed):
 
 def escalating_hub(make_hub, first, settings=None, **rules):
     return rules_hub(make_hub, stamp(utc_of(first)), escalation=True,
-                     rules=dict(LEAD, **{"dropout.priority": "urgent",
-                                         "dropout_risk.priority": "high"},
-                                **rules), settings=settings)
+                     rules=dict(LEAD, **dict({"dropout.priority": "urgent",
+                                              "dropout_risk.priority":
+                                              "high"}, **rules)),
+                     settings=settings)
 
 
 def test_escalation_at_awkward_moments_comes_exactly_when_due(make_hub):
@@ -522,3 +523,25 @@ def test_adapter_silent_for_longer_than_its_hours_not_at_them(make_hub):
         ("ops.adapter_silent", "HIGH", "", ""), a
     hub.peek("cw-anna", 0)
     hub.peek("desk-dora", 0)
+
+
+@pytest.mark.parametrize("priority, rows", [
+    # NORMAL, 72 office hours (nine office days): over Christmas and New
+    # Year; over Ascension Day, Whit Monday and Constitution Day 2026.
+    ("normal", [("2026-05-11 09:30", 72, "2026-05-26 09:30",
+                 "2026-06-09 09:30"),
+                ("2026-12-21 10:00", 72, "2027-01-06 10:00",
+                 "2027-01-19 10:00")]),
+    # LOW, 120 office hours (fifteen office days): over Easter 2027 (03-25
+    # to 03-29 closed), then over Ascension Day 2027 (05-06).
+    ("low", [("2027-03-22 10:00", 120, "2027-04-15 10:00",
+              "2027-05-07 10:00")]),
+], ids=["normal", "low"])
+def test_the_default_normal_and_low_windows(make_hub, priority, rows):
+    for raised, hours, desk, lead in rows:
+        first = office_end(utc_of(raised), hours)
+        assert (first, office_end(first, hours)) == \
+            (utc_of(desk), utc_of(lead)), raised
+    hub = escalating_hub(make_hub, rows[0][0],
+                         **{"dropout.priority": priority})
+    check_instants(hub, rows, 9110 + len(priority))
