@@ -407,3 +407,55 @@ def test_a_health_alerts_notice_after_one_office_hour(make_hub):
     finally:
         anna.close()
         dora.close()
+
+
+def test_a_former_owner_on_the_desk_acknowledges_the_notice_as_the_desk(
+        make_hub):
+    """RULES.md §8, "Acknowledging": an owner on the desk who acknowledges
+    the desk's notice of their alert *while the alert is open and still
+    theirs* acknowledges the alert. Once a reassignment has moved the
+    alert to cw-bob, desk-dora's acknowledgement of the notice is the
+    desk's: it closes only the notice, the alert stays open with cw-bob,
+    and the desk's acknowledgement stops the team lead's step."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"routing.team_lead": "cw-lead",
+                           "dropout.priority": "urgent"})
+    m = schema()
+    p = CprGen(8304).born("2001-09-09")
+    hub.cprs.add(p)
+    hub.assign(p, "desk-dora")
+    c = ingest(hub)
+    try:
+        assert answer(c, bytes([1, 1]) + dropout(p, "dora").
+                      SerializeToString()).status == m.ACCEPTED
+    finally:
+        c.close()
+    hub.wait_applied()
+    hub.advance("2026-09-07T12:00:00")        # the desk's notice, 14:00
+    dora = delivery(hub, "desk-dora")
+    bob = delivery(hub, "cw-bob")
+    try:
+        alerts = {a.rule: a for a in pushed(dora, 2)}
+        original, notice = alerts["dropout"], alerts["escalation"]
+        assert notice.title.startswith("Overdue with desk-dora: ")
+        hub.assign(p, "cw-bob", start="2026-09-07")
+        hub.settle()
+        [moved] = pushed(bob, 1)
+        assert (moved.alert_id, moved.recipient) == \
+            (original.alert_id, "cw-bob")
+        assert open_ids(dora) == [notice.alert_id]
+        dora.send(ALERT_ACK, m.AlertAck(alert_id=notice.alert_id))
+        assert open_ids(dora) == []
+        assert open_ids(bob) == [original.alert_id]
+        assert "acknowledged the desk's notice of their own" not in \
+            hub.log_text()
+        hub.advance("2026-09-08T08:00:00")    # the team lead's step
+        hub.advance("2026-09-30T08:00:00")
+        lead = delivery(hub, "cw-lead")
+        try:
+            assert open_ids(lead) == []
+        finally:
+            lead.close()
+    finally:
+        dora.close()
+        bob.close()
