@@ -459,3 +459,27 @@ def test_a_former_owner_on_the_desk_acknowledges_the_notice_as_the_desk(
     finally:
         dora.close()
         bob.close()
+
+
+def test_hello_client_is_neither_checked_nor_logged(make_hub):
+    """PROTOCOL.md §4 step 2: `Hello.client` "is for your own use: the hub
+    neither checks nor logs nor stores it" — not valid UTF-8 with a NUL
+    byte in it, or a name of its own, the Hello is welcomed alike, and the
+    name is nowhere in hubd's log."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    m = schema()
+    c = Client(hub, "cw-anna", hub.delivery)
+    c.other = []
+    try:
+        # field 1 (client), 3 bytes: 0xff 0x00 0xfe; field 2 (window) 5
+        c.raw(bytes([1, HELLO, 0x0a, 3, 0xff, 0x00, 0xfe, 0x10, 5]))
+        w = c.want(WELCOME)
+        assert (w.caseworker, w.code, w.reason) == ("cw-anna", m.OK, ""), w
+        c.send(HELLO, m.Hello(client="vendor83-marker/9.9", window=2))
+        w = c.want(WELCOME)
+        assert (w.caseworker, w.code) == ("cw-anna", m.OK), w
+        c.send(QUERY, m.Query(request_id=3, kind=m.OPEN_ALERTS))
+        assert c.want(RESULT).request_id == 3
+    finally:
+        c.close()
+    assert "vendor83-marker" not in hub.log_text()
