@@ -10,6 +10,7 @@ each notice nothing, at it the notice, to exactly the desk, then the team
 lead."""
 
 import datetime as dt
+import json
 import re
 import signal
 import subprocess
@@ -545,3 +546,33 @@ def test_the_default_normal_and_low_windows(make_hub, priority, rows):
     hub = escalating_hub(make_hub, rows[0][0],
                          **{"dropout.priority": priority})
     check_instants(hub, rows, 9110 + len(priority))
+
+
+def test_the_export_counts_each_alerts_notices(make_hub):
+    """OPERATIONS.md, Access: the export's `escalations` is how many
+    escalation notices the alert raised, 0-2, and 0 for a notice; the
+    notices are alerts of the person too. URGENT dropouts raised Monday
+    2026-09-07 10:00: cw-anna's escalates to the desk at 14:00 and to the
+    team lead on Tuesday 10:00 (two); the desk's own, of a person without
+    a contact person, straight to the team lead at 14:00 (one)."""
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    gen = CprGen(9112)
+    mine, desks = gen.born("2001-10-10"), gen.born("2001-11-11")
+    hub.assign(mine, "cw-anna")
+    hub.cprs.add(desks)
+    hub.send(ev_dropout(mine, "2026-09-07"), ev_dropout(desks, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-08T08:00:00")
+
+    def alerts_of(cpr):
+        out = hub.client_dir / f"export-{cpr}.json"   # holds the CPR
+        hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+        doc = json.loads(out.read_text())
+        return sorted((a["alert"]["rule"], a["recipient"], a["escalations"])
+                      for a in doc["alerts"])
+
+    assert alerts_of(mine) == [("dropout", "cw-anna", 2),
+                               ("escalation", "cw-lead", 0),
+                               ("escalation", "duty-desk", 0)]
+    assert alerts_of(desks) == [("dropout", "duty-desk", 1),
+                                ("escalation", "cw-lead", 0)]
