@@ -576,3 +576,37 @@ def test_the_export_counts_each_alerts_notices(make_hub):
                                ("escalation", "duty-desk", 0)]
     assert alerts_of(desks) == [("dropout", "duty-desk", 1),
                                 ("escalation", "cw-lead", 0)]
+
+
+def test_an_alert_left_at_a_former_desk_escalates_to_the_new_one(make_hub):
+    """RULES.md §10 (after the table): alerts queued for the old desk stay
+    addressed to its id and, "unacknowledged, they escalate as alerts of
+    an owner other than the desk (section 8): the new desk gets a notice
+    'Overdue with <old desk>: ...'" — then, a period later, the team
+    lead. URGENT, raised Monday 2026-09-07 10:00 for a person without a
+    contact person (the desk's); the desk renamed at 11:00."""
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    p = CprGen(9113).born("2001-12-12")
+    hub.cprs.add(p)
+    hub.send(ev_dropout(p, "2026-09-07"))
+    hub.wait_applied()
+    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\) raised for "
+                         r"duty-desk", hub.log_text())
+    hub.set_clock(stamp(utc_of("2026-09-07 11:00")))
+    hub.write_rules(dict(LEAD, **{"dropout.priority": "urgent",
+                                  "routing.desk": "new-desk"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.advance("2026-09-07T11:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(alert, "new-desk")]
+    [n] = hub.peek("desk-dora", 1)        # a member serves the new desk
+    assert (n["rule"], n["recipient"], n["alert_id"]) == \
+        ("escalation", "new-desk", alert[:16] + "%02x" %
+         (int(alert[16:], 16) | 0x40)), n
+    assert n["title"].startswith("Overdue with duty-desk: "), n["title"]
+    hub.advance("2026-09-08T07:59:59")
+    assert escalations(hub) == [(alert, "new-desk")]
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(alert, "new-desk"), (alert, "cw-lead")]
