@@ -231,6 +231,13 @@ def test_a_sunday_office_open_all_day_across_the_clock_changes(make_hub):
         "office.days": "SUN", "office.hours": "00:00 - 24:00",
         "ack.urgent_hours": "24"})
     check_instants(hub, SUNDAYS, 9102)
+    # A notice's `due` is the day it is raised, a UTC day (RULES.md §1):
+    # 01:00 Danish time on 04-12 is 23:00 UTC on 04-11.
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert rc == 0, err
+    assert sorted(n["due"] for n in alerts if n["rule"] == "escalation" and
+                  n["title"].startswith("Overdue with cw-anna: Dropped")) \
+        == ["2026-04-11", "2026-10-25", "2026-12-27"]
 
 
 # Sunday 02:30-04:00 (URGENT 1 office hour): on the spring Sunday the
