@@ -583,6 +583,19 @@ def test_the_export_counts_each_alerts_notices(make_hub):
                                ("escalation", "duty-desk", 0)]
     assert alerts_of(desks) == [("dropout", "duty-desk", 1),
                                 ("escalation", "cw-lead", 0)]
+    # RULES.md §8: every notice is logged and recorded in the audit
+    # trail as `escalate`, by the hub, with the notice's id
+    # (SECURITY.md: detail the notice's id, the person the alert is about).
+    logged = re.findall(r"HUB-ESCALATE alert \w+ not acknowledged in time; "
+                        r"notice (\w+) to [\w.-]+", hub.log_text())
+    records = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines()
+        if line.startswith("{")]
+    escalated = [r for r in records if r["action"] == "escalate"]
+    assert sorted(r["detail"] for r in escalated) == sorted(logged)
+    assert len(logged) == 3
+    assert all(r["actor"] == "hub" and r["person"] for r in escalated), \
+        escalated
 
 
 def test_an_alert_left_at_a_former_desk_escalates_to_the_new_one(make_hub):
