@@ -227,6 +227,30 @@ def test_ingest_answers_and_limits_as_the_page_quotes_them(make_hub):
         assert big.status == m.ACCEPTED, big
         refused(padded("65537", 65537), m.E_TOO_LARGE,
                 "frame of 65537 bytes exceeds the limit of 65536")
+        # §3 step 4: a resend is DUPLICATE with the stored sequence
+        # whatever steps 7-9 would say now (content, type, staleness);
+        # steps 1-6 still answer first, with the id and sequence 0.
+        stored = dropout(cpr, "a")
+        for changed in (dict(valid_until=-1), dict(occurred_at=0),
+                        dict(type=m.ABSENCE_REPORT)):
+            again = dropout(cpr, "a", **changed)
+            d = answer(c, frame(again))
+            assert (d.status, d.sequence, d.event_id) == \
+                (m.DUPLICATE, ok.sequence, stored.event_id), (changed, d)
+        longer = dropout(cpr, "a", programme="p" * 257)
+        d = answer(c, frame(longer))
+        assert (d.status, d.sequence) == (m.DUPLICATE, ok.sequence), d
+        a = answer(c, frame(dropout(cpr, "a", schema_version=2)))
+        assert (a.status, a.code, a.event_id, a.sequence) == \
+            (m.REJECTED, m.E_VERSION, stored.event_id, 0), a
+        a = answer(c, frame(dropout(cpr, "a", agency="school-a")))
+        assert (a.status, a.code, a.event_id, a.sequence) == \
+            (m.REJECTED, m.E_DENIED, stored.event_id, 0), a
+        a = answer(c, padded("65536", 65537))
+        assert (a.status, a.code, a.event_id, a.sequence) == \
+            (m.REJECTED, m.E_TOO_LARGE, eid("65536"), 0), a
+        d = answer(c, padded("65536", 65536))
+        assert (d.status, d.sequence) == (m.DUPLICATE, big.sequence), d
     finally:
         c.close()
 
