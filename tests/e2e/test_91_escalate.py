@@ -357,6 +357,23 @@ def test_a_queue_at_ops_queue_open_is_not_stalled_one_more_is(make_hub):
     assert (a["rule"], a["priority"], a["cpr"], a["recipient"]) == \
         ("ops.queue_stalled", "HIGH", "", "ops-olga"), a
     assert "cw-anna" in a["title"] + a["explanation"], a
+    # A reassignment takes one off cw-anna's queue: the number went down,
+    # the condition ends (logged, the alert stays open), and it is raised
+    # again, with a new alert, only once it holds again.
+    hub.assign(people[0], "cw-bob", start="2026-09-07")
+    hub.set_clock("2026-09-07T13:02:00")
+    hub.wait_log(r"notice HUB-OPS-CLEARED queue_stalled \(cw-anna\) no "
+                 r"longer holds")
+    hub.peek("ops-olga", 1)
+    hub.assign(people[0], "cw-anna", start="2026-09-07")
+    for minute in (3, 4):                 # three open again, counted
+        hub.set_clock(f"2026-09-07T13:0{minute}:00")
+        time.sleep(1.2 * SLOW)
+    assert hub.log_text().count("HUB-OPS-QUEUE-STALLED") == 1
+    hub.set_clock("2026-09-07T15:05:00")  # two hours not down
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-anna\)",
+                 count=2)
+    hub.peek("ops-olga", 2)
 
 
 def check_rules(tmp_path, text):
