@@ -507,3 +507,52 @@ def test_hello_client_is_neither_checked_nor_logged(make_hub):
     finally:
         c.close()
     assert "vendor83-marker" not in hub.log_text()
+
+
+def test_window_redelivery_on_reconnect_and_restart(make_hub):
+    """PROTOCOL.md §4: alerts go out until `window` are unacknowledged on
+    the connection, each acknowledgement makes room for the next; those
+    not acknowledged come again on the next connection (after its Hello)
+    and after a hub restart, `delivery` counting every send; an
+    acknowledged one never again."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    m = schema()
+    gen = CprGen(8305)
+    people = [gen.born(f"2001-0{i + 1}-1{i}") for i in range(3)]
+    for p in people:
+        hub.assign(p, "cw-anna")
+    c = ingest(hub)
+    try:
+        for p in people:
+            assert answer(c, bytes([1, 1]) + dropout(p, p).
+                          SerializeToString()).status == m.ACCEPTED
+    finally:
+        c.close()
+    hub.wait_applied()
+    a = delivery(hub, "cw-anna", window=2)
+    try:
+        first = pushed(a, 2)
+        quiet(a, 1.0)                      # the window is full
+        assert [x.delivery for x in first] == [1, 1]
+        a.send(ALERT_ACK, m.AlertAck(alert_id=first[0].alert_id))
+        [third] = pushed(a, 1)
+        assert third.alert_id not in {x.alert_id for x in first}
+    finally:
+        a.close()
+    a = delivery(hub, "cw-anna", window=8)
+    try:
+        again = {x.alert_id: x.delivery for x in pushed(a, 2)}
+        assert again == {first[1].alert_id: 2, third.alert_id: 2}, again
+        quiet(a, 0.5)
+        a.send(ALERT_ACK, m.AlertAck(alert_id=third.alert_id))
+        assert open_ids(a) == [first[1].alert_id]
+    finally:
+        a.close()
+    hub.restart()
+    a = delivery(hub, "cw-anna", window=8)
+    try:
+        [last] = pushed(a, 1)
+        assert (last.alert_id, last.delivery) == (first[1].alert_id, 3)
+        quiet(a, 0.5)
+    finally:
+        a.close()
