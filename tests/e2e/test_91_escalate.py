@@ -647,3 +647,32 @@ def test_an_alert_left_at_a_former_desk_escalates_to_the_new_one(make_hub):
     assert escalations(hub) == [(alert, "new-desk")]
     hub.advance("2026-09-08T08:00:00")
     assert escalations(hub) == [(alert, "new-desk"), (alert, "cw-lead")]
+
+
+def test_an_alert_handed_to_the_desk_escalates_straight_to_the_lead(
+        make_hub):
+    """RULES.md §8: "An alert whose owner is the desk itself ... escalates
+    straight to the team lead when its window has passed" — also one the
+    desk got when its contact person's assignment ended within the
+    window. URGENT, raised Monday 2026-09-07 14:00 Danish time; cw-anna's
+    assignment ends that day, so the alert is the desk's from Tuesday;
+    the window ends Tuesday 10:00 (08:00 UTC): the team lead's notice
+    (0x80), none to the desk, naming the desk as the owner."""
+    hub = escalating_hub(make_hub, "2026-09-07 14:00")
+    p = CprGen(9114).born("2001-02-14")
+    hub.assign(p, "cw-anna", start="2026-01-01", end="2026-09-07")
+    hub.send(ev_dropout(p, "2026-09-07"))
+    hub.wait_applied()
+    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\) raised for "
+                         r"cw-anna", hub.log_text())
+    hub.advance("2026-09-08T07:59:59")
+    assert escalations(hub) == []
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["alert_id"], a["recipient"]) == (alert, "duty-desk"), a
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(alert, "cw-lead")]
+    [n] = hub.peek("cw-lead", 1)
+    assert n["alert_id"] == alert[:16] + "%02x" % (int(alert[16:], 16) |
+                                                   0x80), n
+    assert n["title"].startswith("Overdue with duty-desk: "), n["title"]
+    hub.peek("desk-dora", 1)              # the alert alone, no notice
