@@ -676,3 +676,39 @@ def test_an_alert_handed_to_the_desk_escalates_straight_to_the_lead(
                                                    0x80), n
     assert n["title"].startswith("Overdue with duty-desk: "), n["title"]
     hub.peek("desk-dora", 1)              # the alert alone, no notice
+
+
+def test_a_rebuild_after_a_reload_escalates_by_the_new_hours(make_hub):
+    """RULES.md §8, "The window starts": "A rebuild counts them with the
+    ack.<priority>_hours and office hours in force at the rebuild: after
+    a reload changed those, a rebuilt state escalates the alerts already
+    waiting by the new ones, not at the instants the reload kept."
+    URGENT raised Monday 2026-09-07 10:00 Danish time under 4 hours (due
+    14:00); reloaded to 2 hours; derived/ rebuilt at 11:00: due 12:00
+    (10:00 UTC), the team lead's step 14:00 (12:00 UTC)."""
+    import shutil
+
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    p = CprGen(9115).born("2001-03-15")
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-07"))
+    hub.wait_applied()
+    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
+                         hub.log_text())
+    hub.write_rules(dict(LEAD, **{"dropout.priority": "urgent",
+                                  "ack.urgent_hours": "2"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.set_clock("2026-09-07T09:00:00")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY")
+    hub.advance("2026-09-07T09:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-07T10:00:00")
+    assert escalations(hub) == [(alert, "duty-desk")]
+    hub.advance("2026-09-07T11:59:59")
+    assert escalations(hub) == [(alert, "duty-desk")]
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(alert, "duty-desk"), (alert, "cw-lead")]
