@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, SLOW,
-                     CprGen, binary, ev_dropout, ev_dropout_risk, rules_hub)
+                     CprGen, binary, ev_desk, ev_dropout, ev_dropout_risk,
+                     rules_hub)
 
 CPH = ZoneInfo("Europe/Copenhagen")
 UTC = dt.timezone.utc
@@ -712,3 +713,37 @@ def test_a_rebuild_after_a_reload_escalates_by_the_new_hours(make_hub):
     assert escalations(hub) == [(alert, "duty-desk")]
     hub.advance("2026-09-07T12:00:00")
     assert escalations(hub) == [(alert, "duty-desk"), (alert, "cw-lead")]
+
+
+def test_routing_team_lead_wins_over_the_desks_team_lead(make_hub):
+    """RULES.md §8 step 2: the team lead is `routing.team_lead` if set,
+    else the desk's team lead from DeskMembership events. With both, the
+    notice goes to routing.team_lead alone. URGENT, the desk's own alert
+    (no contact person), raised Monday 2026-09-07 10:00 Danish time:
+    straight to the team lead at 14:00 (12:00 UTC)."""
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    p = CprGen(9116).born("2001-04-16")
+    hub.cprs.add(p)
+    hub.send(ev_desk("cw-bob", "2026-01-01", team_lead=True),
+             ev_dropout(p, "2026-09-07"))
+    hub.wait_applied()
+    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\) raised for "
+                         r"duty-desk", hub.log_text())
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(alert, "cw-lead")]
+    # cw-bob, on the desk by his membership, has the desk's alert only.
+    assert [a["rule"] for a in hub.peek("cw-bob", 1)] == ["dropout"]
+    # Without routing.team_lead (a reload), the desk's team lead is the
+    # one: a second alert goes to cw-bob.
+    hub.write_rules({"dropout.priority": "urgent"})
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    q = CprGen(9117).born("2001-05-17")
+    hub.cprs.add(q)
+    hub.set_clock("2026-09-08T08:00:00")      # Tuesday 10:00
+    hub.send(ev_dropout(q, "2026-09-08"))
+    hub.wait_applied()
+    second = re.findall(r"HUB-ALERT alert (\w+) \(dropout\) raised for "
+                        r"duty-desk", hub.log_text())[-1]
+    hub.advance("2026-09-08T12:00:00")
+    assert escalations(hub) == [(alert, "cw-lead"), (second, "cw-bob")]
