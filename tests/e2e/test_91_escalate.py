@@ -747,3 +747,35 @@ def test_routing_team_lead_wins_over_the_desks_team_lead(make_hub):
                         r"duty-desk", hub.log_text())[-1]
     hub.advance("2026-09-08T12:00:00")
     assert escalations(hub) == [(alert, "cw-lead"), (second, "cw-bob")]
+
+
+def test_an_operational_alerts_id_and_fields(make_hub):
+    """PROTOCOL.md §4, "Operational alerts": the id is 0xFF, the
+    wall-clock second of raising (4 bytes, big-endian: the system clock,
+    not the hub clock), a raise counter (2 bytes, from 0 at every start),
+    the recipient's index among the ops caseworkers (1 byte) and 0x30 +
+    the condition (0 adapter_silent); priority HIGH, `cpr`, `due` and
+    `evidence` empty; each --ops caseworker gets their own."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    for who in ("ops-olga", "ops-otto"):
+        hub.keygen(who)
+        hub.hubctl("register-caseworker", who, "--ops")
+    hub.start()
+    time.sleep(1.2 * SLOW)               # the first check notes the start
+    before = int(time.time())
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    after = int(time.time())
+    ids = []
+    for who in ("ops-olga", "ops-otto"):
+        [a] = hub.peek(who, 1)
+        assert (a["rule"], a["priority"], a["cpr"], a["due"],
+                a["recipient"], a.get("evidence") or []) == \
+            ("ops.adapter_silent", "HIGH", "", "", who, []), a
+        ids.append(bytes.fromhex(a["alert_id"]))
+    for index, aid in enumerate(sorted(ids, key=lambda i: i[7])):
+        assert len(aid) == 9 and aid[0] == 0xFF and aid[8] == 0x30, aid
+        assert before <= int.from_bytes(aid[1:5], "big") <= after, aid
+        assert int.from_bytes(aid[5:7], "big") == 0, aid
+        assert aid[7] == index, aid
