@@ -333,10 +333,12 @@ weekday_named(const char *text, size_t len)
 	return -1;
 }
 
+/* Blanks around a `,` or `-` are a tab as often as a space: the rules
+ * file trims both around a value, and an editor may put either. */
 static const char *
-skip_spaces(const char *p)
+skip_blanks(const char *p)
 {
-	while (*p == ' ')
+	while (*p == ' ' || *p == '\t')
 		p++;
 	return p;
 }
@@ -347,15 +349,15 @@ calendar_parse_office_days(office_hours *oh, const char *text, ug_diag *diag)
 	unsigned days = 0;
 	const char *p = text;
 	for (;;) {
-		p = skip_spaces(p);
-		size_t len = strcspn(p, ",- ");
+		p = skip_blanks(p);
+		size_t len = strcspn(p, ",- \t");
 		int first = weekday_named(p, len), last = first;
-		p = skip_spaces(p + len);
+		p = skip_blanks(p + len);
 		if (first >= 0 && *p == '-') {
-			p = skip_spaces(p + 1);
-			len = strcspn(p, ",- ");
+			p = skip_blanks(p + 1);
+			len = strcspn(p, ",- \t");
 			last = weekday_named(p, len);
-			p = skip_spaces(p + len);
+			p = skip_blanks(p + len);
 		}
 		if (first < 0 || last < first)
 			goto bad;
@@ -401,10 +403,10 @@ calendar_parse_office_hours(office_hours *oh, const char *text, ug_diag *diag)
 	int open, close;
 	if (!parse_clock(&p, &open))
 		goto bad;
-	p = skip_spaces(p);
+	p = skip_blanks(p);
 	if (*p++ != '-')
 		goto bad;
-	p = skip_spaces(p);
+	p = skip_blanks(p);
 	/* Opening on one day and closing on the next is no office day. */
 	if (!parse_clock(&p, &close) || *p != '\0' || open >= close)
 		goto bad;

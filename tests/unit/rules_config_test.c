@@ -721,6 +721,13 @@ test_office_settings(void)
 	CHECK_EQ_INT(c.office.close_min, 15 * 60);
 	CHECK_EQ_INT(with("office.days", "mon,wed, sat").office.days,
 		     1 | 4 | 32);
+	/* Tabs around `,` and `-` are blanks as spaces are. */
+	CHECK_EQ_INT(with("office.days", "mon\t-\tthu ,\tsat").office.days,
+		     0xf | 32);
+	c = with("office.hours", "09:15\t-\t17:45");
+	CHECK_EQ_INT(c.office.open_min, 9 * 60 + 15);
+	CHECK_EQ_INT(c.office.close_min, 17 * 60 + 45);
+	refused("office.days", "mon\t\tthu", UG_EMALFORMED);
 	refused("office.days", "", UG_EMALFORMED);
 	refused("office.days", "fri-mon", UG_EMALFORMED);
 	refused("office.days", "weekdays", UG_EMALFORMED);
