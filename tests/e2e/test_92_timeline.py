@@ -1,0 +1,118 @@
+"""92 timeline: a person's timeline as a caseworker, the desk and a
+vendor ask for it (docs/PROTOCOL.md §4 Queries, OPERATIONS.md
+"Caseworkers"), after what test_67, 70, 08 and 65 do not assert."""
+
+import json
+import subprocess
+
+from hubtest import (E_DENIED, OK, binary, ev_assignment, ev_dropout,
+                     ev_referral, pb)
+from test_53_delivery import adults, clients, hub53  # noqa: F401
+
+NOT_YOURS = "this person is not assigned to you or your desk"
+
+
+def timeline(c, cpr, rid=1):
+    return c.ask(rid, kind=pb().TIMELINE, cpr=cpr)
+
+
+def test_who_may_see_whose_timeline(make_hub, clients):
+    hub = hub53(make_hub)
+    own, moved, guided, future, ended, unassigned, referred = \
+        adults(9201, 7)
+    hub.assign(own, "cw-anna")
+    hub.assign(moved, "cw-anna")
+    hub.assign(moved, "cw-bob", start="2026-10-01")
+    hub.send(ev_assignment(guided, "cw-bob", "2026-01-01", role="guidance"))
+    hub.assign(future, "cw-bob", start="2026-12-01")
+    hub.assign(ended, "cw-bob", start="2025-01-01", end="2026-10-31")
+    hub.send(ev_dropout_risk_free(unassigned))
+    hub.send(ev_referral(referred, "2026-10-20"))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    bob = clients(hub, "cw-bob", hello=False)
+    dora = clients(hub, "desk-dora", hello=False)
+    for c in (anna, bob, dora):
+        c.connected()
+    want = [(anna, own, OK), (bob, own, E_DENIED),
+            (anna, moved, E_DENIED), (bob, moved, OK),
+            (bob, guided, E_DENIED), (bob, future, E_DENIED),
+            (bob, ended, E_DENIED), (dora, unassigned, OK),
+            (anna, unassigned, E_DENIED), (dora, referred, E_DENIED),
+            (dora, own, E_DENIED), (dora, future, OK), (dora, ended, OK)]
+    got = []
+    for i, (c, p, code) in enumerate(want):
+        r = timeline(c, p, 10 + i)
+        got.append((i, r.code, r.reason if r.code else ""))
+    assert got == [(i, code, NOT_YOURS if code else "")
+                   for i, (_, _, code) in enumerate(want)], got
+
+
+def ev_dropout_risk_free(cpr):
+    return ev_dropout(cpr, "2026-10-01")
+
+
+def test_health_alert_by_the_consent_at_the_moment_of_asking(
+        make_hub, clients):
+    """SECURITY.md: consent is judged at every disclosure, by the Danish
+    date at that instant; consent until 2026-11-04 (winter time) shares
+    nothing from 23:00 UTC that day. The timeline asked at that instant,
+    with nothing else in between, no longer shows the health alert."""
+    hub = hub53(make_hub)
+    [p] = adults(9204, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_referral(p, "2026-10-30",
+                         consent={"given": True, "expires": "2026-11-04"}))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    anna.connected()
+
+    def rules():
+        r = timeline(anna, p, rules.n)
+        rules.n += 1
+        assert r.code == OK, r
+        return [e.rule for e in r.timeline if e.is_alert]
+    rules.n = 1
+    assert rules() == ["addiction"]
+    hub.set_clock("2026-11-04T22:59:59")
+    assert rules() == ["addiction"]
+    hub.set_clock("2026-11-04T23:00:00")
+    assert rules() == [], "shown after the consent ended"
+
+
+def test_an_assignment_opens_the_timeline_from_its_first_to_its_last_day(
+        make_hub, clients):
+    """OPERATIONS.md "Contact persons": the latest `from` on or before the
+    day wins, until its `to`; a timeline is shown to the contact person
+    "on the hub's today". Asked at the instant the day changes (no settle
+    in between), the new day counts: the assignment that ended yesterday
+    no longer opens the timeline, the one from today does, and the
+    former contact person is refused."""
+    hub = hub53(make_hub)                       # 2026-11-02T08:00 UTC
+    today, last_today, ended, tomorrow, handed = adults(9206, 5)
+    hub.assign(today, "cw-bob", start="2026-11-02")
+    hub.assign(last_today, "cw-bob", start="2025-01-01", end="2026-11-02")
+    hub.assign(ended, "cw-bob", start="2025-01-01", end="2026-11-01")
+    hub.assign(tomorrow, "cw-bob", start="2026-11-03")
+    hub.assign(handed, "cw-anna", start="2025-01-01")
+    hub.assign(handed, "cw-bob", start="2026-11-03")
+    bob = clients(hub, "cw-bob", hello=False)
+    anna = clients(hub, "cw-anna", hello=False)
+    bob.connected()
+    anna.connected()
+    ps = [today, last_today, ended, tomorrow, handed]
+    rid = [100]
+
+    def codes():
+        got = []
+        for p in ps:
+            rid[0] += 1
+            got.append(timeline(bob, p, rid[0]).code)
+        rid[0] += 1
+        return got, timeline(anna, handed, rid[0]).code
+    d = E_DENIED
+    assert codes() == ([OK, OK, d, d, d], OK)
+    hub.set_clock("2026-11-02T23:59:59")
+    assert codes() == ([OK, OK, d, d, d], OK)
+    hub.set_clock("2026-11-03T00:00:00")
+    assert codes() == ([OK, d, d, OK, OK], d)
