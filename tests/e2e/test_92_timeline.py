@@ -8,6 +8,7 @@ import subprocess
 from hubtest import (E_DENIED, OK, binary, ev_assignment, ev_dropout,
                      ev_referral, pb)
 from test_53_delivery import adults, clients, hub53  # noqa: F401
+from test_57_deliver2 import action
 
 NOT_YOURS = "this person is not assigned to you or your desk"
 
@@ -116,3 +117,43 @@ def test_an_assignment_opens_the_timeline_from_its_first_to_its_last_day(
     assert codes() == ([OK, OK, d, d, d], OK)
     hub.set_clock("2026-11-03T00:00:00")
     assert codes() == ([OK, d, d, OK, OK], d)
+
+
+def test_the_desk_sees_a_person_by_a_missed_treatment_start_alone(
+        make_hub, clients):
+    """PROTOCOL.md §4 TIMELINE: a person known only by addiction referrals
+    (and the actions on their health alerts) is refused to the desk; an
+    open alert addressed to the desk that names the person opens the
+    timeline, and a missed treatment start at the desk shows to each
+    member while it is open. Consent taken back (RULES.md §4) withdraws
+    it: the desk is refused again, its action on it no longer tells."""
+    hub = hub53(make_hub)                        # 2026-11-02
+    [p] = adults(9207, 1)
+    # Referred a month ago with consent covering stages, no contact
+    # person: the addiction alert is withheld, the missed start (past its
+    # 14 days at once) goes to the desk.
+    hub.send(ev_referral(p, "2026-10-01",
+                         consent={"given": True, "scope": "all"}))
+    hub.settle()
+    dora = clients(hub, "desk-dora", hello=False)
+    bob = clients(hub, "cw-bob", hello=False)
+    dora.connected()
+    bob.connected()
+    r = timeline(dora, p, 1)
+    assert r.code == OK, r
+    [e] = r.timeline
+    assert (e.is_alert, e.rule, e.open, e.date) == (
+        True, "deadline.treatment.missed", True, "2026-11-02"), e
+    r = timeline(bob, p, 2)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+    r = action(dora, 3, e.alert_id, how="called the service",
+               date="2026-11-02")
+    assert r.code == OK, r
+    r = timeline(dora, p, 4)
+    assert [(x.is_alert, x.summary) for x in r.timeline] == [
+        (False, "contact made by desk-dora: called the service"),
+        (True, e.summary)], r
+    hub.send(ev_referral(p, "2026-11-02", consent={"given": False}))
+    hub.settle()
+    r = timeline(dora, p, 5)
+    assert (r.code, r.reason, len(r.timeline)) == (E_DENIED, NOT_YOURS, 0), r
