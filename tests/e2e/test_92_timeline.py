@@ -5,7 +5,8 @@ vendor ask for it (docs/PROTOCOL.md §4 Queries, OPERATIONS.md
 import json
 import subprocess
 
-from hubtest import (E_DENIED, OK, binary, ev_assignment, ev_dropout,
+from hubtest import (E_DENIED, OK, binary, escalated_dropout, ev_assignment,
+                     ev_desk, ev_dropout,
                      ev_referral, pb)
 from test_53_delivery import adults, clients, hub53  # noqa: F401
 from test_57_deliver2 import action
@@ -157,3 +158,96 @@ def test_the_desk_sees_a_person_by_a_missed_treatment_start_alone(
     hub.settle()
     r = timeline(dora, p, 5)
     assert (r.code, r.reason, len(r.timeline)) == (E_DENIED, NOT_YOURS, 0), r
+
+
+def test_the_team_lead_sees_a_person_while_its_notice_is_open(
+        make_hub, clients):
+    """OPERATIONS.md (web inbox): an escalation notice addressed to a team
+    lead opens the person's timeline; PROTOCOL.md §4: alerts stay in the
+    timeline once closed, an escalation notice closed with its alert
+    too, with `open` false. Acknowledged by the owner, the notices close
+    and the team lead (no contact person, not on the desk) is refused."""
+    hub = hub53(make_hub, escalation=True)
+    hub.set_clock("2026-09-07T08:00:00")
+    [p] = adults(9203, 1)
+    hub.send(ev_desk("cw-lead", "2026-01-01", team_lead=True))
+    escalated_dropout(hub, p)
+    lead = clients(hub, "cw-lead", hello=False)
+    anna = clients(hub, "cw-anna", hello=False)
+    lead.connected()
+    anna.connected()
+    want = [("2024-01-01", False, "", True),
+            ("2026-09-07", False, "", True),
+            ("2026-09-07", True, "dropout", True),
+            ("2026-09-10", True, "escalation", True),
+            ("2026-09-16", True, "escalation", True)]
+
+    def seen(r):
+        assert r.code == OK, r
+        return [(e.date, e.is_alert, e.rule, e.open or not e.is_alert)
+                for e in r.timeline]
+    assert seen(timeline(lead, p, 1)) == want
+    assert seen(timeline(anna, p, 2)) == want
+    [aid] = [e.alert_id for e in timeline(anna, p, 3).timeline
+             if e.rule == "dropout"]
+    anna.ack(aid)
+    r = anna.ask(4, alert_id=aid)          # frames are handled in order
+    assert not r.alerts, r
+    closed = [(d, a, rule, not a) for d, a, rule, _ in want]
+    assert seen(timeline(anna, p, 5)) == closed
+    r = timeline(lead, p, 6)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+
+
+def run_inbox(hub, caseworker, *args):
+    conf = hub.tmp / f"inbox92-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), *args],
+                       capture_output=True, text=True, timeout=60)
+    # stdout holds the person's CPR by design: kept out of the swept logs
+    (hub.client_dir / "inbox92.out").write_text(p.stdout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_inbox_timeline_lines_exactly(make_hub, clients):
+    """OPERATIONS.md "What inbox prints": `DATE  event SUMMARY` or `DATE
+    ALERT SUMMARY` (`  [open]` after an open alert only), then `N
+    entries`; the CPR in any of its three forms; an action on its day
+    with its note after " — ", before the alert raised that morning."""
+    hub = hub53(make_hub)                        # 2026-11-02
+    [p, other] = adults(9209, 2)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"), ev_dropout(p, "2026-10-28",
+                                                     programme="hhx"))
+    anna = clients(hub, "cw-anna", hello=False)
+    anna.connected()
+    r = anna.ask(1)
+    first, second = sorted(a.alert_id for a in r.alerts)
+    assert action(anna, 2, first, how="phone", note="agreed to meet",
+                  date="2026-11-02").code == OK
+    anna.ack(second)
+    assert not anna.ask(3, alert_id=second).alerts
+    want = ("2024-01-01  event contact person: cw-anna (contact)\n"
+            "2026-10-26  event dropped out of eud-smed at college-x\n"
+            "2026-10-28  event dropped out of hhx at college-x\n"
+            "2026-11-02  event contact made by cw-anna: phone — agreed to "
+            "meet\n"
+            "2026-11-02  ALERT Dropped out of eud-smed at college-x  [open]\n"
+            "2026-11-02  ALERT Dropped out of hhx at college-x\n"
+            "6 entries\n")
+    for form in (p, p[:6] + "-" + p[6:], p[:6] + " " + p[6:]):
+        assert run_inbox(hub, "cw-anna", "--timeline", form) == \
+            (0, want, ""), form
+    rc, out, err = run_inbox(hub, "cw-anna", "--timeline", p, "--json")
+    got = [json.loads(x) for x in out.splitlines()]
+    assert [(x["kind"], x.get("open"), x.get("type"), x.get("agency"))
+            for x in got] == [
+        ("event", None, "ContactAssignment", "hubctl"),
+        ("event", None, "Dropout", "college-a"),
+        ("event", None, "Dropout", "college-a"),
+        ("event", None, "CaseworkerAction", "hub"),
+        ("alert", True, None, None), ("alert", False, None, None)], got
+    assert run_inbox(hub, "cw-anna", "--timeline", other) == (
+        4, "", f"inbox: the hub refused: {NOT_YOURS}\n")
+    hub.cprs.add(other)
