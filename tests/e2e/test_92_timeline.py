@@ -251,3 +251,39 @@ def test_inbox_timeline_lines_exactly(make_hub, clients):
     assert run_inbox(hub, "cw-anna", "--timeline", other) == (
         4, "", f"inbox: the hub refused: {NOT_YOURS}\n")
     hub.cprs.add(other)
+
+
+def test_an_action_on_a_health_alert_leaves_the_timeline_with_it(
+        make_hub, clients):
+    """PROTOCOL.md §4 TIMELINE: an action recorded on a health alert shows
+    only where that alert itself appears (to its recipient, while it is
+    open). Acknowledged (p), or taken back by a consent whose scope no
+    longer covers referrals (q, RULES.md §4): alert and action leave the
+    timeline, and the `withdrawn` notice is in none."""
+    hub = hub53(make_hub)
+    p, q = adults(9211, 2)
+    for x in (p, q):
+        hub.assign(x, "cw-anna")
+        hub.send(ev_referral(x, "2026-10-30", consent={"given": True}))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    anna.connected()
+    alert_of = {a.cpr: a.alert_id for a in anna.ask(1).alerts}
+    for i, x in enumerate((p, q)):
+        assert action(anna, 10 + i, alert_of[x], how="called",
+                      date="2026-11-02").code == OK
+        r = timeline(anna, x, 20 + i)
+        assert [(e.is_alert, e.rule, e.summary) for e in r.timeline[1:]] \
+            == [(False, "", "contact made by cw-anna: called"),
+                (True, "addiction", "Referred to addiction treatment "
+                 "(shared with consent)")], r
+    anna.ack(alert_of[p])
+    hub.send(ev_referral(q, "2026-11-02", stage="TREATMENT_STARTED",
+                         consent={"given": True, "scope": "stage"}))
+    hub.settle()
+    [w] = anna.ask(30).alerts
+    assert (w.rule, w.cpr) == ("withdrawn", ""), w
+    for i, x in enumerate((p, q)):
+        r = timeline(anna, x, 40 + i)
+        assert r.code == OK and [e.summary for e in r.timeline] == [
+            "contact person: cw-anna (contact)"], r
