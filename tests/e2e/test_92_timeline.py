@@ -287,3 +287,42 @@ def test_an_action_on_a_health_alert_leaves_the_timeline_with_it(
         r = timeline(anna, x, 40 + i)
         assert r.code == OK and [e.summary for e in r.timeline] == [
             "contact person: cw-anna (contact)"], r
+
+
+def timeline_records(hub, cpr):
+    out = hub.hubctl("audit", "show", "--json", "--cpr", cpr).stdout
+    return [(r["actor"], r["result"]) for r in map(json.loads,
+                                                    out.splitlines())
+            if r["action"] == "timeline"]
+
+
+def test_inbox_timeline_of_400_and_401_entries_is_one_and_two_records(
+        make_hub):
+    """SECURITY.md "Audit trail": one `timeline` record per answer, and
+    `inbox --timeline` asks 400 entries at a time, so showing a person of
+    401 to 800 entries once is two `timeline` `ok` records (400: one)."""
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    hub = hub53(make_hub)
+    [p] = adults(9213, 1)
+    hub.assign(p, "cw-anna")
+    send_batch(hub, [envelope("school-a", p, salt=f"r400-{i}",
+                              period_start="2026-09-07",
+                              period_end="2026-09-11", absent=0,
+                              expected=30, school=f"s{i}")
+                     for i in range(399)], "school-a")
+    hub.wait_applied()
+    rc, out, err = run_inbox(hub, "cw-anna", "--timeline", p)
+    assert (rc, out.splitlines()[-1], err) == (0, "400 entries", "")
+    hub.wait_stats("the reads recorded",
+                   lambda s: len(timeline_records(hub, p)) >= 1)
+    assert timeline_records(hub, p) == [("cw-anna", "ok")]
+    hub.send(envelope("school-a", p, salt="r400-last",
+                      period_start="2026-09-14", period_end="2026-09-18",
+                      absent=0, expected=30))
+    hub.wait_applied()
+    rc, out, err = run_inbox(hub, "cw-anna", "--timeline", p)
+    assert (rc, out.splitlines()[-1], err) == (0, "401 entries", "")
+    hub.wait_stats("the reads recorded",
+                   lambda s: len(timeline_records(hub, p)) >= 3)
+    assert timeline_records(hub, p) == [("cw-anna", "ok")] * 3
