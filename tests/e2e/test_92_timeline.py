@@ -326,3 +326,38 @@ def test_inbox_timeline_of_400_and_401_entries_is_one_and_two_records(
     hub.wait_stats("the reads recorded",
                    lambda s: len(timeline_records(hub, p)) >= 3)
     assert timeline_records(hub, p) == [("cw-anna", "ok")] * 3
+
+
+def test_an_ended_assignment_leaves_the_addiction_alert_and_its_timeline(
+        make_hub, clients):
+    """RULES.md §7: an assignment that ends hands the open alerts to the
+    desk, but an open `addiction` alert never moves to the desk: it stays
+    with the caseworker it was shared with. PROTOCOL.md §4: that open
+    alert, naming the person, still opens the timeline to her, health
+    alert included; the desk now sees the person (no contact person,
+    known by events a timeline shows) without it."""
+    hub = hub53(make_hub)                        # 2026-11-02
+    [p] = adults(9214, 1)
+    hub.assign(p, "cw-anna", start="2025-01-01", end="2026-11-05")
+    hub.send(ev_referral(p, "2026-10-30", consent={"given": True}),
+             ev_dropout(p, "2026-10-30"))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    dora = clients(hub, "desk-dora", hello=False)
+    anna.connected()
+    dora.connected()
+
+    def alerts(c, rid):
+        r = timeline(c, p, rid)
+        assert r.code == OK, r
+        return sorted(e.rule for e in r.timeline if e.is_alert)
+    assert alerts(anna, 1) == ["addiction", "dropout"]
+    r = timeline(dora, p, 2)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+    hub.advance("2026-11-06T08:00:00")
+    assert [(a.rule, a.recipient) for a in anna.ask(3).alerts] == [
+        ("addiction", "cw-anna")]
+    assert [(a.rule, a.recipient) for a in dora.ask(4).alerts] == [
+        ("dropout", "duty-desk")]
+    assert alerts(anna, 5) == ["addiction", "dropout"]
+    assert alerts(dora, 6) == ["dropout"]
