@@ -361,3 +361,43 @@ def test_an_ended_assignment_leaves_the_addiction_alert_and_its_timeline(
         ("dropout", "duty-desk")]
     assert alerts(anna, 5) == ["addiction", "dropout"]
     assert alerts(dora, 6) == ["dropout"]
+
+
+def test_a_desk_membership_counts_from_the_instant_its_day_begins(
+        make_hub, clients):
+    """PROTOCOL.md §4: desk members are those on the duty desk on the
+    hub's today, a DeskMembership from its first day to its last. Asked
+    at the instant the day changes, the new member may see an unassigned
+    person and the one whose last day it was may not; the desk's open
+    alerts are listed to the one and no longer to the other."""
+    hub = hub53(make_hub)                        # 2026-11-02T08:00 UTC
+    [p] = adults(9215, 1)
+    hub.send(ev_desk("cw-bob", "2026-11-03"), ev_desk("cw-anna", "2026-01-01"),
+             ev_dropout(p, "2026-10-26"))
+    hub.send(ev_desk_end("cw-anna", "2026-01-01", "2026-11-02"))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    bob = clients(hub, "cw-bob", hello=False)
+    anna.connected()
+    bob.connected()
+    rid = [0]
+
+    def view():
+        got = []
+        for c in (anna, bob):
+            rid[0] += 2
+            got.append((timeline(c, p, rid[0]).code,
+                        len(c.ask(rid[0] + 1).alerts)))
+        return got
+    assert view() == [(OK, 1), (E_DENIED, 0)]
+    hub.set_clock("2026-11-02T23:59:59")
+    assert view() == [(OK, 1), (E_DENIED, 0)]
+    hub.set_clock("2026-11-03T00:00:00")
+    assert view() == [(E_DENIED, 0), (OK, 1)]
+
+
+def ev_desk_end(caseworker, start, end):
+    from hubtest import event
+    return event("youth-a", "", "desk_membership", desk="duty-desk",
+                 caseworker=caseworker, salt=f"desk-end-{caseworker}",
+                 **{"from": start, "to": end})
