@@ -401,3 +401,34 @@ def ev_desk_end(caseworker, start, end):
     return event("youth-a", "", "desk_membership", desk="duty-desk",
                  caseworker=caseworker, salt=f"desk-end-{caseworker}",
                  **{"from": start, "to": end})
+
+
+def test_the_desk_sees_an_assigned_person_while_a_desk_alert_names_them(
+        make_hub, clients):
+    """PROTOCOL.md §4 TIMELINE: an open alert addressed to the caseworker's
+    desk that names the person opens the timeline, even of a person with
+    a contact person (a deadline warning stays at the desk, RULES.md §7);
+    acknowledged, it opens it no more."""
+    from hubtest import CprGen
+    hub = hub53(make_hub)
+    hub.set_clock("2026-09-07T08:00:00")
+    p = CprGen(9216).born("2010-09-07")          # 16 on the dropout's day
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-07"))
+    hub.wait_applied()
+    dora = clients(hub, "desk-dora", hello=False)
+    dora.connected()
+    r = timeline(dora, p, 1)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+    hub.advance("2026-09-11T00:00:00")           # the desk is warned
+    [w] = dora.ask(2).alerts
+    assert (w.rule, w.recipient, w.cpr) == (
+        "deadline.contact.warn", "duty-desk", p), w
+    r = timeline(dora, p, 3)
+    assert r.code == OK and [(e.rule, e.open) for e in r.timeline
+                             if e.is_alert] == [
+        ("dropout", True), ("deadline.contact.warn", True)], r
+    dora.ack(w.alert_id)
+    assert not dora.ask(4, alert_id=w.alert_id).alerts
+    r = timeline(dora, p, 5)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
