@@ -432,3 +432,30 @@ def test_the_desk_sees_an_assigned_person_while_a_desk_alert_names_them(
     assert not dora.ask(4, alert_id=w.alert_id).alerts
     r = timeline(dora, p, 5)
     assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+
+
+def test_a_counsellor_sees_a_person_by_an_alert_addressed_to_them(
+        make_hub, clients):
+    """OPERATIONS.md "Caseworkers": a guidance counsellor's or mentor's
+    assignment opens no timeline, but an open alert addressed to them
+    does: a dropout of a person without a contact person goes to the
+    counsellor (SECURITY.md, RULES.md §7), a mentor routes nothing (the
+    desk gets it). The desk sees both persons (no contact person)."""
+    hub = hub53(make_hub)
+    guided, mentored = adults(9219, 2)
+    hub.send(ev_assignment(guided, "cw-bob", "2026-01-01", role="guidance"),
+             ev_assignment(mentored, "cw-bob", "2026-01-01", role="mentor"))
+    hub.send(ev_dropout(guided, "2026-10-26"),
+             ev_dropout(mentored, "2026-10-26"))
+    hub.wait_applied()
+    bob = clients(hub, "cw-bob", hello=False)
+    dora = clients(hub, "desk-dora", hello=False)
+    bob.connected()
+    dora.connected()
+    assert [(a.recipient, a.cpr) for a in bob.ask(1).alerts] == [
+        ("cw-bob", guided)]
+    assert [(a.recipient, a.cpr) for a in dora.ask(2).alerts] == [
+        ("duty-desk", mentored)]
+    got = [timeline(c, p, 10 + i).code for i, (c, p) in enumerate(
+        [(bob, guided), (bob, mentored), (dora, guided), (dora, mentored)])]
+    assert got == [OK, E_DENIED, OK, OK], got
