@@ -840,6 +840,15 @@ hub_run(hub *h)
 		if (hub__zap_holding(h))
 			hub__zap_handle(h);
 		if (rc > 0) {
+			/* A caseworker's frame is judged at the moment it
+			 * comes, not at the turn before the wait (up to 200
+			 * ms earlier): a consent that ended meanwhile takes
+			 * its health alert out of the timeline first, and an
+			 * assignment that began or ended counts. */
+			if (items[2].revents & ZMQ_POLLIN) {
+				h->now = hub__clock(h);
+				hub__fire_timers(h);
+			}
 			if (items[3].revents & ZMQ_POLLIN)
 				hub__sessions_events(h);
 			if (items[0].revents & ZMQ_POLLIN)

@@ -308,3 +308,73 @@ def test_a_hello_the_hub_cannot_count_for_changes_nothing(hub):
         other.close()
     finally:
         ctx.destroy(linger=0)
+
+
+def test_a_vendors_timeline_round_on_one_connection(hub):
+    """PROTOCOL.md §4 as a vendor's caseworker client reads it, queries
+    and actions pipelined on one connection without a Hello: the answers
+    come in the order asked, each with its own request_id; the desk sees
+    an unassigned person by the event a timeline shows; an Action's OK is
+    followed, on the same connection, by a timeline that lists it
+    (agency `hub`, type 12, on its date), stored once when sent again;
+    an acknowledged alert stays in the timeline with `open` false; a CPR
+    never seen and a 9-digit one get their documented answers."""
+    keys, ctx = started_with_caseworker(hub, "--desk")
+    [cpr] = raise_dropouts(hub, ctx, 1)
+    c = connect_caseworker(hub, ctx, "cw-vendor", keys)
+    try:
+        c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=1,
+                                              kind=pb.OPEN_ALERTS)))
+        [(kind, r)] = results(c)
+        assert (kind, r.request_id, r.code, len(r.alerts)) == (
+            pb.FRAME_RESULT, 1, pb.OK, 1), r
+        aid = r.alerts[0].alert_id
+        act = pb.Action(request_id=3, alert_id=aid,
+                        kind=pb.CONTACT_MADE, how="phone",
+                        note="agreed to meet")
+        asks = [pb.Query(request_id=2, kind=pb.TIMELINE, cpr=cpr), act,
+                pb.Query(request_id=4, kind=pb.TIMELINE, cpr=cpr)]
+        act2 = pb.Action()
+        act2.CopyFrom(act)
+        act2.request_id = 5
+        asks += [act2, pb.Query(request_id=6, kind=pb.TIMELINE, cpr=cpr),
+                 pb.Query(request_id=7, kind=pb.TIMELINE,
+                          cpr="0101991234"),
+                 pb.Query(request_id=8, kind=pb.TIMELINE, cpr=cpr[1:])]
+        for m in asks:
+            c.send(frame(pb.FRAME_ACTION if isinstance(m, pb.Action)
+                         else pb.FRAME_QUERY, m))
+        got = [m for _, m in results(c)]
+        assert [m.request_id for m in got] == [2, 3, 4, 5, 6, 7, 8], got
+        before, acted, after, again, after2, unseen, short = got
+        assert [(e.is_alert, e.type, e.agency, e.rule, e.open, e.date)
+                for e in before.timeline] == [
+            (False, pb.DROPOUT, "college-v", "", False, TODAY),
+            (True, 0, "", "dropout", True, TODAY)], before
+        assert (acted.code, again.code) == (pb.OK, pb.OK), (acted, again)
+        for page in (after, after2):
+            assert [(e.is_alert, e.type, e.agency, e.summary)
+                    for e in page.timeline] == [
+                (False, 12, "hub", "contact made by cw-vendor: phone — "
+                 "agreed to meet"),
+                (False, pb.DROPOUT, "college-v",
+                 before.timeline[0].summary),
+                (True, 0, "", before.timeline[1].summary)], page
+            # One day: events by id, the action's the day at 00:00 (§4
+            # Action), below the dropout's own instant.
+            assert page.timeline[0].event_id < page.timeline[1].event_id
+        assert (unseen.code, unseen.reason) == (
+            pb.E_DENIED, "this person is not assigned to you or your desk")
+        assert (short.code, short.reason) == (
+            pb.E_MALFORMED, "cpr has 9 digits: a spreadsheet may have "
+            "dropped its leading zero (format the column as text)")
+        c.send(frame(pb.FRAME_ALERT_ACK, pb.AlertAck(alert_id=aid)))
+        c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=9,
+                                              kind=pb.TIMELINE, cpr=cpr)))
+        [(_, r)] = results(c)         # the AlertAck is never answered
+        assert r.request_id == 9 and \
+            [(e.is_alert, e.open) for e in r.timeline] == [
+                (False, False), (False, False), (True, False)], r
+    finally:
+        c.close()
+        ctx.term()
