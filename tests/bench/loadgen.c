@@ -852,5 +852,8 @@ main(int argc, char **argv)
 	ug_keys_destroy(&keys);
 	if (cw)
 		ug_keys_destroy(&cw);
+	free(r.sent_ns);
+	free(r.lat_ns);
+	free(r.alert_lat_ns);
 	return r.nlat == (size_t)r.sent && r.rejected == 0 ? 0 : 1;
 }
