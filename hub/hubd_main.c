@@ -5,6 +5,7 @@
  * and exit 0. SIGHUP reloads the rules file (a bad file is refused and the
  * rules in force stay).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -238,6 +239,14 @@ check_config(int argc, char **argv)
 	if (problems != 0)
 		return problems < 0 ? 1 : 2;
 	printf("hubd: configuration OK\n");
+	/* A script runs `hubd --check-config ... && systemctl reload hubd`:
+	 * an answer that was never written (stdout full or closed) is no
+	 * "OK", as for every program's other output. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ug_eprintf("hubd: cannot write standard output: %s\n",
+			   strerror(errno ? errno : EIO));
+		return 1;
+	}
 	return 0;
 }
 
