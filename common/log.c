@@ -129,7 +129,10 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 		 * it. */
 		one_line(body, strlen(body), false);
 		ug_cpr_mask(body);
-		ug_strlcpy(line + used, body, sizeof line - (size_t)used);
+		/* One byte is kept for the newline: cut here, where the
+		 * tail is trimmed to a whole character, not by the newline
+		 * overwriting the last byte of a letter below. */
+		ug_strlcpy(line + used, body, sizeof line - 1 - (size_t)used);
 		ug_utf8_trim_tail(line + used);
 	}
 	va_end(ap);

@@ -654,6 +654,55 @@ test_log_line_cut_after_masking(void)
 	CHECK(ug_utf8_valid(buf, (size_t)n));
 }
 
+/* OPERATIONS.md, Monitoring: a line holds at most 2,047 bytes with its
+ * newline, a longer message cut there at a whole character. Letters of
+ * two and three bytes, every cut position: each line is whole UTF-8. */
+static void
+test_log_line_cut_at_a_whole_character(void)
+{
+	char path[] = "/tmp/ug-util-log-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	static char pad[2200];
+	fflush(stderr);
+	int saved = dup(2);
+	CHECK(saved >= 0 && dup2(fd, 2) == 2);
+	ug_log_init("util_test", UG_LOG_INFO);
+	static const char *const letters[] = {"\xc3\xa6", "\xe2\x80\x93"};
+	for (size_t l = 0; l < 2; l++) {
+		size_t w = strlen(letters[l]);
+		for (size_t lead = 0; lead < 3; lead++) {
+			memset(pad, 'p', lead);
+			size_t at = lead;
+			while (at + w < sizeof pad - 1) {
+				memcpy(pad + at, letters[l], w);
+				at += w;
+			}
+			pad[at] = '\0';
+			log_warn("T", "%s", pad);
+		}
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	static char buf[40000];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	unlink(path);
+	CHECK(n > 0);
+	buf[n] = '\0';
+	int lines = 0;
+	for (char *line = buf, *end; (end = strchr(line, '\n')) != NULL;
+	     line = end + 1) {
+		size_t len = (size_t)(end - line) + 1;
+		CHECK(len <= 2047);
+		CHECK(len >= 2040);
+		CHECK(ug_utf8_valid(line, len));
+		lines++;
+	}
+	CHECK_EQ_INT(lines, 6);
+}
+
 static void
 test_utf8_from_cp1252(void)
 {
@@ -687,6 +736,8 @@ TEST_LIST = {
     {"utf8 scrub", test_utf8_scrub},
     {"log line is one line of utf8", test_log_line_is_one_line_of_utf8},
     {"log line cut after masking", test_log_line_cut_after_masking},
+    {"log line cut at a whole character",
+     test_log_line_cut_at_a_whole_character},
     {"hex", test_hex},
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
