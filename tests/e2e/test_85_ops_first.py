@@ -6,7 +6,9 @@ import os
 import subprocess
 
 import pytest
+import zmq
 
+import hubtest
 from hubtest import binary
 
 
@@ -34,3 +36,49 @@ def test_check_config_ok_that_cannot_be_written_is_exit_1(tmp_path):
         1, "hubd: cannot write standard output: Bad file descriptor\n"), \
         p.stderr
     assert not (tmp_path / "data").exists()
+
+
+def doc_text():
+    return " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                    .split())
+
+
+def test_hub_zap_lines_name_the_kind_and_the_endpoints_setting(make_hub):
+    """OPERATIONS.md, Monitoring, HUB-ZAP: `admitted KIND 'ID' from
+    ADDRESS on ENDPOINT` (info), KIND agency, caseworker or web gateway,
+    ENDPOINT the endpoint's setting (ingest, delivery), not its address;
+    a refused key `refused CURVE client from ADDRESS on ENDPOINT: REASON
+    (key PREFIX...)` (warn)."""
+    doc = doc_text()
+    assert "ENDPOINT in its lines is the endpoint's setting, `ingest` or " \
+        "`delivery`, not its address" in doc
+    assert "(KIND `agency`, `caseworker` or `web gateway`): info" in doc
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    hub.keygen("stranger")
+    hub.settle()                       # school-a on ingest
+    hub.peek("cw-anna", 0)             # cw-anna on delivery
+    ctx = zmq.Context()
+    socks = []
+    try:
+        for who in ("web-1", "stranger"):
+            socks.append(hubtest.curve_dealer(ctx, hub, who, hub.delivery))
+        hub.wait_log(r"HUB-ZAP admitted web gateway 'web-1'")
+        hub.wait_log(r"HUB-ZAP refused CURVE client")
+    finally:
+        for sock in socks:
+            sock.close(0)
+        ctx.destroy(linger=0)
+    log = hub.log_text()
+    stranger = hubtest.read_key_file(hub.keys_dir / "stranger.key")
+    for line in ("info HUB-ZAP admitted agency 'school-a' from 127.0.0.1 "
+                 "on ingest\n",
+                 "info HUB-ZAP admitted caseworker 'cw-anna' from 127.0.0.1 "
+                 "on delivery\n",
+                 "info HUB-ZAP admitted web gateway 'web-1' from 127.0.0.1 "
+                 "on delivery\n",
+                 "warn HUB-ZAP refused CURVE client from 127.0.0.1 on "
+                 "delivery: key not registered (key "
+                 f"{stranger['public'][:8]}...)\n"):
+        assert line in log, (line, log)
