@@ -3,9 +3,10 @@ operations read it (install, settings, start and stop, the log ids):
 what the earlier ops tests (01, 58, 59, 62, 80) leave unasserted."""
 
 import os
+import re
+import signal
 import subprocess
 
-import pytest
 import zmq
 
 import hubtest
@@ -82,3 +83,32 @@ def test_hub_zap_lines_name_the_kind_and_the_endpoints_setting(make_hub):
                  "delivery: key not registered (key "
                  f"{stranger['public'][:8]}...)\n"):
         assert line in log, (line, log)
+
+
+def test_sighup_with_no_rules_file_and_sigint_stop_as_documented(make_hub):
+    """OPERATIONS.md "Start and stop": SIGHUP logs `HUB-RELOAD rules
+    reloaded from FILE` (notice; `(defaults)` when `rules` is empty);
+    Monitoring: HUB-METRICS `metrics and health on http://HOST:PORT/` at
+    start (notice); SIGINT stops as SIGTERM does, exit 0, HUB-STOP
+    (notice) with the counters in the order the reference lists them."""
+    port = hubtest.free_port()
+    hub = make_hub(start=False,
+                   settings={"metrics_listen": f"127.0.0.1:{port}"})
+    hub.conf.write_text(re.sub(r"(?m)^rules = .*$", "rules = ",
+                               hub.conf.read_text()))
+    hub.start()
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD")
+    hub.proc.send_signal(signal.SIGINT)
+    assert hub._reap(20) == 0
+    hub.stopped_cleanly = True
+    log = hub.log_text()
+    assert f"Z hubd notice HUB-METRICS metrics and health on " \
+        f"http://127.0.0.1:{port}/\n" in log, log
+    assert "Z hubd notice HUB-RELOAD rules reloaded from (defaults)\n" \
+        in log, log
+    assert re.search(
+        r"Z hubd notice HUB-STOP accepted 0, duplicates 0, rejected 0, "
+        r"alerts raised 0, delivered 0, acked 0, keys admitted 0, "
+        r"refused 0, sessions reclaimed 0, refused 0, queries "
+        r"rate-limited 0, actions rate-limited 0\n", log), log
