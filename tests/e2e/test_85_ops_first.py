@@ -112,3 +112,37 @@ def test_sighup_with_no_rules_file_and_sigint_stop_as_documented(make_hub):
         r"alerts raised 0, delivered 0, acked 0, keys admitted 0, "
         r"refused 0, sessions reclaimed 0, refused 0, queries "
         r"rate-limited 0, actions rate-limited 0\n", log), log
+
+
+def test_web_csrf_is_logged_for_a_sessions_post_only(make_hub):
+    """OPERATIONS.md, webd's message ids: `WEB-CSRF POST PATH without a
+    valid CSRF token refused` (warn) for a POST in a session; a stale
+    login form and a POST without a session are 403 and log nothing."""
+    from test_70_web import PASSWORD, Web, web_hub
+    assert "refused`: warn, for a POST in a session; a login form whose " \
+        "token no longer fits and a POST without a session are answered " \
+        "`403` as \"The web inbox\" says and log nothing" in doc_text()
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        pre, _ = web.login_form()
+        r, _ = web.request("POST", "/login",
+                           {"csrf": "0" * 32, "caseworker": "cw-anna",
+                            "password": PASSWORD}, cookies={"ug_pre": pre})
+        assert r.status == 403
+        r, _ = web.request("POST", "/logout", {"csrf": "0" * 32})
+        assert r.status == 403
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        assert r.status == 303
+        session = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+        r, _ = web.request("POST", "/logout", {"csrf": "0" * 32},
+                           cookies={"ug_session": session.group(1)})
+        assert r.status == 403
+    finally:
+        web.stop()
+    lines = [line for line in (hub.logs_dir / "webd.log").read_text()
+             .splitlines() if "WEB-CSRF" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].endswith(
+        " webd warn WEB-CSRF POST /logout without a valid CSRF token "
+        "refused"), lines
