@@ -264,6 +264,24 @@ on_hup(int sig)
 	hub_reload();
 }
 
+static void
+set_signal_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* An ignored SIGCHLD survives exec from whatever started hubd, and
+	 * the kernel would then reap sendmail itself: a notice the MTA took
+	 * could not be told from one it refused, and would go out again. */
+	signal(SIGCHLD, SIG_DFL);
+	struct sigaction hup = {.sa_handler = on_hup};
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
+	ug_unblock_stop_signals();
+}
+
 /* Every connection, a caseworker's session or an agency's, holds a
  * descriptor, and past the limit ZeroMQ retries its accept in a tight
  * loop: a shell's usual soft limit of 1024 would not even hold the
@@ -330,6 +348,10 @@ main(int argc, char **argv)
 		}
 	if (check)
 		return check_config(argc, argv);
+	/* Before the settings are read: a stop asked for while they and the
+	 * rules are checked (systemctl stop right after a start) is then a
+	 * clean one, HUB-STOP and exit 0, not a death by the signal. */
+	set_signal_handlers();
 	if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
 			   &nrest, &help, &diag) != UG_OK) {
 		/* Its problem and any other, each where it is. */
@@ -351,19 +373,6 @@ main(int argc, char **argv)
 	ug_log_init("hubd",
 		    ug_log_parse_level(ug_config_get(cfg, "log_level")));
 	fit_open_files(cfg);
-	struct sigaction sa = {.sa_handler = on_stop};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* An ignored SIGCHLD survives exec from whatever started hubd, and
-	 * the kernel would then reap sendmail itself: a notice the MTA took
-	 * could not be told from one it refused, and would go out again. */
-	signal(SIGCHLD, SIG_DFL);
-	struct sigaction hup = {.sa_handler = on_hup};
-	sigemptyset(&hup.sa_mask);
-	sigaction(SIGHUP, &hup, NULL);
-	ug_unblock_stop_signals();
 
 	hub *h = NULL;
 	ug_err err = hub_open(&h, cfg, &diag);

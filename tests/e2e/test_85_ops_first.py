@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 
+import pytest
 import zmq
 
 import hubtest
@@ -146,3 +147,57 @@ def test_web_csrf_is_logged_for_a_sessions_post_only(make_hub):
     assert lines[0].endswith(
         " webd warn WEB-CSRF POST /logout without a valid CSRF token "
         "refused"), lines
+
+
+def signals_caught(pid):
+    """The signal numbers the process has handlers for (SigCgt)."""
+    [mask] = [line.split()[1] for line in
+              open(f"/proc/{pid}/status").read().splitlines()
+              if line.startswith("SigCgt:")]
+    return {n for n in range(1, 65) if int(mask, 16) >> (n - 1) & 1}
+
+
+def test_hubd_catches_sigterm_from_before_it_reads_its_settings(make_hub,
+                                                               tmp_path):
+    """OPERATIONS.md "Start and stop": SIGTERM/SIGINT stop hubd cleanly,
+    HUB-STOP and exit 0; hubd "sets its own handlers at start". They were
+    set only after the settings and the rules file were read and checked,
+    so a stop that came in those first milliseconds (systemctl stop right
+    after a start) killed hubd by the signal, without a word. Here hubd
+    waits on its --config, a FIFO, until the test writes it: SIGTERM,
+    SIGINT and SIGHUP are caught already; a SIGTERM right after is a
+    clean stop, exit 0, HUB-STOP."""
+    if hubtest.VALGRIND:
+        pytest.skip("valgrind keeps handlers of its own")
+    hub = make_hub(start=False)
+    fifo = tmp_path / "hubd.fifo"
+    os.mkfifo(fifo)
+    text = hub.conf.read_text()
+    proc = subprocess.Popen([binary("hubd"), "--config", str(fifo)],
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        # open() of a FIFO for writing returns once hubd has opened it
+        # to read: hubd is then inside its reading of the settings.
+        with open(fifo, "w") as f:
+            caught = signals_caught(proc.pid)
+            assert {signal.SIGTERM, signal.SIGINT, signal.SIGHUP} <= caught, \
+                caught
+            # hubd reads its settings again to check every line: from
+            # here on the path is a regular file with the same text.
+            regular = tmp_path / "hubd.conf.regular"
+            regular.write_text(text)
+            os.replace(regular, fifo)
+            f.write(text)
+        # (Not while hubd waits on the FIFO: a signal handled there
+        # interrupts the wait, as on no regular file.)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    assert rc == 0, (rc, err)
+    assert re.search(r"hubd notice HUB-STOP accepted 0, ", err), err
