@@ -201,3 +201,45 @@ def test_hubd_catches_sigterm_from_before_it_reads_its_settings(make_hub,
     err = proc.stderr.read()
     assert rc == 0, (rc, err)
     assert re.search(r"hubd notice HUB-STOP accepted 0, ", err), err
+
+
+def test_webd_catches_sigterm_from_before_it_reads_its_settings(make_hub,
+                                                               tmp_path):
+    """webd --help, webd(1): exit 0 "stopped by SIGTERM or SIGINT"; its
+    handlers were set only once it served, so a stop during its start
+    (reading its settings and keys, binding) killed it by the signal, no
+    WEB-STOP. Held on a FIFO --config, it has them already (and SIGHUP
+    ignored, as it is once it serves); a SIGTERM right after is exit 0."""
+    if hubtest.VALGRIND:
+        pytest.skip("valgrind keeps handlers of its own")
+    hub = make_hub(start=False)
+    hub.keygen("web-1")
+    fifo = tmp_path / "webd.fifo"
+    os.mkfifo(fifo)
+    text = (f"gateway = web-1\nkeys_dir = {hub.keys_dir}\n"
+            f"delivery = {hub.delivery}\nport = {hubtest.free_port()}\n")
+    proc = subprocess.Popen([binary("webd"), "--config", str(fifo)],
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        with open(fifo, "w") as f:
+            caught = signals_caught(proc.pid)
+            assert {signal.SIGTERM, signal.SIGINT} <= caught, caught
+            [ignored] = [line.split()[1] for line in
+                         open(f"/proc/{proc.pid}/status").read()
+                         .splitlines() if line.startswith("SigIgn:")]
+            assert int(ignored, 16) >> (signal.SIGHUP - 1) & 1, ignored
+            regular = tmp_path / "webd.conf.regular"
+            regular.write_text(text)
+            os.replace(regular, fifo)
+            f.write(text)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    assert rc == 0, (rc, err)
+    assert err.endswith(" webd info WEB-STOP stopped\n"), err
