@@ -50,7 +50,7 @@ def test_hub_zap_lines_name_the_kind_and_the_endpoints_setting(make_hub):
     ADDRESS on ENDPOINT` (info), KIND agency, caseworker or web gateway,
     ENDPOINT the endpoint's setting (ingest, delivery), not its address;
     a refused key `refused CURVE client from ADDRESS on ENDPOINT: REASON
-    (key PREFIX...)` (warn)."""
+    (key PREFIX...)` (warn). HUB-HELLO's line for a desk member."""
     doc = doc_text()
     assert "ENDPOINT in its lines is the endpoint's setting, `ingest` or " \
         "`delivery`, not its address" in doc
@@ -61,6 +61,7 @@ def test_hub_zap_lines_name_the_kind_and_the_endpoints_setting(make_hub):
     hub.keygen("stranger")
     hub.settle()                       # school-a on ingest
     hub.peek("cw-anna", 0)             # cw-anna on delivery
+    hub.peek("desk-dora", 0)           # a desk member
     ctx = zmq.Context()
     socks = []
     try:
@@ -84,6 +85,13 @@ def test_hub_zap_lines_name_the_kind_and_the_endpoints_setting(make_hub):
                  "delivery: key not registered (key "
                  f"{stranger['public'][:8]}...)\n"):
         assert line in log, (line, log)
+    # HUB-HELLO, the same reference: "(desk member)" after "connected".
+    assert "Z hubd info HUB-HELLO caseworker cw-anna connected, 0 open " \
+        "alerts\n" in log, log
+    assert "Z hubd info HUB-HELLO caseworker desk-dora connected (desk " \
+        "member), 0 open alerts\n" in log, log
+    assert "for a member of the duty desk `caseworker ID connected (desk " \
+        "member), N open alerts`: info" in doc
 
 
 def test_sighup_with_no_rules_file_and_sigint_stop_as_documented(make_hub):
