@@ -251,3 +251,27 @@ def test_webd_catches_sigterm_from_before_it_reads_its_settings(make_hub,
     err = proc.stderr.read()
     assert rc == 0, (rc, err)
     assert err.endswith(" webd info WEB-STOP stopped\n"), err
+
+
+@pytest.mark.parametrize("inside,refused", [
+    ("\u0085", True), ("\u0080", True), ("\u009f", True), ("\u00a0", True),
+    ("\t", True), ("\x7f", True), ("\u00e6", False), ("%C2%85", False)])
+def test_mail_base_url_refuses_every_control_character(tmp_path, inside,
+                                                       refused):
+    """OPERATIONS.md, "E-mail notices of new alerts": mail_base_url
+    without blanks or control characters; a control character is
+    U+0000-U+001F and U+007F-U+009F in every program's terms (Monitoring).
+    The C1 controls (U+0085 a line break to some mail clients) and a
+    no-break space passed, and cut the link in the notice in two."""
+    conf = tmp_path / "hubd.conf"
+    conf.write_text(f"rules =\nmail_base_url = https://unge.example.dk/"
+                    f"a{inside}b\n", encoding="utf-8")
+    p = subprocess.run([binary("hubd"), "--check-config", "--config",
+                        str(conf)], capture_output=True, text=True,
+                       timeout=20)
+    if refused:
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", f"{conf}:2: mail_base_url must not hold spaces or "
+            "control characters\n"), p.stderr
+    else:
+        assert (p.returncode, p.stderr) == (0, ""), p.stderr
