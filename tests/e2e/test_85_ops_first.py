@@ -275,3 +275,31 @@ def test_mail_base_url_refuses_every_control_character(tmp_path, inside,
             "control characters\n"), p.stderr
     else:
         assert (p.returncode, p.stderr) == (0, ""), p.stderr
+
+
+def test_a_word_after_a_yes_no_option_is_the_next_argument(tmp_path):
+    """OPERATIONS.md "Start and stop": a yes/no word right after --name
+    is its value; another word is the next argument, an extra one
+    refused as unexpected (exit 2) by hubctl and inbox, while webd names
+    the setting; as --name=value any other value names the setting."""
+    doc = doc_text()
+    assert "Another word right after `--name` is not its value but the " \
+        "next argument" in doc
+    keys = str(tmp_path / "nokeys")
+    cases = [
+        (["hubctl", "--data_dir", str(tmp_path / "d"), "stats", "--json",
+          "maybe"],
+         "hubctl: stats: unexpected argument 'maybe' (see --help)\n"),
+        (["hubctl", "--data_dir", str(tmp_path / "d"), "stats",
+          "--json=maybe"],
+         "hubctl: json must be true or false (or yes/no, on/off, 1/0), "
+         "not 'maybe'\n"),
+        (["inbox", "--caseworker", "cw-anna", "--keys_dir", keys, "--list",
+          "stray"], "inbox: unexpected argument 'stray' (see --help)\n"),
+        (["webd", "--gateway", "web-1", "--keys_dir", keys, "--behind_tls",
+          "maybe"], "webd: behind_tls must be true or false (or yes/no, "
+         "on/off, 1/0), not 'maybe'\n")]
+    for cmd, said in cases:
+        p = subprocess.run([binary(cmd[0])] + cmd[1:], capture_output=True,
+                           text=True, timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (2, "", said), cmd
