@@ -5,6 +5,7 @@
  * and exit 0. SIGHUP reloads the rules file (a bad file is refused and the
  * rules in force stay).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -238,6 +239,14 @@ check_config(int argc, char **argv)
 	if (problems != 0)
 		return problems < 0 ? 1 : 2;
 	printf("hubd: configuration OK\n");
+	/* A script runs `hubd --check-config ... && systemctl reload hubd`:
+	 * an answer that was never written (stdout full or closed) is no
+	 * "OK", as for every program's other output. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ug_eprintf("hubd: cannot write standard output: %s\n",
+			   strerror(errno ? errno : EIO));
+		return 1;
+	}
 	return 0;
 }
 
@@ -253,6 +262,24 @@ on_hup(int sig)
 {
 	(void)sig;
 	hub_reload();
+}
+
+static void
+set_signal_handlers(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* An ignored SIGCHLD survives exec from whatever started hubd, and
+	 * the kernel would then reap sendmail itself: a notice the MTA took
+	 * could not be told from one it refused, and would go out again. */
+	signal(SIGCHLD, SIG_DFL);
+	struct sigaction hup = {.sa_handler = on_hup};
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
+	ug_unblock_stop_signals();
 }
 
 /* Every connection, a caseworker's session or an agency's, holds a
@@ -324,6 +351,10 @@ main(int argc, char **argv)
 		}
 	if (check)
 		return check_config(argc, argv);
+	/* Before the settings are read: a stop asked for while they and the
+	 * rules are checked (systemctl stop right after a start) is then a
+	 * clean one, HUB-STOP and exit 0, not a death by the signal. */
+	set_signal_handlers();
 	if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
 			   &nrest, &help, &diag) != UG_OK) {
 		/* Not a setting: "unknown setting" would send the operator
@@ -354,19 +385,6 @@ main(int argc, char **argv)
 	ug_log_init("hubd",
 		    ug_log_parse_level(ug_config_get(cfg, "log_level")));
 	fit_open_files(cfg);
-	struct sigaction sa = {.sa_handler = on_stop};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* An ignored SIGCHLD survives exec from whatever started hubd, and
-	 * the kernel would then reap sendmail itself: a notice the MTA took
-	 * could not be told from one it refused, and would go out again. */
-	signal(SIGCHLD, SIG_DFL);
-	struct sigaction hup = {.sa_handler = on_hup};
-	sigemptyset(&hup.sa_mask);
-	sigaction(SIGHUP, &hup, NULL);
-	ug_unblock_stop_signals();
 
 	hub *h = NULL;
 	ug_err err = hub_open(&h, cfg, &diag);

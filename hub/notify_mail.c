@@ -98,8 +98,14 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 			    BASE_URL_MAX);
 		return UG_EINVAL;
 	}
+	/* The C1 controls too (U+0080-U+009F) and a no-break space
+	 * (U+00A0), 0xC2 0x80-0xA0 in UTF-8: U+0085 is a line break to some
+	 * mail clients, and either would cut the link in two. */
 	for (const char *p = base; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f ||
+		    ((unsigned char)p[0] == 0xc2 &&
+		     (unsigned char)p[1] >= 0x80 &&
+		     (unsigned char)p[1] <= 0xa0)) {
 			ug_diag_set(diag, "mail_base_url",
 				    "mail_base_url must "
 				    "not hold spaces or control characters");

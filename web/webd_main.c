@@ -188,6 +188,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	ug_log_init("webd", UG_LOG_INFO);
+	/* Before anything is read: a stop asked for while webd starts
+	 * (systemctl stop right after a start) is then a clean one, exit 0
+	 * and WEB-STOP, not a death by the signal. */
+	ug_unblock_stop_signals();
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* webd has nothing to reload, and left at its default a stray
+	 * SIGHUP would end it in a way systemd counts as clean, so the unit
+	 * would not start it again. */
+	signal(SIGHUP, SIG_IGN);
 	if (ug_crypto_init() != UG_OK)
 		return 1;
 	ug_config *cfg = NULL;
@@ -363,15 +376,6 @@ main(int argc, char **argv)
 			   ug_config_get(cfg, "listen_address"), port);
 		goto done;
 	}
-	ug_unblock_stop_signals();
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* webd has nothing to reload, and left at its default a stray
-	 * SIGHUP would end it in a way systemd counts as clean, so the unit
-	 * would not start it again. */
-	signal(SIGHUP, SIG_IGN);
 	log_info("WEB-START", "serving http://%s:%ld/ for gateway %s",
 		 ug_config_get(cfg, "listen_address"), port,
 		 ug_config_get(cfg, "gateway"));
