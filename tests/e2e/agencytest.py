@@ -177,3 +177,28 @@ def check_run(hub, result, files, agency, before=()):
     assert collections.Counter(e["person"] for e in events) == persons
     assert len({e["event_id"] for e in events}) == len(events)
     return events
+
+
+def column_tables():
+    """Each adapter's kinds with their column table rows (name, aliases,
+    whether the column must be in the file), as the agency part gives
+    them."""
+    text = (hubtest.ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    text = text[text.index("<!-- agencies:begin"):
+                text.index("<!-- agencies:end")]
+    tables, adapter, kind = {}, None, None
+    for line in text.splitlines():
+        m = re.match(r"^### adapter-(\w+)", line)
+        if m:
+            adapter = m.group(1)
+        m = re.match(r"^\*\*Kind `(\w+)`", line)
+        if m:
+            kind = m.group(1)
+            tables.setdefault(adapter, {})[kind] = []
+        m = re.match(r"^\| (\w+) \| ([^|]*) \| ([^|]*) \|", line)
+        if m and kind and m.group(1) != "column":
+            aliases = [a.strip() for a in m.group(2).split(",")
+                       if a.strip()]
+            required = m.group(3).strip() in ("yes", "yes (the column)")
+            tables[adapter][kind].append((m.group(1), aliases, required))
+    return tables

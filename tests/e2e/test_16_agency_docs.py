@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 
-from agencytest import run_adapter, stored
+from agencytest import column_tables, run_adapter, stored
 from hubtest import ROOT, binary
 
 TYPES = {
@@ -143,31 +143,6 @@ def test_the_json_lines_example_and_the_output_samples(make_hub):
             p.stdout.splitlines()] == \
         [shape(l, "uge19.csv", "csv, cp1252") for l in text_sample]
     hub.sweep()
-
-
-def column_tables():
-    """Each adapter's kinds with their column table rows (name, aliases,
-    whether the column must be in the file), as the agency part gives
-    them."""
-    text = adapters_md()
-    text = text[text.index("<!-- agencies:begin"):
-                text.index("<!-- agencies:end")]
-    tables, adapter, kind = {}, None, None
-    for line in text.splitlines():
-        m = re.match(r"^### adapter-(\w+)", line)
-        if m:
-            adapter = m.group(1)
-        m = re.match(r"^\*\*Kind `(\w+)`", line)
-        if m:
-            kind = m.group(1)
-            tables.setdefault(adapter, {})[kind] = []
-        m = re.match(r"^\| (\w+) \| ([^|]*) \| ([^|]*) \|", line)
-        if m and kind and m.group(1) != "column":
-            aliases = [a.strip() for a in m.group(2).split(",")
-                       if a.strip()]
-            required = m.group(3).strip() in ("yes", "yes (the column)")
-            tables[adapter][kind].append((m.group(1), aliases, required))
-    return tables
 
 
 def test_help_lists_the_documented_kinds_and_columns():

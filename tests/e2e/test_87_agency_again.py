@@ -16,7 +16,7 @@ import sys
 import time
 
 import hubtest
-from agencytest import run_adapter
+from agencytest import column_tables, run_adapter
 from hubtest import (ROOT, CprGen, EXIT_FATAL, EXIT_OK, EXIT_PENDING,
                      EXIT_ROWS_REJECTED, dashed)
 
@@ -78,24 +78,10 @@ def agencies_hub(make_hub):
 def doc_tables():
     """(adapter, kind) -> [(column, [aliases])], from the column tables
     of ADAPTERS.md's section on the adapters."""
-    text = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
-    text = text[text.index("<!-- agencies:begin"):]
-    tables, adapter, kind = {}, None, None
-    for line in text.splitlines():
-        m = re.match(r"### adapter-(\w+)", line)
-        if m:
-            adapter = m.group(1)
-        m = re.match(r"\*\*Kind `(\w+)`\*\*", line)
-        if m:
-            kind = m.group(1)
-            tables[(adapter, kind)] = []
-        m = re.match(r"\| (\w+) \| ([^|]*) \| (yes|no|with|yes in|yes \()",
-                     line)
-        if m and kind and m.group(1) != "column":
-            aliases = [a.strip() for a in m.group(2).split(",")
-                       if a.strip()]
-            tables[(adapter, kind)].append((m.group(1), aliases))
-    return tables
+    return {(adapter, kind): [(column, aliases)
+                              for column, aliases, _ in rows]
+            for adapter, kinds in column_tables().items()
+            for kind, rows in kinds.items()}
 
 
 def write(hub, name, text, encoding="utf-8"):
