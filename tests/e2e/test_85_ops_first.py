@@ -165,6 +165,35 @@ def signals_caught(pid):
     return {n for n in range(1, 65) if int(mask, 16) >> (n - 1) & 1}
 
 
+def stopped_while_reading_its_settings(program, fifo, text, check):
+    """Start `program --config fifo` and, while it waits on the FIFO
+    (open() for writing returns once it has opened it to read: it is
+    then inside its reading of the settings), run check(pid); then feed
+    it `text` and SIGTERM it. Its (exit status, stderr)."""
+    proc = subprocess.Popen([binary(program), "--config", str(fifo)],
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        with open(fifo, "w") as f:
+            check(proc.pid)
+            # It reads its settings again to check every line: from
+            # here on the path is a regular file with the same text.
+            regular = fifo.with_name(fifo.name + ".regular")
+            regular.write_text(text)
+            os.replace(regular, fifo)
+            f.write(text)
+        # (Not while it waits on the FIFO: a signal handled there
+        # interrupts the wait, as on no regular file.)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return rc, proc.stderr.read()
+
+
 def test_hubd_catches_sigterm_from_before_it_reads_its_settings(make_hub,
                                                                tmp_path):
     """OPERATIONS.md "Start and stop": SIGTERM/SIGINT stop hubd cleanly,
@@ -180,33 +209,13 @@ def test_hubd_catches_sigterm_from_before_it_reads_its_settings(make_hub,
     hub = make_hub(start=False)
     fifo = tmp_path / "hubd.fifo"
     os.mkfifo(fifo)
-    text = hub.conf.read_text()
-    proc = subprocess.Popen([binary("hubd"), "--config", str(fifo)],
-                            stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        # open() of a FIFO for writing returns once hubd has opened it
-        # to read: hubd is then inside its reading of the settings.
-        with open(fifo, "w") as f:
-            caught = signals_caught(proc.pid)
-            assert {signal.SIGTERM, signal.SIGINT, signal.SIGHUP} <= caught, \
-                caught
-            # hubd reads its settings again to check every line: from
-            # here on the path is a regular file with the same text.
-            regular = tmp_path / "hubd.conf.regular"
-            regular.write_text(text)
-            os.replace(regular, fifo)
-            f.write(text)
-        # (Not while hubd waits on the FIFO: a signal handled there
-        # interrupts the wait, as on no regular file.)
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    err = proc.stderr.read()
+
+    def check(pid):
+        caught = signals_caught(pid)
+        assert {signal.SIGTERM, signal.SIGINT, signal.SIGHUP} <= caught, \
+            caught
+    rc, err = stopped_while_reading_its_settings(
+        "hubd", fifo, hub.conf.read_text(), check)
     assert rc == 0, (rc, err)
     assert re.search(r"hubd notice HUB-STOP accepted 0, ", err), err
 
@@ -226,29 +235,15 @@ def test_webd_catches_sigterm_from_before_it_reads_its_settings(make_hub,
     os.mkfifo(fifo)
     text = (f"gateway = web-1\nkeys_dir = {hub.keys_dir}\n"
             f"delivery = {hub.delivery}\nport = {hubtest.free_port()}\n")
-    proc = subprocess.Popen([binary("webd"), "--config", str(fifo)],
-                            stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        with open(fifo, "w") as f:
-            caught = signals_caught(proc.pid)
-            assert {signal.SIGTERM, signal.SIGINT} <= caught, caught
-            [ignored] = [line.split()[1] for line in
-                         open(f"/proc/{proc.pid}/status").read()
-                         .splitlines() if line.startswith("SigIgn:")]
-            assert int(ignored, 16) >> (signal.SIGHUP - 1) & 1, ignored
-            regular = tmp_path / "webd.conf.regular"
-            regular.write_text(text)
-            os.replace(regular, fifo)
-            f.write(text)
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    err = proc.stderr.read()
+
+    def check(pid):
+        caught = signals_caught(pid)
+        assert {signal.SIGTERM, signal.SIGINT} <= caught, caught
+        [ignored] = [line.split()[1] for line in
+                     open(f"/proc/{pid}/status").read()
+                     .splitlines() if line.startswith("SigIgn:")]
+        assert int(ignored, 16) >> (signal.SIGHUP - 1) & 1, ignored
+    rc, err = stopped_while_reading_its_settings("webd", fifo, text, check)
     assert rc == 0, (rc, err)
     assert err.endswith(" webd info WEB-STOP stopped\n"), err
 
