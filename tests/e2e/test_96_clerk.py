@@ -21,7 +21,7 @@ None of these needs hubd running: hubctl works on the store itself."""
 import json
 import subprocess
 
-from hubtest import SLOW, CprGen, binary, dashed
+from hubtest import SLOW, CprGen, binary, dashed, envelope, wait_for
 
 HUBCTL_ID = ("is not a valid id (1-63 of a-z 0-9 . _ -, starting with a "
              "letter or digit, holding no CPR number)")
@@ -295,3 +295,45 @@ def test_a_gateway_and_a_caseworker_may_not_share_an_id(make_hub):
     # The id is free again: a caseworker may take it now.
     p = hub.hubctl("register-caseworker", "web-1")
     assert p.stdout.startswith("registered caseworker web-1 (key "), p
+
+
+def test_registering_again_without_desk_takes_the_desk_away_at_once(
+        make_hub):
+    """OPERATIONS.md, Registering who may connect: registering the id
+    again without --desk takes the desk away (a registration's flags are
+    those of its latest register-caseworker), and a registration change
+    takes effect on connections already open; one written again with the
+    key in force ends nothing. So a desk member's live inbox, left open,
+    is sent no desk alert raised while the flag is off, and is sent it
+    once --desk is given back, on the same connection."""
+    hub = make_hub()
+    a, b = CprGen(9604).take(2)
+    hub.cprs.update([a, b])
+    conf = hub.tmp / "inbox-live.conf"
+    conf.write_text(f"caseworker = desk-dora\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    live = subprocess.Popen(
+        [binary("inbox"), "--config", str(conf), "--json", "--no_ack",
+         "--max", "2", "--idle_exit", str(60 * SLOW)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hub.send(envelope("school-a", a, salt="clerk-a", absent=12))
+        wait_for(lambda: len(audit(hub, "deliver")) == 1, 20 * SLOW,
+                 "a's desk alert pushed to desk-dora")
+        p = hub.hubctl("register-caseworker", "desk-dora")
+        assert p.stdout.startswith("registered caseworker desk-dora"), p
+        hub.send(envelope("school-a", b, salt="clerk-b", absent=12))
+        hub.settle()
+        hub.settle()   # two loop turns: a push would have gone by now
+        assert len(audit(hub, "deliver")) == 1, audit(hub, "deliver")
+        assert live.poll() is None, live.communicate()
+        hub.register_caseworker("desk-dora", desk=True)
+        out, err = live.communicate(timeout=30 * SLOW)
+    finally:
+        if live.poll() is None:
+            live.kill()
+            live.communicate()
+    assert live.returncode == 0, err
+    cprs = [json.loads(line)["cpr"] for line in out.splitlines()
+            if line.startswith("{")]
+    assert cprs == [a, b], (cprs, err)
