@@ -337,3 +337,38 @@ def test_registering_again_without_desk_takes_the_desk_away_at_once(
     cprs = [json.loads(line)["cpr"] for line in out.splitlines()
             if line.startswith("{")]
     assert cprs == [a, b], (cprs, err)
+
+
+def test_a_mentor_given_again_after_another_is_already_known(make_hub):
+    """OPERATIONS.md, Contact persons: a contact (or guidance) assignment
+    given again after another with the same `from` replaced it is stored
+    anew; a mentor's, which the hub keeps only in the log, is `already
+    known` whenever the same one was stored before, also after another
+    the same day, and nothing is stored again: the timeline keeps the
+    two entries, no third."""
+    hub = make_hub(clock="2026-09-01",
+                   caseworkers={"cw-anna": False, "cw-bob": False})
+    a = CprGen(9605).next()
+    hub.cprs.add(a)
+    hub.assign(a, "cw-anna", start="2026-08-01")   # opens her timeline
+
+    def mentor(cw):
+        return hub.hubctl("assign", "--cpr", a, "--caseworker", cw,
+                          "--role", "mentor", "--from", "2026-08-01").stdout
+    assert [mentor(cw) for cw in ("cw-anna", "cw-bob", "cw-anna")] == [
+        "assigned to cw-anna from 2026-08-01\n",
+        "assigned to cw-bob from 2026-08-01\n",
+        "assigned to cw-anna from 2026-08-01 (already known)\n"]
+    assert [r["result"] for r in audit(hub, "assign")] == \
+        ["ok", "ok", "ok", "already-known"]
+    hub.wait_applied()
+    p = subprocess.run(
+        [binary("inbox"), "--caseworker", "cw-anna", "--keys_dir",
+         str(hub.keys_dir), "--delivery", hub.delivery, "--timeline", a,
+         "--json"], capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    mentors = sorted(json.loads(line)["summary"]
+                     for line in p.stdout.splitlines()
+                     if "(mentor)" in line)
+    assert mentors == ["contact person: cw-anna (mentor)",
+                       "contact person: cw-bob (mentor)"], p.stdout
