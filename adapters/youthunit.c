@@ -21,6 +21,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/fields.h"
+#include "common/assignment_file.h"
 
 /* An end, not before the start; 9999-12-31 means open-ended. */
 static ug_err
@@ -42,14 +43,11 @@ parse_to(const char *text, int32_t from, const char *from_iso, char iso[11],
 enum { AS_CPR, AS_CASEWORKER, AS_ROLE, AS_FROM, AS_TO };
 
 static const csv_column assignment_columns[] = {
-    [AS_CPR] = {"cpr", {"cprnr", "cpr_nr"}, true},
-    [AS_CASEWORKER] = {"caseworker",
-		       {"caseworker_id", "sagsbehandler", "kontaktperson",
-			"medarbejder"},
-		       true},
-    [AS_ROLE] = {"role", {"rolle", "funktion"}, false},
-    [AS_FROM] = {"from", {"fra", "start", "startdato", "from_date"}, true},
-    [AS_TO] = {"to", {"til", "slut", "slutdato", "to_date"}, false},
+    [AS_CPR] = {"cpr", {UG_ASSIGN_CPR_ALIASES}, true},
+    [AS_CASEWORKER] = {"caseworker", {UG_ASSIGN_CASEWORKER_ALIASES}, true},
+    [AS_ROLE] = {"role", {UG_ASSIGN_ROLE_ALIASES}, false},
+    [AS_FROM] = {"from", {UG_ASSIGN_FROM_ALIASES}, true},
+    [AS_TO] = {"to", {UG_ASSIGN_TO_ALIASES}, false},
     {NULL, {NULL}, false},
 };
 

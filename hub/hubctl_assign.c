@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "common/assignment_file.h"
 #include "common/config.h"
 #include "common/crypto.h"
 #include "common/csv.h"
@@ -365,15 +366,18 @@ pending_same_day(const assignment *batch, size_t n, const assignment *a)
 }
 
 /* The columns of an assignments file, in any order (csv.h matches the
- * names: case does not matter, blanks and '-' read as '_'); others are
- * ignored. A spreadsheet's "Case worker" is the caseworker too. */
+ * names: case does not matter, blanks and '-' read as '_'), also by the
+ * youth unit adapter's names for them; others are ignored. A
+ * spreadsheet's "Case worker" is the caseworker too. */
 enum { COL_CPR, COL_CASEWORKER, COL_FROM, COL_TO, COL_ROLE, COL_COUNT };
 static const csv_column assign_columns[] = {
-    [COL_CPR] = {"cpr", {NULL}, true},
-    [COL_CASEWORKER] = {"caseworker", {"case_worker", NULL}, true},
-    [COL_FROM] = {"from", {NULL}, false},
-    [COL_TO] = {"to", {NULL}, false},
-    [COL_ROLE] = {"role", {NULL}, false},
+    [COL_CPR] = {"cpr", {UG_ASSIGN_CPR_ALIASES}, true},
+    [COL_CASEWORKER] = {"caseworker",
+			{"case_worker", UG_ASSIGN_CASEWORKER_ALIASES},
+			true},
+    [COL_FROM] = {"from", {UG_ASSIGN_FROM_ALIASES}, false},
+    [COL_TO] = {"to", {UG_ASSIGN_TO_ALIASES}, false},
+    [COL_ROLE] = {"role", {UG_ASSIGN_ROLE_ALIASES}, false},
     {NULL, {NULL}, false},
 };
 

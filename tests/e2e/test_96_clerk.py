@@ -372,3 +372,27 @@ def test_a_mentor_given_again_after_another_is_already_known(make_hub):
                      if "(mentor)" in line)
     assert mentors == ["contact person: cw-anna (mentor)",
                        "contact person: cw-bob (mentor)"], p.stdout
+
+
+def test_a_file_with_the_youth_units_column_names_is_read_by_them(
+        make_hub):
+    """OPERATIONS.md: `--file` reads the columns by the youth unit
+    adapter's names for them too (ADAPTERS.md: `cprnr`, `sagsbehandler`,
+    `rolle`, `fra`, `til` ...). A `rolle` column was ignored as another
+    column, so the adapter's file made every mentor a contact person;
+    its Danish role words are not hubctl's, and such a row is rejected
+    with the reason."""
+    hub = clerk_hub(make_hub)
+    a, b = CprGen(9611).take(2)
+    hub.cprs.update([a, b])
+    data = ("CPRnr;Sagsbehandler;Rolle;Fra;Til\n"
+            f"{a};cw-anna;mentor;2026-08-01;2026-12-31\n"
+            f"{b};cw-bob;vejleder;2026-08-01;\n")
+    path, p = assign_file(hub, "ungeenhed.csv", data)
+    assert p.returncode == 1, p
+    assert p.stdout == "assignments: 1 new, 0 already known, 1 rejected\n"
+    assert p.stderr == (f"{path}:3: column role: the role must be contact, "
+                        "guidance or mentor (empty means contact)\n"), p
+    stored = [(r["result"], r["detail"]) for r in audit(hub, "assign")]
+    assert stored == [("ok", "mentor cw-anna from 2026-08-01 to "
+                       "2026-12-31")], stored
