@@ -691,14 +691,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "ug-loadgen: --start: not a date\n");
 		return 2;
 	}
-	r.sent_ns = calloc((size_t)o.events, sizeof *r.sent_ns);
-	r.lat_ns = calloc((size_t)o.events, sizeof *r.lat_ns);
-	/* Send times of alert pupils' events, then alert latencies. */
-	r.alert_lat_ns = calloc((size_t)o.events + (size_t)o.alert_pupils + 1,
-				sizeof *r.alert_lat_ns);
+	/* A count whose arrays no size_t can hold is not asked of calloc,
+	 * which an asan build aborts in rather than return NULL. */
+	if ((uint64_t)o.events <= SIZE_MAX / 16) {
+		r.sent_ns = calloc((size_t)o.events, sizeof *r.sent_ns);
+		r.lat_ns = calloc((size_t)o.events, sizeof *r.lat_ns);
+		/* Send times of alert pupils' events, then alert
+		 * latencies. */
+		r.alert_lat_ns =
+		    calloc((size_t)o.events + (size_t)o.alert_pupils + 1,
+			   sizeof *r.alert_lat_ns);
+	}
 	if (!r.sent_ns || !r.lat_ns || !r.alert_lat_ns) {
 		/* Each event's send time and latency are kept: a count
 		 * past memory is a bad --events, said as such. */
+		free(r.sent_ns);
+		free(r.lat_ns);
+		free(r.alert_lat_ns);
 		fprintf(stderr,
 			"ug-loadgen: --events %ld: out of memory to time "
 			"them\n",

@@ -59,8 +59,9 @@ _build = Path(os.environ.get("UG_BUILD", "build/release"))
 BUILD = _build if _build.is_absolute() else ROOT / _build
 BIN = BUILD / "bin"
 VALGRIND = os.environ.get("UG_VALGRIND") == "1"
-# Deadlines stretch under valgrind; they bound waits, they never set pace.
-SLOW = 20 if VALGRIND else 1
+# Deadlines stretch under valgrind (and asan); they bound waits, they never
+# set pace.
+SLOW = 20 if VALGRIND else 3 if BUILD.name == "asan" else 1
 # Quiet periods ("no alert for N s") are spent in full, so they stretch less.
 QUIET = 4 if VALGRIND else 1
 
@@ -1137,7 +1138,7 @@ class Hub:
         """Wait until pattern (a regex) occurs count times in all logs."""
         rx = re.compile(pattern)
         return wait_for(lambda: len(rx.findall(self.log_text())) >= count,
-                        timeout, f"{count}x /{pattern}/ in the hub log")
+                        timeout * SLOW, f"{count}x /{pattern}/ in the hub log")
 
     def _reap(self, timeout):
         try:
