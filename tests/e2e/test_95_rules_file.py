@@ -115,3 +115,53 @@ def test_a_year_of_holidays_stops_the_gap_count_at_4000_days(make_hub):
     assert hub.stats()["alerts"] == before + 1
     assert sorted(a["rule"] for a in hub.peek("cw-anna", 2)) == \
         ["dropout", "transition_gap"]
+
+
+def test_sighup_swaps_the_calendar_due_dates_count_by(make_hub):
+    """RULES.md §9/§10: `calendar.christmas_eve_is_holiday` decides
+    whether December 24 is a working day; a reload (a file with a byte
+    order mark, CRLF line ends and a comment) applies to what is applied
+    after it; a bad file (`No`: booleans in lower case) is refused with
+    the HUB-RELOAD err line and the rules in force stay; an emptied file
+    puts the default back. A dropout on Tuesday 2026-12-22 is due 5
+    working days later: 12-31 with Christmas Eve a holiday, 12-30
+    without."""
+    hub = rules_hub(make_hub, "2026-12-22T09:00:00")
+    path = hub.tmp / "rules.conf"
+    gen = CprGen(9504)
+
+    def due_of_a_dropout():
+        cpr = gen.born("2000-01-01")      # an adult: no legal clocks
+        hub.assign(cpr, "cw-anna", start="2020-01-01")
+        hub.send(ev_dropout(cpr, "2026-12-22"))
+        hub.wait_applied()
+        rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=1)
+        assert rc == 0, err
+        return [a["due"] for a in alerts if a["cpr"] == cpr]
+
+    def reload(pattern):
+        n = len(hub.log_text())
+        hub.proc.send_signal(signal.SIGHUP)
+        hub.wait_log(pattern)
+        return hub.log_text()[n:]
+
+    assert due_of_a_dropout() == ["2026-12-31"]
+    path.write_bytes(b"\xef\xbb\xbf# the office works on the 24th\r\n\r\n"
+                     b"absence.rolling.min_days = 0\r\n"
+                     b"calendar.christmas_eve_is_holiday\t=\tno\r\n")
+    reload(r"hubd notice HUB-RELOAD rules reloaded from "
+           + re.escape(str(path)) + r"\n")
+    assert due_of_a_dropout() == ["2026-12-30"]
+    path.write_bytes(b"calendar.christmas_eve_is_holiday = no\r\n"
+                     b"calendar.christmas_eve_is_holiday = No\r\n")
+    reload(r"hubd err HUB-RELOAD rules not reloaded, the old ones stay: "
+           + re.escape(f"{path}:2: 'No' is not a valid value for "
+                       "calendar.christmas_eve_is_holiday; the next start "
+                       "refuses this file (exit 2): fix it (hubd "
+                       "--check-config)") + r"\n")
+    assert hub.running
+    assert due_of_a_dropout() == ["2026-12-30"]
+    path.write_bytes(b"")
+    reload(r"hubd notice HUB-RELOAD rules reloaded from "
+           + re.escape(str(path)) + r"\n")
+    assert due_of_a_dropout() == ["2026-12-31"]
