@@ -165,3 +165,32 @@ def test_sighup_swaps_the_calendar_due_dates_count_by(make_hub):
     reload(r"hubd notice HUB-RELOAD rules reloaded from "
            + re.escape(str(path)) + r"\n")
     assert due_of_a_dropout() == ["2026-12-31"]
+
+
+def test_a_cr_alone_ends_a_line(make_hub):
+    """RULES.md §10 / OPERATIONS.md: lines are counted as an editor
+    counts them, and a CR alone ends a line as CRLF does. A file saved
+    with CR line ends whose first line is a comment is not one comment
+    line (which would check OK and run on the defaults): its bad value
+    is named on its own line, in hubd.conf and the rules file alike."""
+    hub = make_hub(start=False)
+    rules = hub.tmp / "rules.conf"
+    rc, out, err = check_config(
+        hub, b"# Albertslund\rabsence.rolling.threshold_pct = 8\r\r"
+             b"dropout.priority = severe\r")
+    assert (rc, out) == (2, "")
+    assert err == (f"{rules}:4: 'severe' is not a valid value for "
+                   "dropout.priority\n")
+    rc, out, err = check_config(
+        hub, b"# Albertslund\rabsence.rolling.threshold_pct = 8\r")
+    assert (rc, out, err) == (0, "hubd: configuration OK\n", "")
+    conf = hub.conf.read_bytes()
+    hub.conf.write_bytes(b"# hub\r" + conf.replace(b"\n", b"\r") +
+                         b"batch_max = 0\r")
+    lines = conf.count(b"\n") + 2
+    p = subprocess.run([binary("hubd"), "--check-config", "--config",
+                        str(hub.conf)], capture_output=True, text=True,
+                       timeout=30)
+    assert (p.returncode, p.stdout) == (2, "")
+    assert p.stderr == (f"{hub.conf}:{lines}: batch_max must be a whole "
+                        "number from 1 to 10000\n")
