@@ -194,3 +194,19 @@ def test_a_cr_alone_ends_a_line(make_hub):
     assert (p.returncode, p.stdout) == (2, "")
     assert p.stderr == (f"{hub.conf}:{lines}: batch_max must be a whole "
                         "number from 1 to 10000\n")
+
+
+def test_sighup_without_a_rules_file_reloads_the_defaults(make_hub):
+    """OPERATIONS.md: SIGHUP logs `HUB-RELOAD rules reloaded from FILE`
+    (notice; `(defaults)` when `rules` is empty); the rules file written
+    meanwhile where none was named is not read."""
+    hub = make_hub(start=False)
+    text = hub.conf.read_text()
+    hub.conf.write_text(re.sub(r"(?m)^rules = .*$", "rules = ", text))
+    (hub.tmp / "rules.conf").write_text("dropout.priority = severe\n")
+    hub.start()
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"hubd notice HUB-RELOAD rules reloaded from "
+                 r"\(defaults\)\n")
+    assert hub.running
+    assert "HUB-RELOAD rules not reloaded" not in hub.log_text()
