@@ -125,14 +125,6 @@ locate(ug_diag *diag, const char *path, long lineno)
 /* Room for a byte order mark, the longest line, "\r\n" and the NUL. */
 #define KV_BUF (3 + UG_KV_LINE_MAX + 3)
 
-/* Read one line into buf without its line break: 1 a line, 0 end of
- * file, -1 a line over UG_KV_LINE_MAX, -2 an I/O error, -3 a line
- * holding a NUL byte. Byte by byte rather than fgets, which cannot tell
- * a NUL from the end of the line: a file a crash left full of zeros
- * would be called too long, or its zeros an empty line. A bad line ends
- * the reading, so it stops at the first bad byte: its tail is never
- * read as a line of its own, and a device that never ends a line
- * (/dev/zero given as --config) is not read forever. */
 /* A CR ends a line as LF and CRLF do: an editor that saves CR alone
  * (classic Mac) shows lines, and reading them as one would make a file
  * whose first line is a comment all comment, silently. */
@@ -147,6 +139,14 @@ end_of_line(FILE *f, int c)
 	return '\n';
 }
 
+/* Read one line into buf without its line break: 1 a line, 0 end of
+ * file, -1 a line over UG_KV_LINE_MAX, -2 an I/O error, -3 a line
+ * holding a NUL byte. Byte by byte rather than fgets, which cannot tell
+ * a NUL from the end of the line: a file a crash left full of zeros
+ * would be called too long, or its zeros an empty line. A bad line ends
+ * the reading, so it stops at the first bad byte: its tail is never
+ * read as a line of its own, and a device that never ends a line
+ * (/dev/zero given as --config) is not read forever. */
 static int
 read_line(FILE *f, char *buf, bool first)
 {
