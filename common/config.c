@@ -125,6 +125,20 @@ locate(ug_diag *diag, const char *path, long lineno)
 /* Room for a byte order mark, the longest line, "\r\n" and the NUL. */
 #define KV_BUF (3 + UG_KV_LINE_MAX + 3)
 
+/* A CR ends a line as LF and CRLF do: an editor that saves CR alone
+ * (classic Mac) shows lines, and reading them as one would make a file
+ * whose first line is a comment all comment, silently. */
+static int
+end_of_line(FILE *f, int c)
+{
+	if (c != '\r')
+		return c;
+	int next = getc(f);
+	if (next != '\n' && next != EOF)
+		ungetc(next, f);
+	return '\n';
+}
+
 /* Read one line into buf without its line break: 1 a line, 0 end of
  * file, -1 a line over UG_KV_LINE_MAX, -2 an I/O error, -3 a line
  * holding a NUL byte. Byte by byte rather than fgets, which cannot tell
@@ -138,7 +152,7 @@ read_line(FILE *f, char *buf, bool first)
 {
 	size_t len = 0;
 	int c;
-	while ((c = getc(f)) != EOF && c != '\n') {
+	while ((c = end_of_line(f, getc(f))) != EOF && c != '\n') {
 		if (c == '\0')
 			return -3;
 		if (len == KV_BUF - 1)
@@ -150,8 +164,6 @@ read_line(FILE *f, char *buf, bool first)
 	if (c == EOF && len == 0)
 		return 0;
 	buf[len] = '\0';
-	if (len > 0 && buf[len - 1] == '\r')
-		buf[--len] = '\0';
 	/* A byte order mark is an editor's, no part of the first line. */
 	if (first && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		len -= 3;
@@ -168,7 +180,8 @@ pass_over(FILE *f, long from, long *lineno)
 	while (*lineno + 1 < from) {
 		long n = 0;
 		int c;
-		while ((c = getc(f)) != EOF && c != '\n' && c != '\0')
+		while ((c = end_of_line(f, getc(f))) != EOF && c != '\n' &&
+		       c != '\0')
 			if (++n > (1L << 20))
 				return false;
 		if (c != '\n')

@@ -195,15 +195,17 @@ parse_month_day(const char *text, int32_t *md)
 }
 
 /* The range as the parser reads it: "Week 7" as "week 7", "12-21 ..
- * 01-02" as "12-21..01-02" (clerks write both). False if too long. */
+ * 01-02" as "12-21..01-02" (clerks write both). A tab is a blank as a
+ * space is: the file trims both around a value, and an editor may put
+ * either around the dots. False if too long. */
 static bool
 normalise_range(const char *text, char *out, size_t cap)
 {
 	size_t n = 0;
 	for (const char *p = text; *p; p++) {
-		if (*p == ' ') {
+		if (*p == ' ' || *p == '\t') {
 			const char *next = p;
-			while (*next == ' ')
+			while (*next == ' ' || *next == '\t')
 				next++;
 			bool after_dots =
 			    n >= 2 && out[n - 1] == '.' && out[n - 2] == '.';
@@ -214,7 +216,7 @@ normalise_range(const char *text, char *out, size_t cap)
 		}
 		if (n + 1 >= cap)
 			return false;
-		out[n++] = (char)tolower((unsigned char)*p);
+		out[n++] = *p == '\t' ? ' ' : (char)tolower((unsigned char)*p);
 	}
 	out[n] = '\0';
 	return true;

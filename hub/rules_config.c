@@ -182,10 +182,12 @@ parse_grades(const char *text, uint32_t *mask, ug_diag *diag)
 	/* Each item whole numbers as everywhere in the file: digits only,
 	 * so "+8", "8.0" and an empty item between two commas are typos. */
 	for (const char *p = text;;) {
-		while (*p == ' ')
+		/* Blanks around a comma: a tab as well as a space, as the
+		 * file trims around the whole value. */
+		while (*p == ' ' || *p == '\t')
 			p++;
 		size_t len = strcspn(p, ",");
-		while (len > 0 && p[len - 1] == ' ')
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
 		long grade;
 		if (ug_parse_long(p, len, &grade) != UG_OK || grade < 0 ||

@@ -222,6 +222,21 @@ test_range_spelling(void)
 	CHECK(!calendar_is_school_day(&cal, day("2027-01-05")));
 	CHECK(!calendar_is_school_day(&cal, day("2027-02-17")));
 	CHECK(calendar_is_school_day(&cal, day("2027-02-22")));
+	/* A tab around ".." or after a keyword is a blank as a space is. */
+	calendar tabs = bare();
+	CHECK_OK(calendar_add_school_holiday(&tabs, "12-21\t..\t01-02", NULL));
+	CHECK_OK(calendar_add_school_holiday(&tabs, "2026-10-12\t..2026-10-16",
+					     NULL));
+	CHECK_OK(
+	    calendar_add_school_holiday(&tabs, "easter\t-3\t..\t+1", NULL));
+	CHECK_OK(calendar_add_school_holiday(&tabs, "Week\t7", NULL));
+	CHECK(!calendar_is_school_day(&tabs, day("2026-12-21")));
+	CHECK(!calendar_is_school_day(&tabs, day("2027-01-01")));
+	CHECK(!calendar_is_school_day(&tabs, day("2026-10-14")));
+	CHECK(!calendar_is_school_day(&tabs, day("2026-04-02")));
+	CHECK(!calendar_is_school_day(&tabs, day("2026-02-11")));
+	CHECK(calendar_is_school_day(&tabs, day("2026-10-19")));
+	CHECK(calendar_is_school_day(&tabs, day("2026-04-01")));
 	/* A refused one is named as written. */
 	ug_diag diag = {0};
 	CHECK(calendar_add_school_holiday(&cal, "12-28 .. 01-32", &diag) !=

@@ -484,6 +484,17 @@ test_kv_line_limit(void)
 	kv_log b = {0};
 	CHECK_OK(ug_kv_read(bom, 0, kv_collect, &b, &diag));
 	CHECK_EQ_STR(b.seen, "v=1;w=2;");
+	/* A CR alone ends a line too (an editor shows it as one), also
+	 * after a comment, and is counted as a line in a diag. */
+	const char *cr = write_conf(dir, "cr.conf", "# c\rv = 1\r\rw = 2\r");
+	kv_log r = {0};
+	CHECK_OK(ug_kv_read(cr, 0, kv_collect, &r, &diag));
+	CHECK_EQ_STR(r.seen, "v=1;w=2;");
+	cr = write_conf(dir, "crbad.conf", "# c\rv = 1\r\r= 2\r\nw = 3\n");
+	memset(&diag, 0, sizeof diag);
+	CHECK(ug_kv_read(cr, 0, kv_collect, &r, &diag) != UG_OK);
+	CHECK_EQ_INT(diag.line, 4);
+	memset(&diag, 0, sizeof diag);
 	/* Nor does it count towards the first line's 510 bytes. */
 	for (int over = 0; over < 2; over++) {
 		memset(text, 'x', sizeof text);

@@ -372,6 +372,12 @@ test_grades_setting(void)
 	refused("readiness.grades", "8 9", UG_EMALFORMED);
 	CHECK_EQ_INT(with("readiness.grades", " 9 , 10 ").readiness.grades,
 		     1u << 9 | 1u << 10);
+	/* A tab around a comma is a blank as a space is. */
+	CHECK_EQ_INT(with("readiness.grades", "8,\t9").readiness.grades,
+		     1u << 8 | 1u << 9);
+	CHECK_EQ_INT(with("readiness.grades", "8\t,\t10").readiness.grades,
+		     1u << 8 | 1u << 10);
+	refused("readiness.grades", "8\t9", UG_EMALFORMED);
 }
 
 static void
