@@ -681,12 +681,9 @@ main(int argc, char **argv)
 		write_alert_cprs(&o);
 	if (o.alert_cprs_only)
 		return 0;
-	char server[UG_Z85_KEY_LEN + 1];
-	load_server_key(o.server_key, server);
-	ug_keys *keys = load_keys(o.key);
-	ug_keys *cw = o.delivery ? load_keys(o.caseworker_key) : NULL;
-
-	run r = {.o = &o, .keys = keys};
+	/* The checks that return come before the keys are loaded, so
+	 * that nothing is left to free on their way out. */
+	run r = {.o = &o};
 	if (ug_date_parse(o.start, &r.start_day) != UG_OK) {
 		fprintf(stderr, "ug-loadgen: --start: not a date\n");
 		return 2;
@@ -714,6 +711,11 @@ main(int argc, char **argv)
 			o.events);
 		return 2;
 	}
+	char server[UG_Z85_KEY_LEN + 1];
+	load_server_key(o.server_key, server);
+	ug_keys *keys = load_keys(o.key);
+	ug_keys *cw = o.delivery ? load_keys(o.caseworker_key) : NULL;
+	r.keys = keys;
 	void *zmq = zmq_ctx_new();
 	conn conns[CONN_MAX] = {0};
 	for (long c = 0; c < o.connections; c++)
