@@ -1,0 +1,234 @@
+"""97 docs/PERFORMANCE.md and `ug-loadgen --help` read as an engineer
+reproducing the figures reads them: what ug-loadgen's JSON says a run
+did (acked, DUPLICATE, rejected, -1 for a latency with nothing
+measured, --seconds), and what tests/bench/bench.py does with its
+options and with a second bench in the same checkout. Small runs only:
+speed is never asserted, and no bench is run."""
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import hubtest
+
+LOADGEN = hubtest.BUILD / "bench" / "ug-loadgen"
+
+
+def loadgen(hub, *args, agency="school-a", timeout=60):
+    assert LOADGEN.exists(), f"{LOADGEN} not built (run make)"
+    return subprocess.run(
+        [str(LOADGEN), "--endpoint", hub.ingest, "--server-key",
+         str(hub.keys_dir / "hub.key"), "--key",
+         str(hub.keys_dir / f"{agency}.key_secret"), *args],
+        capture_output=True, text=True, timeout=timeout)
+
+
+def test_loadgen_json_says_what_the_hub_answered(make_hub):
+    """ug-loadgen --help: one JSON object with the fields it names;
+    without --delivery alerts_expected is 0 and a latency with nothing
+    measured is -1; frame_bytes, connections and window are the run's;
+    exit 0 when every event is acked, DUPLICATE counting as acked (the
+    same --tag and --phase again sends the same ids)."""
+    hub = make_hub()
+    run = ["--events", "60", "--window", "7", "--pupils", "20", "--tag",
+           "3"]
+    p = loadgen(hub, *run)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert list(r) == [
+        "sent", "acked", "accepted", "duplicate", "rejected", "seconds",
+        "rate", "p50_ms", "p99_ms", "p999_ms", "max_ms", "frame_bytes",
+        "connections", "window", "alerts_expected", "alerts_seen",
+        "e2a_p50_ms", "e2a_p99_ms", "reject_reason"], r
+    assert (r["sent"], r["acked"], r["accepted"], r["duplicate"],
+            r["rejected"]) == (60, 60, 60, 0, 0), r
+    assert (r["frame_bytes"], r["connections"], r["window"]) == \
+        (300, 1, 7), r
+    assert (r["alerts_expected"], r["alerts_seen"], r["e2a_p50_ms"],
+            r["e2a_p99_ms"], r["reject_reason"]) == (0, 0, -1, -1, ""), r
+    assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["p999_ms"] <= r["max_ms"]
+    assert r["rate"] > 0 and r["seconds"] > 0
+    assert abs(r["rate"] - r["acked"] / r["seconds"]) <= \
+        0.01 * r["rate"] + 0.1, r
+    assert hub.stats()["log_events"] == 60
+    p = loadgen(hub, *run)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert (r["sent"], r["acked"], r["accepted"], r["duplicate"],
+            r["rejected"]) == (60, 60, 0, 60, 0), r
+    assert hub.stats()["log_events"] == 60
+    # --size: the frame it asks for is the frame it sends.
+    p = loadgen(hub, *run, "--tag", "4", "--size", "320")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["frame_bytes"] == 320
+
+
+def test_loadgen_rejected_events_fail_the_run_with_the_reason(make_hub):
+    """ug-loadgen --help: exit 1 when not every event was acked or one was
+    rejected; the JSON counts them and gives the hub's reason."""
+    hub = make_hub(agencies={"school-a": "readiness"})
+    p = loadgen(hub, "--events", "5", "--window", "5")
+    assert p.returncode == 1, p.stderr
+    r = json.loads(p.stdout)
+    assert (r["sent"], r["acked"], r["accepted"], r["rejected"]) == \
+        (5, 5, 0, 5), r
+    assert r["reject_reason"], r
+    assert hub.stats()["log_events"] == 0
+
+
+def test_loadgen_seconds_stops_sending(make_hub):
+    """ug-loadgen --help: --seconds S stops sending after S seconds; what
+    was sent is acked (exit 0) and `seconds` is first send to last ack."""
+    hub = make_hub()
+    p = loadgen(hub, "--events", "10000000", "--seconds", "0.5",
+                "--window", "10")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert 0 < r["sent"] < 10000000 and r["acked"] == r["sent"], r
+    assert 0.4 < r["seconds"] < 10, r
+    assert hub.stats()["log_events"] == r["sent"]
+
+
+def test_loadgen_alert_cprs_only_sends_nothing(make_hub):
+    """ug-loadgen --help: --alert-cprs-only writes the alert pupils' CPRs
+    and exits: no JSON, nothing sent; the same pupils' CPRs each time."""
+    hub = make_hub()
+    out = hub.inputs_dir / "cprs.txt"
+    args = ["--pupils", "30", "--alert-pupils", "4", "--alert-cprs",
+            str(out), "--alert-cprs-only"]
+    p = loadgen(hub, *args)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    first = out.read_text().splitlines()
+    assert len(first) == 4 and len(set(first)) == 4, first
+    assert all(len(c) == 10 and c.isdigit() for c in first), first
+    p = loadgen(hub, *args)
+    assert out.read_text().splitlines() == first
+    assert hub.stats()["log_events"] == 0
+
+
+def bench_copy(tmp_path):
+    """tests/bench/bench.py copied under tmp_path, so its var/bench and
+    var/bench.lock are the copy's, never the checkout's."""
+    copy = tmp_path / "tests" / "bench"
+    copy.mkdir(parents=True)
+    shutil.copy(hubtest.ROOT / "tests" / "bench" / "bench.py", copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH")}
+    return copy / "bench.py", env
+
+
+def test_bench_help_and_a_stray_argument_start_nothing(tmp_path):
+    """PERFORMANCE.md: `bench.py --help` prints its docstring and starts
+    nothing; an argument other than --quick and --help ends it before it
+    starts (`BENCH FAILED: unknown argument 'X' (bench.py takes --quick
+    and --help)`, exit 1), var/bench untouched, rather than running the
+    full bench. UG_BUILD names no build: had either started a bench, it
+    would stop at once on the missing hubd, saying so."""
+    bench, env = bench_copy(tmp_path)
+    env["UG_BUILD"] = str(tmp_path / "no-build")
+    var = tmp_path / "var" / "bench"
+    var.mkdir(parents=True)
+    (var / "keep").write_text("x")
+    for arg in ("--help", "-h"):
+        p = subprocess.run(["/usr/bin/python3", str(bench), arg], env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert (p.returncode, p.stderr) == (0, ""), (arg, p.stdout)
+        assert p.stdout.startswith("ungebro bench: "), p.stdout
+        assert "BENCH_QUICK=1" in p.stdout and "--quick" in p.stdout
+    for arg in ("--quik", "quick", "--windows=10"):
+        p = subprocess.run(["/usr/bin/python3", str(bench), "--quick", arg],
+                           env=env, capture_output=True, text=True,
+                           timeout=30)
+        assert (p.returncode, p.stdout) == (1, (
+            f"BENCH FAILED: unknown argument '{arg}' (bench.py takes "
+            "--quick and --help)\n")), (arg, p.stdout, p.stderr)
+    assert [f.name for f in var.iterdir()] == ["keep"]
+    assert not (tmp_path / "var" / "bench.lock").exists()
+    doc = " ".join((hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+                   .split())
+    assert "`BENCH FAILED: unknown argument 'X' (bench.py takes --quick " \
+        "and --help)` and exit 1" in doc
+    assert "`bench.py --help` prints its docstring and starts nothing" \
+        in doc
+
+
+def test_a_second_bench_leaves_var_bench_to_the_first(tmp_path):
+    """PERFORMANCE.md: while one bench holds var/bench.lock, another stops
+    at once with the message the doc quotes and exit 1, var/bench left as
+    it was."""
+    bench, env = bench_copy(tmp_path)
+    env["UG_BUILD"] = str(hubtest.BUILD)
+    var = tmp_path / "var" / "bench"
+    var.mkdir(parents=True)
+    (var / "hubd.log").write_text("the first bench's\n")
+    with open(tmp_path / "var" / "bench.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        p = subprocess.run(["/usr/bin/python3", str(bench)], env=env,
+                           capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stdout) == (1, (
+        "BENCH FAILED: another bench is running in this checkout "
+        "(var/bench.lock is held); var/bench left to it\n")), \
+        (p.stdout, p.stderr)
+    assert [f.name for f in var.iterdir()] == ["hubd.log"]
+    assert (var / "hubd.log").read_text() == "the first bench's\n"
+
+
+def alive(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(") ", 1)[1][:1] != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stopped_bench_stops_its_servers_and_leaves_var_bench(tmp_path,
+                                                                sig):
+    """PERFORMANCE.md, "How it is measured": redis-server runs on
+    127.0.0.1 in its own directory (var/bench/redis); a SIGTERM or a
+    SIGHUP to bench.py stops hubd and redis-server, leaves var/bench as
+    it was (the stores too, no results.json) and exits 1 with `BENCH
+    FAILED: interrupted by SIGTERM; hubd and redis-server stopped,
+    var/bench left as it was`."""
+    bench, env = bench_copy(tmp_path)
+    env.update(BENCH_QUICK="1", UG_BUILD=str(hubtest.BUILD))
+    proc = subprocess.Popen(["/usr/bin/python3", str(bench)], env=env,
+                            stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    pids = []
+    try:
+        line = proc.stdout.readline()
+        m = re.match(r"== setup: var/bench; hubd pid (\d+) on "
+                     r"tcp://127\.0\.0\.1:\d+; redis-server pid (\d+) on "
+                     r"port (\d+)$", line)
+        assert m, line
+        pids = [int(m.group(1)), int(m.group(2))]
+        redis = pids[1]
+        title = Path(f"/proc/{redis}/cmdline").read_bytes()
+        assert title.startswith(
+            f"redis-server 127.0.0.1:{m.group(3)}".encode()), title
+        assert os.readlink(f"/proc/{redis}/cwd") == \
+            str(tmp_path / "var" / "bench" / "redis")
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=90)
+        assert proc.returncode == 1, out
+        assert out.splitlines()[-1] == (
+            f"BENCH FAILED: interrupted by {sig.name}; hubd and "
+            "redis-server stopped, var/bench left as it was"), out
+        assert not any(alive(p) for p in pids), pids
+        var = tmp_path / "var" / "bench"
+        assert (var / "hub").is_dir() and (var / "redis").is_dir()
+        assert not (var / "results.json").exists()
+    finally:
+        proc.kill()
+        proc.wait()
+        for p in pids:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
