@@ -117,11 +117,12 @@ def env_number(name, default, convert, what):
 
 # An argument it does not know (a typo of --quick, a --help) must not
 # start the full bench, which empties var/bench and loads the machine for
-# a quarter of an hour.
-if {"-h", "--help"} & set(sys.argv[1:]):
+# a quarter of an hour. (Run only: a test that imports this module has
+# arguments of its own.)
+if __name__ == "__main__" and {"-h", "--help"} & set(sys.argv[1:]):
     print(__doc__.strip())
     sys.exit(0)
-for arg in sys.argv[1:]:
+for arg in sys.argv[1:] if __name__ == "__main__" else ():
     if arg != "--quick":
         print("BENCH FAILED: unknown argument '%s' (bench.py takes --quick "
               "and --help)" % arg, flush=True)
