@@ -276,3 +276,59 @@ def test_loadgen_acknowledges_every_alert_its_pupils_raise(make_hub):
     desk = len(re.findall(r"HUB-ALERT alert \w+ \(absence\.rolling\) "
                           r"raised for duty-desk", log))
     assert hub.stats()["alerts_open"] == desk, log
+
+
+def test_the_report_names_each_cause_and_a_short_pre_fill(capsys):
+    """PERFORMANCE.md, "How it is measured": a failed run prints a
+    `FAILED:` or `hubd logged N error(s)` line per cause; a pre-fill short
+    of its target says `TARGET NOT REACHED (N of TARGET)`; a latency with
+    nothing measured (-1 in ug-loadgen's JSON) is no figure. The report
+    is fed results as bench.py keeps them (no bench is run)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_for_test97", hubtest.ROOT / "tests" / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = {"stores": {}, "growth": [],
+           "prefill": {"added": 150000, "wall_s": 10.0, "rate": 15000.0,
+                       "complete": False, "reached": 150000,
+                       "target": 200000, "persons_added": 30000},
+           "redis_end": {"xlen": 5, "disk_mb": 0.1}, "hubd_exit": 0,
+           "redis_exit": 0, "total_s": 12,
+           "hubd_errors": {"HUB-STORE": [2, "the first line"]},
+           "failures": ["window 10: 1 of 50 alerts missing",
+                        "hubd exit 1"]}
+    bench.report(res)
+    out = capsys.readouterr().out.splitlines()
+    assert "pre-fill: 150,000 events added in 10 s (15,000/s), TARGET NOT " \
+        "REACHED (150,000 of 200,000) (about 30,000 new persons)" in out, \
+        out
+    assert "hubd logged 2 error(s) HUB-STORE, the first: the first line" \
+        in out, out
+    assert out[-2:] == ["FAILED: window 10: 1 of 50 alerts missing",
+                        "FAILED: hubd exit 1"], out
+    assert bench.fm(-1) == bench.fm(None) == "-"
+
+
+def test_loadgen_gives_up_after_30_s_without_an_ack(make_hub):
+    """ug-loadgen --help: exit 1 when not every event was acked; "it gives
+    up after 30 s without an ack, the JSON then says what came": here a
+    hub stopped (SIGSTOP) after a first run takes the frames of one window
+    and answers none. Latencies with nothing measured are -1."""
+    hub = make_hub()
+    assert loadgen(hub, "--events", "3", "--tag", "1").returncode == 0
+    os.kill(hub.proc.pid, signal.SIGSTOP)
+    try:
+        p = loadgen(hub, "--events", "5", "--window", "3", "--tag", "2")
+    finally:
+        os.kill(hub.proc.pid, signal.SIGCONT)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == "ug-loadgen: no ack for 30 s, 3 in flight\n"
+    r = json.loads(p.stdout)
+    assert (r["sent"], r["acked"], r["accepted"], r["rejected"]) == \
+        (3, 0, 0, 0), r
+    assert (r["rate"], r["p50_ms"], r["p99_ms"], r["max_ms"]) == \
+        (0, -1, -1, -1), r
+    # Never acked, so never taken: the stopped hub had not even finished
+    # the connection's handshake, and ug-loadgen drops its queue at exit.
+    assert hub.stats()["log_events"] == 3
