@@ -858,7 +858,13 @@ def main():
             signal.signal(sig, signal.SIG_IGN)
         if sampler:
             sampler.halt.set()
-            sampler.join()
+            # A signal in sampler.start() leaves a thread join() refuses
+            # ("cannot join thread before it is started"): that must not
+            # skip stopping the servers below. Halted, it ends by itself.
+            try:
+                sampler.join()
+            except RuntimeError:
+                pass
             res["rss"] = sampler.peaks
         res["hubd_exit"] = env.stop()
         res["redis_exit"] = redis.stop()

@@ -189,17 +189,25 @@ def alive(pid):
     return stat.rsplit(") ", 1)[1][:1] != "Z"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP,
+                                 signal.SIGINT])
 def test_a_stopped_bench_stops_its_servers_and_leaves_var_bench(tmp_path,
                                                                 sig):
-    """PERFORMANCE.md, "How it is measured": redis-server runs on
-    127.0.0.1 in its own directory (var/bench/redis); a SIGTERM or a
-    SIGHUP to bench.py stops hubd and redis-server, leaves var/bench as
-    it was (the stores too, no results.json) and exits 1 with `BENCH
-    FAILED: interrupted by SIGTERM; hubd and redis-server stopped,
-    var/bench left as it was`."""
+    """PERFORMANCE.md, "How it is measured": var/bench is removed at the
+    start; hubd runs without the caller's UG_LOG_LEVEL, JOURNAL_STREAM and
+    NOTIFY_SOCKET; redis-server runs on 127.0.0.1 in its own directory
+    (var/bench/redis); a SIGTERM, a SIGHUP or a Ctrl-C's SIGINT to
+    bench.py stops hubd and redis-server, leaves var/bench as it was (the
+    stores too, no results.json) and exits 1 with `BENCH FAILED:
+    interrupted by SIGTERM; hubd and redis-server stopped, var/bench left
+    as it was`."""
     bench, env = bench_copy(tmp_path)
-    env.update(BENCH_QUICK="1", UG_BUILD=str(hubtest.BUILD))
+    env.update(BENCH_QUICK="1", UG_BUILD=str(hubtest.BUILD),
+               UG_LOG_LEVEL="err", JOURNAL_STREAM="8:1234",
+               NOTIFY_SOCKET=str(tmp_path / "notify"))
+    stale = tmp_path / "var" / "bench" / "stale"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("a run before\n")
     proc = subprocess.Popen(["/usr/bin/python3", str(bench)], env=env,
                             stdout=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -211,6 +219,10 @@ def test_a_stopped_bench_stops_its_servers_and_leaves_var_bench(tmp_path,
                      r"port (\d+)$", line)
         assert m, line
         pids = [int(m.group(1)), int(m.group(2))]
+        assert not stale.exists()
+        environ = Path(f"/proc/{pids[0]}/environ").read_bytes().split(b"\0")
+        assert not [v for v in environ if v.split(b"=")[0] in (
+            b"UG_LOG_LEVEL", b"JOURNAL_STREAM", b"NOTIFY_SOCKET")], environ
         redis = pids[1]
         title = Path(f"/proc/{redis}/cmdline").read_bytes()
         assert title.startswith(
@@ -332,3 +344,43 @@ def test_loadgen_gives_up_after_30_s_without_an_ack(make_hub):
     # Never acked, so never taken: the stopped hub had not even finished
     # the connection's handshake, and ug-loadgen drops its queue at exit.
     assert hub.stats()["log_events"] == 3
+
+
+def test_a_signal_as_the_sampler_starts_still_stops_the_servers(tmp_path):
+    """PERFORMANCE.md: a SIGTERM to bench.py at any moment stops hubd and
+    redis-server and ends with `BENCH FAILED: interrupted by SIGTERM; ...`
+    and exit 1. Right after the setup line bench.py starts its memory
+    sampler; a signal there left a thread not yet started, whose join()
+    raised in the cleanup ("cannot join thread before it is started"), a
+    traceback instead of the message, and the servers not stopped by it.
+    The copy sends itself the SIGTERM at that moment, every time."""
+    bench, env = bench_copy(tmp_path)
+    text = bench.read_text()
+    hook = '''        self.halt = threading.Event()
+'''
+    assert hook in text
+    bench.write_text(text.replace(hook, hook + '''
+    def start(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        super().start()
+''', 1))
+    env.update(BENCH_QUICK="1", UG_BUILD=str(hubtest.BUILD))
+    p = subprocess.run(["/usr/bin/python3", str(bench)], env=env,
+                       capture_output=True, text=True, timeout=90)
+    lines = p.stdout.splitlines()
+    m = re.match(r"== setup: .*hubd pid (\d+) .*redis-server pid (\d+)",
+                 lines[0])
+    assert m, p.stdout
+    pids = [int(m.group(1)), int(m.group(2))]
+    try:
+        assert (p.returncode, p.stderr, lines[1:]) == (1, "", [
+            "BENCH FAILED: interrupted by SIGTERM; hubd and redis-server "
+            "stopped, var/bench left as it was"]), (p.stdout, p.stderr)
+        # Stopped, not killed: hubd's last line is its HUB-STOP summary.
+        log = (tmp_path / "var" / "bench" / "hubd.log").read_text()
+        assert " HUB-STOP " in log.splitlines()[-1], log[-2000:]
+        assert not any(alive(pid) for pid in pids), pids
+    finally:
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
