@@ -503,7 +503,7 @@ class Bench:
         lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
         if not lines:
             raise BenchError("ug-loadgen: exit %d, no JSON\n%s"
-                             % (p.returncode, p.stderr[-2000:]))
+                             % (p.returncode, p.stderr[-2000:].rstrip()))
         r = json.loads(lines[-1])
         r.update({"exit": p.returncode, "tag": self.tag, "phase": phase,
                   "pupils": pupils, "store_events_before": before,

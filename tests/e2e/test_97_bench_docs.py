@@ -384,3 +384,52 @@ def test_a_signal_as_the_sampler_starts_still_stops_the_servers(tmp_path):
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def fake_build(tmp_path, loadgen_script):
+    """A build directory with the real hubd and hubctl and a stand-in for
+    ug-loadgen, for UG_BUILD."""
+    build = tmp_path / "fake-build"
+    (build / "bin").mkdir(parents=True)
+    (build / "bench").mkdir()
+    for name in ("hubd", "hubctl"):
+        (build / "bin" / name).symlink_to(hubtest.BUILD / "bin" / name)
+    stand_in = build / "bench" / "ug-loadgen"
+    stand_in.write_text(loadgen_script)
+    stand_in.chmod(0o755)
+    return build
+
+
+def test_a_step_that_cannot_go_on_ends_the_bench_at_once(tmp_path):
+    """PERFORMANCE.md: a step that cannot go on (here `ug-loadgen` without
+    its JSON line) ends the run at once: hubd and redis-server are
+    stopped, `BENCH FAILED: <reason>`, exit 1, no results.json; a failed
+    run leaves var/bench's stores."""
+    bench, env = bench_copy(tmp_path)
+    real = hubtest.BUILD / "bench" / "ug-loadgen"
+    build = fake_build(tmp_path, f"""#!/bin/sh
+case " $* " in *" --alert-cprs-only "*) exec {real} "$@";; esac
+echo "no figures today" >&2
+exit 3
+""")
+    env.update(BENCH_QUICK="1", UG_BUILD=str(build))
+    p = subprocess.run(["/usr/bin/python3", str(bench)], env=env,
+                       capture_output=True, text=True, timeout=120)
+    lines = p.stdout.splitlines()
+    m = re.match(r"== setup: .*hubd pid (\d+) .*redis-server pid (\d+)",
+                 lines[0])
+    assert m, p.stdout
+    pids = [int(m.group(1)), int(m.group(2))]
+    try:
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert lines[-2:] == ["BENCH FAILED: ug-loadgen: exit 3, no JSON",
+                              "no figures today"], p.stdout
+        assert not any(alive(pid) for pid in pids), pids
+        var = tmp_path / "var" / "bench"
+        assert not (var / "results.json").exists()
+        assert (var / "hub").is_dir() and (var / "redis").is_dir()
+        assert " HUB-STOP " in (var / "hubd.log").read_text()
+    finally:
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
