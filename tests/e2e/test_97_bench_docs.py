@@ -433,3 +433,49 @@ exit 3
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_loadgen_alert_pupils_over_several_connections(make_hub):
+    """PERFORMANCE.md, step 3: the alert pupils are the first
+    connection's, which sends about 1/C of the events; an alert is
+    expected from each of them whose third weekly report was sent, and
+    only those are waited for. Without --delivery none is expected."""
+    hub = make_hub(rules={"absence.rolling.min_days": "10"})
+    pupils = ["--pupils", "10", "--alert-pupils", "4", "--tag", "5"]
+    # Other pupils (--phase 1): an alert pupil that crosses here is done.
+    p = loadgen(hub, *pupils, "--events", "60", "--connections", "2",
+                "--phase", "1")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["alerts_expected"] == 0
+    cprs_file = hub.inputs_dir / "alert-cprs.txt"
+    # Written for one connection, they are other pupils than the run's.
+    p = loadgen(hub, *pupils, "--alert-cprs", str(cprs_file),
+                "--alert-cprs-only")
+    one = cprs_file.read_text().split()
+    p = loadgen(hub, *pupils, "--connections", "2", "--alert-cprs",
+                str(cprs_file), "--alert-cprs-only")
+    assert p.returncode == 0, p.stderr
+    assert cprs_file.read_text().split() != one
+    text = " ".join(subprocess.run([str(LOADGEN), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout.split())
+    assert "--alert-cprs FILE write those pupils' CPRs, one a line (a " \
+        "pupil's CPR follows from --phase, --pupils and --connections: " \
+        "give the run's own)" in text, text
+    for cpr in cprs_file.read_text().split():
+        hub.assign(cpr, "cw-anna", start="2020-01-01")
+    delivery = ["--delivery", hub.delivery, "--caseworker-key",
+                str(hub.keys_dir / "cw-anna.key_secret"), "--alert-wait",
+                "10"]
+    # 2 x about 25 events: connection 0 sends weeks 0 and 1 and a part
+    # of week 2 (however many its window took), so some alert pupils
+    # cross and some do not.
+    p = loadgen(hub, *pupils[:4], "--tag", "6", "--events", "50",
+                "--connections", "2", "--window", "1", *delivery)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert 0 < r["alerts_expected"] <= 4, r
+    assert r["alerts_seen"] == r["alerts_expected"], r
+    raised = re.findall(r"HUB-ALERT alert \w+ \(absence\.rolling\) raised "
+                        r"for cw-anna", hub.log_text())
+    assert len(raised) == r["alerts_expected"], hub.log_text()
