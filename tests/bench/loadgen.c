@@ -456,9 +456,10 @@ parse_args(int argc, char **argv, options *o)
 			}
 			exit(0);
 		}
-	opterr = 1;
+	/* getopt's own messages would name the program by the path it was
+	 * run as; every other message here says "ug-loadgen:". */
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 			o->endpoint = optarg;
@@ -520,7 +521,15 @@ parse_args(int argc, char **argv, options *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case ':':
+			fprintf(stderr, "ug-loadgen: %s needs a value\n",
+				argv[optind - 1]);
+			usage(stderr);
+			exit(2);
 		default:
+			fprintf(stderr,
+				"ug-loadgen: unknown option %s (see --help)\n",
+				argv[optind - 1]);
 			usage(stderr);
 			exit(2);
 		}

@@ -479,3 +479,30 @@ def test_loadgen_alert_pupils_over_several_connections(make_hub):
     raised = re.findall(r"HUB-ALERT alert \w+ \(absence\.rolling\) raised "
                         r"for cw-anna", hub.log_text())
     assert len(raised) == r["alerts_expected"], hub.log_text()
+
+
+def test_loadgen_names_itself_for_an_unknown_option(tmp_path):
+    """PERFORMANCE.md: an option ug-loadgen does not know, or one without
+    its value, is exit 2, no JSON, with `ug-loadgen: unknown option --X
+    (see --help)` or `ug-loadgen: --events needs a value` and the usage,
+    named "ug-loadgen:" as its every other message, not by the path it
+    was run as."""
+    base = ["--endpoint", "tcp://127.0.0.1:1", "--server-key",
+            str(tmp_path / "none.key"), "--key",
+            str(tmp_path / "none.key_secret")]
+    for args, message in (
+            (["--bogus"], "unknown option --bogus (see --help)"),
+            (["--windw=5"], "unknown option --windw=5 (see --help)"),
+            (["-x"], "unknown option -x (see --help)"),
+            (["--events"], "--events needs a value"),
+            (["--window", "5", "--seconds"], "--seconds needs a value")):
+        p = subprocess.run([str(LOADGEN), *base, *args],
+                           capture_output=True, text=True, timeout=20)
+        assert (p.returncode, p.stdout) == (2, ""), (args, p.stderr)
+        assert p.stderr.startswith(f"ug-loadgen: {message}\nusage: "
+                                   "ug-loadgen --endpoint "), \
+            (args, p.stderr)
+    doc = " ".join((hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+                   .split())
+    assert "(`ug-loadgen: unknown option --X (see --help)`)" in doc
+    assert "(`ug-loadgen: --events needs a value`)" in doc
