@@ -83,6 +83,12 @@ def test_loadgen_rejected_events_fail_the_run_with_the_reason(make_hub):
         (5, 5, 0, 5), r
     assert r["reject_reason"], r
     assert hub.stats()["log_events"] == 0
+    # `acked` counts every answer, a rejection too: the help says so.
+    text = " ".join(subprocess.run([str(LOADGEN), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout.split())
+    assert "acked (events the hub answered: accepted + duplicate + " \
+        "rejected)" in text, text
 
 
 def test_loadgen_seconds_stops_sending(make_hub):
