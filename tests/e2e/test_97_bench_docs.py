@@ -102,6 +102,17 @@ def test_loadgen_seconds_stops_sending(make_hub):
     assert 0 < r["sent"] < 10000000 and r["acked"] == r["sent"], r
     assert 0.4 < r["seconds"] < 10, r
     assert hub.stats()["log_events"] == r["sent"]
+    # Whichever comes first: --events ends a run --seconds would not.
+    p = loadgen(hub, "--events", "50", "--seconds", "60", "--tag", "2")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["sent"] == 50 and r["seconds"] < 30, r
+    text = " ".join(subprocess.run([str(LOADGEN), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout.split())
+    assert "--seconds S stop sending after S seconds (0: no limit; 0 to " \
+        "1000000, fractions too), or after --events if that comes " \
+        "first" in text, text
 
 
 def test_loadgen_alert_cprs_only_sends_nothing(make_hub):
