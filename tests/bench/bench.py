@@ -56,7 +56,7 @@ Everything runs on 127.0.0.1 under ./var/bench (removed first):
     docs/PERFORMANCE.md, "var/bench/results.json"; "ok" says whether the
     run passed).
 
-BENCH_QUICK=1 (or --quick): the same steps with one round, ~1 s runs and a
+BENCH_QUICK=1 (any value but empty or 0; or --quick): the same steps with one round, ~1 s runs and a
 200,000-event pre-fill, for trying the bench itself. BENCH_KEEP=1 keeps
 the hub's store and Redis's files (removed after a successful run).
 One bench at a time per checkout: a second one, while var/bench.lock is
@@ -66,6 +66,8 @@ run sends new ids), alerts are missing, hubd logged errors or did not
 exit 0 on SIGTERM. Ctrl-C, SIGTERM or SIGHUP stops the client of the moment,
 hubd and redis-server and exits 1. A SIGKILL to bench.py stops hubd and
 redis-server too (PR_SET_PDEATHSIG). Speed is printed, never asserted.
+--help prints this text and starts nothing; any other argument but
+--quick ends the bench before it starts (exit 1).
 Every CPR is synthetic.
 """
 
@@ -113,6 +115,18 @@ def env_number(name, default, convert, what):
     return value
 
 
+# An argument it does not know (a typo of --quick, a --help) must not
+# start the full bench, which empties var/bench and loads the machine for
+# a quarter of an hour. (Run only: a test that imports this module has
+# arguments of its own.)
+if __name__ == "__main__" and {"-h", "--help"} & set(sys.argv[1:]):
+    print(__doc__.strip())
+    sys.exit(0)
+for arg in sys.argv[1:] if __name__ == "__main__" else ():
+    if arg != "--quick":
+        print("BENCH FAILED: unknown argument '%s' (bench.py takes --quick "
+              "and --help)" % arg, flush=True)
+        sys.exit(1)
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0") or \
     "--quick" in sys.argv[1:]
 PREFILL = env_number("BENCH_PREFILL", 200000 if QUICK else 5000000, int,
@@ -489,7 +503,7 @@ class Bench:
         lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
         if not lines:
             raise BenchError("ug-loadgen: exit %d, no JSON\n%s"
-                             % (p.returncode, p.stderr[-2000:]))
+                             % (p.returncode, p.stderr[-2000:].rstrip()))
         r = json.loads(lines[-1])
         r.update({"exit": p.returncode, "tag": self.tag, "phase": phase,
                   "pupils": pupils, "store_events_before": before,
@@ -844,7 +858,13 @@ def main():
             signal.signal(sig, signal.SIG_IGN)
         if sampler:
             sampler.halt.set()
-            sampler.join()
+            # A signal in sampler.start() leaves a thread join() refuses
+            # ("cannot join thread before it is started"): that must not
+            # skip stopping the servers below. Halted, it ends by itself.
+            try:
+                sampler.join()
+            except RuntimeError:
+                pass
             res["rss"] = sampler.peaks
         res["hubd_exit"] = env.stop()
         res["redis_exit"] = redis.stop()

@@ -310,7 +310,8 @@ usage(FILE *f)
 	    "  -h, --help        show this text\n"
 	    "  --events N        events to send (default 10000; 1 or more)\n"
 	    "  --seconds S       stop sending after S seconds (0: no limit;\n"
-	    "                    0 to 1000000, fractions too)\n"
+	    "                    0 to 1000000, fractions too), or after\n"
+	    "                    --events if that comes first\n"
 	    "  --window W        events in flight per connection (100; 1 or\n"
 	    "                    more)\n"
 	    "  --connections C   concurrent connections (1; at least 1, at "
@@ -329,6 +330,9 @@ usage(FILE *f)
 	    "                    absence threshold once (0; at most "
 	    "--pupils)\n"
 	    "  --alert-cprs FILE write those pupils' CPRs, one a line\n"
+	    "                    (a pupil's CPR follows from --phase,\n"
+	    "                    --pupils and --connections: give the\n"
+	    "                    run's own)\n"
 	    "  --alert-cprs-only write them and exit (to assign them first;\n"
 	    "                    needs --alert-cprs)\n"
 	    "  --delivery EP --caseworker-key FILE  time their alerts (each\n"
@@ -338,7 +342,8 @@ usage(FILE *f)
 	    "                    0 to 1000000, fractions too)\n"
 	    "A value out of its range, or not a number, is a bad option\n"
 	    "(exit 2, no JSON).\n"
-	    "Prints one JSON object on stdout: sent, acked, accepted, "
+	    "Prints one JSON object on stdout: sent, acked (events the hub\n"
+	    "answered: accepted + duplicate + rejected), accepted, "
 	    "duplicate,\n"
 	    "rejected, seconds (first send to last ack), rate (acks/s), "
 	    "p50_ms,\n"
@@ -453,9 +458,10 @@ parse_args(int argc, char **argv, options *o)
 			}
 			exit(0);
 		}
-	opterr = 1;
+	/* getopt's own messages would name the program by the path it was
+	 * run as; every other message here says "ug-loadgen:". */
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 			o->endpoint = optarg;
@@ -517,7 +523,15 @@ parse_args(int argc, char **argv, options *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case ':':
+			fprintf(stderr, "ug-loadgen: %s needs a value\n",
+				argv[optind - 1]);
+			usage(stderr);
+			exit(2);
 		default:
+			fprintf(stderr,
+				"ug-loadgen: unknown option %s (see --help)\n",
+				argv[optind - 1]);
 			usage(stderr);
 			exit(2);
 		}
