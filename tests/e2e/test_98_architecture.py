@@ -139,3 +139,91 @@ def test_the_log_table_names_every_kind_of_record_the_log_holds(hub):
     assert "agencies' events" in row, row
     assert "CaseworkerAction, agency `hub`" in row, row
     assert "ContactAssignment, agency `hubctl`" in row, row
+
+
+SYSCALL = re.compile(r"^(\d+\.\d+) (\w+)\((.*)$")
+
+
+def traced_lines(prefix, tid):
+    """(start, name, rest) of each call one thread made, in order."""
+    path = prefix.parent / f"{prefix.name}.{tid}"
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        m = SYSCALL.match(line)
+        if m:
+            out.append((float(m.group(1)), m.group(2), m.group(3)))
+    return out
+
+
+def test_who_writes_the_derived_state_and_who_flushes_it(hub, tmp_path):
+    """ARCHITECTURE.md, "The processes": a batch of 16 entries or fewer
+    the loop applies itself while the applier is idle, a larger one the
+    applier applies; the flusher writes the dirty pages of derived/ and
+    ids/ every 5 s, an fdatasync of each and nothing else."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    pid = hub.proc.pid
+    comms = thread_comms(pid)
+    tids = {name: tid for tid, name in comms.items()}
+    prefix = tmp_path / "trace"
+    st = subprocess.Popen(["strace", "-f", "-ff", "-qq", "-ttt", "-yy",
+                           "-o", str(prefix), "-p", str(pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    derived = str(hub.data_dir / "derived" / "data.mdb")
+    ids = str(hub.data_dir / "ids" / "data.mdb")
+    try:
+        time.sleep(0.5 * hubtest.SLOW)     # strace attaches every thread
+        cprs = hubtest.CprGen(9803).take(201)
+        with hubtest.IngestClient(hub, "school-a") as cli:
+            one = hubtest.envelope("school-a", cprs[0], salt="arch-one")
+            assert cli.ack_for(hubtest.frame(one), timeout=30).status == \
+                hubtest.ACCEPTED
+            hub.wait_applied()
+            t_small = time.time()
+            # Many at once: the loop drains what is ready into batches
+            # larger than 16 while the writer syncs the one before.
+            for i, cpr in enumerate(cprs[1:]):
+                env = hubtest.envelope("school-a", cpr, salt=f"arch-{i}")
+                assert cli.send(hubtest.frame(env), timeout=30)
+            for _ in cprs[1:]:
+                ack = cli.recv_ack(30)
+                assert ack is not None and ack.status == hubtest.ACCEPTED
+        hub.wait_applied()
+        # Two flushes at least: they are 5 s apart.
+        time.sleep(10.5)
+    finally:
+        st.terminate()
+        st.wait(timeout=20)
+
+    def writes(name, until=None):
+        return [c for c in traced_lines(prefix, tids[name])
+                if c[1] in ("pwrite64", "pwritev", "writev", "write")
+                and f"<{derived}>" in c[2].split(",", 1)[0]
+                and (until is None or c[0] < until)]
+
+    assert writes("hubd", until=t_small), \
+        "the loop did not apply the batch of one itself"
+    assert not writes("hubd-applier", until=t_small), \
+        "the applier applied a batch of one while idle"
+    assert writes("hubd-applier"), "the applier applied no large batch"
+
+    flusher = traced_lines(prefix, tids["hubd-flusher"])
+    syncs = [c for c in flusher if c[1] == "fdatasync"]
+    files = [c[2].split("<", 1)[1].split(">", 1)[0] for c in syncs]
+    assert len(syncs) >= 4 and set(files) == {derived, ids}, syncs
+    turns = []                      # the syncs of one turn, < 1 s apart
+    for (when, _, _), f in zip(syncs, files):
+        if turns and when - turns[-1][0] < 1:
+            turns[-1][1].add(f)
+        else:
+            turns.append((when, {f}))
+    # Each turn syncs both (the trace may cut the first or the last).
+    assert all(t[1] == {derived, ids} for t in turns[1:-1]), turns
+    rounds = [t[0] for t in turns]
+    gaps = [b - a for a, b in zip(rounds, rounds[1:])]
+    assert gaps and all(4.5 <= g <= 5.5 + hubtest.SLOW for g in gaps), gaps
+    # Nothing else: waiting for its next turn is all the flusher does.
+    other = {c[1] for c in flusher} - {"fdatasync", "futex",
+                                       "restart_syscall", "clock_nanosleep",
+                                       "nanosleep"}
+    assert not other, f"the flusher made other calls: {other}"
