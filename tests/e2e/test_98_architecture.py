@@ -227,3 +227,39 @@ def test_who_writes_the_derived_state_and_who_flushes_it(hub, tmp_path):
                                        "restart_syscall", "clock_nanosleep",
                                        "nanosleep"}
     assert not other, f"the flusher made other calls: {other}"
+
+
+def test_the_mta_runs_in_a_group_of_its_own_with_sigpipe_at_default(
+        make_hub, tmp_path):
+    """ARCHITECTURE.md, "E-mail notices of new alerts": the notice is
+    written to `mail_sendmail -t -i` started in a process group of its
+    own, with SIGPIPE at its default (hubd itself ignores it), so an MTA
+    that writes to a closed pipe ends as it would from a shell."""
+    from test_71_web_live import absence, anna_mail_hub
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    script = d / "sendmail"
+    script.write_text("#!/bin/sh\n"
+                      f"grep '^SigIgn:' /proc/$$/status > '{d}/sig.'$$\n"
+                      f"cut -d' ' -f5 /proc/$$/stat > '{d}/pgid.'$$\n"
+                      "cat > /dev/null\n")
+    script.chmod(0o755)
+    hub = anna_mail_hub(make_hub, script)
+    cpr = hubtest.CprGen(9804).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(absence(cpr, "arch-mail"))
+    hubtest.wait_for(lambda: list(d.glob("pgid.*")), 30 * hubtest.SLOW,
+                     "the MTA started")
+    [sig] = list(d.glob("sig.*"))
+    [pgid_file] = list(d.glob("pgid.*"))
+    pid = int(pgid_file.suffix[1:])
+    hubtest.wait_for(lambda: pgid_file.read_text().strip(), 10, "pgid")
+    assert int(pgid_file.read_text()) == pid, "not a group of its own"
+    assert int(pgid_file.read_text()) != os.getpgid(hub.proc.pid)
+    ignored = int(sig.read_text().split()[1], 16)
+    assert not ignored & (1 << (13 - 1)), f"SIGPIPE ignored: {ignored:x}"
+    with open(f"/proc/{hub.proc.pid}/status") as f:
+        hub_ignored = int(re.search(r"^SigIgn:\s*(\S+)", f.read(),
+                                    re.M).group(1), 16)
+    assert hub_ignored & (1 << (13 - 1)), \
+        "hubd does not ignore SIGPIPE: the check above proves nothing"
