@@ -263,3 +263,29 @@ def test_the_mta_runs_in_a_group_of_its_own_with_sigpipe_at_default(
                                     re.M).group(1), 16)
     assert hub_ignored & (1 << (13 - 1)), \
         "hubd does not ignore SIGPIPE: the check above proves nothing"
+
+
+def test_an_erasure_syncs_ids_and_derived_at_once(hub, tmp_path):
+    """ARCHITECTURE.md, "The LMDB layout": ids/ (committed without fsync,
+    flushed with derived/ every 5 s) is flushed at once after an
+    erasure, so an OS crash after `hubctl erase` said so cannot bring
+    the person's index entries back: hubctl fdatasyncs log/, ids/ and
+    derived/ before it exits."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    cpr = hubtest.CprGen(9805).next()
+    hub.cprs.add(cpr)
+    hub.send(hubtest.envelope("school-a", cpr, salt="arch-erase"))
+    hub.wait_applied()
+    trace = tmp_path / "trace"
+    p = subprocess.run(["strace", "-f", "-qq", "-yy", "-e",
+                        "trace=fdatasync,fsync", "-o", str(trace),
+                        hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "erase", "--cpr", cpr, "--reason", "arch test"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("erased: 1 records, 1 ids entries,"), p.stdout
+    synced = set(re.findall(r"f(?:data)?sync\(\d+<([^>]*)>\) = 0",
+                            trace.read_text()))
+    for env in ("log", "ids", "derived"):
+        assert str(hub.data_dir / env / "data.mdb") in synced, (env, synced)
