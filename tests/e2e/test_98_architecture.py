@@ -289,3 +289,40 @@ def test_an_erasure_syncs_ids_and_derived_at_once(hub, tmp_path):
                             trace.read_text()))
     for env in ("log", "ids", "derived"):
         assert str(hub.data_dir / env / "data.mdb") in synced, (env, synced)
+
+
+def test_webd_is_one_thread_beside_libzmqs(make_hub):
+    """ARCHITECTURE.md, "The web inbox": webd is one thread of its own
+    (beside libzmq's ZMQbg/... threads): libmicrohttpd's event loop with
+    external polling serves pages and live-update streams on it, so no
+    thread of libmicrohttpd's appears, also with a login answered, a page
+    served and a stream open."""
+    import socket
+    from test_70_web import Web, anna_session, web_hub
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 200, page
+        since = re.search(r'data-events="/events\?since=(\d+)"', page)
+        assert since, page
+        stream = socket.create_connection(("127.0.0.1", web.port),
+                                          timeout=10)
+        try:
+            stream.sendall(
+                f"GET /events?since={since.group(1)} HTTP/1.1\r\n"
+                f"Host: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                f"Cookie: ug_session={session['ug_session']}\r\n\r\n"
+                .encode())
+            head = stream.recv(4096).decode(errors="replace")
+            assert head.startswith("HTTP/1.1 200"), head
+            assert "text/event-stream" in head, head
+            names = sorted(thread_comms(web.proc.pid).values())
+        finally:
+            stream.close()
+        # A thread left unnamed would show as "webd" too: count them.
+        assert [n for n in names if not n.startswith("ZMQbg/")] == \
+            ["webd"], names
+    finally:
+        web.stop()
