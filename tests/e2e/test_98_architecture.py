@@ -326,3 +326,30 @@ def test_webd_is_one_thread_beside_libzmqs(make_hub):
             ["webd"], names
     finally:
         web.stop()
+
+
+FOLDERS = ("common", "proto", "store", "hub", "web", "adapters")
+
+
+def test_where_the_code_is_names_every_source_file_and_no_other():
+    """ARCHITECTURE.md, "Where the code is" and "The rules engine": a new
+    engineer finds every product source file there (an agency's program
+    through "`NAME_main.c` is the program `adapter-NAME`"), and every
+    path the page names is a file of the tree."""
+    named = set(re.findall(r"`((?:%s)/[\w.]+\.[ch])`" % "|".join(FOLDERS),
+                           ARCH))
+    gone = sorted(n for n in named if not (ROOT / n).is_file())
+    assert not gone, f"ARCHITECTURE.md names files that do not exist: {gone}"
+    unnamed = []
+    for folder in FOLDERS:
+        for p in sorted((ROOT / folder).glob("*.c")):
+            rel = f"{folder}/{p.name}"
+            if rel in named or re.search(r"[`, ]%s[`,]" % re.escape(p.name),
+                                         ARCH):
+                continue
+            if folder == "adapters" and p.name.endswith("_main.c") and \
+                    "`NAME_main.c` is the program `adapter-NAME`" in ARCH:
+                continue
+            unnamed.append(rel)
+    assert not unnamed, f"source files ARCHITECTURE.md does not place: " \
+        f"{unnamed}"
