@@ -353,3 +353,59 @@ def test_where_the_code_is_names_every_source_file_and_no_other():
             unnamed.append(rel)
     assert not unnamed, f"source files ARCHITECTURE.md does not place: " \
         f"{unnamed}"
+
+
+def test_derived_and_ids_deleted_together_come_back_from_the_log(hub):
+    """ARCHITECTURE.md, "The LMDB layout" and "Crash and restart": log/
+    holds only what cannot be recomputed; ids/ (an index of the log) and
+    derived/ (rebuilt from the log) may both be lost. Deleted together,
+    the next start replays the whole log (HUB-REPLAY applying log entries
+    1..N): the same alerts, an acknowledged one still acknowledged (it
+    stays as a tombstone, so a replay never reopens it), the open one
+    still open for its recipient, and a resent event DUPLICATE with the
+    sequence it was stored under."""
+    cprs = hubtest.CprGen(9806).take(4)
+    hub.cprs.update(cprs)
+    seqs = hub.absence_alerts("cw-anna", cprs[:3], "arch-rebuild")
+    desk_env = hubtest.envelope("school-a", cprs[3], salt="arch-desk",
+                                absent=12, expected=30)
+    [desk_seq] = hub.send(desk_env)
+    hub.wait_stats("four alerts", lambda s: s["alerts"] == 4)
+    rc, acked, err = hub.inbox("cw-anna", max_alerts=3, idle_exit=10)
+    assert rc == 0 and len(acked) == 3, err
+    before = hub.wait_stats("three acknowledged",
+                            lambda s: s["alerts_open"] == 1)
+    [open_alert] = hub.peek("desk-dora", 1)
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    shutil.rmtree(hub.data_dir / "ids")
+    hub.start()
+    last = before["last_seq"]
+    hub.wait_log(rf"HUB-REPLAY applying log entries 1\.\.{last} to "
+                 r"derived state")
+    after = hub.wait_applied()
+    for k in ("last_seq", "alerts", "alerts_open"):
+        assert after[k] == before[k], (k, before, after)
+    hub.peek("cw-anna", 0)
+    [again] = hub.peek("desk-dora", 1)
+    assert again["alert_id"] == open_alert["alert_id"], (open_alert, again)
+    [dup] = hub.acks(desk_env)
+    assert (dup.status, dup.sequence) == (hubtest.DUPLICATE, desk_seq), dup
+    [dup] = hub.acks(hubtest.envelope("school-a", cprs[0],
+                                      salt="arch-rebuild-0", absent=12,
+                                      expected=30))
+    assert (dup.status, dup.sequence) == (hubtest.DUPLICATE, seqs[0]), dup
+
+
+def test_hubd_runs_one_of_each_thread(hub):
+    """ARCHITECTURE.md, "The processes": one loop thread and three
+    helpers, `hubd`, `hubd-writer`, `hubd-applier`, `hubd-flusher`,
+    beside libzmq's ZMQbg/... threads. A thread started without a name
+    would show as a second `hubd`: counted, not only listed."""
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(9807).next(),
+                              salt="arch-threads"))
+    hub.wait_applied()
+    names = sorted(n for n in thread_comms(hub.proc.pid).values()
+                   if not n.startswith("ZMQbg/"))
+    assert names == ["hubd", "hubd-applier", "hubd-flusher",
+                     "hubd-writer"], names
