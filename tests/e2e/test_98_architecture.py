@@ -1,7 +1,7 @@
 """docs/ARCHITECTURE.md read as a new engineer and an auditor read it: the
-claims about the order of durability and what each LMDB environment
-holds, checked on a real hubd. The folder boundaries are tests/test_layout.py's,
-the threads' names and the databases' names test_01's."""
+claims about the order of durability, the threads and what each LMDB
+environment holds, checked on a real hubd and webd. The folder boundaries
+are tests/test_layout.py's, the databases' names test_01's."""
 
 import os
 import re
@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ARCH = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
 
 # One strace -ff line: TIME NAME(FD<PATH>, ...) = RET <DURATION>
-CALL = re.compile(r"^(\d+\.\d+) (\w+)\((\d+)<(TCP:\[[^\]]*\]|[^>]*)>.*\) = (-?\d+)"
-                  r"(?: [A-Z]\w* \([^)]*\))? <(\d+\.\d+)>$")
+CALL = re.compile(r"^(\d+\.\d+) (\w+)\((\d+)<(TCP:\[[^\]]*\]|[^>]*)>"
+                  r".*\) = (-?\d+)(?: [A-Z]\w* \([^)]*\))? <(\d+\.\d+)>$")
 
 
 def traced_calls(prefix):
