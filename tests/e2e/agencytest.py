@@ -48,6 +48,16 @@ class Dup:
     pass
 
 
+# Each adapter and the kinds of rows it reads, as ADAPTERS.md gives them.
+TYPES = {
+    "school": "absence,readiness,school_leaving",
+    "college": "enrolment,dropout,dropout_risk",
+    "addiction": "addiction",
+    "jobcenter": "benefit,missed_activation",
+    "youthunit": "assignment,desk",
+}
+
+
 def run_adapter(hub, adapter, *args, agency, wait=60, **settings):
     """Run adapter-<adapter> --json with a config for agency (written by
     hub.school_conf, which fits every adapter) and parse its summary."""

@@ -14,16 +14,9 @@ import re
 import subprocess
 import sys
 
-from agencytest import column_tables, run_adapter, stored
+from agencytest import TYPES, column_tables, run_adapter, stored
 from hubtest import ROOT, binary
 
-TYPES = {
-    "school": "absence,readiness,school_leaving",
-    "college": "enrolment,dropout,dropout_risk",
-    "addiction": "addiction",
-    "jobcenter": "benefit,missed_activation",
-    "youthunit": "assignment,desk",
-}
 
 
 def adapters_md():

@@ -16,17 +16,10 @@ import sys
 import time
 
 import hubtest
-from agencytest import column_tables, run_adapter
+from agencytest import TYPES, column_tables, run_adapter
 from hubtest import (ROOT, CprGen, EXIT_FATAL, EXIT_OK, EXIT_PENDING,
                      EXIT_ROWS_REJECTED, dashed)
 
-TYPES = {
-    "school": "absence,readiness,school_leaving",
-    "college": "enrolment,dropout,dropout_risk",
-    "addiction": "addiction",
-    "jobcenter": "benefit,missed_activation",
-    "youthunit": "assignment,desk",
-}
 CPR, CPR2 = CprGen(8701).take(2)
 
 # One good row per kind, by the column names of its table in ADAPTERS.md.

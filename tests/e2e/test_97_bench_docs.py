@@ -259,9 +259,7 @@ def test_a_stopped_bench_stops_its_servers_and_leaves_var_bench(tmp_path,
     finally:
         proc.kill()
         proc.wait()
-        for p in pids:
-            with contextlib.suppress(OSError):
-                os.kill(p, signal.SIGKILL)
+        kill_all(pids)
 
 
 def test_loadgen_acknowledges_every_alert_its_pupils_raise(make_hub):
@@ -363,6 +361,25 @@ def test_loadgen_gives_up_after_30_s_without_an_ack(make_hub):
     assert hub.stats()["log_events"] == 3
 
 
+def run_bench(bench, env, timeout):
+    """Run the bench copy; (its result, its stdout lines, the pids of
+    the hubd and redis-server its first line names). The caller kills
+    those pids in the end (kill_all), whatever happened."""
+    p = subprocess.run(["/usr/bin/python3", str(bench)], env=env,
+                       capture_output=True, text=True, timeout=timeout)
+    lines = p.stdout.splitlines()
+    m = re.match(r"== setup: .*hubd pid (\d+) .*redis-server pid (\d+)",
+                 lines[0] if lines else "")
+    assert m, p.stdout + p.stderr
+    return p, lines, [int(m.group(1)), int(m.group(2))]
+
+
+def kill_all(pids):
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_a_signal_as_the_sampler_starts_still_stops_the_servers(tmp_path):
     """PERFORMANCE.md: a SIGTERM to bench.py at any moment stops hubd and
     redis-server and ends with `BENCH FAILED: interrupted by SIGTERM; ...`
@@ -382,13 +399,7 @@ def test_a_signal_as_the_sampler_starts_still_stops_the_servers(tmp_path):
         super().start()
 ''', 1))
     env.update(BENCH_QUICK="1", UG_BUILD=str(hubtest.BUILD))
-    p = subprocess.run(["/usr/bin/python3", str(bench)], env=env,
-                       capture_output=True, text=True, timeout=90)
-    lines = p.stdout.splitlines()
-    m = re.match(r"== setup: .*hubd pid (\d+) .*redis-server pid (\d+)",
-                 lines[0])
-    assert m, p.stdout
-    pids = [int(m.group(1)), int(m.group(2))]
+    p, lines, pids = run_bench(bench, env, 90)
     try:
         assert (p.returncode, p.stderr, lines[1:]) == (1, "", [
             "BENCH FAILED: interrupted by SIGTERM; hubd and redis-server "
@@ -398,9 +409,7 @@ def test_a_signal_as_the_sampler_starts_still_stops_the_servers(tmp_path):
         assert " HUB-STOP " in log.splitlines()[-1], log[-2000:]
         assert not any(alive(pid) for pid in pids), pids
     finally:
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_all(pids)
 
 
 def fake_build(tmp_path, loadgen_script):
@@ -430,13 +439,7 @@ echo "no figures today" >&2
 exit 3
 """)
     env.update(BENCH_QUICK="1", UG_BUILD=str(build))
-    p = subprocess.run(["/usr/bin/python3", str(bench)], env=env,
-                       capture_output=True, text=True, timeout=120)
-    lines = p.stdout.splitlines()
-    m = re.match(r"== setup: .*hubd pid (\d+) .*redis-server pid (\d+)",
-                 lines[0])
-    assert m, p.stdout
-    pids = [int(m.group(1)), int(m.group(2))]
+    p, lines, pids = run_bench(bench, env, 120)
     try:
         assert p.returncode == 1, p.stdout + p.stderr
         assert lines[-2:] == ["BENCH FAILED: ug-loadgen: exit 3, no JSON",
@@ -447,9 +450,7 @@ exit 3
         assert (var / "hub").is_dir() and (var / "redis").is_dir()
         assert " HUB-STOP " in (var / "hubd.log").read_text()
     finally:
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_all(pids)
 
 
 def test_loadgen_alert_pupils_over_several_connections(make_hub):
