@@ -721,6 +721,31 @@ timers(hub *h, int64_t now)
 	}
 }
 
+/* Events the writer is storing now are facts the hub has received: a
+ * due timer waits for them (a referral reported after its deadline and
+ * its treatment start, rows of one export, judged together, however the
+ * loop cut them into batches), but at most TIMERS_WAIT_MS, so a steady
+ * stream of batches cannot hold the clocks up. */
+#define TIMERS_WAIT_MS 200
+
+static bool
+timers_wait_for_the_batch(hub *h)
+{
+	int64_t due;
+	if (!hub__writer_busy(h) ||
+	    store_next_timer(h->store, &due) != UG_OK || due > h->now) {
+		h->timers_waiting_since = 0;
+		return false;
+	}
+	int64_t now = ug_mono_ms();
+	if (!h->timers_waiting_since)
+		h->timers_waiting_since = now ? now : 1;
+	if (now - h->timers_waiting_since < TIMERS_WAIT_MS)
+		return true;
+	h->timers_waiting_since = 0;
+	return false;
+}
+
 int
 hub_run(hub *h)
 {
@@ -871,7 +896,8 @@ hub_run(hub *h)
 				hub__delivery_recv(h);
 		}
 		h->now = hub__clock(h);
-		hub__fire_timers(h);
+		if (!timers_wait_for_the_batch(h))
+			hub__fire_timers(h);
 		if (reload_requested) {
 			hub__derived_enter(h);
 			reload(h);

@@ -121,6 +121,9 @@ struct hub {
 	 * how many it has not said since (ingest.c). Loop thread only. */
 	int64_t store_failing_since, store_logged_at;
 	uint64_t store_failures, store_unsaid;
+	/* Since when due timers wait for the batch with the writer (mono
+	 * ms, 0 none; hub.c). Loop thread only. */
+	int64_t timers_waiting_since;
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;

@@ -10,7 +10,8 @@ import json
 import re
 import subprocess
 
-from hubtest import ROOT, SLOW, CprGen, binary, ev_dropout, ev_referral, \
+from hubtest import ACCEPTED, ROOT, SLOW, CprGen, IngestClient, binary, \
+    ev_dropout, ev_referral, frame, \
     event, rules_hub, wait_for
 
 
@@ -1053,3 +1054,28 @@ def test_a_health_alert_takes_actions_from_its_recipient_only(make_hub):
     arch = " ".join((ROOT / "docs/ARCHITECTURE.md").read_text()
                     .split())
     assert "for a health alert only the first two" in arch
+
+
+def test_a_late_referral_and_its_start_sent_together_are_judged_together(
+        make_hub):
+    """RULES.md section 1 ("Timers fire only after the log is fully
+    applied"): a due timer waits for the events the hub is storing. An
+    export reporting a referral of 08-01 after its deadline, and the
+    treatment start of 08-05 in the rows after it, arrive together; the
+    hub cuts them into batches of one (batch_max = 1), and the clock of
+    the referral, due at once, fired between the two: a missed deadline
+    at the desk for a treatment that started in time."""
+    hub, [cpr] = assigned_hub(make_hub, 3240, settings={"batch_max": "1"})
+    consent = {"given": True, "scope": "referral,stage"}
+    hub.cprs.add(cpr)
+    with IngestClient(hub, "addiction-a") as c:
+        for env in (ev_referral(cpr, "2026-08-01", consent=consent),
+                    ev_referral(cpr, "2026-08-05",
+                                stage="TREATMENT_STARTED")):
+            assert c.send(frame(env))
+        acks = [c.recv_ack(10) for _ in range(2)]
+    assert [a.status for a in acks] == [ACCEPTED, ACCEPTED], acks
+    hub.settle()
+    assert hub.stats()["alerts"] == 1      # the referral's, to cw-anna
+    assert "HUB-DEADLINE" not in hub.log_text()
+    hub.peek("desk-dora", 0)
