@@ -65,13 +65,17 @@ def test_an_ack_leaves_only_after_the_log_is_fdatasynced(hub, tmp_path):
          "-o", str(prefix), "-p", str(pid)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        cprs = hubtest.CprGen(9801).take(2)
+        cprs = hubtest.CprGen(9801).take(4)
         with hubtest.IngestClient(hub, "school-a") as cli:
-            # The first event connects (and, under strace, attaches).
-            first = hubtest.envelope("school-a", cprs[0], salt="arch-1")
-            assert cli.ack_for(hubtest.frame(first), timeout=30).status == \
-                hubtest.ACCEPTED
-            env = hubtest.envelope("school-a", cprs[1], salt="arch-2")
+            # The first events connect and give strace, on a loaded
+            # machine, time to attach to every thread (one was not enough
+            # once: the writer's sync went untraced).
+            for i, cpr in enumerate(cprs[:3]):
+                first = hubtest.envelope("school-a", cpr, salt=f"arch-{i}")
+                assert cli.ack_for(hubtest.frame(first),
+                                   timeout=30).status == hubtest.ACCEPTED
+            time.sleep(0.5)
+            env = hubtest.envelope("school-a", cprs[3], salt="arch-3")
             t0 = time.time()
             ack = cli.ack_for(hubtest.frame(env), timeout=30)
             t1 = time.time()
