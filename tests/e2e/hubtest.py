@@ -640,14 +640,21 @@ def rules_hub(make_hub, clock, rules=None, escalation=False, **kw):
                     clock=clock, rules=merged, **kw)
 
 
-def ops_alert_hub(make_hub):
-    """A hub whose ops caseworker ops-olga has one operational alert,
-    ops.adapter_silent for school-a (it names no person)."""
+def ops_silent_hub(make_hub):
+    """A hub started on 2026-01-05 08:00 that watches school-a for 2
+    silent hours (ops_silence), ops-olga its ops caseworker."""
     hub = make_hub(start=False, clock="2026-01-05T08:00:00",
                    settings={"ops_silence": "school-a=2"})
     hub.keygen("ops-olga")
     hub.hubctl("register-caseworker", "ops-olga", "--ops")
     hub.start()
+    return hub
+
+
+def ops_alert_hub(make_hub):
+    """A hub whose ops caseworker ops-olga has one operational alert,
+    ops.adapter_silent for school-a (it names no person)."""
+    hub = ops_silent_hub(make_hub)
     hub.wait_log(r"HUB-READY")
     time.sleep(1.5 * SLOW)           # the first check notes the start
     hub.set_clock("2026-01-05T11:00:00")

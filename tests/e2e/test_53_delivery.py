@@ -48,7 +48,7 @@ from hubtest import (ACCEPTED, E_DENIED, E_FULL, E_MALFORMED,
                      E_TOO_LARGE, E_UNAVAILABLE, E_VERSION, FRAME_ACK,
                      FRAME_ALERT, FRAME_ALERT_ACK, FRAME_HELLO,
                      FRAME_WELCOME, OK, QUIET, REJECTED, SLOW, CprGen,
-                     IngestClient, TcpRelay, ev_assignment, ev_desk,
+                     IngestClient, TcpRelay, envelope, ev_assignment, ev_desk,
                      ev_dropout, ev_dropout_risk, frame, pb, read_key_file,
                      rules_hub, wait_for)
 
@@ -290,6 +290,22 @@ def send_batch(hub, envs, agency):
     out = [acks[e.event_id] for e in envs]
     assert all(a.status == ACCEPTED for a in out), out
     return [a.sequence for a in out]
+
+
+def cw_annas_adult_of_400_entries(make_hub, seed, salt):
+    """A hub53 whose cw-anna has an adult with 400 timeline entries (the
+    assignment and 399 absence reports, each of another school); the
+    hub and the adult's CPR."""
+    hub = hub53(make_hub)
+    [p] = adults(seed, 1)
+    hub.assign(p, "cw-anna")
+    send_batch(hub, [envelope("school-a", p, salt=f"{salt}-{i}",
+                              period_start="2026-09-07",
+                              period_end="2026-09-11", absent=0,
+                              expected=30, school=f"s{i}")
+                     for i in range(399)], "school-a")
+    hub.wait_applied()
+    return hub, p
 
 
 def open_ids(client, request_id=900):

@@ -20,7 +20,8 @@ import time
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from hubtest import CprGen, SLOW, day_ms, pb, rules_hub, wait_for
+from hubtest import CprGen, SLOW, day_ms, ops_alert_hub, pb, rules_hub, \
+    wait_for
 
 VERSION = 1
 EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT, ACTION = \
@@ -412,14 +413,7 @@ def test_vendor_asks_for_one_alert_by_id(make_hub):
     is `E_MALFORMED` "alert_id must be 9 bytes". Each is one `list`
     record, its detail the id in hex (the refusal's: the reason), and no
     `listed` for an operational alert (SECURITY.md, "Audit trail")."""
-    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
-                   settings={"ops_silence": "school-a=2"})
-    hub.keygen("ops-olga")
-    hub.hubctl("register-caseworker", "ops-olga", "--ops")
-    hub.start()
-    time.sleep(1.5 * SLOW)           # the first check notes the start
-    hub.set_clock("2026-01-05T11:00:00")
-    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    hub = ops_alert_hub(make_hub)
     m = pb()
     c = Vendor(hub, "ops-olga", hub.delivery)
     try:

@@ -870,17 +870,8 @@ def test_q_action_on_a_withdrawn_alert(make_hub, clients):
 
 
 def test_q_timeline_of_exactly_400_and_one_more(make_hub, clients):
-    from hubtest import envelope
-    from test_53_delivery import send_batch
-    hub = hub53(make_hub)
-    [p] = adults(6734, 1)
-    hub.assign(p, "cw-anna")
-    send_batch(hub, [envelope("school-a", p, salt=f"q400-{i}",
-                              period_start="2026-09-07",
-                              period_end="2026-09-11", absent=0,
-                              expected=30, school=f"s{i}")
-                     for i in range(399)], "school-a")
-    hub.wait_applied()
+    from test_53_delivery import cw_annas_adult_of_400_entries
+    hub, p = cw_annas_adult_of_400_entries(make_hub, 6734, "q400")
     a = clients(hub, "cw-anna", hello=False)
     a.connected()
     T = pb().TIMELINE

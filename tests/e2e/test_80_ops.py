@@ -3287,6 +3287,22 @@ def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
     assert "STORE-UPGRADED" not in hub.current_log()
 
 
+def both_refuse_the_store(hub, why):
+    """hubd (HUB-START) and hubctl refuse the stopped hub's store, exit
+    1, saying why; log/data.mdb is not changed."""
+    before = (hub.data_dir / "log" / "data.mdb").read_bytes()
+    p = subprocess.run([hubtest.binary("hubd"), "--config", str(hub.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert f"hubd err HUB-START cannot start: log: {why}\n" in p.stderr, \
+        p.stderr
+    c = hub.hubctl("stats", check=False)
+    assert c.returncode == 1
+    assert c.stderr == f"hubctl: cannot open the hub's keys and store: " \
+        f"{why}\n", c.stderr
+    assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+
+
 def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(make_hub):
     """OPERATIONS.md "Store format": a store in a format above 4 (written
     by a newer hub) stops hubd at start (exit 1, HUB-START cannot start:
@@ -3305,20 +3321,10 @@ def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(make_hub):
         subprocess.run(["mdb_load", "-s", "meta", log], input=changed,
                        text=True, check=True, capture_output=True)
     set_format(4, 5)
-    before = (hub.data_dir / "log" / "data.mdb").read_bytes()
-    why = ("store format 5 was written by a newer hub; this one reads "
-           "formats 2 to 4: run the version that wrote it (see "
-           "OPERATIONS.md, \"Store format\")")
-    p = subprocess.run([hubtest.binary("hubd"), "--config", str(hub.conf)],
-                       capture_output=True, text=True, timeout=30)
-    assert p.returncode == 1, p.stderr
-    assert f"hubd err HUB-START cannot start: log: {why}" in p.stderr, \
-        p.stderr
-    c = hub.hubctl("stats", check=False)
-    assert c.returncode == 1
-    assert c.stderr == f"hubctl: cannot open the hub's keys and store: " \
-        f"{why}\n", c.stderr
-    assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+    both_refuse_the_store(hub, "store format 5 was written by a newer "
+                          "hub; this one reads formats 2 to 4: run the "
+                          "version that wrote it (see OPERATIONS.md, "
+                          "\"Store format\")")
     set_format(5, 4)
     hub.start()
 
@@ -3343,21 +3349,10 @@ def test_a_store_format_value_of_the_wrong_length_is_said_damaged(make_hub):
                              f"\n 666f726d6174\n {value}\n", dump)
         assert n == 1, dump
         load(changed)
-        before = (hub.data_dir / "log" / "data.mdb").read_bytes()
-        why = (f"{hub.data_dir}/log/data.mdb is damaged: its store format "
-               f"value is {size} bytes, not 4; restore log/ from a backup "
-               "(see OPERATIONS.md, \"Backup and restore\")")
-        p = subprocess.run([hubtest.binary("hubd"), "--config",
-                            str(hub.conf)],
-                           capture_output=True, text=True, timeout=30)
-        assert p.returncode == 1, p.stderr
-        assert f"hubd err HUB-START cannot start: log: {why}\n" in p.stderr, \
-            p.stderr
-        c = hub.hubctl("stats", check=False)
-        assert c.returncode == 1
-        assert c.stderr == f"hubctl: cannot open the hub's keys and " \
-            f"store: {why}\n", c.stderr
-        assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+        both_refuse_the_store(
+            hub, f"{hub.data_dir}/log/data.mdb is damaged: its store "
+            f"format value is {size} bytes, not 4; restore log/ from a "
+            "backup (see OPERATIONS.md, \"Backup and restore\")")
     load(dump)
     hub.start()
 

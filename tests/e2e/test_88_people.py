@@ -186,6 +186,20 @@ def test_a_missed_activation_alerts_evidence_is_the_miss_that_counted(
         == ["      2026-03-20              Missed activation  (jobcenter-a)"]
 
 
+def web_hub_with_one_alert(make_hub, seed):
+    """A web hub whose cw-anna has one open alert (an adult's dropout on
+    2026-09-07, the hub clock's day); the hub and that alert."""
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers=RULE_CASEWORKERS, clock="2026-09-07T08:00:00",
+                  rules=dict(NO_ESCALATION))
+    cpr = CprGen(seed).born("2000-01-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    return hub, a
+
+
 @needs_chromium
 def test_an_action_typed_too_long_in_a_browser_is_refused_not_cut(
         make_hub):
@@ -195,14 +209,7 @@ def test_an_action_typed_too_long_in_a_browser_is_refused_not_cut(
     typed. The form's fields had maxlength 256 and 200, which a browser
     enforces in characters: what was typed past them was dropped without a
     word and the action saved cut short ("Handlingen er gemt.")."""
-    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
-                  caseworkers=RULE_CASEWORKERS, clock="2026-09-07T08:00:00",
-                  rules=dict(NO_ESCALATION))
-    cpr = CprGen(8815).born("2000-01-01")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
+    hub, a = web_hub_with_one_alert(make_hub, 8815)
     web = Web(hub)
     driver = chrome(hub, "chromium-88")
     try:
@@ -251,14 +258,7 @@ def test_the_browser_asks_for_what_a_form_needs_before_sending_it(
             "A browser asks for both fields before it sends the login form "
             "with either empty."):
         assert promise in ops, promise
-    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
-                  caseworkers=RULE_CASEWORKERS, clock="2026-09-07T08:00:00",
-                  rules=dict(NO_ESCALATION))
-    cpr = CprGen(8816).born("2000-01-01")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
+    hub, a = web_hub_with_one_alert(make_hub, 8816)
     web = Web(hub)
     driver = chrome(hub, "chromium-88b")
 

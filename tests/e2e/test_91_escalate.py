@@ -21,7 +21,7 @@ import pytest
 
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, SLOW,
                      CprGen, binary, ev_desk, ev_dropout, ev_dropout_risk,
-                     rules_hub)
+                     ops_silent_hub, rules_hub)
 
 CPH = ZoneInfo("Europe/Copenhagen")
 UTC = dt.timezone.utc
@@ -534,11 +534,7 @@ def test_adapter_silent_for_longer_than_its_hours_not_at_them(make_hub):
     agency "has had no event accepted for longer than its hours", counted
     from hubd's start when it sent none: at exactly 2 hours nothing, a
     second past them the log line, to the --ops caseworker only."""
-    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
-                   settings={"ops_silence": "school-a=2"})
-    hub.keygen("ops-olga")
-    hub.hubctl("register-caseworker", "ops-olga", "--ops")
-    hub.start()
+    hub = ops_silent_hub(make_hub)
     time.sleep(1.2 * SLOW)               # the first check notes the start
     hub.set_clock("2026-01-05T10:00:00")
     time.sleep(2.5 * SLOW)               # two checks or more

@@ -302,16 +302,8 @@ def test_inbox_timeline_of_400_and_401_entries_is_one_and_two_records(
     `inbox --timeline` asks 400 entries at a time, so showing a person of
     401 to 800 entries once is two `timeline` `ok` records (400: one)."""
     from hubtest import envelope
-    from test_53_delivery import send_batch
-    hub = hub53(make_hub)
-    [p] = adults(9213, 1)
-    hub.assign(p, "cw-anna")
-    send_batch(hub, [envelope("school-a", p, salt=f"r400-{i}",
-                              period_start="2026-09-07",
-                              period_end="2026-09-11", absent=0,
-                              expected=30, school=f"s{i}")
-                     for i in range(399)], "school-a")
-    hub.wait_applied()
+    from test_53_delivery import cw_annas_adult_of_400_entries
+    hub, p = cw_annas_adult_of_400_entries(make_hub, 9213, "r400")
     rc, out, err = run_inbox(hub, "cw-anna", "--timeline", p)
     assert (rc, out.splitlines()[-1], err) == (0, "400 entries", "")
     hub.wait_stats("the reads recorded",
