@@ -376,7 +376,14 @@ long_arg(const char *name, const char *text, long min, long max)
 	errno = 0;
 	long v = strtol(text, &end, 10);
 	if (errno || end == text || *end || v < min || v > max) {
-		if (max == LONG_MAX)
+		if (errno == ERANGE && v == LONG_MAX && end != text && !*end)
+			/* Digits past what a long holds are a whole number,
+			 * only a larger one than this program counts to. */
+			fprintf(stderr,
+				"ug-loadgen: --%s: too large, at most %ld: "
+				"%s\n",
+				name, max, text);
+		else if (max == LONG_MAX)
 			fprintf(stderr,
 				"ug-loadgen: --%s: not a whole number of %ld "
 				"or more: %s\n",

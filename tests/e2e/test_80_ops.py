@@ -3757,6 +3757,11 @@ def test_loadgen_refuses_a_size_it_cannot_make(make_hub):
     assert p.returncode == 2 and p.stdout == ""
     assert "ug-loadgen: --size: not a whole number of 0 or more: abc" in \
         p.stderr
+    # Digits past a long's range are a whole number, only too large one.
+    p = loadgen(hub, "--window", "9223372036854775808")
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == "ug-loadgen: --window: too large, at most " \
+        "9223372036854775807: 9223372036854775808\n", p.stderr
     assert hub.stats()["log_events"] == 0
 
 
