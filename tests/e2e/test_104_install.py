@@ -42,3 +42,38 @@ def test_help_into_a_pipe_whose_reader_has_gone_is_no_error(name, flag):
         os.close(w)
     assert p.returncode == 0, (p.returncode, p.stderr)
     assert p.stderr == b""
+
+
+def run_into_a_gone_reader(args, stream="stdout"):
+    """Run args with stdout (or stderr) a pipe whose reader has gone; the
+    other stream is captured."""
+    r, w = os.pipe()
+    os.close(r)
+    other = "stderr" if stream == "stdout" else "stdout"
+    try:
+        return subprocess.run(args, stdin=subprocess.DEVNULL, timeout=30,
+                              **{stream: w, other: subprocess.PIPE})
+    finally:
+        os.close(w)
+
+
+def test_check_config_into_a_gone_reader_is_exit_1_saying_so(tmp_path):
+    """OPERATIONS.md, "Checking the configuration": exit 1 when `hubd:
+    configuration OK` could not be written, so that `hubd --check-config
+    ... && systemctl reload hubd` never goes on without the answer shown;
+    a pipe whose reader has gone is such a case, named on stderr, not a
+    death by SIGPIPE. Its problems on a stderr whose reader has gone do
+    not change exit 2."""
+    conf = tmp_path / "hubd.conf"
+    conf.write_text(f"data_dir = {tmp_path / 'data'}\n"
+                    f"keys_dir = {tmp_path / 'keys'}\n")
+    hubd = hubtest.binary("hubd")
+    p = run_into_a_gone_reader([hubd, "--check-config", "--config",
+                                str(conf)])
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert p.stderr == b"hubd: cannot write standard output: Broken pipe\n"
+    p = run_into_a_gone_reader([hubd, "--check-config", "--config",
+                                str(conf), "--batch_max", "0"], "stderr")
+    assert p.returncode == 2, p.returncode
+    assert p.stdout == b""
+    assert not (tmp_path / "data").exists()
