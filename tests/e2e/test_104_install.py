@@ -77,3 +77,76 @@ def test_check_config_into_a_gone_reader_is_exit_1_saying_so(tmp_path):
     assert p.returncode == 2, p.returncode
     assert p.stdout == b""
     assert not (tmp_path / "data").exists()
+
+
+def test_a_signing_key_the_service_user_cannot_read_does_not_stop_hubd(
+        make_hub):
+    """OPERATIONS.md, "As a Debian service": a key hubd cannot read stops
+    the start, exit 1, but the audit signing pair is the exception: with
+    hub.sign_secret root's (a copy put back by root), hubd, running as the
+    service user, serves with its checkpoints unsigned and says so once,
+    after HUB-READY (err `HUB-AUDIT no audit signing key (keys_dir:
+    cannot open DIR/hub.sign_secret: Permission denied); the trail is
+    chained but its checkpoints are not signed`); chowned too, the next
+    start says nothing of it."""
+    import pwd
+    import shutil
+    import signal
+    import tempfile
+    from pathlib import Path
+
+    if os.geteuid() != 0:
+        pytest.skip("only root starts hubd as another user")
+    svc = pwd.getpwnam("nobody")
+    hub = make_hub(start=False)
+    top = Path(tempfile.mkdtemp(prefix="ug-sign-"))
+    try:
+        os.chmod(top, 0o755)
+        keys, data = top / "keys", top / "data"
+        shutil.copytree(hub.keys_dir, keys)
+        shutil.copytree(hub.data_dir, data)
+        for d in (keys, data):
+            for f in [d, *d.rglob("*")]:
+                os.chown(f, svc.pw_uid, svc.pw_gid)
+        secret = keys / "hub.sign_secret"
+        os.chown(secret, 0, 0)
+        conf = top / "hubd.conf"
+        conf.write_text(hub.conf_elsewhere(data, keys))
+
+        def as_service():
+            os.setgroups([])
+            os.setgid(svc.pw_gid)
+            os.setuid(svc.pw_uid)
+
+        def run(log):
+            with open(log, "wb") as out:
+                p = subprocess.Popen([hubtest.binary("hubd"), "--config",
+                                      str(conf)], stdout=out,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     preexec_fn=as_service)
+                try:
+                    # The pair is loaded on the first loop turn, or at
+                    # a stop that comes before it: either way once.
+                    hubtest.wait_for(
+                        lambda: p.poll() is not None or
+                        "HUB-READY" in log.read_text(), 15, "HUB-READY")
+                finally:
+                    p.send_signal(signal.SIGTERM)
+                    rc = p.wait(timeout=30)
+            return rc, log.read_text()
+
+        rc, text = run(top / "first.log")
+        assert rc == 0, text
+        ready = text.index("HUB-READY")
+        said = (f" err HUB-AUDIT no audit signing key (keys_dir: cannot "
+                f"open {secret}: Permission denied); the trail is chained "
+                f"but its checkpoints are not signed\n")
+        assert said in text and text.index(said) > ready, text
+        assert "HUB-START cannot start" not in text
+        os.chown(secret, svc.pw_uid, svc.pw_gid)
+        rc, text = run(top / "second.log")
+        assert rc == 0, text
+        assert "HUB-AUDIT no audit signing key" not in text, text
+    finally:
+        shutil.rmtree(top)
