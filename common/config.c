@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +347,11 @@ load_file(ug_config *cfg, const char *path, ug_diag *diag)
 void
 ug_config_usage(const ug_setting *settings, const char *usage)
 {
+	/* A reader gone before the text is all written (| head) must not
+	 * kill the program with SIGPIPE: the write then fails with EPIPE,
+	 * which is no error below. The disposition is given back after, as
+	 * inbox's live output relies on SIGPIPE to end it. */
+	void (*was)(int) = signal(SIGPIPE, SIG_IGN);
 	printf("%s\n\nOptions (each may also be a line \"name = value\" in "
 	       "the --config file):\n  --config FILE\n      read settings "
 	       "from FILE\n  -h, --help\n      show this text\n",
@@ -369,6 +375,7 @@ ug_config_usage(const ug_setting *settings, const char *usage)
 			   (int)strcspn(name, " \n"), name, strerror(why));
 		exit(1);
 	}
+	signal(SIGPIPE, was);
 }
 
 /* The next argument from i on that the first pass of ug_config_load acts

@@ -223,6 +223,10 @@ config_problems(int argc, char **argv, bool start)
 static int
 check_config(int argc, char **argv)
 {
+	/* A reader gone before the answer (| head) makes it one that could
+	 * not be written, exit 1 saying so, as hubctl's output: not a death
+	 * by SIGPIPE that leaves no word of why. */
+	signal(SIGPIPE, SIG_IGN);
 	/* -h wins over a --config before it that cannot be read, as at a
 	 * start: the load looks for it first and prints the text. */
 	ug_config *cfg = NULL;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -453,6 +454,9 @@ parse_args(int argc, char **argv, options *o)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
 		if (ch == 'h') {
+			/* | head may go before the text is written: EPIPE
+			 * below, not a death by SIGPIPE. */
+			signal(SIGPIPE, SIG_IGN);
 			usage(stdout);
 			/* As the other programs' --help: common/config.c. */
 			if ((fflush(stdout) != 0 || ferror(stdout)) &&
