@@ -1139,9 +1139,10 @@ main(int argc, char **argv)
 			    : strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
 							       : "ID");
 	} else if (nrest > most) {
-		ug_eprintf("hubctl: %s: unexpected argument '%s' (see "
-			   "--help)\n",
-			   cmd, rest[most]);
+		if (!ug_config_stray_word(cfg, "hubctl", most))
+			ug_eprintf("hubctl: %s: unexpected argument '%s' (see "
+				   "--help)\n",
+				   cmd, rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
 		ug_eprintf("hubctl: audit needs verify or show (see "
 			   "--help)\n");

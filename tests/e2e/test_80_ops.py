@@ -508,7 +508,9 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
          "inbox: timeout must be a whole number from 1 to 3600"),
         (["--list", "--timeout", "ten"],
          "inbox: timeout must be a whole number from 1 to 3600"),
-        (["--list", "stray"], "inbox: unexpected argument 'stray'"),
+        (["--list", "stray"], "inbox: list must be true or false (or "
+         "yes/no, on/off, 1/0), not 'stray'"),
+        (["--list", "--", "stray"], "inbox: unexpected argument 'stray'"),
         (["--ack", ""], "inbox: --ack needs an alert id of 18 hex digits"),
         # The id names the key file: never a path out of keys_dir.
         (["--caseworker", "../keys/cw-anna", "--list"],
