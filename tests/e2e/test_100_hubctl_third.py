@@ -54,3 +54,38 @@ def test_a_stray_word_after_a_yes_no_option_names_the_option(tmp_path):
     for quoted in (f"`hubctl: json {BOOL_RULE}, not 'maybe'`",
                    f"`inbox: list {BOOL_RULE}, not 'stray'`"):
         assert quoted in flat, quoted
+
+
+def test_a_manifest_saved_with_a_byte_order_mark_restores(make_hub,
+                                                          tmp_path):
+    """OPERATIONS.md "Backup and restore": a manifest.json a Windows
+    editor saved, with a UTF-8 byte order mark before its `{` and CRLF
+    line ends, is the same manifest and restores; behind the mark the
+    same checks hold (`[]`: not a JSON object; the mark alone: cut
+    short)."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(10041).next()
+    hub.cprs.add(cpr)
+    hub.send(hubtest.envelope("school-a", cpr, salt="manifest-bom"))
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = backup / "manifest.json"
+    whole = manifest.read_text()
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    bom = b"\xef\xbb\xbf"
+    for text, said in (
+            ("[]\n", "damaged: not a JSON object"),
+            ("", "damaged: cut short (not a whole JSON object)")):
+        manifest.write_bytes(bom + text.encode())
+        p = hub.hubctl("restore", str(backup), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: restore: {manifest} is {said}\n"), text
+        assert not hub.data_dir.exists()
+    manifest.write_bytes(bom + whole.replace("\n", "\r\n").encode())
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    assert (hub.data_dir / "log" / "data.mdb").exists()
+    assert "byte order mark before it" in doc_text()
