@@ -3,6 +3,7 @@ round: docs/OPERATIONS.md's hubctl sections read without the code, what
 the earlier hubctl tests (35, 58, 61, 62, 69, 80, 82, 86, 96) leave
 unasserted."""
 
+import re
 import subprocess
 
 import hubtest
@@ -89,3 +90,61 @@ def test_a_manifest_saved_with_a_byte_order_mark_restores(make_hub,
     assert (p.returncode, p.stderr) == (0, ""), p.stderr
     assert (hub.data_dir / "log" / "data.mdb").exists()
     assert "byte order mark before it" in doc_text()
+
+
+# OPERATIONS.md "The audit trail": audit show's columns, by their place.
+AUDIT_COLUMNS = (("seq", 8, 2), ("time", 20, 2), ("actor", 18, 1),
+                 ("action", 19, 1), ("result", 13, 1), ("key", 10, 1),
+                 ("person", 19, 1))
+
+
+def audit_columns(line):
+    """One audit show line cut as OPERATIONS.md describes it: each
+    column at its place, padded to its width; the detail after them."""
+    row, at = {}, 0
+    for name, width, gap in AUDIT_COLUMNS:
+        row[name] = line[at:at + width].strip()
+        assert line[at + width:at + width + gap] == " " * gap, (name, line)
+        at += width + gap
+    row["detail"] = line[at:]
+    return row
+
+
+def test_audit_show_columns_line_up_for_every_action(make_hub):
+    """OPERATIONS.md "The audit trail": every line's columns are at the
+    same places, whatever the action (register-caseworker, the longest,
+    `action refused` with its blank), the result (already-known) and
+    whether the record is about a person; read so, each holds what the
+    doc says."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(10042).next()
+    hub.cprs.add(cpr)
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna", "--from",
+               "2024-01-01")
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna", "--from",
+               "2024-01-01")
+    rc, _, _ = hub.record("cw-anna", "contact", "0" * 18, "phone")
+    assert rc != 0
+    hub.hubctl("revoke-caseworker", "desk-dora")
+    hub.hubctl("audit", "show")
+    lines = hub.hubctl("audit", "show").stdout.splitlines()
+    rows = [audit_columns(line) for line in lines]
+    seen = {(r["action"], r["result"]) for r in rows}
+    for want in (("register-agency", "ok"), ("register-caseworker", "ok"),
+                 ("assign", "ok"), ("assign", "already-known"),
+                 ("action refused", "denied"), ("revoke-caseworker", "ok"),
+                 ("audit-show", "ok")):
+        assert want in seen, (want, lines)
+    for r in rows:
+        assert r["seq"].isdigit() and r["time"].endswith("Z"), r
+        assert r["actor"] in ("hubctl:" + r["actor"][7:], "cw-anna"), r
+        assert r["key"] and " " not in r["key"], r
+        assert r["person"] == "" or re.fullmatch(r"person [0-9a-f]{12}",
+                                                 r["person"]), r
+        assert not r["detail"].startswith(" "), r
+    about = [r for r in rows if r["action"] == "assign"]
+    assert [r["person"] for r in about] == [about[0]["person"]] * 2
+    assert about[0]["detail"] == "contact cw-anna from 2024-01-01"
+    flat = doc_text()
+    assert "the action (19, the longest the hub writes being " \
+        "`register-caseworker`;" in flat
