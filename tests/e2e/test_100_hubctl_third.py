@@ -3,6 +3,7 @@ round: docs/OPERATIONS.md's hubctl sections read without the code, what
 the earlier hubctl tests (35, 58, 61, 62, 69, 80, 82, 86, 96) leave
 unasserted."""
 
+import json
 import re
 import subprocess
 
@@ -148,3 +149,82 @@ def test_audit_show_columns_line_up_for_every_action(make_hub):
     flat = doc_text()
     assert "the action (19, the longest the hub writes being " \
         "`register-caseworker`;" in flat
+
+
+FILE_DATES = ("dates must be a real day YYYY-MM-DD, DD-MM-YYYY or "
+              "DD.MM.YYYY in the years 1900-2199")
+
+
+def adapters_role_words():
+    """The role words ADAPTERS.md's youth unit table lists."""
+    doc = (hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+    [row] = [line for line in doc.splitlines()
+             if line.startswith("| role | rolle, funktion |")]
+    return re.findall(r"`([^`]+)`", row)
+
+
+def test_assign_file_reads_the_youth_units_role_words_and_date_forms(
+        make_hub):
+    """OPERATIONS.md "Contact persons" and ADAPTERS.md's youth unit
+    table: `hubctl assign --file` reads the adapter's Danish role words
+    (any case, `-` or blank alike) and its date forms (DD-MM-YYYY,
+    DD.MM.YYYY, 9999-12-31 as no end) as the adapter does; a word or date
+    in none of them is rejected naming the column and what it takes; the
+    same file written the ISO way is the same assignments."""
+    hub = make_hub(start=False, clock="2026-09-01",
+                   caseworkers={"cw-anna": False, "cw-bob": False,
+                                "desk-dora": True})
+    cprs = hubtest.CprGen(10043).take(8)
+    hub.cprs.update(cprs)
+    a, b, c, d, e, f, g, h = cprs
+    rows = [f"{a};cw-anna;Kontaktperson;05.01.2026;31-08-2026",   # 2
+            f"{b};cw-bob;UU-vejleder;10-08-2026;9999-12-31",      # 3
+            f"{c};cw-anna;MENTOR;2026-08-01;31.12.9999",          # 4
+            f"{d};cw-bob;uu vejleder;01.08.2026;",                # 5
+            f"{e};cw-anna;coach;01.08.2026;",                     # 6
+            f"{f};cw-anna;kontakt;01-08.2026;",                   # 7
+            f"{g};cw-anna;vejleder;30.02.2026;",                  # 8
+            f"{h};cw-anna;;01.08.2026;31-12-2027"]                # 9
+    path = hub.inputs_dir / "ungeenheden.csv"
+    path.write_text("CPRnr;Sagsbehandler;Rolle;Fra;Til\n"
+                    + "\n".join(rows) + "\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stdout) == (
+        1, "assignments: 5 new, 0 already known, 3 rejected\n"), p
+    assert p.stderr.splitlines() == [
+        f"{path}:6: column role: the role must be contact, guidance or "
+        "mentor (kontaktperson, UU-vejleder, mentor; empty means contact)",
+        f"{path}:7: column from: {FILE_DATES}",
+        f"{path}:8: column from: {FILE_DATES}"], p.stderr
+    p = hub.hubctl("audit", "show", "--json")
+    stored = [r["detail"] for r in map(json.loads, p.stdout.splitlines())
+              if r["action"] == "assign"]
+    assert stored == ["contact cw-anna from 2026-01-05 to 2026-08-31",
+                      "guidance cw-bob from 2026-08-10",
+                      "mentor cw-anna from 2026-08-01",
+                      "guidance cw-bob from 2026-08-01",
+                      "contact cw-anna from 2026-08-01 to 2027-12-31"], \
+        stored
+    # The same rows written the ISO way, with hubctl's names: known.
+    iso = hub.inputs_dir / "iso.csv"
+    iso.write_text("cpr;caseworker;role;from;to\n"
+                   f"{a};cw-anna;contact;2026-01-05;2026-08-31\n"
+                   f"{b};cw-bob;guidance;2026-08-10;\n"
+                   f"{c};cw-anna;mentor;2026-08-01;\n")
+    p = hub.hubctl("assign", "--file", str(iso), check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        0, "assignments: 0 new, 3 already known, 0 rejected\n", ""), p
+    # Every role word ADAPTERS.md lists for the adapter, hubctl takes.
+    words = adapters_role_words()
+    assert {"kontaktperson", "UU-vejleder", "vejledning", "mentor"} <= \
+        set(words), words
+    each = hub.inputs_dir / "words.csv"
+    each.write_text("cpr;caseworker;rolle;fra\n" + "".join(
+        f"{a};cw-bob;{w};2026-0{1 + i % 9}-{10 + i:02d}\n"
+        for i, w in enumerate(words)))
+    p = hub.hubctl("assign", "--file", str(each), check=False)
+    assert (p.returncode, p.stderr) == (0, ""), p
+    assert p.stdout == f"assignments: {len(words)} new, 0 already known, " \
+        "0 rejected\n", p.stdout
+    flat = doc_text()
+    assert "DD-MM-YYYY or DD.MM.YYYY" in flat
