@@ -1143,10 +1143,14 @@ main(int argc, char **argv)
 			    : strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
 							       : "ID");
 	} else if (nrest > most) {
+		/* Named as the other messages of audit's verbs name it:
+		 * "audit verify", not "audit". */
+		bool verb = audit && hubctl_audit_known(id);
 		if (!ug_config_stray_word(cfg, "hubctl", most))
-			ug_eprintf("hubctl: %s: unexpected argument '%s' (see "
-				   "--help)\n",
-				   cmd, rest[most]);
+			ug_eprintf("hubctl: %s%s%s: unexpected argument '%s' "
+				   "(see --help)\n",
+				   cmd, verb ? " " : "", verb ? id : "",
+				   rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
 		ug_eprintf("hubctl: audit needs verify or show (see "
 			   "--help)\n");

@@ -40,6 +40,12 @@ def test_a_stray_word_after_a_yes_no_option_names_the_option(tmp_path):
          "hubctl: stats: unexpected argument 'maybe' (see --help)\n"),
         (["hubctl", "--data_dir", data, "--json", "stat"],
          "hubctl: unknown or missing command (see --help)\n"),
+        # An audit verb is named with it, as in its other messages.
+        (["hubctl", "--data_dir", data, "audit", "verify", "extra"],
+         "hubctl: audit verify: unexpected argument 'extra' (see "
+         "--help)\n"),
+        (["hubctl", "--data_dir", data, "audit", "show", "--json", "x"],
+         f"hubctl: json {BOOL_RULE}, not 'x'\n"),
         (["inbox", "--caseworker", "cw-anna", "--keys_dir", keys, "--list",
           "stray"], f"inbox: list {BOOL_RULE}, not 'stray'\n"),
         (["inbox", "--caseworker", "cw-anna", "--keys_dir", keys,
@@ -54,6 +60,8 @@ def test_a_stray_word_after_a_yes_no_option_names_the_option(tmp_path):
     assert not (tmp_path / "d").exists()
     flat = doc_text()
     for quoted in (f"`hubctl: json {BOOL_RULE}, not 'maybe'`",
+                   "`hubctl: audit verify: unexpected argument 'X' (see "
+                   "--help)`",
                    f"`inbox: list {BOOL_RULE}, not 'stray'`"):
         assert quoted in flat, quoted
 
