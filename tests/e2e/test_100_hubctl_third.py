@@ -236,3 +236,42 @@ def test_assign_file_reads_the_youth_units_role_words_and_date_forms(
         "0 rejected\n", p.stdout
     flat = doc_text()
     assert "DD-MM-YYYY or DD.MM.YYYY" in flat
+
+
+def test_assign_file_header_missing_or_doubled_columns_and_a_tie(make_hub):
+    """OPERATIONS.md "Contact persons": a header without cpr or
+    caseworker, or with two columns meaning one, is refused as a whole,
+    exit 1, nothing stored, with the words quoted there; with as many
+    `,` as `;` in the header, `;` separates."""
+    hub = make_hub(start=False, clock="2026-09-01")
+    cpr = hubtest.CprGen(10044).next()
+    hub.cprs.add(cpr)
+    cw = ("caseworker (or case_worker, caseworker_id, sagsbehandler, "
+          "kontaktperson, medarbejder)")
+    cases = [
+        ("nocw.csv", f"cpr;from\n{cpr};2026-01-01\n",
+         f"1: missing required column(s): {cw} (is the first line the "
+         "header row?)"),
+        ("none.csv", "navn;fra\nx;2026-01-01\n",
+         f"1: missing required column(s): cpr (or cprnr, cpr_nr); {cw} (is "
+         "the first line the header row?)"),
+        ("twice.csv", f"cpr;caseworker;sagsbehandler\n{cpr};cw-anna;cw-anna\n",
+         '1: columns "caseworker" and "sagsbehandler" (2 and 3) both mean '
+         "caseworker; keep one")]
+    for name, text, said in cases:
+        path = hub.inputs_dir / name
+        path.write_text(text)
+        p = hub.hubctl("assign", "--file", str(path), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: {path}:{said}\n"), p
+    assert hub.stats()["log_events"] == 0
+    path = hub.inputs_dir / "tie.csv"
+    path.write_text(f"cpr;caseworker,note\n{cpr};cw-anna,x\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stderr) == (1, f"hubctl: {path}:1: missing "
+                                        f"required column(s): {cw} (is the "
+                                        "first line the header row?)\n"), p
+    flat = doc_text()
+    assert "whichever the header uses more (`;` on a tie)" in flat
+    assert "`hubctl: FILE:1: columns \"caseworker\" and \"sagsbehandler\" " \
+        "(2 and 3) both mean caseworker; keep one`" in flat
