@@ -62,6 +62,7 @@ def test_a_stray_word_after_a_yes_no_option_names_the_option(tmp_path):
     for quoted in (f"`hubctl: json {BOOL_RULE}, not 'maybe'`",
                    "`hubctl: audit verify: unexpected argument 'X' (see "
                    "--help)`",
+                   f"`inbox: list {BOOL_RULE}, not 'WORD'`",
                    f"`inbox: list {BOOL_RULE}, not 'stray'`"):
         assert quoted in flat, quoted
 
