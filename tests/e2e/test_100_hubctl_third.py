@@ -113,6 +113,9 @@ def audit_columns(line):
     column at its place, padded to its width; the detail after them."""
     row, at = {}, 0
     for name, width, gap in AUDIT_COLUMNS:
+        if name == "actor":
+            # An actor has no blank; a longer one pushes the rest right.
+            width = max(width, len(line[at:].split(" ", 1)[0]))
         row[name] = line[at:at + width].strip()
         assert line[at + width:at + width + gap] == " " * gap, (name, line)
         at += width + gap
