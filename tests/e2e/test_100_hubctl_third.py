@@ -279,3 +279,36 @@ def test_assign_file_header_missing_or_doubled_columns_and_a_tie(make_hub):
     assert "whichever the header uses more (`;` on a tie)" in flat
     assert "`hubctl: FILE:1: columns \"caseworker\" and \"sagsbehandler\" " \
         "(2 and 3) both mean caseworker; keep one`" in flat
+
+
+def test_an_empty_export_out_is_refused_not_printed(make_hub, tmp_path):
+    """OPERATIONS.md "Retention, access and erasure": `--out ""` (an
+    unset variable) or an empty `out =` line is exit 2, `hubctl: export:
+    --out is empty (...)`, the file's line before it; nothing is printed
+    or recorded. Left out, or `--out -`, the document goes to standard
+    output as before."""
+    hub = make_hub(start=False)
+    cpr = hubtest.CprGen(10045).next()
+    hub.cprs.add(cpr)
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna", "--from",
+               "2024-01-01")
+    records = hub.stats()["audit_records"]
+    said = ("export: --out is empty (leave it out, or give --out -, for "
+            "standard output)\n")
+    p = hub.hubctl("export", "--cpr", cpr, "--out", "", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (2, "", f"hubctl: {said}")
+    ops = tmp_path / "ops.conf"
+    ops.write_text("out =\n")
+    p = hub.hubctl("export", "--cpr", cpr, "--config", str(ops),
+                   check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", f"hubctl: {ops}:1: {said}"), p
+    assert hub.stats()["audit_records"] == records
+    # The document holds the CPR: read here, not logged by hub.hubctl.
+    for out in ([], ["--out", "-"]):
+        p = run("hubctl", "export", "--config", str(hub.conf), "--cpr", cpr,
+                *out)
+        assert (p.returncode, p.stderr) == (0, ""), p.stderr
+        assert json.loads(p.stdout)["events"][0]["agency"] == "hubctl"
+    assert "`hubctl: export: --out is empty (leave it out, or give --out -, " \
+        "for standard output)`" in doc_text()
