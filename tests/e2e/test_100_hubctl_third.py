@@ -312,3 +312,20 @@ def test_an_empty_export_out_is_refused_not_printed(make_hub, tmp_path):
         assert json.loads(p.stdout)["events"][0]["agency"] == "hubctl"
     assert "`hubctl: export: --out is empty (leave it out, or give --out -, " \
         "for standard output)`" in doc_text()
+
+
+def test_assign_empty_from_and_to_are_today_and_no_end(make_hub):
+    """OPERATIONS.md "Contact persons": an empty `--from ""` or `--to ""`
+    is the same as leaving it out: today by the hub clock, no end."""
+    hub = make_hub(start=False, clock="2026-09-01")
+    cpr = hubtest.CprGen(10046).next()
+    hub.cprs.add(cpr)
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                   "--from", "", "--to", "")
+    assert (p.stdout, p.stderr) == ("assigned to cw-anna from 2026-09-01\n",
+                                    ""), p
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna")
+    assert p.stdout == "assigned to cw-anna from 2026-09-01 (already " \
+        "known)\n", p
+    assert "an empty `--from \"\"` or `--to \"\"` is the same as leaving " \
+        "it out (today; no end)" in doc_text()
