@@ -178,10 +178,7 @@ fields_date(const char *text, const char *column, int32_t *days, char iso[11],
 bool
 fields_no_end(const char *text)
 {
-	/* Many systems write "no end" as the last day of year 9999. */
-	static const char *const no_end[] = {"9999-12-31", "31-12-9999",
-					     "31.12.9999", NULL};
-	return fields_empty(text) || adapter_match(text, no_end) >= 0;
+	return fields_empty(text) || ug_date_no_end(text);
 }
 
 ug_err

@@ -10,35 +10,13 @@
 #include "adapters/adapter.h"
 #include "common/util.h"
 
-/* text in any of the three forms, reordered to ISO; false if it is in
- * none of them. */
-static bool
-to_iso(const char *text, char iso[11])
-{
-	if (!text || strlen(text) != 10)
-		return false;
-	if (text[4] == '-') {
-		memcpy(iso, text, 11);
-		return true;
-	}
-	/* DD-MM-YYYY or DD.MM.YYYY, one separator throughout: "01-03.2024"
-	 * is more likely a typo than a date. */
-	char sep = text[2];
-	if ((sep != '-' && sep != '.') || text[5] != sep)
-		return false;
-	const char out[11] = {text[6], text[7], text[8], text[9], '-', text[3],
-			      text[4], '-',	text[0], text[1], '\0'};
-	memcpy(iso, out, 11);
-	return true;
-}
-
 ug_err
 adapter_parse_date(const char *text, int32_t *days)
 {
 	char iso[11];
 	/* Reordered to ISO, the one validator decides what a real date
 	 * is. */
-	if (!to_iso(text, iso))
+	if (!ug_date_form_iso(text, iso))
 		return UG_EMALFORMED;
 	return ug_date_parse_n(iso, 10, days);
 }
@@ -46,7 +24,7 @@ adapter_parse_date(const char *text, int32_t *days)
 bool
 adapter_date_iso(const char *text, char iso[11])
 {
-	if (!to_iso(text, iso) || iso[4] != '-' || iso[7] != '-')
+	if (!ug_date_form_iso(text, iso) || iso[4] != '-' || iso[7] != '-')
 		return false;
 	for (int i = 0; i < 10; i++)
 		if (i != 4 && i != 7 && (iso[i] < '0' || iso[i] > '9'))
@@ -84,76 +62,10 @@ adapter_parse_uint(const char *text, unsigned max, unsigned *out)
 	return UG_OK;
 }
 
-/* Next folded character of s: ASCII lower case, ' ' '-' '_' and the
- * non-breaking space (C2 A0, what a header pasted in a spreadsheet may
- * hold between its words) as '_', the UTF-8 capitals Æ Ø Å (C3 86, C3 98,
- * C3 85) as their small letters.
- * Returns the folded code (a byte, or 0x100 + the second UTF-8 byte for
- * the Danish letters) and advances *s; 0 at the end. */
-static unsigned
-fold_next(const unsigned char **s)
-{
-	const unsigned char *p = *s;
-	if (!*p)
-		return 0;
-	if (p[0] == 0xC2 && p[1] == 0xA0) {
-		*s = p + 2;
-		return '_';
-	}
-	if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0xBF) {
-		unsigned c = p[1];
-		if (c >= 0x80 && c <= 0x9E && c != 0x97)
-			c += 0x20; /* Latin-1 capitals to small */
-		*s = p + 2;
-		return 0x100 + c;
-	}
-	*s = p + 1;
-	unsigned c = p[0];
-	if (c >= 'A' && c <= 'Z')
-		return c + 32;
-	if (c == ' ' || c == '-')
-		return '_';
-	return c;
-}
-
-static bool
-words_equal(const char *a, const char *b)
-{
-	const unsigned char *p = (const unsigned char *)a,
-			    *q = (const unsigned char *)b;
-	for (;;) {
-		unsigned x = fold_next(&p), y = fold_next(&q);
-		if (x != y)
-			return false;
-		if (x == 0)
-			return true;
-	}
-}
-
 int
 adapter_match(const char *text, const char *const *words)
 {
-	if (!text || !words)
-		return -1;
-	/* Without the non-breaking spaces around it, as a column's name
-	 * (csv_column_matches): the readers drop only blanks there, and a
-	 * cell pasted in a spreadsheet may end in U+00A0. */
-	while ((unsigned char)text[0] == 0xC2 &&
-	       (unsigned char)text[1] == 0xA0)
-		text += 2;
-	size_t len = strlen(text);
-	while (len >= 2 && (unsigned char)text[len - 2] == 0xC2 &&
-	       (unsigned char)text[len - 1] == 0xA0)
-		len -= 2;
-	char word[256];
-	if (len >= sizeof word)
-		return -1; /* longer than any word of a list */
-	memcpy(word, text, len);
-	word[len] = '\0';
-	for (int i = 0; words[i]; i++)
-		if (words_equal(word, words[i]))
-			return i;
-	return -1;
+	return ug_word_match(text, words);
 }
 
 const struct adapter_kind *

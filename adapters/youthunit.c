@@ -51,20 +51,13 @@ static const csv_column assignment_columns[] = {
     {NULL, {NULL}, false},
 };
 
-/* The file's words for a role; the value is the ContactRole sent. */
-enum {
-	ROLE_CONTACT = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT,
-	ROLE_GUIDANCE = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE,
-	ROLE_MENTOR = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR,
-};
-static const fields_word role_words[] = {
-    {"contact", ROLE_CONTACT},	     {"contact person", ROLE_CONTACT},
-    {"kontaktperson", ROLE_CONTACT}, {"kontakt", ROLE_CONTACT},
-    {"guidance", ROLE_GUIDANCE},     {"guidance counsellor", ROLE_GUIDANCE},
-    {"vejleder", ROLE_GUIDANCE},     {"uu vejleder", ROLE_GUIDANCE},
-    {"uu", ROLE_GUIDANCE},	     {"vejledning", ROLE_GUIDANCE},
-    {"mentor", ROLE_MENTOR},	     {NULL, 0},
-};
+static ug_err
+role_unknown(ug_diag *diag)
+{
+	FIELDS_BAD(diag, "role",
+		   "role must be " WIRE_ROLE_ACCEPTED " (" UG_ASSIGN_ROLE_WORDS
+		   ")");
+}
 
 static ug_err
 assignment_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
@@ -73,15 +66,14 @@ assignment_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 	Ungebro__V1__ContactAssignment *a = &ev->payload.contact_assignment;
 	ungebro__v1__contact_assignment__init(a);
 	int32_t from;
-	int role = ROLE_CONTACT; /* when the file does not say */
+	/* The file's words, as hubctl assign --file reads them; the
+	 * contact person when it does not say. */
+	int role = fields_empty(f[AS_ROLE]) ? UG_ASSIGN_CONTACT
+					    : ug_assign_role(f[AS_ROLE]);
 	ug_err err;
 	if ((err = fields_cpr(f[AS_CPR], "cpr", ev, diag)) ||
 	    (err = fields_id(f[AS_CASEWORKER], "caseworker", diag)) ||
-	    (!fields_empty(f[AS_ROLE]) &&
-	     (err = fields_choice(f[AS_ROLE], "role", role_words,
-				  WIRE_ROLE_ACCEPTED
-				  " (kontaktperson, UU-vejleder, mentor)",
-				  &role, diag))) ||
+	    (role < 0 && (err = role_unknown(diag))) ||
 	    (err =
 		 fields_date(f[AS_FROM], "from", &from, ev->date[0], diag)) ||
 	    (err = parse_to(f[AS_TO], from, ev->date[0], ev->date[1], diag)))

@@ -20,6 +20,9 @@ struct ug_config {
 	bool *given;   /* set on the command line, not (only) in a file */
 	char **where; /* "PATH:LINE: " of the file line that set it, or NULL */
 	char **rest;
+	/* Per rest word, the yes/no setting whose "--name" stands right
+	 * before it, or NULL: "--json maybe" is a bad value to its user. */
+	const char **rest_flag;
 	int options; /* how many of rest came before a "--" */
 };
 
@@ -491,6 +494,7 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 	cfg->given = calloc(cfg->count + 1, sizeof *cfg->given);
 	cfg->where = calloc(cfg->count + 1, sizeof *cfg->where);
 	cfg->rest = calloc((size_t)argc + 1, sizeof *cfg->rest);
+	cfg->rest_flag = calloc((size_t)argc + 1, sizeof *cfg->rest_flag);
 	ug_err err = cfg->values && cfg->given && cfg->where && cfg->rest
 			 ? UG_OK
 			 : UG_ENOMEM;
@@ -581,6 +585,9 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 			    ug_parse_bool(argv[i + 1], &yes) == UG_OK;
 			err =
 			    set(cfg, name, valued ? argv[++i] : "true", diag);
+			if (!valued && i + 1 < argc &&
+			    strncmp(argv[i + 1], "--", 2) != 0)
+				cfg->rest_flag[n] = settings[idx].name;
 		} else if (i + 1 >= argc) {
 			ug_diag_set(diag, name, "--%s needs a value", name);
 			err = UG_EINVAL;
@@ -642,6 +649,7 @@ ug_config_destroy(ug_config **cfgp)
 	free(cfg->values);
 	free(cfg->given);
 	free(cfg->rest);
+	free(cfg->rest_flag);
 	free(cfg);
 	*cfgp = NULL;
 }
@@ -650,6 +658,17 @@ int
 ug_config_rest_options(const ug_config *cfg)
 {
 	return cfg->options;
+}
+
+bool
+ug_config_stray_word(const ug_config *cfg, const char *program, int i)
+{
+	const char *flag = cfg->rest_flag[i];
+	if (flag)
+		ug_eprintf("%s: %s must be true or false (or yes/no, on/off, "
+			   "1/0), not '%.40s'\n",
+			   program, flag, cfg->rest[i]);
+	return flag != NULL;
 }
 
 const char *

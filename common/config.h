@@ -42,6 +42,14 @@ void ug_config_destroy(ug_config **cfg);
  */
 int ug_config_rest_options(const ug_config *cfg);
 /*
+ * For a rest word i that is refused as stray: if it stands right after a
+ * yes/no option --NAME ("--json maybe"), its user meant it as that
+ * option's value, so this says "PROGRAM: NAME must be true or false (or
+ * yes/no, on/off, 1/0), not 'WORD'" on stderr and returns true; else it
+ * says nothing and returns false (the caller's "unexpected argument").
+ */
+bool ug_config_stray_word(const ug_config *cfg, const char *program, int i);
+/*
  * The --config files of argv, in the order ug_config_load reads them
  * ("--config FILE" or "--config=FILE"; not the value of another option,
  * nothing after "--" or "--help"): start with *pos = 0; each call returns

@@ -126,6 +126,108 @@ ug_date_parse(const char *text, int32_t *days)
 	return ug_date_parse_n(text, strlen(text), days);
 }
 
+/* text in any of the three forms, reordered to ISO; false if it is in
+ * none of them. */
+bool
+ug_date_form_iso(const char *text, char iso[11])
+{
+	if (!text || strlen(text) != 10)
+		return false;
+	if (text[4] == '-') {
+		memcpy(iso, text, 11);
+		return true;
+	}
+	/* DD-MM-YYYY or DD.MM.YYYY, one separator throughout: "01-03.2024"
+	 * is more likely a typo than a date. */
+	char sep = text[2];
+	if ((sep != '-' && sep != '.') || text[5] != sep)
+		return false;
+	const char out[11] = {text[6], text[7], text[8], text[9], '-', text[3],
+			      text[4], '-',	text[0], text[1], '\0'};
+	memcpy(iso, out, 11);
+	return true;
+}
+
+/* Next folded character of s: ASCII lower case, ' ' '-' '_' and the
+ * non-breaking space (C2 A0, what a header pasted in a spreadsheet may
+ * hold between its words) as '_', the UTF-8 capitals Æ Ø Å (C3 86, C3 98,
+ * C3 85) as their small letters.
+ * Returns the folded code (a byte, or 0x100 + the second UTF-8 byte for
+ * the Danish letters) and advances *s; 0 at the end. */
+static unsigned
+fold_next(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	if (!*p)
+		return 0;
+	if (p[0] == 0xC2 && p[1] == 0xA0) {
+		*s = p + 2;
+		return '_';
+	}
+	if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0xBF) {
+		unsigned c = p[1];
+		if (c >= 0x80 && c <= 0x9E && c != 0x97)
+			c += 0x20; /* Latin-1 capitals to small */
+		*s = p + 2;
+		return 0x100 + c;
+	}
+	*s = p + 1;
+	unsigned c = p[0];
+	if (c >= 'A' && c <= 'Z')
+		return c + 32;
+	if (c == ' ' || c == '-')
+		return '_';
+	return c;
+}
+
+static bool
+words_equal(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a,
+			    *q = (const unsigned char *)b;
+	for (;;) {
+		unsigned x = fold_next(&p), y = fold_next(&q);
+		if (x != y)
+			return false;
+		if (x == 0)
+			return true;
+	}
+}
+
+int
+ug_word_match(const char *text, const char *const *words)
+{
+	if (!text || !words)
+		return -1;
+	/* Without the non-breaking spaces around it, as a column's name
+	 * (csv_column_matches): the readers drop only blanks there, and a
+	 * cell pasted in a spreadsheet may end in U+00A0. */
+	while ((unsigned char)text[0] == 0xC2 &&
+	       (unsigned char)text[1] == 0xA0)
+		text += 2;
+	size_t len = strlen(text);
+	while (len >= 2 && (unsigned char)text[len - 2] == 0xC2 &&
+	       (unsigned char)text[len - 1] == 0xA0)
+		len -= 2;
+	char word[256];
+	if (len >= sizeof word)
+		return -1; /* longer than any word of a list */
+	memcpy(word, text, len);
+	word[len] = '\0';
+	for (int i = 0; words[i]; i++)
+		if (words_equal(word, words[i]))
+			return i;
+	return -1;
+}
+
+bool
+ug_date_no_end(const char *text)
+{
+	static const char *const no_end[] = {"9999-12-31", "31-12-9999",
+					     "31.12.9999", NULL};
+	return ug_word_match(text, no_end) >= 0;
+}
+
 void
 ug_date_format(int32_t days, char out[11])
 {

@@ -26,6 +26,27 @@ int64_t ug_mono_ms(void);
 ug_err ug_date_parse(const char *text, int32_t *days);
 /* Parse the first `len` bytes of text as a date (not NUL-terminated). */
 ug_err ug_date_parse_n(const char *text, size_t len, int32_t *days);
+/*
+ * text as ISO "2024-03-01" or Danish "01-03-2024" / "01.03.2024" (day
+ * and month two digits, year four, one separator throughout), reordered
+ * to ISO in iso, not yet checked for a real day (ug_date_parse); false
+ * if it is in none of the three forms: the forms the agencies' files
+ * write dates in, read alike by the adapters and hubctl assign --file.
+ */
+bool ug_date_form_iso(const char *text, char iso[11]);
+/*
+ * Match text against a NULL-terminated list of words, ignoring case
+ * (ASCII and the Danish letters Æ Ø Å as UTF-8) and reading ' ', '-',
+ * '_' and the non-breaking space alike, non-breaking spaces around text
+ * dropped: "Ikke parat", "ikke-parat" and "IKKE_PARAT" are one word.
+ * Returns the index of the first word that matches, or -1.
+ */
+int ug_word_match(const char *text, const char *const *words);
+/*
+ * Whether text is 9999-12-31 in one of ug_date_form_iso's forms: many
+ * systems' "no end", read as an open end where an end date may be empty.
+ */
+bool ug_date_no_end(const char *text);
 /* Write "YYYY-MM-DD" into out (11 bytes). */
 void ug_date_format(int32_t days, char out[11]);
 /* Days since epoch to civil date, and back. */

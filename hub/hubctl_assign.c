@@ -71,21 +71,50 @@ role_parse(const char *text)
 	return wire_assignment_role(&probe);
 }
 
+/* A date of the command line (YYYY-MM-DD), or of a file row in any of
+ * the forms the youth unit's adapter reads (ug_date_form_iso). */
+static ug_err
+date_parse(const char *text, bool file, int32_t *day)
+{
+	char iso[11];
+	if (file)
+		return ug_date_form_iso(text, iso) ? ug_date_parse(iso, day)
+						   : UG_EMALFORMED;
+	return ug_date_parse(text, day);
+}
+
+/* file: the values are a --file row's, read as the youth unit's adapter
+ * reads them (common/assignment_file.h): its role words and date forms,
+ * 9999-12-31 for no end. */
 static ug_err
 build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
-		 const char *from, const char *to, const char *role,
+		 const char *from, const char *to, const char *role, bool file,
 		 ug_diag *diag)
 {
 	memset(a, 0, sizeof *a);
 	int32_t from_day = (int32_t)(ctl_now(c) / UG_DAY_MS), to_day = 0;
 	uint32_t flags;
 	const char *why;
-	if ((a->role = role_parse(role)) == WIRE_ROLE_INVALID) {
+	if (file) {
+		a->role = role[0] ? ug_assign_role(role) : UG_ASSIGN_CONTACT;
+		if (a->role < 0) {
+			ug_diag_set(diag, "role",
+				    "the role must be " WIRE_ROLE_ACCEPTED
+				    " (" UG_ASSIGN_ROLE_WORDS
+				    "; empty means contact)");
+			return UG_EMALFORMED;
+		}
+		if (ug_date_no_end(to))
+			to = "";
+	} else if ((a->role = role_parse(role)) == WIRE_ROLE_INVALID) {
 		ug_diag_set(diag, "role",
 			    "the role must be " WIRE_ROLE_ACCEPTED
 			    " (empty means contact)");
 		return UG_EMALFORMED;
 	}
+	/* The forms a date may take here, for the reasons below. */
+	const char *forms =
+	    file ? "YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY" : "YYYY-MM-DD";
 	if (ug_cpr_parse(cpr, strlen(cpr), a->cpr, &why) != UG_OK) {
 		ug_diag_set(diag, "cpr", "%s", why);
 		return UG_EMALFORMED;
@@ -113,16 +142,18 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 		return UG_EMALFORMED;
 	}
 	/* Each named on its own: a file's bad to column is not its from. */
-	if (from[0] && ug_date_parse(from, &from_day) != UG_OK) {
+	if (from[0] && date_parse(from, file, &from_day) != UG_OK) {
 		ug_diag_set(diag, "from",
-			    "dates must be a real day YYYY-MM-DD in the "
-			    "years 1900-2199");
+			    "dates must be a real day %s in the years "
+			    "1900-2199",
+			    forms);
 		return UG_EMALFORMED;
 	}
-	if (to[0] && ug_date_parse(to, &to_day) != UG_OK) {
+	if (to[0] && date_parse(to, file, &to_day) != UG_OK) {
 		ug_diag_set(diag, "to",
-			    "dates must be a real day YYYY-MM-DD in the "
-			    "years 1900-2199; leave to empty for no end");
+			    "dates must be a real day %s in the years "
+			    "1900-2199; leave to empty%s for no end",
+			    forms, file ? " (or 9999-12-31)" : "");
 		return UG_EMALFORMED;
 	}
 	if (to[0] && to_day < from_day) {
@@ -442,7 +473,7 @@ assign_file(ctl *c, const char *path)
 			row = build_assignment(c, &batch[n], field[COL_CPR],
 					       field[COL_CASEWORKER],
 					       field[COL_FROM], field[COL_TO],
-					       field[COL_ROLE], &diag);
+					       field[COL_ROLE], true, &diag);
 			/* cw-anna, cw-bob, cw-anna from one day: the rows
 			 * before are stored first, so this one is built
 			 * knowing what it replaces, as by hubctl run thrice.
@@ -457,7 +488,8 @@ assign_file(ctl *c, const char *path)
 				row = build_assignment(
 				    c, &batch[0], field[COL_CPR],
 				    field[COL_CASEWORKER], field[COL_FROM],
-				    field[COL_TO], field[COL_ROLE], &diag);
+				    field[COL_TO], field[COL_ROLE], true,
+				    &diag);
 			}
 			ug_strlcpy(diag.file, path, sizeof diag.file);
 			diag.line = csv_line(r);
@@ -598,7 +630,8 @@ hubctl_assign(const ug_config *cfg, store *s, ug_keys *keys)
 		return 1;
 	if (build_assignment(c, a, cpr, cw, ug_config_get(c->cfg, "from"),
 			     ug_config_get(c->cfg, "to"),
-			     ug_config_get(c->cfg, "role"), &diag) != UG_OK)
+			     ug_config_get(c->cfg, "role"), false,
+			     &diag) != UG_OK)
 		ug_eprintf("hubctl: %s%s: %s\n",
 			   ug_config_where(c->cfg, diag.field), diag.field,
 			   diag.reason);

@@ -237,10 +237,16 @@ show_one(void *ctx, const store_audit_record *r)
 		ug_hex(r->person_key, UG_PERSON_KEY_LEN, person);
 	c->shown++;
 	if (!c->json) {
+		/* Each column as wide as the longest value the hub writes
+		 * in it (action register-caseworker, result already-known,
+		 * "person" and 12 hex digits), blanks where a record has
+		 * none: the columns line up from one record to the next,
+		 * and an action with a blank ("action refused") is read by
+		 * its place (OPERATIONS.md, "The audit trail"). */
 		char about[2 * UG_PERSON_KEY_LEN + 16] = "";
 		if (person[0])
-			snprintf(about, sizeof about, "person %.12s ", person);
-		printf("%8llu  %s  %-18s %-12s %-10s %-10.10s %s",
+			snprintf(about, sizeof about, "person %.12s", person);
+		printf("%8llu  %s  %-18s %-19s %-13s %-10.10s %-19s ",
 		       (unsigned long long)r->seq, when, r->actor, r->action,
 		       r->result[0] ? r->result : "-",
 		       r->key[0] ? r->key : "-", about);

@@ -204,6 +204,12 @@ manifest_read(const char *dir, char *text, size_t size, size_t *len)
 	 * one. */
 	bool read = !ferror(f);
 	fclose(f);
+	/* A Windows editor saves UTF-8 with a byte order mark before the
+	 * '{': still the same manifest, not "no JSON object". */
+	if (n >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+		n -= 3;
+		memmove(text, text + 3, n);
+	}
 	text[n] = '\0';
 	*len = n;
 	return read;

@@ -403,6 +403,16 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	}
 	if (!person_key_of(cfg, NULL, pk, norm))
 		return false;
+	/* An unset variable (--out "$FILE") would put the person's data
+	 * on standard output, into a cron mail or a log, not in a file. */
+	if (strcmp(cmd, "export") == 0 && !ug_config_get(cfg, "out")[0] &&
+	    (ug_config_given(cfg, "out") || ug_config_where(cfg, "out")[0])) {
+		ug_eprintf(
+		    "hubctl: %sexport: --out is empty (leave it out, or "
+		    "give --out -, for standard output)\n",
+		    ug_config_where(cfg, "out"));
+		return false;
+	}
 	if (strcmp(cmd, "erase") != 0)
 		return true;
 	const char *reason = ug_config_get(cfg, "reason");

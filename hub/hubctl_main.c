@@ -103,7 +103,11 @@ static const char usage[] =
     "                            or --file CSV, UTF-8 text (save Excel's\n"
     "                            as \"CSV UTF-8\"): a header row naming cpr,\n"
     "                            caseworker and any of from, to, role; ';'\n"
-    "                            or ','; \"quoted\" fields may hold either\n"
+    "                            or ','; \"quoted\" fields may hold either;\n"
+    "                            its roles and dates also as the youth\n"
+    "                            unit's adapter reads them (kontaktperson,\n"
+    "                            UU-vejleder; DD-MM-YYYY, DD.MM.YYYY;\n"
+    "                            to 9999-12-31 = no end)\n"
     "                            (an unknown --role: exit 2, nothing\n"
     "                            stored; a row of the file with a bad\n"
     "                            value is reported as FILE:LINE: and\n"
@@ -1139,9 +1143,14 @@ main(int argc, char **argv)
 			    : strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
 							       : "ID");
 	} else if (nrest > most) {
-		ug_eprintf("hubctl: %s: unexpected argument '%s' (see "
-			   "--help)\n",
-			   cmd, rest[most]);
+		/* Named as the other messages of audit's verbs name it:
+		 * "audit verify", not "audit". */
+		bool verb = audit && hubctl_audit_known(id);
+		if (!ug_config_stray_word(cfg, "hubctl", most))
+			ug_eprintf("hubctl: %s%s%s: unexpected argument '%s' "
+				   "(see --help)\n",
+				   cmd, verb ? " " : "", verb ? id : "",
+				   rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
 		ug_eprintf("hubctl: audit needs verify or show (see "
 			   "--help)\n");

@@ -1072,9 +1072,10 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 	ug_diag diag = {0};
 	long timeout;
 	if (nrest > 0) {
-		ug_eprintf("inbox: unexpected argument '%s' (see "
-			   "--help)\n",
-			   rest[0]);
+		if (!ug_config_stray_word(cfg, "inbox", 0))
+			ug_eprintf("inbox: unexpected argument '%s' (see "
+				   "--help)\n",
+				   rest[0]);
 		return false;
 	}
 	/* The id names the key file: one hubctl could not have registered

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/assignment_file.h"
 #include "common/keys.h"
 #include "common/util.h"
 
@@ -689,6 +690,15 @@ validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 		BAD("grade", "absence_report.grade %u is not 0-10", a->grade);
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
+
+/* An assignments file's role words name these numbers. */
+_Static_assert((int)UG_ASSIGN_CONTACT ==
+		       (int)UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT &&
+		   (int)UG_ASSIGN_GUIDANCE ==
+		       (int)UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE &&
+		   (int)UG_ASSIGN_MENTOR ==
+		       (int)UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR,
+	       "common/assignment_file.h's roles are ContactRole's");
 
 static const char *const role_names[] = {
     [UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT] = "contact",

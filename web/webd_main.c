@@ -160,24 +160,6 @@ on_signal(int sig)
 	stop = 1;
 }
 
-/* The yes/no setting right before word, if any: a flag takes only a
- * yes/no word as its value, so "--behind_tls maybe" leaves "maybe" over,
- * which is that setting's bad value rather than a stray argument. */
-static const char *
-flag_before(int argc, char **argv, const char *word)
-{
-	for (int i = 1; i < argc; i++) {
-		if (argv[i] != word || strncmp(argv[i - 1], "--", 2) != 0)
-			continue;
-		for (size_t k = 0; settings[k].name; k++)
-			if (settings[k].fallback &&
-			    strcmp(settings[k].fallback, "false") == 0 &&
-			    strcmp(settings[k].name, argv[i - 1] + 2) == 0)
-				return settings[k].name;
-	}
-	return NULL;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -226,12 +208,7 @@ main(int argc, char **argv)
 	/* A stray word is a mistyped setting more often than not: refused,
 	 * as hubd refuses it, rather than left unread. */
 	if (nrest > 0) {
-		const char *flag = flag_before(argc, argv, rest[0]);
-		if (flag)
-			ug_eprintf("webd: %s must be true or false (or "
-				   "yes/no, on/off, 1/0), not '%.40s'\n",
-				   flag, rest[0]);
-		else
+		if (!ug_config_stray_word(cfg, "webd", 0))
 			ug_eprintf("webd: unexpected argument '%s' (see "
 				   "--help)\n",
 				   rest[0]);

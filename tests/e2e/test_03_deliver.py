@@ -312,10 +312,11 @@ def test_assign_from_file(hub):
     assert f"{path}:5: column caseworker: the caseworker is not a valid " \
         "id (1-63 of a-z 0-9 . _ -, starting with a letter or digit, " \
         "holding no CPR number)\n" in p.stderr, p.stderr
-    assert (f"{path}:6: column to: dates must be a real day YYYY-MM-DD in "
-            "the years 1900-2199; leave to empty for no end") in p.stderr
-    assert (f"{path}:7: column from: dates must be a real day YYYY-MM-DD "
-            "in the years 1900-2199") in p.stderr
+    assert (f"{path}:6: column to: dates must be a real day YYYY-MM-DD, "
+            "DD-MM-YYYY or DD.MM.YYYY in the years 1900-2199; leave to "
+            "empty (or 9999-12-31) for no end") in p.stderr
+    assert (f"{path}:7: column from: dates must be a real day YYYY-MM-DD, "
+            "DD-MM-YYYY or DD.MM.YYYY in the years 1900-2199") in p.stderr
     assert f"{path}:8: the row has 6 fields, the header has 5 (is a " \
         "separator inside an unquoted value?)\n" in p.stderr, p.stderr
     st = hub.stats()

@@ -147,7 +147,8 @@ def test_assign_file_reads_quoted_fields(hub):
     assert p.returncode == 1, p
     assert p.stdout == "assignments: 2 new, 0 already known, 1 rejected\n"
     assert p.stderr == (f"{path}:4: column role: the role must be contact, "
-                        "guidance or mentor (empty means contact)\n")
+                        "guidance or mentor (kontaktperson, UU-vejleder, "
+                        "mentor; empty means contact)\n")
     for cpr in (a, b, c):
         assert cpr not in p.stdout + p.stderr
     st = hub.stats()
@@ -179,8 +180,9 @@ def test_assign_file_header_names_as_spreadsheets_write_them(hub):
                     f"{cpr};cw-nobody;2024-01-01\n{'1' * 5000};cw-anna;\n")
     p = hub.hubctl("assign", "--file", str(path), check=False)
     assert p.stderr == (
-        f"{path}:2: column from: dates must be a real day YYYY-MM-DD in "
-        f"the years 1900-2199\n{path}:3: column caseworker: the "
+        f"{path}:2: column from: dates must be a real day YYYY-MM-DD, "
+        "DD-MM-YYYY or DD.MM.YYYY in the years 1900-2199\n"
+        f"{path}:3: column caseworker: the "
         "caseworker is not registered (hubctl register-caseworker)\n"
         f"{path}:4: column cpr: the value is 5000 bytes, over the limit "
         "of 4096\n"), p

@@ -274,9 +274,9 @@ def test_mail_base_url_refuses_every_control_character(tmp_path, inside,
 
 def test_a_word_after_a_yes_no_option_is_the_next_argument(tmp_path):
     """OPERATIONS.md "Start and stop": a yes/no word right after --name
-    is its value; another word is the next argument, an extra one
-    refused as unexpected (exit 2) by hubctl and inbox, while webd names
-    the setting; as --name=value any other value names the setting."""
+    is its value; another word is the next argument, and one none of
+    hubctl, inbox and webd takes is refused naming the setting (exit 2),
+    as --name=value with any other value is."""
     doc = doc_text()
     assert "Another word right after `--name` is not its value but the " \
         "next argument" in doc
@@ -284,13 +284,15 @@ def test_a_word_after_a_yes_no_option_is_the_next_argument(tmp_path):
     cases = [
         (["hubctl", "--data_dir", str(tmp_path / "d"), "stats", "--json",
           "maybe"],
-         "hubctl: stats: unexpected argument 'maybe' (see --help)\n"),
+         "hubctl: json must be true or false (or yes/no, on/off, 1/0), "
+         "not 'maybe'\n"),
         (["hubctl", "--data_dir", str(tmp_path / "d"), "stats",
           "--json=maybe"],
          "hubctl: json must be true or false (or yes/no, on/off, 1/0), "
          "not 'maybe'\n"),
         (["inbox", "--caseworker", "cw-anna", "--keys_dir", keys, "--list",
-          "stray"], "inbox: unexpected argument 'stray' (see --help)\n"),
+          "stray"], "inbox: list must be true or false (or yes/no, "
+         "on/off, 1/0), not 'stray'\n"),
         (["webd", "--gateway", "web-1", "--keys_dir", keys, "--behind_tls",
           "maybe"], "webd: behind_tls must be true or false (or yes/no, "
          "on/off, 1/0), not 'maybe'\n")]

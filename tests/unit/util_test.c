@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/assignment_file.h"
 #include "common/log.h"
 #include "tests/unit/check.h"
 
@@ -723,7 +724,48 @@ test_utf8_from_cp1252(void)
 	CHECK_EQ_STR(small, "ab\xc3\xa6\xc3\xb8");
 }
 
+/* The youth unit's file as both its readers take it: one parser. */
+static void
+test_assignment_file_words_and_dates(void)
+{
+	static const struct {
+		const char *word;
+		int role;
+	} roles[] = {
+	    {"contact", UG_ASSIGN_CONTACT},
+	    {"Kontaktperson", UG_ASSIGN_CONTACT},
+	    {"contact-person", UG_ASSIGN_CONTACT},
+	    {"KONTAKT", UG_ASSIGN_CONTACT},
+	    {"UU-vejleder", UG_ASSIGN_GUIDANCE},
+	    {"uu vejleder", UG_ASSIGN_GUIDANCE},
+	    {"vejledning", UG_ASSIGN_GUIDANCE},
+	    {"Guidance counsellor", UG_ASSIGN_GUIDANCE},
+	    {"Mentor", UG_ASSIGN_MENTOR},
+	    {"coach", -1},
+	    {"", -1},
+	    {"mentor x", -1},
+	    {"uuvejleder", -1},
+	};
+	for (size_t i = 0; i < sizeof roles / sizeof *roles; i++)
+		CHECK_EQ_INT(ug_assign_role(roles[i].word), roles[i].role);
+	char iso[11];
+	static const char *const same[] = {"2026-08-01", "01-08-2026",
+					   "01.08.2026"};
+	for (size_t i = 0; i < 3; i++) {
+		CHECK(ug_date_form_iso(same[i], iso));
+		CHECK_EQ_STR(iso, "2026-08-01");
+	}
+	static const char *const none[] = {"01-08.2026", "2026.08.01",
+					   "1-8-2026", "01/08/2026", ""};
+	for (size_t i = 0; i < sizeof none / sizeof *none; i++)
+		CHECK(!ug_date_form_iso(none[i], iso));
+	CHECK(ug_date_no_end("9999-12-31") && ug_date_no_end("31-12-9999") &&
+	      ug_date_no_end("31.12.9999"));
+	CHECK(!ug_date_no_end("9999-12-30") && !ug_date_no_end(""));
+}
+
 TEST_LIST = {
+    {"assignment file words and dates", test_assignment_file_words_and_dates},
     {"big endian", test_big_endian},
     {"date known values", test_date_known_values},
     {"date round trip", test_date_round_trip},
