@@ -43,7 +43,7 @@ def test_a_team_lead_who_owns_the_alert_gets_no_notice_of_it(make_hub):
     them, and the escalation ends there, logged."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
                     escalation=True)
-    _, alert_id = lead_owns_an_overdue_dropout(hub, 10101)
+    adult, alert_id = lead_owns_an_overdue_dropout(hub, 10101)
     hub.advance("2026-09-15T08:00:00")
     hub.wait_log(r"HUB-ESCALATE alert %s not acknowledged in time; no "
                  r"notice to the team lead cw-lead, who owns it: the "
@@ -57,10 +57,15 @@ def test_a_team_lead_who_owns_the_alert_gets_no_notice_of_it(make_hub):
         "escalation", "Overdue with cw-lead: Dropped out of eud-smed at "
         "college-x")
     assert hub.stats()["alerts"] == 2
-    # The next step, a week on, is none.
+    # The step is over: handed on to cw-anna, the alert brings the team
+    # lead no notice later either; the desk's stays open.
+    hub.assign(adult, "cw-anna", start="2026-09-15")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-anna" % alert_id)
     hub.advance("2026-09-22T08:00:00")
     assert escalations(hub) == [(alert_id, "duty-desk")]
-    hub.peek("cw-lead", 1)
+    hub.peek("cw-lead", 0)
+    assert hub.peek("cw-anna", 1)[0]["alert_id"] == alert_id
+    assert hub.peek("desk-dora", 1)[0]["rule"] == "escalation"
 
 
 def test_the_desks_team_lead_who_owns_the_alert_gets_no_notice(make_hub):
