@@ -296,7 +296,8 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		to = lead;
 		step = R_ESCALATED_LEAD;
 	}
-	if (to && step == R_ESCALATED_LEAD && strcmp(to, owner) == 0) {
+	if (to && step == R_ESCALATED_LEAD && !at_desk &&
+	    strcmp(to, owner) == 0) {
 		/* The team lead owns the alert: a notice would tell them of
 		 * their own alert, and acknowledging it would not acknowledge
 		 * the alert. The desk's notice is the step above them. */
