@@ -8,7 +8,7 @@ Copenhagen (summer time)."""
 import json
 import re
 
-from hubtest import CprGen, ev_desk, ev_dropout, rules_hub
+from hubtest import CprGen, ev_absence, ev_desk, ev_dropout, rules_hub
 from test_08_inbox_cli import run
 
 LEAD = {"routing.team_lead": "cw-lead"}
@@ -125,3 +125,88 @@ def test_the_lead_who_takes_over_acknowledges_the_alert_by_its_notice(
              hub.hubctl("audit", "show", "--json").stdout.splitlines()
              if line.startswith("{")) if r["action"] == "ack"]
     assert acks == [("cw-lead", alert_id)], acks
+
+
+def corrected(original, fresh):
+    """fresh, sent as a correction of original (its supersedes)."""
+    fresh.supersedes = original.event_id
+    return fresh
+
+
+def test_strictly_above_a_correction_to_the_threshold_withdraws(make_hub):
+    """RULES.md §3: with strictly_above = yes the episode ends when the
+    rate is at or under the threshold, and "a withdrawal with
+    strictly_above = yes says 'not above the threshold' instead of
+    'under the threshold'". 4 of 30 (13.3 %) alerts; corrected to 3 of
+    30, exactly 10 %, the alert is withdrawn, shown 10.0 %."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"absence.rolling.min_days": "5",
+                           "absence.rolling.strictly_above": "yes"})
+    cpr = CprGen(10104).born("2012-02-12")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-08-31", 4)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "absence.rolling"
+    hub.send(corrected(first, ev_absence(cpr, "2026-08-31", 3)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert (w["rule"], w["title"]) == (
+        "withdrawn", f"Withdrawn: alert {a['alert_id']} (absence.rolling)")
+    assert w["explanation"] == (
+        f"Alert {a['alert_id']} (absence.rolling) is withdrawn: school-a "
+        "corrected its report for 2026-08-31 to 2026-09-04: absence is now "
+        "3 of 30 expected lessons (10.0 %), not above the threshold of "
+        "10 %. Nothing more is expected of you for it.")
+
+
+def test_a_quarter_warning_just_under_notify_is_rounded_down(make_hub):
+    """RULES.md §3, "Rates in the texts": a warning under the notify
+    level is never shown on it (299 of 2000, 14.95 %: 14.9 %). Two weeks
+    after the autumn holiday, 10 school days of Q4: the warning (the
+    rolling rule off, so the report's one absence alert is the
+    quarter's)."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(10105).born("2012-02-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-10-19", 299, expected=2000, days=12))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["title"], a["priority"]) == (
+        "absence.quarter.warn",
+        "Unlawful absence 14.9 % this quarter (level 10 %)", "NORMAL")
+    assert a["explanation"].startswith(
+        "In the quarter 2026-10-01 to 2026-12-31 the school reported 299 "
+        "of 2000 expected lessons as unlawful absence (14.9 %, 10 school "
+        "days reported).")
+
+
+def test_offer_deadline_skips_only_the_summer_days_of_a_range(make_hub):
+    """RULES.md §6: the offer deadline does not count "a day in June,
+    July or August that lies inside any school-holiday range", while
+    "holiday days in May or September" count. With one range
+    2026-08-25..09-04, a contact on 08-20 counts 08-21..08-24, skips
+    08-25..08-31 and counts on from 09-01: day 30 is Saturday 09-26
+    (not moved), warned at the start of Friday 09-25."""
+    hub = rules_hub(make_hub, "2026-08-18T08:00:00",
+                    rules={"calendar.school_holiday":
+                           "2026-08-25..2026-09-04"})
+    cpr = CprGen(10106).born("2010-02-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-08-18"))
+    hub.wait_applied()
+    [a] = hub.peek("cw-anna", 1)
+    hub.advance("2026-08-20T08:00:00")
+    assert hub.record("cw-anna", "contact", a["alert_id"], "phone")[:2] == \
+        (0, "recorded\n")
+    hub.wait_applied()
+    hub.advance("2026-09-24T23:59:59")
+    hub.peek("desk-dora", 0)
+    hub.advance("2026-09-25T00:00:00")
+    [w] = hub.peek("desk-dora", 1)
+    assert (w["rule"], w["due"]) == ("deadline.offer.warn", "2026-09-26")
+    assert "Not recorded as done, and the deadline is 2026-09-26." in \
+        w["explanation"]
