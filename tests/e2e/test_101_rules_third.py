@@ -161,29 +161,6 @@ def test_strictly_above_a_correction_to_the_threshold_withdraws(make_hub):
         "10 %. Nothing more is expected of you for it.")
 
 
-def test_a_quarter_warning_just_under_notify_is_rounded_down(make_hub):
-    """RULES.md §3, "Rates in the texts": a warning under the notify
-    level is never shown on it (299 of 2000, 14.95 %: 14.9 %). Two weeks
-    after the autumn holiday, 10 school days of Q4: the warning (the
-    rolling rule off, so the report's one absence alert is the
-    quarter's)."""
-    hub = rules_hub(make_hub, "2026-11-02T08:00:00",
-                    rules={"absence.quarter.enabled": "yes",
-                           "absence.rolling.enabled": "no"})
-    cpr = CprGen(10105).born("2012-02-03")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_absence(cpr, "2026-10-19", 299, expected=2000, days=12))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
-    assert (a["rule"], a["title"], a["priority"]) == (
-        "absence.quarter.warn",
-        "Unlawful absence 14.9 % this quarter (level 10 %)", "NORMAL")
-    assert a["explanation"].startswith(
-        "In the quarter 2026-10-01 to 2026-12-31 the school reported 299 "
-        "of 2000 expected lessons as unlawful absence (14.9 %, 10 school "
-        "days reported).")
-
-
 def test_offer_deadline_skips_only_the_summer_days_of_a_range(make_hub):
     """RULES.md §6: the offer deadline does not count "a day in June,
     July or August that lies inside any school-holiday range", while
