@@ -187,3 +187,29 @@ def test_offer_deadline_skips_only_the_summer_days_of_a_range(make_hub):
     assert (w["rule"], w["due"]) == ("deadline.offer.warn", "2026-09-26")
     assert "Not recorded as done, and the deadline is 2026-09-26." in \
         w["explanation"]
+
+
+def test_an_alert_moved_to_the_lead_before_their_step_brings_none(
+        make_hub):
+    """RULES.md §8: who owns the alert is judged on the day of the team
+    lead's step. cw-anna's overdue alert, the desk told on Thursday, is
+    handed to cw-lead on Friday: at Tuesday's step cw-lead owns it, and
+    no notice of it comes to them."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(10107).born("2001-06-08")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a["alert_id"], "duty-desk")]
+    hub.set_clock("2026-09-11T08:00:00")
+    hub.assign(adult, "cw-lead", start="2026-09-11")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-lead" % a["alert_id"])
+    hub.advance("2026-09-15T08:00:00")
+    hub.wait_log(r"no notice to the team lead cw-lead, who owns it")
+    assert escalations(hub) == [(a["alert_id"], "duty-desk")]
+    [mine] = hub.peek("cw-lead", 1)
+    assert (mine["alert_id"], mine["recipient"]) == (a["alert_id"],
+                                                     "cw-lead")
