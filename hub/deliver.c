@@ -806,20 +806,24 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 		pump(h, s);
 }
 
-/* The desk's escalation notice of an alert still open with this
- * caseworker as its owner: *own, and original is that alert. The notice
- * asks the desk to see the alert handled, and the desk's acknowledgement
- * stops the team lead's: the owner, on the desk as well, acknowledging it
- * would end the oversight of their own alert without acknowledging it
- * (RULES.md §8), so their acknowledgement is taken as the owner's, of the
- * alert. A state that cannot be read is the error (the ack is kept). */
+/* An escalation notice of an alert still open with this caseworker as
+ * its owner: *own, and original is that alert. The desk's notice asks the
+ * desk to see the alert handled, and the desk's acknowledgement stops the
+ * team lead's: the owner, on the desk as well, acknowledging it would end
+ * the oversight of their own alert without acknowledging it (RULES.md
+ * §8), so their acknowledgement is taken as the owner's, of the alert.
+ * The team lead's notice reaches its owner only when the alert moved to
+ * the lead after it went out; there too the owner's acknowledgement can
+ * only mean the alert. A state that cannot be read is the error (the ack
+ * is kept). */
 static ug_err
-own_desk_notice(hub *h, const char *caseworker, const uint8_t *id,
-		uint8_t original[STORE_ALERT_ID_LEN], bool *own)
+own_notice(hub *h, const char *caseworker, const uint8_t *id,
+	   uint8_t original[STORE_ALERT_ID_LEN], bool *own)
 {
 	*own = false;
 	uint8_t last = id[STORE_ALERT_ID_LEN - 1];
-	if ((last & (R_ESCALATED_DESK | R_ESCALATED_LEAD)) != R_ESCALATED_DESK)
+	uint8_t step = last & (R_ESCALATED_DESK | R_ESCALATED_LEAD);
+	if (step != R_ESCALATED_DESK && step != R_ESCALATED_LEAD)
 		return UG_OK;
 	memcpy(original, id, STORE_ALERT_ID_LEN);
 	original[STORE_ALERT_ID_LEN - 1] = last & R_RULE_MASK;
@@ -846,7 +850,7 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	*found = false;
 	memcpy(acked, id, STORE_ALERT_ID_LEN);
 	bool own;
-	ug_err oerr = own_desk_notice(h, caseworker, id, acked, &own);
+	ug_err oerr = own_notice(h, caseworker, id, acked, &own);
 	if (oerr != UG_OK)
 		return oerr;
 	if (!own)
@@ -903,9 +907,13 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 		 caseworker, note && note[0] ? " with a note" : "");
 	if (notice)
 		log_info("HUB-ALERT-ACK",
-			 "%s acknowledged the desk's notice of their own "
+			 "%s acknowledged the %s notice of their own "
 			 "alert %s: taken as the alert's",
-			 caseworker, hexid);
+			 caseworker,
+			 (notice[STORE_ALERT_ID_LEN - 1] & R_ESCALATED_LEAD)
+			     ? "team lead's"
+			     : "desk's",
+			 hexid);
 	return UG_OK;
 }
 

@@ -296,6 +296,20 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		to = lead;
 		step = R_ESCALATED_LEAD;
 	}
+	if (to && step == R_ESCALATED_LEAD && !at_desk &&
+	    strcmp(to, owner) == 0) {
+		/* The team lead owns the alert: a notice would tell them of
+		 * their own alert, and acknowledging it would not acknowledge
+		 * the alert. The desk's notice is the step above them. */
+		char hexid[2 * STORE_ALERT_ID_LEN + 1];
+		ug_hex(id, STORE_ALERT_ID_LEN, hexid);
+		log_notice(
+		    "HUB-ESCALATE",
+		    "alert %s not acknowledged in time; no notice to the "
+		    "team lead %s, who owns it: the desk's notice stands",
+		    hexid, owner);
+		return UG_OK;
+	}
 	if (!to)
 		return UG_OK; /* every step taken, or nobody above: it stays */
 	hub_alert_summary o;
