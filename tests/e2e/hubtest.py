@@ -154,6 +154,44 @@ def log_write_held(hub):
         lmdb.mdb_env_close(env)
 
 
+@dataclasses.dataclass
+class ServiceCopy:
+    """A copy of a test hub's keys and data for hubd run as the service
+    user `svc` (preexec drops root for it), with conf pointing at them."""
+    top: Path
+    keys: Path
+    data: Path
+    conf: Path
+    svc: object
+
+    def preexec(self):
+        os.setgroups([])
+        os.setgid(self.svc.pw_gid)
+        os.setuid(self.svc.pw_uid)
+
+
+@contextlib.contextmanager
+def service_user_copy(hub, prefix):
+    """hub's keys and data copied under a directory the user `nobody` may
+    enter, still root's, for tests of hubd as a Debian service user
+    (OPERATIONS.md); skipped unless run as root. Removed after."""
+    import pwd
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("only root starts hubd as another user")
+    top = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        os.chmod(top, 0o755)
+        copy = ServiceCopy(top, top / "keys", top / "data",
+                           top / "hubd.conf", pwd.getpwnam("nobody"))
+        shutil.copytree(hub.keys_dir, copy.keys)
+        shutil.copytree(hub.data_dir, copy.data)
+        copy.conf.write_text(hub.conf_elsewhere(copy.data, copy.keys))
+        yield copy
+    finally:
+        shutil.rmtree(top)
+
+
 def rss_anon_kb(pid):
     """A process's anonymous resident memory (heap, stacks), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -89,42 +89,24 @@ def test_a_signing_key_the_service_user_cannot_read_does_not_stop_hubd(
     cannot open DIR/hub.sign_secret: Permission denied); the trail is
     chained but its checkpoints are not signed`); chowned too, the next
     start says nothing of it."""
-    import pwd
-    import shutil
     import signal
-    import tempfile
-    from pathlib import Path
 
-    if os.geteuid() != 0:
-        pytest.skip("only root starts hubd as another user")
-    svc = pwd.getpwnam("nobody")
     hub = make_hub(start=False)
-    top = Path(tempfile.mkdtemp(prefix="ug-sign-"))
-    try:
-        os.chmod(top, 0o755)
-        keys, data = top / "keys", top / "data"
-        shutil.copytree(hub.keys_dir, keys)
-        shutil.copytree(hub.data_dir, data)
+    with hubtest.service_user_copy(hub, "ug-sign-") as copy:
+        keys, data, svc = copy.keys, copy.data, copy.svc
         for d in (keys, data):
             for f in [d, *d.rglob("*")]:
                 os.chown(f, svc.pw_uid, svc.pw_gid)
         secret = keys / "hub.sign_secret"
         os.chown(secret, 0, 0)
-        conf = top / "hubd.conf"
-        conf.write_text(hub.conf_elsewhere(data, keys))
-
-        def as_service():
-            os.setgroups([])
-            os.setgid(svc.pw_gid)
-            os.setuid(svc.pw_uid)
 
         def run(log):
             with open(log, "wb") as out:
                 p = subprocess.Popen([hubtest.binary("hubd"), "--config",
-                                      str(conf)], stdout=out,
+                                      str(copy.conf)], stdout=out,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
-                                     preexec_fn=as_service)
+                                     preexec_fn=copy.preexec)
                 try:
                     # The pair is loaded on the first loop turn, or at
                     # a stop that comes before it: either way once.
@@ -136,7 +118,7 @@ def test_a_signing_key_the_service_user_cannot_read_does_not_stop_hubd(
                     rc = p.wait(timeout=30)
             return rc, log.read_text()
 
-        rc, text = run(top / "first.log")
+        rc, text = run(copy.top / "first.log")
         assert rc == 0, text
         ready = text.index("HUB-READY")
         said = (f" err HUB-AUDIT no audit signing key (keys_dir: cannot "
@@ -145,8 +127,6 @@ def test_a_signing_key_the_service_user_cannot_read_does_not_stop_hubd(
         assert said in text and text.index(said) > ready, text
         assert "HUB-START cannot start" not in text
         os.chown(secret, svc.pw_uid, svc.pw_gid)
-        rc, text = run(top / "second.log")
+        rc, text = run(copy.top / "second.log")
         assert rc == 0, text
         assert "HUB-AUDIT no audit signing key" not in text, text
-    finally:
-        shutil.rmtree(top)

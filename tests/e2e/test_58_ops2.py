@@ -3,6 +3,7 @@ a --config file named by file and line (hubctl's own options, inbox's),
 what hubd opens first at start, the metrics_listen refusal, a stop
 while the event-id index is rebuilt, and a revoked caseworker's open alerts."""
 
+import os
 import subprocess
 
 import hubtest
@@ -83,37 +84,16 @@ def test_a_start_names_what_the_service_user_cannot_open(make_hub):
     them its user cannot open (exit 1): the key file, then
     data_dir/hubd.lock, then log/. Each fixed in turn, the next is
     named, and the last fix lets it start."""
-    import os
-    import pwd
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    import pytest
-
-    if os.geteuid() != 0:
-        pytest.skip("only root starts hubd as another user")
-    svc = pwd.getpwnam("nobody")
     hub = make_hub(start=False)
-    top = Path(tempfile.mkdtemp(prefix="ug-order-"))
-    try:
-        os.chmod(top, 0o755)
-        keys, data = top / "keys", top / "data"
-        shutil.copytree(hub.keys_dir, keys)
-        shutil.copytree(hub.data_dir, data)
+    with hubtest.service_user_copy(hub, "ug-order-") as copy:
+        keys, data, svc = copy.keys, copy.data, copy.svc
         os.chmod(data, 0o755)     # root's, not writable by the user
-        conf = top / "hubd.conf"
-        conf.write_text(hub.conf_elsewhere(data, keys))
-
-        def as_service():
-            os.setgroups([])
-            os.setgid(svc.pw_gid)
-            os.setuid(svc.pw_uid)
 
         def start():
             p = subprocess.run([hubtest.binary("hubd"), "--config",
-                                str(conf)], capture_output=True, text=True,
-                               timeout=30, preexec_fn=as_service)
+                                str(copy.conf)], capture_output=True,
+                               text=True, timeout=30,
+                               preexec_fn=copy.preexec)
             assert p.returncode == 1, p.stderr
             return [line.split(" err ", 1)[1] for line in
                     p.stderr.splitlines() if "HUB-START" in line]
@@ -127,8 +107,6 @@ def test_a_start_names_what_the_service_user_cannot_open(make_hub):
         os.chown(data, svc.pw_uid, svc.pw_gid)
         assert start() == [f"HUB-START cannot start: {data}/log: cannot "
                            f"open LMDB environment: Permission denied"]
-    finally:
-        shutil.rmtree(top)
 
 
 def test_a_bad_metrics_listen_is_refused_in_the_documented_words(tmp_path):
