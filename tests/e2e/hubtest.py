@@ -618,6 +618,16 @@ def ev_referral(cpr, date, stage="REFERRED", consent=None, **kw):
     return event("addiction-a", cpr, "addiction_referral", **fields)
 
 
+def dropout_alert(hub, cpr, owner="cw-anna"):
+    """owner's person drops out on 2026-09-07 (a fresh rules_hub, its
+    clock on that day): the dropout alert, the hub's first, as peeked."""
+    hub.assign(cpr, owner)
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek(owner, 1)
+    return a
+
+
 def escalated_dropout(hub, adult):
     """cw-anna's adult drops out on 2026-09-07 and nobody acknowledges:
     the desk's notice comes on 09-10, the team lead's on 09-16 (a hub of

@@ -6,17 +6,12 @@ hours = three office days). 2026-09-07 is a Monday; 08:00 UTC is 10:00 in
 Copenhagen (summer time)."""
 
 import json
-import re
 
-from hubtest import CprGen, ev_absence, ev_desk, ev_dropout, rules_hub
+from hubtest import (CprGen, dropout_alert, ev_absence, ev_desk, ev_dropout,
+                     rules_hub)
+from test_35_rules_routing import LEAD, escalations
 from test_08_inbox_cli import run
 
-LEAD = {"routing.team_lead": "cw-lead"}
-
-
-def escalations(hub):
-    return re.findall(r"HUB-ESCALATE alert (\w+) not acknowledged in time; "
-                      r"notice \w+ to ([\w.-]+)", hub.log_text())
 
 
 def lead_owns_an_overdue_dropout(hub, seed):
@@ -25,10 +20,7 @@ def lead_owns_an_overdue_dropout(hub, seed):
     Thursday 09-10 10:00, the team lead's step is due Tuesday 09-15
     10:00 (Danish time)."""
     adult = CprGen(seed).born("2001-04-05")
-    hub.assign(adult, "cw-lead")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-lead", 1)
+    a = dropout_alert(hub, adult, "cw-lead")
     assert a["recipient"] == "cw-lead"
     hub.advance("2026-09-10T08:00:00")
     assert escalations(hub) == [(a["alert_id"], "duty-desk")]
@@ -100,11 +92,7 @@ def test_the_lead_who_takes_over_acknowledges_the_alert_by_its_notice(
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
                     escalation=True)
     adult = CprGen(10103).born("2001-06-07")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
-    alert_id = a["alert_id"]
+    alert_id = dropout_alert(hub, adult)["alert_id"]
     hub.advance("2026-09-15T08:00:00")
     assert [to for _, to in escalations(hub)] == ["duty-desk", "cw-lead"]
     [n] = hub.peek("cw-lead", 1)
@@ -198,10 +186,7 @@ def test_an_alert_moved_to_the_lead_before_their_step_brings_none(
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
                     escalation=True)
     adult = CprGen(10107).born("2001-06-08")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
+    a = dropout_alert(hub, adult)
     hub.advance("2026-09-10T08:00:00")
     assert escalations(hub) == [(a["alert_id"], "duty-desk")]
     hub.set_clock("2026-09-11T08:00:00")

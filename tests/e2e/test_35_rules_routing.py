@@ -20,7 +20,7 @@ import subprocess
 import hubtest
 
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, CprGen,
-                     binary, event,
+                     binary, dropout_alert, event,
                      ev_assignment, ev_desk, ev_dropout, ev_dropout_risk,
                      ev_readiness, ev_referral, rules_hub)
 
@@ -42,11 +42,7 @@ def test_unacknowledged_high_alert_stays_and_notices_climb(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
                     escalation=True)
     adult = CprGen(3501).born("2001-02-03")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
-    alert_id = a["alert_id"]
+    alert_id = dropout_alert(hub, adult)["alert_id"]
     # HIGH: 24 office hours from Monday 10:00 (local): Mon 6 h, Tue 8,
     # Wed 8, Thu 2 -> Thursday 09-10 10:00 local, 08:00 UTC.
     hub.advance("2026-09-10T07:59:59")
