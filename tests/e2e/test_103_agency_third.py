@@ -4,12 +4,15 @@ stops a run), a run whose report on standard output is lost, and the
 second case of sentences the earlier agency tests (06, 11-16, 20-25, 52,
 87) leave unasserted."""
 
+import json
 import os
+import signal
+import stat
 import subprocess
 
 import hubtest
 from hubtest import (CprGen, AbsenceRow, EXIT_FATAL, EXIT_OK,
-                     EXIT_ROWS_REJECTED)
+                     EXIT_ROWS_REJECTED, dashed, wait_for, write_absence_csv)
 
 CPRS = CprGen(10301).take(8)
 
@@ -132,3 +135,95 @@ def test_a_run_whose_report_cannot_be_written_does_not_exit_0(make_hub):
                            stderr=subprocess.PIPE, text=True,
                            timeout=60 * hubtest.SLOW)
     assert p.returncode == EXIT_FATAL, p.stderr
+
+
+def test_watch_ignores_the_rejects_setting_and_delivers_what_a_stop_left(
+        make_hub):
+    """ADAPTERS.md: `rejects` is for import ("watch ignores it in a config
+    file", even one naming a directory that does not exist, which import
+    refuses, exit 3): a watched file's rejected rows go beside it in
+    done/, NAME.rejects.csv, or NAME.rejects.jsonl for JSON Lines (one
+    object per rejected line: line, column, reason, record). SIGTERM
+    exits 0 with its totals (ADP-STOP), the outbox keeping what the hub,
+    down meanwhile, did not take; the next start delivers it
+    (ADP-IDLE), each event once."""
+    hub = make_hub(start=False)
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    a, b = CPRS[3], CPRS[4]
+    hub.cprs.update([a, b])
+    nowhere = hub.inputs_dir / "nodir" / "rejects.csv"
+
+    plain, _ = hub.csv("plain.csv", [AbsenceRow(CPRS[5])])
+    r = hub.adapter("import", plain, rejects=nowhere)
+    assert r.rc == EXIT_FATAL, r
+    assert f"rejects = {nowhere}" in r.stderr, r.stderr
+
+    def start(n):
+        log = hub.logs_dir / f"watch-{n}.log"
+        with open(log, "wb") as err:
+            proc = subprocess.Popen(
+                hub.adapter_cmd("watch", drop, settle=0, rescan=1,
+                                rejects=nowhere),
+                stdout=subprocess.PIPE, stderr=err,
+                stdin=subprocess.DEVNULL)
+        wait_for(lambda: "ADP-WATCH watching" in log.read_text(), 10,
+                 "the watcher to start")
+        return proc, log
+
+    def stop(proc):
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30 * hubtest.SLOW)
+        assert proc.returncode == EXIT_OK
+        assert out == b""  # json = true or not: watch prints nothing
+
+    proc, log = start(1)
+    try:
+        write_absence_csv(drop / "uge01.csv.part", [AbsenceRow(a), "x;y"])
+        os.rename(drop / "uge01.csv.part", drop / "uge01.csv")
+        good = {"cpr": dashed(b), "school": "280017",
+                "period_start": "2024-05-06", "period_end": "2024-05-10",
+                "lessons_absent": 2, "lessons_expected": 30,
+                "kind": "ulovligt"}
+        (drop / "uge02.jsonl.part").write_text(json.dumps(good) +
+                                               "\n{bad\n")
+        os.rename(drop / "uge02.jsonl.part", drop / "uge02.jsonl")
+        wait_for(lambda: (drop / "done" / "uge02.jsonl.report.json")
+                 .exists() and (drop / "done" / "uge01.csv.report.json")
+                 .exists(), 20, "both files in done/")
+    finally:
+        stop(proc)
+    assert ("ADP-STOP stopping: 4 rows imported, 0 events accepted by the "
+            "hub, 2 pending in the outbox") in log.read_text()
+    assert not nowhere.parent.exists()
+    done = drop / "done"
+    assert (done / "uge01.csv.rejects.csv").read_text() == (
+        "line;column;reason;cpr;school;period_start;period_end;"
+        "lessons_absent;lessons_expected;kind;grade\n"
+        "3;;the row has 2 fields, the header has 8 (a separator is "
+        "missing, or the row is cut short);x;y\n")
+    rejected = (done / "uge02.jsonl.rejects.jsonl").read_text()
+    assert [json.loads(line) for line in rejected.splitlines()] == [
+        {"line": 2, "column": "", "reason": "expected a key in double "
+         "quotes", "record": "{bad"}]
+    for name in ("uge01.csv.rejects.csv", "uge02.jsonl.rejects.jsonl",
+                 "uge01.csv.report.json", "uge02.jsonl.report.json"):
+        assert stat.S_IMODE(os.stat(done / name).st_mode) == 0o600, name
+    report = json.loads((done / "uge02.jsonl.report.json").read_text())
+    assert report["rejects_file"] == "uge02.jsonl.rejects.jsonl"
+    assert report["rejects"] == [{"line": 2, "column": "",
+                                  "reason": "expected a key in double "
+                                  "quotes"}]
+
+    hub.start()
+    proc, log = start(2)
+    try:
+        wait_for(lambda: "ADP-IDLE everything queued is delivered (2 "
+                 "accepted so far)" in log.read_text(), 40 * hubtest.SLOW,
+                 "the pending events delivered")
+    finally:
+        stop(proc)
+    assert ("ADP-STOP stopping: 0 rows imported, 2 events accepted by the "
+            "hub, 0 pending in the outbox") in log.read_text()
+    stored = hub.hubctl("log", "--json").stdout.splitlines()
+    assert len(stored) == 2, stored
