@@ -129,6 +129,11 @@ def test_a_run_whose_report_cannot_be_written_does_not_exit_0(make_hub):
                 "standard output: Bad file descriptor; the events were "
                 "queued and sent as usual (run flush to see what is "
                 "pending)" in p.stderr.splitlines()), p.stderr
+    # adapter-NAME(1), EXIT STATUS, where OPERATIONS.md sends the reader
+    # for every case of exit 3, names this one.
+    page = (hubtest.ROOT / "deploy" / "man" / "adapter-school.1").read_text()
+    assert ("the run's report (import, flush) could not be written on "
+            "standard output (a full disk, stdout closed)") in page
     # flush into a full disk: exit 3 too.
     with open("/dev/full", "w") as full:
         p = subprocess.run(hub.adapter_cmd("flush"), stdout=full,
