@@ -919,14 +919,16 @@ int
 adapter_main(const struct adapter_ops *ops, int argc, char **argv)
 {
 	ug_hold_std_streams();
-	ug_diag nodump = {0};
-	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
-		fprintf(stderr, "adapter-%s: %s\n", ops->name, nodump.reason);
-		return ADAPTER_EXIT_FATAL;
-	}
 	struct runtime rt = {.ops = ops, .fd = -1};
 	snprintf(rt.program, sizeof rt.program, "adapter-%s", ops->name);
+	/* Before anything can stop the run, so that its line carries the
+	 * journal's priority as every other fatal line does. */
 	ug_log_init(rt.program, UG_LOG_INFO);
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		adapter__fatal(&rt, "%s", nodump.reason);
+		return ADAPTER_EXIT_FATAL;
+	}
 	char usage[16384];
 	build_usage(ops, rt.program, usage, sizeof usage);
 	char **rest;
