@@ -6,6 +6,7 @@ second case of sentences the earlier agency tests (06, 11-16, 20-25, 52,
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -232,3 +233,47 @@ def test_watch_ignores_the_rejects_setting_and_delivers_what_a_stop_left(
             "hub, 0 pending in the outbox") in log.read_text()
     stored = hub.hubctl("log", "--json").stdout.splitlines()
     assert len(stored) == 2, stored
+
+
+def test_the_last_line_of_a_watcher_that_stops_says_why(make_hub, tmp_path):
+    """ADAPTERS.md, "Running unattended": a watcher stops (exit 3) when
+    DIR is gone, and its last line, at err under the unit, says why
+    (`adapter-school: watch DIR stops: cannot read DIR: No such file or
+    directory`), not an error code; a cause already said at err (done/
+    with a file in its way) is said once."""
+    hub = make_hub()
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    err = tmp_path / "watch.err"
+    err.touch()
+    st = os.stat(err)
+    env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+    env.pop("UG_LOG_LEVEL", None)
+    with open(err, "r+b") as f:
+        proc = subprocess.Popen(hub.adapter_cmd("watch", drop, settle=0,
+                                                rescan=1),
+                                stdout=subprocess.DEVNULL, stderr=f,
+                                stdin=subprocess.DEVNULL, env=env)
+    try:
+        wait_for(lambda: "ADP-WATCH watching" in err.read_text(), 10,
+                 "the watcher to start")
+        shutil.rmtree(drop)
+        rc = proc.wait(timeout=30 * hubtest.SLOW)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == EXIT_FATAL
+    lines = err.read_text().splitlines()
+    assert lines[-1] == (f"<3>adapter-school: watch {drop} stops: cannot "
+                         f"read {drop}: No such file or directory"), lines
+
+    # done/ with a file in its way at start: one line, the cause.
+    drop.mkdir()
+    (drop / "done").write_text("")
+    p, lines = journal_run(hub.adapter_cmd("watch", drop), tmp_path,
+                           "in-the-way")
+    assert p.returncode == EXIT_FATAL
+    stops = [line for line in lines if "adapter-school:" in line]
+    assert stops == [f"<3>adapter-school: cannot create {drop}/done: a "
+                     "file of that name is in the way"], lines
