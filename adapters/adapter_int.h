@@ -186,12 +186,14 @@ struct runtime {
 /* Set by SIGTERM/SIGINT: finish the transaction in hand and stop. */
 extern volatile sig_atomic_t adapter__stop;
 
-/* Print "program: text" on stderr: for the person at the terminal. */
+/* Print "program: text" on stderr: for the person at the terminal, and
+ * under systemd at priority err (ug_eprintf_at), as what stops a run. */
 void adapter__fatal(const struct runtime *rt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A message about a row on stderr, ended by a line break: one line, its
  * control characters (a file or column name can hold a line break)
- * shown as '?', its CPRs masked (ug_eprintf). */
+ * shown as '?', its CPRs masked (ug_eprintf); under systemd at priority
+ * warning, as the exit code 1 it leads to. */
 void adapter__eprint_line(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 /* Control characters in text, in place, as '?'. */

@@ -196,7 +196,8 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *text = message_line(fmt, ap);
 	va_end(ap);
-	ug_eprintf("%s: %s\n", rt->program, text ? text : "out of memory");
+	ug_eprintf_at(UG_LOG_ERR, "%s: %s\n", rt->program,
+		      text ? text : "out of memory");
 	free(text);
 }
 
@@ -225,7 +226,7 @@ adapter__eprint_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	char *text = message_line(fmt, ap);
 	va_end(ap);
-	ug_eprintf("%s\n", text ? text : "out of memory");
+	ug_eprintf_at(UG_LOG_WARN, "%s\n", text ? text : "out of memory");
 	free(text);
 }
 
@@ -776,7 +777,8 @@ deliver(struct runtime *rt)
 	return err;
 }
 
-static void
+/* 0, or the errno of the write that failed. */
+static int
 print_summary(const struct runtime *rt)
 {
 	const adapter_counts *c = &rt->counts;
@@ -792,7 +794,8 @@ print_summary(const struct runtime *rt)
 		       c->accepted, c->duplicates, c->rejected_rows,
 		       c->rejected_by_hub, c->pending);
 	}
-	fflush(stdout);
+	errno = 0;
+	return fflush(stdout) == 0 ? 0 : errno;
 }
 
 static int
@@ -808,8 +811,21 @@ finish(struct runtime *rt, bool fatal_error)
 	 * so they are not pending. */
 	rt->counts.pending -=
 	    held < rt->counts.pending ? held : rt->counts.pending;
-	if (rt->ob)
-		print_summary(rt);
+	int lost = rt->ob ? print_summary(rt) : 0;
+	/* The per-file lines and the summary are the run's report: one that
+	 * never reached its file (a full disk, stdout closed) must not end
+	 * as a success a script takes at its word. */
+	errno = 0;
+	if (lost || fflush(stdout) != 0 || ferror(stdout)) {
+		adapter__fatal(rt,
+			       "cannot write the run's report on standard "
+			       "output: %s; the events were queued and sent "
+			       "as usual (run flush to see what is pending)",
+			       strerror(lost	? lost
+					: errno ? errno
+						: EIO));
+		fatal_error = true;
+	}
 	if (rt->counts.pending > 0 && !fatal_error)
 		log_notice("ADP-PENDING",
 			   "%zu events stay in the outbox: run "
@@ -903,14 +919,16 @@ int
 adapter_main(const struct adapter_ops *ops, int argc, char **argv)
 {
 	ug_hold_std_streams();
-	ug_diag nodump = {0};
-	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
-		fprintf(stderr, "adapter-%s: %s\n", ops->name, nodump.reason);
-		return ADAPTER_EXIT_FATAL;
-	}
 	struct runtime rt = {.ops = ops, .fd = -1};
 	snprintf(rt.program, sizeof rt.program, "adapter-%s", ops->name);
+	/* Before anything can stop the run, so that its line carries the
+	 * journal's priority as every other fatal line does. */
 	ug_log_init(rt.program, UG_LOG_INFO);
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		adapter__fatal(&rt, "%s", nodump.reason);
+		return ADAPTER_EXIT_FATAL;
+	}
 	char usage[16384];
 	build_usage(ops, rt.program, usage, sizeof usage);
 	char **rest;

@@ -73,6 +73,9 @@ struct watch {
 	adapter_sender *sender;
 	adapter_send_opts opts;
 	ug_diag send_diag;
+	/* Why the watcher stops, for its last line (the one journalctl -p
+	 * err shows as the reason); empty: the sender's, or the error's. */
+	char stop_why[ADAPTER_PATH_LEN + 256];
 	struct candidate *cands;
 	size_t ncands, cap;
 	long settle_ms, rescan_ms;
@@ -194,8 +197,9 @@ rescan(struct watch *w, int64_t now)
 {
 	DIR *d = opendir(w->dir);
 	if (!d) {
-		log_err("ADP-WATCH", "cannot read %s: %s", w->dir,
-			strerror(errno));
+		snprintf(w->stop_why, sizeof w->stop_why, "cannot read %s: %s",
+			 w->dir, strerror(errno));
+		log_err("ADP-WATCH", "%s", w->stop_why);
 		return UG_EIO;
 	}
 	for (size_t i = 0; i < w->ncands; i++)
@@ -550,8 +554,9 @@ process(struct watch *w, struct candidate *c)
 	}
 	rt->report = create_private(report_tmp);
 	if (!rt->report) {
-		log_err("ADP-WATCH", "cannot write %s: %s", report_tmp,
-			strerror(errno));
+		snprintf(w->stop_why, sizeof w->stop_why,
+			 "cannot write %s: %s", report_tmp, strerror(errno));
+		log_err("ADP-WATCH", "%s", w->stop_why);
 		adapter__plan_fini(&plan);
 		return UG_EIO;
 	}
@@ -630,6 +635,11 @@ process(struct watch *w, struct candidate *c)
 	case FILE_FATAL:
 		close_synced(&rt->report);
 		discard(report_tmp, rejects_tmp);
+		/* The import said what broke (the outbox, the disk) on the
+		 * line before. */
+		snprintf(w->stop_why, sizeof w->stop_why,
+			 "%s could not be imported (the line before says why)",
+			 name);
 		err = UG_EIO;
 		break;
 	}
@@ -779,7 +789,7 @@ open_watch(struct watch *w, const char *dir)
 	w->settle_ms = rt->settle_s * 1000;
 	w->rescan_ms = rt->rescan_s * 1000;
 	if (make_subdirs(w) != UG_OK)
-		return UG_EIO;
+		return UG_EINVAL; /* said */
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0 ||
 	    inotify_add_watch(w->ifd, w->dir,
@@ -824,8 +834,9 @@ adapter__watch(struct runtime *rt, const char *dir)
 		adapter__fatal(rt, "%s", w.send_diag.reason);
 	else if (err != UG_OK && err != UG_EINVAL)
 		adapter__fatal(rt, "watch %s stops: %s", w.dir,
-			       w.send_diag.reason[0] ? w.send_diag.reason
-						     : ug_strerror(err));
+			       w.stop_why[0]	       ? w.stop_why
+			       : w.send_diag.reason[0] ? w.send_diag.reason
+						       : ug_strerror(err));
 	ug_notify_systemd("STOPPING=1");
 	size_t pending = 0, sent = 0;
 	if (rt->ob)

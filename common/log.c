@@ -146,8 +146,10 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/* level < 0: a line without a priority (a command's output, or stderr
+ * that is no journal). */
 static void
-masked_print(FILE *to, const char *fmt, va_list ap)
+masked_print(FILE *to, int level, const char *fmt, va_list ap)
 {
 	char small[2048], *text = small;
 	va_list again;
@@ -192,6 +194,22 @@ masked_print(FILE *to, const char *fmt, va_list ap)
 		n = (int)strlen(text);
 	}
 	ug_cpr_mask(text);
+	/* Under the journal the priority goes first, as ug_log_write puts
+	 * it, so journalctl -p err shows why a run stopped; in the same
+	 * write as the text, so lines of two processes never interleave. */
+	if (level >= 0 && to == stderr && log_journal) {
+		char *marked = malloc((size_t)n + 4);
+		if (marked) {
+			marked[0] = '<';
+			marked[1] = (char)('0' + level);
+			marked[2] = '>';
+			memcpy(marked + 3, text, (size_t)n + 1);
+			if (text != small)
+				free(text);
+			text = marked;
+			n += 3;
+		}
+	}
 	/* stdout stays buffered, in order with the command's other output. */
 	if (to == stderr)
 		fflush(stderr);
@@ -207,7 +225,16 @@ ug_eprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	masked_print(stderr, fmt, ap);
+	masked_print(stderr, -1, fmt, ap);
+	va_end(ap);
+}
+
+void
+ug_eprintf_at(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	masked_print(stderr, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -216,7 +243,7 @@ ug_oprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	masked_print(stdout, fmt, ap);
+	masked_print(stdout, -1, fmt, ap);
 	va_end(ap);
 }
 

@@ -39,6 +39,12 @@ void ug_log_witness(const char *msgid, const char *fmt, ...)
  * (a journal, a cron mail). One line: a control character becomes '?',
  * but for a line break that ends the message. */
 void ug_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ug_eprintf for a line a journal should file at level (UG_LOG_ERR: what
+ * stops a run): under systemd (stderr the journal, as ug_log_init found
+ * it) the line starts with the syslog priority, <N>, as a log line does;
+ * elsewhere it is ug_eprintf's line. */
+void ug_eprintf_at(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The same on stdout, for a command's confirmation of what it did ("wrote
  * FILE", "backup in DIR"): only inbox's and hubctl export's answers may
  * carry a CPR there. */

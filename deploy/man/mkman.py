@@ -28,7 +28,9 @@ ADAPTER_EXIT = [
     ("3", "fatal: usage or settings, a whole-file problem, a file that "
           "changed while read, an import interrupted (SIGINT, SIGTERM) "
           "while it reads a file or before the next one, the hub refused "
-          "the key, the outbox failed; watch ends only for settings, DIR "
+          "the key, the outbox failed, the run's report (import, flush) "
+          "could not be written on standard output (a full disk, stdout "
+          "closed); watch ends only for settings, DIR "
           "that cannot be read, a full disk (DIR's or the outbox's), the "
           "key refused or the outbox failing: a whole-file problem moves "
           "the file to DIR/failed/, a changed one is imported again"),
