@@ -1,0 +1,197 @@
+"""99 a vendor's client a third time, written from docs/PROTOCOL.md alone:
+its own key-file reader (§3 "Key files"), its own framing (§2) and, for
+what a foreign protobuf library might write, its own encoder of the
+wire format (varints, tags, lengths) next to the schema compiled with
+protoc. Only the hub itself (keys, registrations, the hub clock) comes
+from tests/e2e/hubtest.py. Each check quotes the page: the encodings
+§6 says the hub refuses or reads, at the limit and one past it."""
+
+import importlib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import zmq
+
+from hubtest import CprGen
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT = \
+    1, 2, 3, 4, 5, 6, 7, 8
+_m = []
+
+
+def schema():
+    """protoc --python_out of proto/ungebro.proto (PROTOCOL.md intro)."""
+    if not _m:
+        out = tempfile.mkdtemp(prefix="vendor99-")
+        subprocess.run(["protoc", f"--python_out={out}",
+                        f"-I{ROOT / 'proto'}", "ungebro.proto"], check=True)
+        sys.path.insert(0, out)
+        _m.append(importlib.import_module("ungebro_pb2"))
+        sys.path.remove(out)
+    return _m[0]
+
+
+def read_key_file(path):
+    """§3 Key files: `name = value` lines, split at the first `=`,
+    blanks trimmed; `#` lines and blank lines skipped; last line wins."""
+    values = {}
+    for line in Path(path).read_text().splitlines():
+        s = line.strip(" \t\r")
+        if not s or s.startswith("#"):
+            continue
+        name, _, value = s.partition("=")
+        values[name.strip(" \t")] = value.strip(" \t")
+    return values
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7f) | (0x80 if v >> 7 else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def tag(number, wire_type):
+    return varint(number << 3 | wire_type)
+
+
+def ld(number, data):
+    """A length-delimited field."""
+    return tag(number, 2) + varint(len(data)) + data
+
+
+class Client:
+    """A DEALER, CURVE client of the hub (§1), one frame per message."""
+
+    def __init__(self, hub, who, endpoint):
+        self.ctx = zmq.Context()
+        self.s = self.ctx.socket(zmq.DEALER)
+        mine = read_key_file(hub.keys_dir / f"{who}.key_secret")
+        self.s.curve_serverkey = read_key_file(
+            hub.keys_dir / "hub.key")["public"].encode()
+        self.s.curve_publickey = mine["public"].encode()
+        self.s.curve_secretkey = mine["secret"].encode()
+        self.s.linger = 0
+        self.s.connect(endpoint)
+        self.other = []
+
+    def raw(self, data):
+        self.s.send(data)
+
+    def recv(self, timeout=10):
+        if not self.s.poll(int(timeout * 1000)):
+            return None
+        data = self.s.recv()
+        assert data[0] == 1, data        # §6: always version byte 1
+        m = schema()
+        cls = {ACK: m.Ack, ALERT: m.Alert, WELCOME: m.Welcome,
+               RESULT: m.Result}[data[1]]
+        return data[1], cls.FromString(data[2:])
+
+    def want(self, kind, timeout=10):
+        """The next frame of that kind (alerts pushed in between kept:
+        §1 "Order of answers")."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.recv(deadline - time.monotonic())
+            if got and got[0] == kind:
+                return got[1]
+            if got:
+                self.other.append(got)
+        raise AssertionError(f"no frame of kind {kind}")
+
+    def ask(self, data, kind):
+        self.raw(data)
+        return self.want(kind)
+
+    def close(self):
+        self.s.close()
+        self.ctx.term()
+
+
+def absence_body(cpr, key, extra=b"", payload_extra=b""):
+    """An AbsenceReport envelope for school-a, encoded field by field
+    (§6: every number a varint, strings and messages length-delimited);
+    extra goes at the Envelope's end, payload_extra at the payload's."""
+    eid = (1714000000000).to_bytes(8, "big") + key.encode().ljust(8, b".")
+    payload = (ld(1, b"school-x") + ld(2, b"2024-05-06") +
+               ld(3, b"2024-05-10") + tag(4, 0) + varint(3) +
+               tag(5, 0) + varint(30) + tag(6, 0) + varint(3) +
+               payload_extra)
+    body = (ld(1, eid) + ld(2, b"school-a") + tag(3, 0) + varint(1) +
+            tag(4, 0) + varint(1) + tag(5, 0) + varint(2) +
+            tag(6, 0) + varint(1714000000000) + ld(9, cpr.encode()) +
+            ld(20, payload) + extra)
+    return eid, body
+
+
+LIMIT_REASON = ("{} does not decode as protobuf: a field number is over "
+                "536870911, the largest protobuf allows")
+
+
+def test_field_numbers_over_2_29_are_refused_as_malformed(make_hub):
+    """§6: field numbers run to 2^29 - 1, as protobuf's own; a tag of
+    2^29 or more is a frame that does not decode, at any depth, with the
+    reason naming it; the connection and the hub stay."""
+    hub = make_hub()
+    m = schema()
+    cpr = CprGen(9901).born("2009-03-01")
+    hub.cprs.add(cpr)
+    c = Client(hub, "school-a", hub.ingest)
+    try:
+        top = (1 << 29) - 1
+        # At the value: an unknown field 2^29 - 1 is kept, unread.
+        eid, body = absence_body(cpr, "max", extra=tag(top, 0) + b"\x01")
+        a = c.ask(bytes([1, EVENT]) + body, ACK)
+        assert (a.status, a.event_id) == (m.ACCEPTED, eid), a
+        # One past it, of each wire type, in the Envelope and the payload.
+        for i, extra in enumerate([tag(top + 1, 0) + b"\x01",
+                                   tag(top + 1, 1) + bytes(8),
+                                   ld(top + 1, b"x"),
+                                   tag(top + 1, 5) + bytes(4),
+                                   tag((1 << 32) - 1, 0) + b"\x01"]):
+            for where in ("extra", "payload_extra"):
+                _, body = absence_body(cpr, f"o{i}{where[0]}",
+                                       **{where: extra})
+                a = c.ask(bytes([1, EVENT]) + body, ACK)
+                assert (a.status, a.code, a.reason, a.retryable,
+                        a.event_id) == (m.REJECTED, m.E_MALFORMED,
+                                        LIMIT_REASON.format("Envelope"),
+                                        False, b""), (i, where, a)
+        # Field number 0 written in two bytes: no tag protobuf takes.
+        _, body = absence_body(cpr, "zero", extra=b"\x80\x00\x01")
+        a = c.ask(bytes([1, EVENT]) + body, ACK)
+        assert (a.status, a.code, a.reason) == \
+            (m.REJECTED, m.E_MALFORMED,
+             "Envelope does not decode as protobuf"), a
+        # Inside an unknown field's bytes it is not read (§6: unknown
+        # fields are neither checked nor used).
+        eid, body = absence_body(cpr, "inside",
+                                 extra=ld(99, tag(top + 1, 0) + b"\x01"))
+        a = c.ask(bytes([1, EVENT]) + body, ACK)
+        assert (a.status, a.event_id) == (m.ACCEPTED, eid), a
+    finally:
+        c.close()
+    d = Client(hub, "cw-anna", hub.delivery)
+    try:
+        for kind, name in ((HELLO, "Hello"), (QUERY, "Query"),
+                           (ALERT_ACK, "AlertAck"), (9, "Action")):
+            r = d.ask(bytes([1, kind]) + tag(1 << 29, 0) + b"\x01", RESULT)
+            assert (r.request_id, r.code, r.reason) == \
+                (0, m.E_MALFORMED, LIMIT_REASON.format(name)), r
+        w = d.ask(bytes([1, HELLO]) + tag((1 << 29) - 1, 0) + b"\x01",
+                  WELCOME)
+        assert (w.caseworker, w.code) == ("cw-anna", m.OK), w
+        q = d.ask(bytes([1, QUERY]) + tag(1, 0) + varint(7) + tag(2, 0) +
+                  varint(1), RESULT)
+        assert (q.request_id, q.code) == (7, m.OK), q
+    finally:
+        d.close()
+    assert hub.running
+    hub.wait_log(r"HUB-REJECT .*a field number is over 536870911")
