@@ -176,6 +176,19 @@ def test_field_numbers_over_2_29_are_refused_as_malformed(make_hub):
                                  extra=ld(99, tag(top + 1, 0) + b"\x01"))
         a = c.ask(bytes([1, EVENT]) + body, ACK)
         assert (a.status, a.event_id) == (m.ACCEPTED, eid), a
+        # §2, Validation order step 2: a frame over 65,536 bytes names
+        # its event only when its envelope decodes; one past the limit
+        # does not.
+        for number, with_id in ((top, True), (top + 1, False)):
+            eid, body = absence_body(cpr, f"big{with_id:d}",
+                                     extra=tag(number, 0) + b"\x01")
+            pad = 65537 - 2 - len(body) - 5   # tag 2 bytes, length 3
+            data = bytes([1, EVENT]) + body + ld(99, bytes(pad))
+            assert len(data) == 65537
+            a = c.ask(data, ACK)
+            assert (a.status, a.code, a.reason, a.event_id) == \
+                (m.REJECTED, m.E_TOO_LARGE, "frame of 65537 bytes exceeds "
+                 "the limit of 65536", eid if with_id else b""), a
     finally:
         c.close()
     d = Client(hub, "cw-anna", hub.delivery)
@@ -195,3 +208,69 @@ def test_field_numbers_over_2_29_are_refused_as_malformed(make_hub):
         d.close()
     assert hub.running
     hub.wait_log(r"HUB-REJECT .*a field number is over 536870911")
+
+
+def test_varints_tags_and_lengths_at_their_widest_and_one_past(make_hub):
+    """§6: a varint in up to ten bytes is read by its value, an eleventh
+    byte does not decode; a tag or a length in up to five bytes is read,
+    in six it does not decode; on either endpoint."""
+    hub = make_hub()
+    m = schema()
+    cpr = CprGen(9903).born("2009-04-01")
+    hub.cprs.add(cpr)
+
+    def padded(value, width):
+        """value as a varint of exactly width bytes."""
+        out = bytearray()
+        for i in range(width):
+            out.append((value & 0x7f) | (0x80 if i < width - 1 else 0))
+            value >>= 7
+        assert value == 0
+        return bytes(out)
+
+    undecodable = (m.REJECTED, m.E_MALFORMED,
+                   "Envelope does not decode as protobuf", b"")
+    c = Client(hub, "school-a", hub.ingest)
+    try:
+        for width, ok in ((10, True), (11, False)):
+            # schema_version 1 written again, last value counts (§3)
+            eid, body = absence_body(cpr, f"v{width}",
+                                     extra=tag(3, 0) + padded(1, width))
+            a = c.ask(bytes([1, EVENT]) + body, ACK)
+            got = (a.status, a.code, a.reason, a.event_id)
+            assert got == ((m.ACCEPTED, m.OK, "", eid) if ok
+                           else undecodable), (width, a)
+        for width, ok in ((5, True), (6, False)):
+            eid, body = absence_body(cpr, f"t{width}",
+                                     extra=padded(3 << 3, width) + b"\x01")
+            a = c.ask(bytes([1, EVENT]) + body, ACK)
+            got = (a.status, a.code, a.reason, a.event_id)
+            assert got == ((m.ACCEPTED, m.OK, "", eid) if ok
+                           else undecodable), ("tag", width, a)
+            # the agency's length (field 2, right after the 18-byte id)
+            eid, body = absence_body(cpr, f"l{width}")
+            assert body[18:20] == b"\x12\x08"
+            body = body[:19] + padded(8, width) + body[20:]
+            a = c.ask(bytes([1, EVENT]) + body, ACK)
+            got = (a.status, a.code, a.reason, a.event_id)
+            assert got == ((m.ACCEPTED, m.OK, "", eid) if ok
+                           else undecodable), ("length", width, a)
+    finally:
+        c.close()
+    d = Client(hub, "cw-anna", hub.delivery)
+    try:
+        for width, ok in ((5, True), (6, False)):
+            q = (tag(1, 0) + varint(40 + width) + padded(2 << 3, width) +
+                 b"\x01")
+            r = d.ask(bytes([1, QUERY]) + q, RESULT)
+            assert (r.request_id, r.code, r.reason) == (
+                (40 + width, m.OK, "") if ok else
+                (0, m.E_MALFORMED, "Query does not decode as protobuf")), r
+        for width, ok in ((10, True), (11, False)):
+            q = tag(1, 0) + padded(50 + width, width) + tag(2, 0) + b"\x01"
+            r = d.ask(bytes([1, QUERY]) + q, RESULT)
+            assert (r.request_id, r.code, r.reason) == (
+                (50 + width, m.OK, "") if ok else
+                (0, m.E_MALFORMED, "Query does not decode as protobuf")), r
+    finally:
+        d.close()
