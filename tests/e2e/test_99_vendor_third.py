@@ -15,7 +15,7 @@ from pathlib import Path
 
 import zmq
 
-from hubtest import CprGen
+from hubtest import CprGen, TcpRelay
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT = \
@@ -274,3 +274,49 @@ def test_varints_tags_and_lengths_at_their_widest_and_one_past(make_hub):
                 (0, m.E_MALFORMED, "Query does not decode as protobuf")), r
     finally:
         d.close()
+
+
+def test_a_connection_dropped_mid_window_reconnects_without_a_session(
+        make_hub):
+    """§2 (a connection that ends) and §4 "Sessions": the same DEALER
+    reconnects by itself when its connection drops, but the delivery
+    session ended with the old connection: Queries are answered on the
+    new one (no Hello needed), nothing is pushed until a Hello, and that
+    Hello sends the alerts that were in flight again, `delivery` 2, then
+    the one the window held back, `delivery` 1."""
+    hub = make_hub()
+    m = schema()
+    people = CprGen(9904).take(3)
+    hub.cprs.update(people)
+    hub.absence_alerts("cw-anna", people, "mid")
+    hub.wait_applied()
+    relay = TcpRelay(hub.delivery)
+    d = Client(hub, "cw-anna", relay.endpoint)
+    try:
+        w = d.ask(bytes([1, HELLO]) + tag(2, 0) + varint(2), WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 3), w
+        first = [d.want(ALERT) for _ in range(2)]
+        assert [a.delivery for a in first] == [1, 1]
+        assert d.recv(1.0) is None           # the window is full
+        # The network drops the connection; the socket stays open.
+        for sock in list(relay.socks):
+            sock.close()
+        relay.socks.clear()
+        hub.wait_log(r"HUB-SESSION session of cw-anna ended: its "
+                     r"connection closed; 2 alerts in flight")
+        r = d.ask(bytes([1, QUERY]) + tag(1, 0) + varint(31) + tag(2, 0) +
+                  varint(1), RESULT)
+        assert (r.request_id, r.code, len(r.alerts)) == (31, m.OK, 3), r
+        assert d.recv(1.0) is None           # no session: nothing pushed
+        w = d.ask(bytes([1, HELLO]) + tag(2, 0) + varint(8), WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 3), w
+        again = [d.want(ALERT) for _ in range(3)]
+        got = {a.alert_id: a.delivery for a in again}
+        want = {a.alert_id: 2 for a in first}
+        [third] = [a for a in r.alerts if a.alert_id not in want]
+        want[third.alert_id] = 1
+        assert got == want, (got, want)
+        assert d.recv(0.5) is None
+    finally:
+        d.close()
+        relay.close()
