@@ -320,3 +320,72 @@ def test_a_connection_dropped_mid_window_reconnects_without_a_session(
     finally:
         d.close()
         relay.close()
+
+
+def split_fields(buf):
+    """The top-level fields of protobuf bytes, each as its bytes."""
+    out, i = [], 0
+
+    def number():
+        nonlocal i
+        v = shift = 0
+        while True:
+            b = buf[i]
+            i += 1
+            v |= (b & 0x7f) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+
+    while i < len(buf):
+        start = i
+        key = number()
+        if key & 7 == 2:
+            n = number()
+            i += n
+        else:
+            number()
+        out.append(buf[start:i])
+    return out
+
+
+def test_fields_in_any_wire_order_are_checked_in_field_number_order(
+        make_hub):
+    """§3 "Validation": the fields of a message may come in any order on
+    the wire (as protobuf allows); the strings are checked in field-number
+    order, depth first, whatever order they were sent in."""
+    hub = make_hub()
+    m = schema()
+    cpr = CprGen(9907).born("2009-06-01")
+    hub.cprs.add(cpr)
+    counts = tag(4, 0) + varint(3) + tag(5, 0) + varint(30) + \
+        tag(6, 0) + varint(3)
+    c = Client(hub, "school-a", hub.ingest)
+    try:
+        eid, body = absence_body(cpr, "reversed")
+        a = c.ask(bytes([1, EVENT]) + b"".join(
+            reversed(split_fields(body))), ACK)
+        assert (a.status, a.event_id) == (m.ACCEPTED, eid), a
+
+        def refused(key, payload, cpr_field=None):
+            eid, body = absence_body(cpr, key)
+            rest = [f for f in split_fields(body)
+                    if f[:2] != b"\xa2\x01" and
+                    (cpr_field is None or f[:1] != b"\x4a")]
+            data = ld(20, payload) + b"".join(rest) + (cpr_field or b"")
+            a = c.ask(bytes([1, EVENT]) + data, ACK)
+            assert (a.status, a.code, a.event_id) == \
+                (m.REJECTED, m.E_MALFORMED, eid), a
+            return a.reason
+
+        # period_start (2) a bad date sent before school (1) with a NUL
+        assert refused("nul", ld(3, b"2024-05-10") + ld(2, b"2024-13-06") +
+                       ld(1, b"sch\x00ool") + counts) == \
+            "absence_report.school contains a NUL byte"
+        # the payload (20) sent before cpr (9): cpr is checked first
+        assert refused("utf8", ld(1, b"s" * 300) + ld(2, b"2024-05-06") +
+                       ld(3, b"2024-05-10") + counts,
+                       ld(9, b"\xff" + cpr.encode()[1:])) == \
+            "cpr is not valid UTF-8"
+    finally:
+        c.close()
