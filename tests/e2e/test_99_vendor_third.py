@@ -164,6 +164,13 @@ def test_field_numbers_over_2_29_are_refused_as_malformed(make_hub):
                         a.event_id) == (m.REJECTED, m.E_MALFORMED,
                                         LIMIT_REASON.format("Envelope"),
                                         False, b""), (i, where, a)
+        # Decoding (Validation order step 3) comes before schema_version
+        # (step 4): a version 7 envelope with such a tag is malformed.
+        _, body = absence_body(cpr, "v7", extra=tag(3, 0) + varint(7) +
+                               tag(top + 1, 0) + b"\x01")
+        a = c.ask(bytes([1, EVENT]) + body, ACK)
+        assert (a.code, a.reason, a.event_id) == \
+            (m.E_MALFORMED, LIMIT_REASON.format("Envelope"), b""), a
         # Field number 0 written in two bytes: no tag protobuf takes.
         _, body = absence_body(cpr, "zero", extra=b"\x80\x00\x01")
         a = c.ask(bytes([1, EVENT]) + body, ACK)
