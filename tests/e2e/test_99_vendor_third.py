@@ -213,6 +213,23 @@ def test_field_numbers_over_2_29_are_refused_as_malformed(make_hub):
         assert (q.request_id, q.code) == (7, m.OK), q
     finally:
         d.close()
+    # A web gateway's frames (§4a) are decoded alike.
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    g = Client(hub, "web-1", hub.delivery)
+    try:
+        for kind, name in ((10, "Login"), (11, "Logout"), (QUERY, "Query")):
+            r = g.ask(bytes([1, kind]) + tag(1, 0) + varint(5) +
+                      tag(1 << 29, 0) + b"\x01", RESULT)
+            assert (r.request_id, r.code, r.reason) == \
+                (0, m.E_MALFORMED, LIMIT_REASON.format(name)), r
+        r = g.ask(bytes([1, 10]) + tag(1, 0) + varint(6) +
+                  ld(2, b"cw-anna") + ld(3, b"not-set") +
+                  tag((1 << 29) - 1, 0) + b"\x01", RESULT)
+        assert (r.request_id, r.code, r.reason) == \
+            (6, m.E_DENIED, "wrong caseworker or password"), r
+    finally:
+        g.close()
     assert hub.running
     hub.wait_log(r"HUB-REJECT .*a field number is over 536870911")
 
