@@ -7,8 +7,10 @@
 #include "common/keys.h"
 #include "common/util.h"
 
-/* The largest field number protobuf allows: its own decoders refuse a
- * larger one as malformed, protobuf-c would keep it as an unknown field. */
+/* The largest field number protobuf's encoding allows: its upb and Go
+ * decoders refuse a larger one as malformed, where protobuf-c would keep
+ * it as an unknown field and a vendor's library would not read the frame
+ * as the hub did. */
 #define WIRE_FIELD_NUMBER_MAX ((1u << 29) - 1)
 
 enum raw_fields { RAW_FIELDS_OK, RAW_FIELDS_UNREADABLE, RAW_FIELDS_TOO_HIGH };
@@ -27,7 +29,7 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 {
 	size_t i = 0;
 	while (i < len) {
-		uint64_t key = 0, n;
+		uint64_t key = 0;
 		/* A tag protobuf-c read is at most 5 bytes. */
 		int shift = 0;
 		for (;;) {
@@ -60,9 +62,8 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 			skip = 4;
 			break;
 		case 2: {
-			skip = 0;
 			int vs = 0;
-			n = 0;
+			uint64_t n = 0;
 			for (;;) {
 				if (i >= len || vs > 63)
 					return RAW_FIELDS_UNREADABLE;
