@@ -413,3 +413,64 @@ def test_fields_in_any_wire_order_are_checked_in_field_number_order(
             "cpr is not valid UTF-8"
     finally:
         c.close()
+
+
+def test_an_adapter_connection_dropped_mid_batch_then_resent(make_hub):
+    """§1 "Never block on a send" and §3 steps 3-4: frames a DEALER
+    still holds when its connection drops go out on the next one; the
+    hub answers every frame it reads, so after the resend an id may be
+    acked twice, ACCEPTED at most once and otherwise DUPLICATE with the
+    same `sequence`, and every event is stored once."""
+    hub = make_hub()
+    m = schema()
+    people = CprGen(9910).take(40)
+    hub.cprs.update(people)
+    frames = {}
+    for i, cpr in enumerate(people):
+        eid, body = absence_body(cpr, f"b{i:03d}")
+        frames[eid] = bytes([1, EVENT]) + body
+    relay = TcpRelay(hub.ingest)
+    c = Client(hub, "school-a", relay.endpoint)
+    acks = {}
+    try:
+        first = next(iter(frames))
+        a = c.ask(frames[first], ACK)        # the connection is up
+        acks[first] = [a]
+        for data in frames.values():
+            c.raw(data)
+        for sock in list(relay.socks):      # the line drops at once
+            sock.close()
+        relay.socks.clear()
+        # Step 4: resend what has no ack yet (sooner than the page's
+        # 10 s, which it allows: resending is always safe), until each
+        # event has one. Frames on the dropped line are lost; those the
+        # socket still held go out on its next connection.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and \
+                any(e not in acks for e in frames):
+            for eid, data in frames.items():
+                if eid not in acks:
+                    c.raw(data)
+            until = time.monotonic() + 2
+            while time.monotonic() < until:
+                got = c.recv(until - time.monotonic())
+                if got:
+                    acks.setdefault(got[1].event_id, []).append(got[1])
+        assert set(acks) == set(frames), len(acks)
+        for eid, got in acks.items():
+            statuses = [a.status for a in got]
+            assert statuses.count(m.ACCEPTED) <= 1, got
+            assert set(statuses) <= {m.ACCEPTED, m.DUPLICATE}, got
+            assert len({a.sequence for a in got}) == 1, got
+        # A third send of each: DUPLICATE, the same sequence.
+        for eid, data in frames.items():
+            a = c.ask(data, ACK)
+            while a.event_id != eid:         # a late ack of the resends
+                a = c.want(ACK)
+            assert (a.status, a.sequence) == \
+                (m.DUPLICATE, acks[eid][0].sequence), a
+    finally:
+        c.close()
+        relay.close()
+    seqs = sorted(got[0].sequence for got in acks.values())
+    assert len(set(seqs)) == len(frames)    # each stored once
