@@ -8,6 +8,116 @@
 #include "common/keys.h"
 #include "common/util.h"
 
+/* The largest field number protobuf's encoding allows: its upb and Go
+ * decoders refuse a larger one as malformed, where protobuf-c would keep
+ * it as an unknown field and a vendor's library would not read the frame
+ * as the hub did. */
+#define WIRE_FIELD_NUMBER_MAX ((1u << 29) - 1)
+
+enum raw_fields { RAW_FIELDS_OK, RAW_FIELDS_UNREADABLE, RAW_FIELDS_TOO_HIGH };
+
+/*
+ * Walk the protobuf bytes of a message of type desc, and of every message
+ * field it holds, for field numbers protobuf-c takes but protobuf does
+ * not: over WIRE_FIELD_NUMBER_MAX, or 0 written in more than one byte.
+ * Called only on bytes protobuf-c has unpacked, so the schema's depth
+ * bounds the recursion; unknown fields are skipped unread, as a standard
+ * decoder skips them.
+ */
+static enum raw_fields
+raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+		  size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint64_t key = 0;
+		/* A tag protobuf-c read is at most 5 bytes. */
+		int shift = 0;
+		for (;;) {
+			if (i >= len || shift > 28)
+				return RAW_FIELDS_UNREADABLE;
+			uint8_t b = buf[i++];
+			key |= (uint64_t)(b & 0x7f) << shift;
+			if (!(b & 0x80))
+				break;
+			shift += 7;
+		}
+		uint64_t number = key >> 3;
+		if (number > WIRE_FIELD_NUMBER_MAX)
+			return RAW_FIELDS_TOO_HIGH;
+		if (number == 0)
+			return RAW_FIELDS_UNREADABLE;
+		size_t skip;
+		switch (key & 7) {
+		case 0:
+			skip = 0;
+			do {
+				if (i >= len || ++skip > 10)
+					return RAW_FIELDS_UNREADABLE;
+			} while (buf[i++] & 0x80);
+			continue;
+		case 1:
+			skip = 8;
+			break;
+		case 5:
+			skip = 4;
+			break;
+		case 2: {
+			int vs = 0;
+			uint64_t n = 0;
+			for (;;) {
+				if (i >= len || vs > 63)
+					return RAW_FIELDS_UNREADABLE;
+				uint8_t b = buf[i++];
+				n |= (uint64_t)(b & 0x7f) << vs;
+				if (!(b & 0x80))
+					break;
+				vs += 7;
+			}
+			if (n > len - i)
+				return RAW_FIELDS_UNREADABLE;
+			const ProtobufCFieldDescriptor *f =
+			    protobuf_c_message_descriptor_get_field(
+				desc, (unsigned)number);
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				enum raw_fields r = raw_field_numbers(
+				    f->descriptor, buf + i, (size_t)n);
+				if (r != RAW_FIELDS_OK)
+					return r;
+			}
+			skip = (size_t)n;
+			break;
+		}
+		default:
+			return RAW_FIELDS_UNREADABLE;
+		}
+		if (skip > len - i)
+			return RAW_FIELDS_UNREADABLE;
+		i += skip;
+	}
+	return RAW_FIELDS_OK;
+}
+
+/*
+ * protobuf_c_message_unpack, refusing what protobuf's own decoders refuse
+ * and protobuf-c does not (raw_field_numbers); *too_high tells why.
+ */
+static ProtobufCMessage *
+unpack_strict(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+	      size_t len, bool *too_high)
+{
+	*too_high = false;
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, data);
+	if (!m)
+		return NULL;
+	enum raw_fields r = raw_field_numbers(desc, data, len);
+	if (r == RAW_FIELDS_OK)
+		return m;
+	*too_high = r == RAW_FIELDS_TOO_HIGH;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return NULL;
+}
+
 static const ProtobufCMessageDescriptor *
 descriptor_for(int kind)
 {
@@ -73,8 +183,16 @@ wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg, int *code,
 		ug_diag_set(diag, "kind", "unknown frame kind %u", frame[1]);
 		return UG_EMALFORMED;
 	}
-	ProtobufCMessage *m = protobuf_c_message_unpack(
-	    desc, NULL, len - WIRE_HEADER_LEN, frame + WIRE_HEADER_LEN);
+	bool too_high;
+	ProtobufCMessage *m = unpack_strict(desc, frame + WIRE_HEADER_LEN,
+					    len - WIRE_HEADER_LEN, &too_high);
+	if (!m && too_high) {
+		ug_diag_set(diag, "frame",
+			    "%s does not decode as protobuf: a field number "
+			    "is over %u, the largest protobuf allows",
+			    desc->short_name, WIRE_FIELD_NUMBER_MAX);
+		return UG_EMALFORMED;
+	}
 	if (!m) {
 		ug_diag_set(diag, "frame", "%s does not decode as protobuf",
 			    desc->short_name);
@@ -130,9 +248,10 @@ wire_event_id_peek(const uint8_t *frame, size_t len,
 	    frame[0] != WIRE_VERSION ||
 	    frame[1] != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT)
 		return false;
-	wire_envelope *env = (wire_envelope *)protobuf_c_message_unpack(
-	    &ungebro__v1__envelope__descriptor, NULL, len - WIRE_HEADER_LEN,
-	    frame + WIRE_HEADER_LEN);
+	bool too_high;
+	wire_envelope *env = (wire_envelope *)unpack_strict(
+	    &ungebro__v1__envelope__descriptor, frame + WIRE_HEADER_LEN,
+	    len - WIRE_HEADER_LEN, &too_high);
 	if (!env)
 		return false;
 	bool found = env->event_id.len == WIRE_EVENT_ID_LEN;

@@ -372,6 +372,77 @@ test_garbage_protobuf(void)
 	(void)decoded;
 }
 
+/* protobuf allows field numbers 1 to 2^29 - 1; protobuf-c alone would keep
+ * a larger one (its tags run to 2^32 - 1) as an unknown field. */
+static void
+test_field_number_limit(void)
+{
+	static const char too_high[] =
+	    "Hello does not decode as protobuf: a field number is over "
+	    "536870911, the largest protobuf allows";
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *reason; /* NULL: decodes */
+	} cases[] = {
+	    /* Hello, unknown varint field 2^29 - 1: the largest, kept */
+	    {"\x01\x03\xf8\xff\xff\xff\x0f\x01", 8, NULL},
+	    /* field 2^29, one past it */
+	    {"\x01\x03\x80\x80\x80\x80\x10\x01", 8, too_high},
+	    /* field 2^32 - 1, the largest a 5-byte tag holds */
+	    {"\x01\x03\xf8\xff\xff\xff\x7f\x01", 8, too_high},
+	    /* after a known field, as a length-delimited and a fixed32 */
+	    {"\x01\x03\x10\x05\x82\x80\x80\x80\x10\x00", 10, too_high},
+	    {"\x01\x03\x85\x80\x80\x80\x10\x00\x00\x00\x00", 11, too_high},
+	    /* field 0 in a 2-byte tag: refused as the 1-byte one is */
+	    {"\x01\x03\x80\x00\x01", 5, "Hello does not decode as protobuf"},
+	    /* inside an unknown field's bytes: not read, as protobuf skips it
+	     */
+	    {"\x01\x03\x1a\x06\x80\x80\x80\x80\x10\x01", 10, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int kind, code;
+		void *msg = NULL;
+		ug_diag diag = {0};
+		ug_err err =
+		    wire_decode((const uint8_t *)cases[i].bytes, cases[i].len,
+				&kind, &msg, &code, &diag);
+		if (!cases[i].reason) {
+			if (err != UG_OK)
+				FAIL("case %zu: refused: %s", i, diag.reason);
+			wire_free(kind, msg);
+			continue;
+		}
+		CHECK(err == UG_EMALFORMED && msg == NULL);
+		CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+		if (strcmp(diag.reason, cases[i].reason) != 0)
+			FAIL("case %zu: reason '%s'", i, diag.reason);
+	}
+	/* At any depth: Envelope.addiction_referral.consent holding field
+	 * 2^29, and the event id of such an envelope is not read either. */
+	static const uint8_t deep[] = {
+	    0x01, 0x01, 0x0a, 0x10, 1,	  2,	3,    4,    5,	 6,    7,
+	    8,	  9,	10,   11,   12,	  13,	14,   15,   16,	 0xc2, 0x01,
+	    0x08, 0x22, 0x06, 0x80, 0x80, 0x80, 0x80, 0x10, 0x01};
+	int kind, code;
+	void *msg = NULL;
+	ug_diag diag = {0};
+	CHECK(wire_decode(deep, sizeof deep, &kind, &msg, &code, &diag) ==
+	      UG_EMALFORMED);
+	CHECK(strcmp(diag.reason,
+		     "Envelope does not decode as protobuf: a field number is "
+		     "over 536870911, the largest protobuf allows") == 0);
+	uint8_t id[WIRE_EVENT_ID_LEN];
+	CHECK(!wire_event_id_peek(deep, sizeof deep, id));
+	/* The same envelope with field 2^29 - 1 there decodes. */
+	uint8_t ok[sizeof deep];
+	memcpy(ok, deep, sizeof deep);
+	memcpy(ok + 25, "\xf8\xff\xff\xff\x0f", 5);
+	CHECK_OK(wire_decode(ok, sizeof ok, &kind, &msg, &code, &diag));
+	wire_free(kind, msg);
+	CHECK(wire_event_id_peek(ok, sizeof ok, id));
+}
+
 /* Validate s and expect `code` with the diag naming `field`. */
 static void
 expect_invalid(const sample *s, int64_t now, int code, const char *field,
@@ -1533,6 +1604,7 @@ TEST_LIST = {
     {"unknown kind", test_unknown_kind},
     {"oversized", test_oversized},
     {"garbage protobuf", test_garbage_protobuf},
+    {"field number limit", test_field_number_limit},
     {"validate good", test_validate_good},
     {"validate event id", test_validate_event_id},
     {"validate payload type", test_validate_payload_type},
