@@ -1,0 +1,276 @@
+"""105 OPERATIONS.md's runbooks followed as the duty desk and municipal IT
+operations would: restore refusals of a manifest, the purge after a
+restore, the full disk freed, a rebuild of derived/ and the metrics that
+watch all this. Each test quotes the sentence it checks."""
+
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import hubtest
+from hubtest import (ACCEPTED, E_UNAVAILABLE, REJECTED, CprGen, IngestClient,
+                     envelope, frame)
+from test_82_metrics import get, metrics_hub, scrape, value
+
+
+def moved(hub, data_dir):
+    """Point hub's config at another data_dir (hubd stopped)."""
+    hub.conf.write_text(re.sub(r"(?m)^data_dir = .*$",
+                               f"data_dir = {data_dir}", hub.conf.read_text()))
+    hub.data_dir = data_dir
+
+
+def test_a_manifest_without_a_whole_log_events_is_refused(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, Backup and restore, step 1: restore refuses a
+    manifest that holds "no `log_events` number (`... damaged: no
+    log_events`), a number being whole, in digits, as the backup writes
+    it (`-1`, `1.5`, `1e3` or `"5"` is none). Nothing is written in any of
+    these cases." Exit 1, and the missing data_dir is not made."""
+    hub = make_hub()
+    hub.send(*[envelope("school-a", c, salt=f"le-{i}")
+               for i, c in enumerate(CprGen(10501).take(2))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["log_events"] == 2, manifest
+    target = tmp_path / "restored" / "data"
+    moved(hub, target)
+    for i, bad in enumerate((None, -1, 1.5, "1e3", 1e3, "2")):
+        copy = tmp_path / f"bad-{i}"
+        shutil.copytree(backup, copy)
+        m = dict(manifest)
+        if bad is None:
+            del m["log_events"]
+        else:
+            m["log_events"] = bad
+        text = json.dumps(m)
+        if bad == "1e3":    # a number in exponent form, unquoted
+            text = text.replace('"1e3"', "1e3")
+        (copy / "manifest.json").write_text(text)
+        p = hub.hubctl("restore", str(copy), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: restore: {copy}/manifest.json is damaged: "
+            "no log_events\n"), (bad, p)
+        assert not target.exists(), bad
+    p = hub.hubctl("restore", str(backup))
+    assert p.stdout == (f"restored from {backup}: log up to sequence 2 "
+                        "(2 events); run hubctl audit verify, then start "
+                        "hubd\n"), p.stdout
+
+
+def test_a_restored_copy_is_purged_again_when_hubd_starts(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, Backups, retention and erasure: "The retention purge
+    needs no help: hubd runs it at start and deletes again whatever the
+    restored copy held past its time." A backup taken before the purge,
+    restored after it: the first start's run deletes the same records,
+    alerts and persons again, audited as the purge was."""
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    cprs = CprGen(10502).take(2)
+    hub.absence_alerts("cw-anna", cprs, "rp")
+    hub.wait_applied()
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done: 4 records, 4 alerts "
+                 r"deleted, 2 persons cleared")
+    assert hub.stats()["log_events"] == 0
+    hub.stop()
+    moved(hub, tmp_path / "restored" / "data")
+    hub.hubctl("restore", str(backup))
+    st = hub.stats()
+    assert (st["log_events"], st["alerts_open"]) == (4, 2), st
+    hub.start()
+    hubtest.wait_for(lambda: "HUB-PURGE retention purge done" in
+                     hub.current_log(), 10, "the purge at start")
+    assert re.search(r"notice HUB-PURGE retention purge done: 4 records, "
+                     r"4 alerts deleted, 2 persons cleared",
+                     hub.current_log()), hub.current_log()
+    st = hub.stats()
+    assert (st["log_events"], st["alerts"], st["person_index_entries"],
+            st["timers"], st["assignments"]) == (0, 0, 0, 0, 0), st
+    shown = hub.hubctl("audit", "show", "--json").stdout
+    records = [json.loads(ln) for ln in shown.splitlines()]
+    after = [r for r in records if r["action"] == "purge"]
+    assert sorted(r["detail"] for r in after) == [
+        "2 records deleted (retention)", "2 records deleted (retention)",
+        "batch: 4 records, 4 alerts, 2 timers, 2 persons cleared"], after
+
+
+def test_alerts_a_rebuild_raises_again_are_not_counted_again(make_hub):
+    """OPERATIONS.md, Metrics: `ungebro_alerts_raised_total` counts
+    alerts raised by the rules, "an alert a replay after a crash raises
+    again is not counted again"; the rebuild of derived/ (delete it,
+    start hubd) raises the stored alerts again, kept once: the counter
+    stays 0 and `ungebro_alerts_open` is what it was."""
+    hub = metrics_hub(make_hub)
+    cprs = CprGen(10503).take(3)
+    hub.absence_alerts("cw-anna", cprs, "rb")
+    hub.wait_applied()
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_alerts_raised_total") == 3
+    assert value(s, "ungebro_alerts_open") == 3
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    assert "HUB-REPLAY applying log entries 1..6 to derived state" in \
+        hub.current_log(), hub.current_log()
+    hub.wait_applied()
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_alerts_raised_total") == 0
+    assert value(s, "ungebro_alerts_open") == 3
+    assert hub.stats()["alerts"] == 3
+
+
+def test_queue_depth_lists_the_50_deepest_deepest_first_then_by_id(
+        make_hub):
+    """OPERATIONS.md, Metrics: `ungebro_queue_depth` counts every
+    registered caseworker and the desk id, "the 50 deepest are listed
+    (deepest first, equal depths by id)"; the desk id is counted "once,
+    also when a caseworker is registered under it", and a web gateway is
+    not a queue."""
+    port = hubtest.free_port()
+    hub = make_hub(start=False,
+                   settings={"metrics_listen": f"127.0.0.1:{port}"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    for i in range(52):
+        hub.keygen(f"cw-{i:02d}")
+        hub.register_caseworker(f"cw-{i:02d}")
+    hub.keygen("duty-desk")
+    hub.register_caseworker("duty-desk")     # a shared desk login
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    hub.start()
+    deep, desk = CprGen(10504).take(3), CprGen(10505).take(1)
+    hub.absence_alerts("cw-47", deep[:2], "qd")      # two for cw-47
+    hub.absence_alerts("cw-51", deep[2:], "qe")      # one for cw-51
+    hub.send(envelope("school-a", desk[0], salt="qf", absent=12,
+                      expected=30))                  # no contact: the desk
+    hub.cprs.update(desk)
+    hub.wait_applied()
+    status, text = get(hub.metrics_url + "/metrics")
+    assert status == 200, text
+    listed = re.findall(r'^ungebro_queue_depth\{recipient="([^"]+)"\} '
+                        r'(\d+)$', text, re.M)
+    assert len(listed) == 50, listed
+    # 56 queues: 52 cw-NN, cw-anna, desk-dora, duty-desk (once). Equal
+    # depths in byte order of the id: cw-00 ... cw-50 (cw-47 and cw-51
+    # placed above them), and cw-anna, desk-dora left past the 50th.
+    expected = [("cw-47", "2"), ("cw-51", "1"), ("duty-desk", "1")] + \
+        [(f"cw-{i:02d}", "0") for i in range(52) if i not in (47, 51)]
+    assert listed == expected[:50], listed
+    assert [r for r, _ in listed].count("duty-desk") == 1
+    assert "web-1" not in text
+
+
+def test_a_full_disk_freed_takes_writes_again_without_a_restart(make_hub):
+    """OPERATIONS.md, Where data lives: a full disk is answered
+    `E_UNAVAILABLE` (retryable) and logged `STORE-LMDB WHAT: No space
+    left on device: the disk under log/ is full; free space`. "Free
+    space; the hub goes on by itself, no restart needed, and logs
+    `STORE-LMDB log/ takes writes again` (notice) once a write goes
+    through." The refused event's resend is then ACCEPTED by the same
+    hubd, and the metrics count the refusal."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    port = hubtest.free_port()
+    hub = make_hub(start=False, register=False,
+                   settings={"metrics_listen": f"127.0.0.1:{port}"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.data_dir.mkdir(parents=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs",
+                       str(hub.data_dir)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        hub.register_agency("school-a", "absence")
+        hub.register_caseworker("cw-anna")
+        hub.register_caseworker("desk-dora", True)
+        hub.start()
+        pid = hub.proc.pid
+        cprs = CprGen(10506).take(3)
+        hub.send(*[envelope("school-a", c, salt=f"fd-{i}")
+                   for i, c in enumerate(cprs)])
+        hubtest.fill_disk(hub.data_dir / "filler")
+        refused = None
+        with IngestClient(hub, "school-a") as c:
+            for i in range(5000):
+                env = envelope("school-a", cprs[i % 3], salt=f"fe-{i}")
+                ack = c.ack_for(frame(env))
+                if ack.status != ACCEPTED:
+                    refused = (env, ack)
+                    break
+        assert refused, "the full disk refused nothing"
+        env, ack = refused
+        assert (ack.status, ack.code, ack.retryable) == \
+            (REJECTED, E_UNAVAILABLE, True), ack
+        hub.wait_log(r"(?m)hubd err STORE-LMDB .*: No space left on device: "
+                     r"the disk under (log|ids|derived)/ is full; free "
+                     r"space$")
+        s, _ = scrape(hub)
+        assert value(s, "ungebro_events_rejected_total",
+                     code="E_UNAVAILABLE") >= 1
+        assert "takes writes again" not in hub.log_text()
+        (hub.data_dir / "filler").unlink()
+        with IngestClient(hub, "school-a") as c:
+            again = c.ack_for(frame(env))
+        assert again.status == ACCEPTED, again
+        hub.wait_log(r"(?m)hubd notice STORE-LMDB (log|ids|derived)/ takes "
+                     r"writes again$")
+        assert hub.proc.pid == pid and hub.running
+        hub.wait_applied()
+    finally:
+        (hub.data_dir / "filler").unlink(missing_ok=True)
+        try:
+            hub.close()     # stopped and swept while the tmpfs is there
+        finally:
+            subprocess.run(["umount", "-l", str(hub.data_dir)])
+
+
+def test_a_restore_by_root_gives_missing_parents_the_nearest_owner(
+        make_hub):
+    """hubctl --help (and OPERATIONS.md, Backup and restore, step 2: "run
+    as root, they are given data_dir's owner, or its parent's when
+    restore creates it"): "the nearest one that was there when it makes
+    missing parents too, which take that owner as well". A data_dir two
+    levels below the service's state directory is restored whole as the
+    service user's, every directory 0700 and every file 0600."""
+    if os.geteuid() != 0:
+        pytest.skip("only root hands files to another user")
+    svc = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="ug-rb-"))
+    try:
+        hub = make_hub()
+        hub.send(*[envelope("school-a", c, salt=f"own-{i}")
+                   for i, c in enumerate(CprGen(10507).take(2))])
+        backup = top / "backup"
+        hub.hubctl("backup", str(backup))
+        hub.stop()
+        state = top / "state"
+        state.mkdir()
+        os.chown(state, svc.pw_uid, svc.pw_gid)
+        data = state / "a" / "b" / "hub"
+        old = hub.data_dir
+        moved(hub, data)
+        p = hub.hubctl("restore", str(backup))
+        assert p.returncode == 0, p.stderr
+        made = [state / "a", state / "a" / "b", *[data, *data.rglob("*")]]
+        assert {f.name for f in data.iterdir()} == {"log", "ids",
+                                                    "derived"}
+        for f in made:
+            st = f.stat()
+            assert (st.st_uid, st.st_gid) == (svc.pw_uid, svc.pw_gid), f
+            want = 0o700 if f.is_dir() else 0o600
+            assert st.st_mode & 0o777 == want, (f, oct(st.st_mode))
+        moved(hub, old)
+    finally:
+        shutil.rmtree(top)
