@@ -67,6 +67,61 @@ def test_a_manifest_without_a_whole_log_events_is_refused(make_hub,
                         "hubd\n"), p.stdout
 
 
+def test_only_the_manifests_own_figures_count(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore, step 1: a manifest that "holds no
+    `log_last_seq` number" or "no `log_events` number" is refused, exit
+    1, nothing written. The figures are the manifest object's own
+    members: one of the same name inside a nested object (an operator's
+    note added with jq, say) is not the manifest's figure, neither when
+    the figure is missing nor when it is there after it. So too for each
+    file's figures, which are the members of `file_bytes` and
+    `file_blake2b` only."""
+    hub = make_hub()
+    hub.send(*[envelope("school-a", c, salt=f"nest-{i}")
+               for i, c in enumerate(CprGen(10509).take(2))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    target = tmp_path / "restored" / "data"
+    moved(hub, target)
+    figures = {"log_last_seq": 2, "log_events": 2}
+
+    def restore(name, m):
+        copy = tmp_path / name
+        shutil.copytree(backup, copy)
+        (copy / "manifest.json").write_text(json.dumps(m, indent=2))
+        return copy, hub.hubctl("restore", str(copy), check=False)
+
+    for missing in figures:
+        m = {"note": dict(figures)}
+        m.update({k: v for k, v in manifest.items() if k != missing})
+        copy, p = restore(f"nested-{missing}", m)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: restore: {copy}/manifest.json is damaged: "
+            f"no {missing}\n"), p
+        assert not target.exists()
+    # file_bytes without ids/data.mdb's length, which a nested object
+    # after it holds: not a whole file_bytes.
+    m = dict(manifest)
+    m["file_bytes"] = {k: v for k, v in manifest["file_bytes"].items()
+                       if k != "ids/data.mdb"}
+    m["file_bytes"]["old"] = {"ids/data.mdb":
+                              manifest["file_bytes"]["ids/data.mdb"]}
+    copy, p = restore("nested-bytes", m)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: restore: {copy}/manifest.json is damaged: no whole "
+        "file_bytes and file_blake2b for ids/data.mdb\n"), p
+    assert not target.exists()
+    # Other figures nested before the manifest's own: the own ones count.
+    m = {"note": {"log_last_seq": 99, "log_events": 99}}
+    m.update(manifest)
+    copy, p = restore("nested-first", m)
+    assert (p.returncode, p.stdout) == (
+        0, f"restored from {copy}: log up to sequence 2 (2 events); run "
+        "hubctl audit verify, then start hubd\n"), p
+
+
 def test_a_restored_copy_is_purged_again_when_hubd_starts(make_hub,
                                                          tmp_path):
     """OPERATIONS.md, Backups, retention and erasure: "The retention purge
@@ -274,3 +329,36 @@ def test_a_restore_by_root_gives_missing_parents_the_nearest_owner(
         moved(hub, old)
     finally:
         shutil.rmtree(top)
+
+
+def test_deadlines_missed_counts_the_one_without_an_alert_too(make_hub):
+    """OPERATIONS.md, Metrics: `ungebro_deadlines_missed_total` counts
+    "legal deadlines missed (`HUB-DEADLINE`), also a missed treatment
+    deadline that raises no alert for want of consent", while
+    `ungebro_alerts_raised_total` counts only the alerts raised: the
+    referral with consent and its deadline alert."""
+    port = hubtest.free_port()
+    hub = hubtest.rules_hub(make_hub, "2026-09-07T09:00:00", start=False,
+                            settings={"metrics_listen":
+                                      f"127.0.0.1:{port}"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.start()
+    shared, withheld = CprGen(10508).take(2)
+    for cpr in (shared, withheld):
+        hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_referral(shared, "2026-09-07",
+                                 consent={"given": True}),
+             hubtest.ev_referral(withheld, "2026-09-07",
+                                 consent={"given": False}))
+    hub.wait_applied()
+    s, types = scrape(hub)
+    assert types["ungebro_deadlines_missed_total"] == "counter"
+    assert value(s, "ungebro_deadlines_missed_total") == 0
+    assert value(s, "ungebro_alerts_raised_total") == 1
+    hub.advance("2026-09-22T06:00:00")      # day 15: both missed
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\."
+                 r"missed", count=2)
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_deadlines_missed_total") == 2
+    assert value(s, "ungebro_alerts_raised_total") == 2
+    assert hub.stats()["alerts"] == 2
