@@ -362,3 +362,41 @@ def test_deadlines_missed_counts_the_one_without_an_alert_too(make_hub):
     assert value(s, "ungebro_deadlines_missed_total") == 2
     assert value(s, "ungebro_alerts_raised_total") == 2
     assert hub.stats()["alerts"] == 2
+
+
+def test_batch_sizes_count_resends_and_not_frames_refused_before(make_hub):
+    """OPERATIONS.md, Metrics: `ungebro_ingest_batch_size` (histogram,
+    `le` 1, 2, 4 ... 1024, 4096) counts "events handed to one append
+    transaction (a resend the store finds already there is among them,
+    answered DUPLICATE and not written again; frames refused before the
+    store are not)"; `ungebro_events_rejected_total`: "every code is
+    listed, 0 until it happens"; `ungebro_commit_seconds` buckets from
+    0.0005 to 2.5."""
+    hub = metrics_hub(make_hub)
+    s, types = scrape(hub)
+    codes = [n for n in hubtest.pb().ErrorCode.keys() if n != "OK"]
+    for code in codes:
+        assert ("ungebro_events_rejected_total",
+                frozenset({("code", code)})) in s, code
+        assert value(s, "ungebro_events_rejected_total", code=code) == 0
+    les = sorted(float(dict(k[1])["le"]) for k in s
+                 if k[0] == "ungebro_ingest_batch_size_bucket")
+    assert les == [2.0 ** i for i in range(11)] + [4096.0, float("inf")]
+    les = sorted(float(dict(k[1])["le"]) for k in s
+                 if k[0] == "ungebro_commit_seconds_bucket")
+    assert (les[0], les[-2], les[-1]) == (0.0005, 2.5, float("inf")), les
+    [cpr] = CprGen(10510).take(1)
+    env = envelope("school-a", cpr, salt="bs")
+    hub.send(env)
+    assert [a.status for a in hub.acks(env)] == [hubtest.DUPLICATE]
+    with IngestClient(hub, "school-a") as c:   # another agency's envelope
+        ack = c.ack_for(frame(envelope("school-b", cpr, salt="bs-2")))
+    assert (ack.status, ack.code) == (REJECTED, hubtest.E_DENIED)
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_events_in_total", agency="school-a",
+                 type="ABSENCE_REPORT") == 1
+    assert value(s, "ungebro_events_duplicate_total") == 1
+    assert value(s, "ungebro_events_rejected_total", code="E_DENIED") == 1
+    assert value(s, "ungebro_ingest_batch_size_count") == 2
+    assert value(s, "ungebro_ingest_batch_size_sum") == 2
+    assert value(s, "ungebro_ingest_batch_size_bucket", le="1") == 2
