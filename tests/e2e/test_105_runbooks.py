@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -400,3 +401,37 @@ def test_batch_sizes_count_resends_and_not_frames_refused_before(make_hub):
     assert value(s, "ungebro_ingest_batch_size_count") == 2
     assert value(s, "ungebro_ingest_batch_size_sum") == 2
     assert value(s, "ungebro_ingest_batch_size_bucket", le="1") == 2
+
+
+def test_the_metrics_port_is_closed_until_the_store_is_open(make_hub):
+    """OPERATIONS.md, Metrics and health endpoints: "It listens from the
+    moment the store is open and the ingest and delivery sockets are
+    bound: before that ... a probe finds the port closed, which a health
+    check must take as 'not ready'." hubd starting while another process
+    holds log/'s write lock (a store slow to open) has the port closed;
+    once the store opens, /readyz answers 200."""
+    import socket
+
+    hub = metrics_hub(make_hub)
+    hub.send(envelope("school-a", CprGen(10511).next(), salt="mp"))
+    hub.stop()
+    port = int(hub.metrics_url.rsplit(":", 1)[1])
+
+    def refused():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
+    with hubtest.log_write_held(hub):
+        hub.start(wait=False)
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            assert hub.running, hub.current_log()
+            assert refused(), "the port answered before the store opened"
+            time.sleep(0.1)
+        assert "HUB-READY" not in hub.current_log()
+    hub.wait_ready()
+    assert get(hub.metrics_url + "/readyz") == (200, "ready\n")
+    assert get(hub.metrics_url + "/healthz") == (200, "ok\n")
