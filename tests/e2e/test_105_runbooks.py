@@ -435,3 +435,58 @@ def test_the_metrics_port_is_closed_until_the_store_is_open(make_hub):
     hub.wait_ready()
     assert get(hub.metrics_url + "/readyz") == (200, "ready\n")
     assert get(hub.metrics_url + "/healthz") == (200, "ok\n")
+
+
+def test_a_lost_hub_key_secret_is_put_back_not_made_anew(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, Keys: "a lost `hub.key_secret` is put back from its
+    backup instead, since only its `storage_key` opens the store". A new
+    one made with `keygen hub` (which keeps the signing pair) opens
+    nothing: hubd exits 1, `HUB-START cannot start: storage_key: the
+    hub's storage key does not open this store (another
+    hub.key_secret?)`, hubctl says the same after `hubctl: cannot open
+    the hub's keys and store: `, and a restore takes back what it
+    copied. The key put back from its backup opens the store and the
+    restore."""
+    hub = make_hub()
+    [cpr] = CprGen(10512).take(1)
+    hub.send(envelope("school-a", cpr, salt="lk"))
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    aside = tmp_path / "key-backup"
+    aside.mkdir()
+    for f in ("hub.key", "hub.key_secret"):
+        shutil.move(hub.keys_dir / f, aside / f)
+    p = hub.hubctl("keygen", "--keys_dir", str(hub.keys_dir), "hub",
+                   config=False)
+    assert f"kept {hub.keys_dir}/hub.sign_public and " \
+        f"{hub.keys_dir}/hub.sign_secret (they exist)" in p.stdout, p.stdout
+    why = ("the hub's storage key does not open this store (another "
+           "hub.key_secret?)")
+    p = subprocess.run([hubtest.binary("hubd"), "--config", str(hub.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.endswith(
+        f"hubd err HUB-START cannot start: storage_key: {why}\n"), p.stderr
+    p = hub.hubctl("stats", check=False)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: cannot open the hub's keys and store: {why}\n")
+    old = hub.data_dir
+    target = tmp_path / "restored" / "data"
+    moved(hub, target)
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: cannot open the hub's keys and store: {why}\n"
+        f"hubctl: restore: nothing restored; {target} is empty again\n")
+    assert list(target.iterdir()) == []
+    for f in ("hub.key", "hub.key_secret"):
+        shutil.copy2(aside / f, hub.keys_dir / f)
+    p = hub.hubctl("restore", str(backup))
+    assert p.stdout.startswith(f"restored from {backup}: log up to "
+                               "sequence 1 (1 events)"), p.stdout
+    moved(hub, old)
+    hub.start()
+    assert [a.status for a in hub.acks(envelope("school-a", cpr,
+                                                salt="lk"))] == \
+        [hubtest.DUPLICATE]
