@@ -490,3 +490,26 @@ def test_a_lost_hub_key_secret_is_put_back_not_made_anew(make_hub,
     assert [a.status for a in hub.acks(envelope("school-a", cpr,
                                                 salt="lk"))] == \
         [hubtest.DUPLICATE]
+
+
+def test_an_ops_alert_reaches_at_most_256_ops_caseworkers(make_hub):
+    """OPERATIONS.md, Operational alerts: the alert goes "to every
+    caseworker registered with `--ops` (at most 256 of them get it; keep
+    the ops team smaller)". With 257 registered, one condition raises
+    256 alerts, each naming no person; the log line is one."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=1"})
+    for i in range(257):
+        hub.keygen(f"ops-{i:03d}")
+        hub.hubctl("register-caseworker", f"ops-{i:03d}", "--ops")
+    hub.start()
+    time.sleep(1.5 * hubtest.SLOW)       # the first check notes the start
+    hub.set_clock("2026-01-05T10:00:01")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT adapter_silent \(school-a\)")
+    st = hub.wait_stats("the ops alerts stored",
+                        lambda s: s["alerts"] >= 256)
+    time.sleep(1.5 * hubtest.SLOW)       # a second check adds none
+    assert hub.stats()["alerts"] == st["alerts"] == 256, st
+    assert hub.log_text().count("HUB-OPS-ADAPTER-SILENT") == 1
+    [a] = hub.peek("ops-000", 1)
+    assert (a["rule"], a["cpr"]) == ("ops.adapter_silent", ""), a
