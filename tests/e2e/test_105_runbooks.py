@@ -513,3 +513,51 @@ def test_an_ops_alert_reaches_at_most_256_ops_caseworkers(make_hub):
     assert hub.log_text().count("HUB-OPS-ADAPTER-SILENT") == 1
     [a] = hub.peek("ops-000", 1)
     assert (a["rule"], a["cpr"]) == ("ops.adapter_silent", ""), a
+
+
+def test_a_restart_before_the_derived_map_is_raised_serves_all_the_same(
+        make_hub):
+    """OPERATIONS.md, Where data lives: "A hub that restarts before the
+    map is raised (a crash, a reboot) starts in the same state: the
+    replay fails (`HUB-REPLAY cannot apply the log to derived state yet
+    (full): ...`), and hubd serves as above ... rather than exit":
+    /readyz 503 naming derived_map_mb, /healthz 200, a resend DUPLICATE
+    with its sequence, a new event REJECTED E_FULL (retryable). Raised and
+    restarted, hubd "has nothing to end: it logs neither" (no `takes
+    writes again`, no `works again`), replays and is ready."""
+    hub = metrics_hub(make_hub, settings={"derived_map_mb": "1"})
+    cprs = CprGen(10513).take(6000)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        accepted, refusals = hubtest.send_until_refused(cli, cprs, "rs")
+    assert refusals and refusals[0].code == hubtest.E_FULL, refusals
+    hub.stop()
+    hub.start()
+    log = hub.current_log()
+    assert re.search(r"hubd err HUB-REPLAY cannot apply the log to derived "
+                     r"state yet \(full\): ", log), log
+    assert hub.running
+    assert get(hub.metrics_url + "/readyz") == (
+        503, "derived state behind the log: the derived map is full "
+        "(derived_map_mb)\n")
+    assert get(hub.metrics_url + "/healthz") == (200, "ok\n")
+    seq, data = accepted[-1]
+    with IngestClient(hub, "school-a") as cli:
+        ack = cli.ack_for(data)
+        assert (ack.status, ack.sequence) == (hubtest.DUPLICATE, seq), ack
+        ack = cli.ack_for(frame(envelope("school-a", cprs[-1],
+                                         salt="rs-new")))
+    assert (ack.status, ack.code, ack.retryable, ack.reason) == (
+        REJECTED, hubtest.E_FULL, True, "the hub cannot apply events: its "
+        "store is full (derived_map_mb); retry later"), ack
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    hub.start()
+    st = hub.wait_stats("every accepted event applied",
+                        lambda s: s["last_applied"] == s["last_seq"])
+    assert (st["last_seq"], st["log_events"]) == (seq, len(accepted)), st
+    log = hub.current_log()
+    assert "HUB-REPLAY applying log entries" in log, log
+    assert "takes writes again" not in log and "works again" not in log
+    assert get(hub.metrics_url + "/readyz") == (200, "ready\n")
