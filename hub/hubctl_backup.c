@@ -247,22 +247,45 @@ object_end(const char *text, size_t len, size_t start)
 	return SIZE_MAX;
 }
 
-/* Where name's value starts in text, or NULL. JSON's spacing around the
- * colon is taken (a manifest pretty-printed by jq is the same
- * manifest). */
+/* Where the value of obj's own member name starts, or NULL (obj not an
+ * object). Only obj's own keys count: a member of the same name inside a
+ * nested object, or the name as a string value, is not the figure the
+ * backup wrote. JSON's spacing around the colon is taken (a manifest
+ * pretty-printed by jq is the same manifest). */
+static const char *
+member_value(const char *obj, const char *name)
+{
+	if (!obj || *obj != '{')
+		return NULL;
+	size_t depth = 0, n = strlen(name);
+	for (const char *p = obj; *p; p++) {
+		if (*p == '"') {
+			const char *s = ++p;
+			while (*p && *p != '"')
+				p += *p == '\\' && p[1] ? 2 : 1;
+			if (!*p)
+				return NULL;
+			const char *v = p + 1 + strspn(p + 1, " \t\r\n");
+			if (depth == 1 && *v == ':' && (size_t)(p - s) == n &&
+			    memcmp(s, name, n) == 0)
+				return v + 1 + strspn(v + 1, " \t\r\n");
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if ((*p == '}' || *p == ']') && --depth == 0) {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Where the manifest's top-level member name's value starts, or NULL. A
+ * UTF-8 byte order mark an editor put before the object is no member. */
 static const char *
 manifest_value(const char *text, const char *name)
 {
-	char key[80];
-	snprintf(key, sizeof key, "\"%s\"", name);
-	for (const char *at = strstr(text, key); at;
-	     at = strstr(at + 1, key)) {
-		const char *v = at + strlen(key);
-		v += strspn(v, " \t\r\n");
-		if (*v == ':')
-			return v + 1 + strspn(v + 1, " \t\r\n");
-	}
-	return NULL;
+	if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3;
+	return member_value(text + strspn(text, " \t\r\n"), name);
 }
 
 /* The manifest's value of a whole-number field, or false. */
@@ -320,9 +343,8 @@ manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
 	for (int i = STORE_BACKUP_FILES - 1; i >= 0; i--) {
 		store_backup_file *f = &files[i];
 		*bad = f->path;
-		const char *b = bytes ? manifest_value(bytes, f->path) : NULL;
-		const char *h =
-		    hashes ? manifest_value(hashes, f->path) : NULL;
+		const char *b = member_value(bytes, f->path);
+		const char *h = member_value(hashes, f->path);
 		char *end;
 		size_t got = 0;
 		if (!b || !h || *h != '"' ||
