@@ -1,0 +1,323 @@
+"""107 the annual status and the law's clocks, a third reading
+(OPERATIONS.md "The annual status", RULES.md sections 6 and 9): the
+clocks table's last day on time and first day late across a year end,
+Christmas Eve, New Year's Day, Easter with the change to summer time and
+the summer holiday; the ages on the birthdays (29 February too); the
+absence bands at exactly 10 % and 15 % and the quarter of a report that
+runs over a quarter's end; the page opened in a real browser."""
+
+import csv
+import os
+import re
+import shutil
+
+import pytest
+
+from hubtest import CprGen, ev_absence, ev_dropout, ev_enrolment, event, \
+    rules_hub
+
+QUIET = {"transition_gap.enabled": "no"}
+CONTACT = "contact within 5 working days"
+OFFER = "offer within 30 days"
+COLS = ("met", "missed", "closed by enrolment", "pending", "Total")
+
+
+def report(hub, tmp, *period):
+    out = tmp / "status" / "status.html"
+    out.parent.mkdir(exist_ok=True)
+    p = hub.hubctl("report", *period, "--out", str(out))
+    assert p.stdout.startswith("wrote "), p.stdout
+    tables = {}
+    for name in os.listdir(out.parent):
+        m = re.match(r"status-(\w+)\.csv$", name)
+        if m:
+            with open(out.parent / name, newline="") as f:
+                tables[m.group(1)] = list(csv.reader(f))
+    return out, tables
+
+
+def row(tables, table, label):
+    head = tables[table][0]
+    for r in tables[table][1:]:
+        if r[0] == label:
+            return dict(zip(head[1:], r[1:]))
+    raise AssertionError(f"no row {label!r} in {tables[table]}")
+
+
+def clock(tables, label):
+    r = row(tables, "clocks", label)
+    return [r[k] for k in COLS]
+
+
+def act(hub, cprs, action, date):
+    """inbox --contact/--offer dated `date` on each person's dropout
+    alert, recorded by their contact person cw-anna."""
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0, err
+    ids = {a["cpr"]: a["alert_id"] for a in alerts
+           if a["rule"] == "dropout" and a["cpr"] in cprs}
+    assert len(ids) == len(cprs)
+    for alert_id in ids.values():
+        rc, out, err = hub.record("cw-anna", action, alert_id, "phone",
+                                  date=date)
+        assert rc == 0, err
+
+
+def test_contact_due_across_christmas_and_new_year(make_hub, tmp_path):
+    """Received Wednesday 2025-12-23: Christmas Eve (a public holiday by
+    default), Christmas, Boxing Day and the weekend are not working days,
+    nor is New Year's Day: the 5th working day is Monday 2026-01-05.
+    Received Monday 2025-12-29: 30, 31, 2, 5, 6 January, due Tuesday
+    2026-01-06. A contact dated the due day is met, the day after missed;
+    the clocks count in the year the hub received the dropout (2025),
+    the hub's miss alerts in the year they were raised (2026)."""
+    hub = rules_hub(make_hub, "2025-12-23T08:00:00", rules=QUIET)
+    gen = CprGen(10701)
+    youth = [gen.born("2009-06-%02d" % (i + 1)) for i in range(20)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    early, late = youth[:10], youth[10:]
+    hub.send(*[ev_dropout(c, "2025-12-23") for c in early])
+    hub.wait_applied()
+    hub.set_clock("2025-12-29T08:00:00")
+    hub.send(*[ev_dropout(c, "2025-12-29") for c in late])
+    hub.wait_applied()
+    hub.advance("2026-01-07T10:00:00")
+    act(hub, early[:5], "contact", "2026-01-05")
+    act(hub, early[5:], "contact", "2026-01-06")
+    act(hub, late[:5], "contact", "2026-01-06")
+    act(hub, late[5:], "contact", "2026-01-07")
+    hub.wait_applied()
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    missed = [a for a in alerts if a["rule"] == "deadline.contact.missed"]
+    assert len(missed) == 20
+
+    _, tables = report(hub, tmp_path, "--year", "2025")
+    assert clock(tables, CONTACT) == ["10", "10", "0", "0", "20"]
+    assert row(tables, "alerts", "Total")["raised"] == "20"   # dropouts
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert clock(tables, CONTACT) == ["0", "0", "0", "0", "0"]
+    assert row(tables, "alerts", "deadline.contact.missed")["raised"] == "20"
+
+
+def test_contact_due_across_easter_and_summer_time(make_hub, tmp_path):
+    """Received Friday 2026-03-27; summer time begins Sunday 03-29 and
+    Maundy Thursday 04-02 to Easter Monday 04-06 are off: 03-30, 03-31,
+    04-01, 04-07, 04-08, due Wednesday 04-08. The hub raises the miss at
+    04-09 00:00 UTC, not an hour earlier; the table judges by the
+    contact's date."""
+    hub = rules_hub(make_hub, "2026-03-27T08:00:00", rules=QUIET)
+    gen = CprGen(10702)
+    youth = [gen.born("2010-05-%02d" % (i + 1)) for i in range(10)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-03-27") for c in youth])
+    hub.wait_applied()
+    # Warned at the start of 04-07, the working day before the deadline
+    # (a warning more than 24 hours late raises nothing: step there).
+    hub.advance("2026-04-06T23:30:00")
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert not [a for a in alerts if a["rule"].startswith("deadline.")]
+    hub.advance("2026-04-07T00:00:30")
+    hub.advance("2026-04-08T23:30:00")
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert not [a for a in alerts if a["rule"] == "deadline.contact.missed"]
+    assert len([a for a in alerts
+                if a["rule"] == "deadline.contact.warn"]) == 10
+    hub.advance("2026-04-09T00:00:30")
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert len([a for a in alerts
+                if a["rule"] == "deadline.contact.missed"]) == 10
+    act(hub, youth[:5], "contact", "2026-04-08")
+    act(hub, youth[5:], "contact", "2026-04-09")
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--from", "2026-03-01",
+                       "--to", "2026-03-31")
+    assert clock(tables, CONTACT) == ["5", "5", "0", "0", "10"]
+
+
+def test_offer_due_across_the_summer_holiday(make_hub, tmp_path):
+    """A contact on Friday 2026-06-26, the day before the summer holiday
+    (06-27..08-09, not counted): the offer is due 09-08 (RULES.md section
+    6's own example). An offer dated 09-08 is met, one dated 09-09
+    missed."""
+    hub = rules_hub(make_hub, "2026-06-22T08:00:00", rules=QUIET)
+    gen = CprGen(10703)
+    youth = [gen.born("2010-02-%02d" % (i + 1)) for i in range(10)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-06-22") for c in youth])
+    hub.wait_applied()
+    hub.set_clock("2026-06-26T09:00:00")
+    act(hub, youth, "contact", None)
+    hub.wait_applied()
+    hub.advance("2026-09-10T10:00:00")
+    act(hub, youth[:5], "offer", "2026-09-08")
+    act(hub, youth[5:], "offer", "2026-09-09")
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert clock(tables, CONTACT) == ["10", "0", "0", "0", "10"]
+    assert clock(tables, OFFER) == ["5", "5", "0", "0", "10"]
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert len([a for a in alerts
+                if a["rule"] == "deadline.offer.missed"]) == 10
+
+
+def test_the_clocks_start_by_the_age_on_the_dropout_date(make_hub,
+                                                         tmp_path):
+    """15-17 on the dropout date: one who turns 15 that day has clocks,
+    one who turns 15 the day after has none; one who turns 18 that day
+    has none, one who turns 18 the day after has them; born on 29
+    February, 17 on 2026-02-28 and 18 on 2026-03-01."""
+    hub = rules_hub(make_hub, "2026-03-02T08:00:00", rules=QUIET)
+    gen = CprGen(10704)
+    five = lambda born: [gen.born(born) for _ in range(5)]
+    leap = five("2008-02-29") + five("2008-02-29")
+    hub.send(*[ev_dropout(c, "2026-02-28") for c in leap[:5]],
+             *[ev_dropout(c, "2026-03-01") for c in leap[5:]])
+    hub.wait_applied()
+    hub.set_clock("2026-09-07T08:00:00")
+    turns15, almost15 = five("2011-09-07"), five("2011-09-08")
+    turns18, almost18 = five("2008-09-07"), five("2008-09-08")
+    hub.send(*[ev_dropout(c, "2026-09-07")
+               for c in turns15 + almost15 + turns18 + almost18])
+    hub.wait_applied()
+    # Contact is due 03-09 and 09-14; both passed, none recorded.
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert clock(tables, CONTACT) == ["0", "15", "0", "0", "15"]
+    _, tables = report(hub, tmp_path, "--from", "2026-03-02",
+                       "--to", "2026-03-02")
+    assert clock(tables, CONTACT) == ["0", "5", "0", "0", "5"]
+
+
+def test_absence_bands_at_exactly_10_and_15_percent(make_hub, tmp_path):
+    """Under 10 % is below 10 %; 10-15 % at least 10 % and below 15 %;
+    15 % and over. 2 of 21 (9.5 %), 3 of 30 (10 %), 21 of 140 (15 %),
+    5 of 34 (14.7 %); a report running 03-30..04-03 counts in the
+    quarter of its last day, Q2."""
+    hub = rules_hub(make_hub, "2026-04-06T08:00:00")
+    gen = CprGen(10705)
+    five = lambda: [gen.born("2012-01-%02d" % (i + 1)) for i in range(5)]
+    under, ten, fifteen, below15, q2 = five(), five(), five(), five(), five()
+    hub.send(*[ev_absence(c, "2026-03-02", 2, expected=21) for c in under],
+             *[ev_absence(c, "2026-03-02", 3, expected=30) for c in ten],
+             *[ev_absence(c, "2026-03-02", 21, expected=140)
+               for c in fifteen],
+             *[ev_absence(c, "2026-03-02", 5, expected=34) for c in below15],
+             *[ev_absence(c, "2026-03-30", 6, expected=30) for c in q2])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    q1 = row(tables, "absence", "280017 2026 Q1")
+    assert [q1[k] for k in ("under 10 %", "10-15 %", "15 % and over",
+                            "Total")] == ["5", "10", "5", "20"]
+    q2row = row(tables, "absence", "280017 2026 Q2")
+    assert q2row["15 % and over"] == "5" and q2row["Total"] == "5"
+    c1 = row(tables, "chronic", "280017 2026 Q1")
+    assert [c1[k] for k in ("chronic (10 % or more)", "under 10 %",
+                            "Total")] == ["15", "5", "20"]
+    # The period ending 03-31 holds no report ending in it for q2.
+    _, tables = report(hub, tmp_path, "--from", "2026-01-01",
+                       "--to", "2026-03-31")
+    assert [r[0] for r in tables["absence"][1:]] == ["280017 2026 Q1"]
+
+
+def test_without_attachment_on_the_months_last_day(make_hub, tmp_path):
+    """The neet measure on each month's last day D: a Dropout dated D
+    leaves the enrolment running on D (counted from the next month); an
+    enrolment whose `end` (its last day) is D runs on D; an end that
+    names a programme ends that programme alone.
+    A: enrolled 01-10 at fgu-vest, dropped out from it 03-31: April on.
+    B: dropped out 01-15, enrolled 03-01 to 04-30: January, February
+       (after the end, no exit since that enrolment).
+    C: on benefit all year, in two programmes of fgu-vest from 02-01,
+       one of them ended 03-15: January only."""
+    hub = rules_hub(make_hub, "2026-01-05T08:00:00", rules=QUIET)
+    gen = CprGen(10707)
+    five = lambda: [gen.born("2009-08-%02d" % (i + 1)) for i in range(5)]
+    a, b, c = five(), five(), five()
+    benefit = lambda cpr, **kw: event(
+        "jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
+        benefit="EDUCATION_BENEFIT", start="2026-01-01", **kw)
+    hub.send(*[ev_enrolment(x, "2026-01-10") for x in a],
+             *[ev_dropout(x, "2026-01-15") for x in b],
+             *[benefit(x) for x in c],
+             *[ev_enrolment(x, "2026-02-01", programme=p)
+               for x in c for p in ("fgu-a", "fgu-b")])
+    hub.send(*[ev_enrolment(x, "2026-03-01") for x in b])
+    hub.send(*[ev_enrolment(x, "2026-03-01", end="2026-04-30")
+               for x in b],
+             *[ev_enrolment(x, "2026-02-01", programme="fgu-a",
+                            end="2026-03-15") for x in c])
+    hub.send(*[ev_dropout(x, "2026-03-31", institution="fgu-vest",
+                          programme="fgu") for x in a])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--from", "2026-01-01",
+                       "--to", "2026-06-30")
+    got = {r[0]: r[1] for r in tables["neet"][1:]}
+    assert got == {"2026-01": "10", "2026-02": "5", "2026-03": "0",
+                   "2026-04": "5", "2026-05": "5", "2026-06": "5"}
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def test_the_page_renders_in_a_browser_without_errors(make_hub, tmp_path):
+    """One self-contained page: opened from the file in headless
+    chromium it logs no error, fetches nothing, and draws each chart
+    with a size; every chart's aria-label is read out as the docs give
+    it."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+    except ImportError:
+        pytest.skip("needs python3-selenium")
+    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+        pytest.skip("needs chromium and chromium-driver")
+    hub = rules_hub(make_hub, "2026-03-02T08:00:00", rules=QUIET)
+    gen = CprGen(10706)
+    youth = [gen.born("2010-03-%02d" % (i + 1)) for i in range(12)]
+    hub.send(*[ev_dropout(c, "2026-03-02") for c in youth],
+             *[ev_absence(c, "2026-02-23", 4, expected=30) for c in youth])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    opts = Options()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+              "--disable-dev-shm-usage", f"--user-data-dir={tmp_path}/c"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    try:
+        drv.get(out.as_uri())
+        assert drv.title.startswith("Annual status 2026-01-01 to 2026-12-31")
+        errors = [e for e in drv.get_log("browser")
+                  if e["level"] in ("SEVERE", "WARNING")]
+        assert errors == []
+        # Nothing fetched: the page is its only resource.
+        names = drv.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".map(function (e) { return e.name; })")
+        assert names == []
+        charts = drv.find_elements(By.CSS_SELECTOR, "svg[role=img]")
+        labels = [c.get_attribute("aria-label") for c in charts]
+        assert "Chart: The legal clocks for 15-17-year-olds who dropped " \
+            "out; bars: missed, one per row; the figures are in the table " \
+            "above" in labels
+        assert any(l.startswith("Chart: Young people known to the hub "
+                                "without attachment to education, per "
+                                "month, against the baseline 360")
+                   for l in labels)
+        for c in charts:
+            assert c.size["width"] > 0 and c.size["height"] > 0
+            assert c.find_element(By.TAG_NAME, "title").get_attribute(
+                "textContent") == c.get_attribute("aria-label")
+        # Printable: no chart wider than the page.
+        width = drv.execute_script(
+            "return document.documentElement.clientWidth")
+        for c in charts:
+            assert c.rect["x"] + c.rect["width"] <= width + 1
+    finally:
+        drv.quit()
