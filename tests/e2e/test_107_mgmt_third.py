@@ -321,3 +321,78 @@ def test_the_page_renders_in_a_browser_without_errors(make_hub, tmp_path):
             assert c.rect["x"] + c.rect["width"] <= width + 1
     finally:
         drv.quit()
+
+
+def test_the_clocks_follow_the_rules_files_calendar(make_hub, tmp_path):
+    """The report's calendar is the rules file's (OPERATIONS.md: "as
+    hubd uses them"). With calendar.christmas_eve_is_holiday = no, a
+    dropout received Wednesday 2025-12-23 has contact due Friday
+    2026-01-02 (24, 29, 30, 31 December, 2 January): a contact dated
+    01-02 is met, one dated 01-05 missed. With the summer holiday
+    07-01..07-31 alone, a contact on 06-26 has the offer due 08-26
+    (06-27..06-30 and 26 days of August): an offer dated 08-26 is met,
+    one dated 08-27 missed."""
+    hub = rules_hub(make_hub, "2025-12-23T08:00:00", rules=dict(
+        QUIET, **{"calendar.christmas_eve_is_holiday": "no",
+                  "calendar.school_holiday": "07-01..07-31"}))
+    gen = CprGen(10708)
+    yule = [gen.born("2009-07-%02d" % (i + 1)) for i in range(10)]
+    summer = [gen.born("2010-07-%02d" % (i + 1)) for i in range(10)]
+    for c in yule + summer:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2025-12-23") for c in yule])
+    hub.wait_applied()
+    hub.advance("2026-01-06T10:00:00")
+    act(hub, yule[:5], "contact", "2026-01-02")
+    act(hub, yule[5:], "contact", "2026-01-05")
+    hub.set_clock("2026-06-22T08:00:00")
+    hub.send(*[ev_dropout(c, "2026-06-22") for c in summer])
+    hub.wait_applied()
+    hub.set_clock("2026-06-26T09:00:00")
+    act(hub, summer, "contact", None)
+    hub.advance("2026-08-28T10:00:00")
+    act(hub, summer[:5], "offer", "2026-08-26")
+    act(hub, summer[5:], "offer", "2026-08-27")
+    hub.wait_applied()
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert len([a for a in alerts
+                if a["rule"] == "deadline.contact.missed"]) == 10
+    # December's ten offers, never made, were missed in February too.
+    assert len([a for a in alerts
+                if a["rule"] == "deadline.offer.missed"]) == 20
+    _, tables = report(hub, tmp_path, "--year", "2025")
+    assert clock(tables, CONTACT) == ["5", "5", "0", "0", "10"]
+    assert clock(tables, OFFER) == ["0", "10", "0", "0", "10"]
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert clock(tables, CONTACT) == ["10", "0", "0", "0", "10"]
+    assert clock(tables, OFFER) == ["5", "5", "0", "0", "10"]
+
+
+def test_reported_ahead_and_closed_by_enrolment_on_the_due_day(make_hub,
+                                                               tmp_path):
+    """A Dropout of Wednesday 2026-09-16 received 2026-09-07 counts from
+    its date: contact due 09-23, a contact dated 09-23 met, 09-24 missed.
+    Dropouts received Monday 09-07 (due 09-14) and an enrolment starting
+    after the dropout received on the due day: closed by enrolment;
+    received the day after, with no contact: missed."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=QUIET)
+    gen = CprGen(10709)
+    ahead = [gen.born("2010-09-%02d" % (i + 1)) for i in range(10)]
+    closed = [gen.born("2010-10-%02d" % (i + 1)) for i in range(10)]
+    for c in ahead:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-09-16") for c in ahead],
+             *[ev_dropout(c, "2026-09-07") for c in closed])
+    hub.wait_applied()
+    hub.advance("2026-09-14T20:00:00")
+    hub.send(*[ev_enrolment(c, "2026-10-01") for c in closed[:5]])
+    hub.wait_applied()
+    hub.advance("2026-09-15T08:00:00")
+    hub.send(*[ev_enrolment(c, "2026-10-01") for c in closed[5:]])
+    hub.wait_applied()
+    hub.advance("2026-09-25T10:00:00")
+    act(hub, ahead[:5], "contact", "2026-09-23")
+    act(hub, ahead[5:], "contact", "2026-09-24")
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert clock(tables, CONTACT) == ["5", "10", "5", "0", "20"]
