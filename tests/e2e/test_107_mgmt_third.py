@@ -7,14 +7,15 @@ absence bands at exactly 10 % and 15 % and the quarter of a report that
 runs over a quarter's end; the page opened in a real browser."""
 
 import csv
+import datetime
 import os
 import re
 import shutil
 
 import pytest
 
-from hubtest import CprGen, ev_absence, ev_dropout, ev_enrolment, event, \
-    rules_hub
+from hubtest import CprGen, ev_absence, ev_dropout, ev_enrolment, \
+    ev_readiness, event, rules_hub
 
 QUIET = {"transition_gap.enabled": "no"}
 CONTACT = "contact within 5 working days"
@@ -396,3 +397,99 @@ def test_reported_ahead_and_closed_by_enrolment_on_the_due_day(make_hub,
     hub.wait_applied()
     _, tables = report(hub, tmp_path, "--year", "2026")
     assert clock(tables, CONTACT) == ["5", "10", "5", "0", "20"]
+
+
+def test_readiness_over_a_school_year(make_hub, tmp_path):
+    """The period 2026-08-01..2027-07-31: rows by the year of the
+    assessment date, so one school year is two rows per grade. A
+    person's latest assessment (in log order) dated in the period
+    decides: not ready in 2026-09, ready in 2026-11: ready. One dated
+    outside the period later in the same year does not: not ready in
+    2027-06, ready in 2027-09: not ready. Grade 10 is not counted."""
+    hub = rules_hub(make_hub, "2026-09-01T08:00:00", rules=QUIET)
+    gen = CprGen(10710)
+    ten = lambda: [gen.born("2011-04-%02d" % (i + 1)) for i in range(10)]
+    autumn, spring, grade10 = ten(), ten(), ten()
+    hub.send(*[ev_readiness(c, "2026-09-15", 9) for c in autumn],
+             *[ev_readiness(c, "2026-09-15", 10) for c in grade10])
+    hub.wait_applied()
+    hub.set_clock("2026-11-16T08:00:00")
+    hub.send(*[ev_readiness(c, "2026-11-16", 9, ready=True)
+               for c in autumn[:5]])
+    hub.wait_applied()
+    hub.set_clock("2027-06-01T08:00:00")
+    hub.send(*[ev_readiness(c, "2027-06-01", 9) for c in spring])
+    hub.wait_applied()
+    hub.set_clock("2027-09-01T08:00:00")
+    hub.send(*[ev_readiness(c, "2027-09-01", 9, ready=True)
+               for c in spring[:5]])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--from", "2026-08-01",
+                       "--to", "2027-07-31")
+    got = {r[0]: r[1:] for r in tables["readiness"][1:]}
+    assert got == {"280017 2026 grade 9": ["5", "5", "10"],
+                   "280017 2027 grade 9": ["0", "10", "10"],
+                   "Total": ["5", "15", "20"]}
+    _, tables = report(hub, tmp_path, "--year", "2027")
+    got = {r[0]: r[1:] for r in tables["readiness"][1:]}
+    assert got == {"280017 2027 grade 9": ["5", "5", "10"],
+                   "Total": ["5", "5", "10"]}
+
+
+def test_an_absence_report_sent_again_replaces_the_first(make_hub,
+                                                        tmp_path):
+    """An AbsenceReport for the same person, school, period and kind as
+    an earlier one replaces it: 5 of 30 (16.7 %) sent again as 2 of 30
+    (6.7 %) is under 10 %; sent again as 3 of 30, 10-15 %."""
+    hub = rules_hub(make_hub, "2026-03-09T08:00:00")
+    gen = CprGen(10711)
+    five = lambda: [gen.born("2012-02-%02d" % (i + 1)) for i in range(5)]
+    down, mid = five(), five()
+    hub.send(*[ev_absence(c, "2026-03-02", 5) for c in down + mid])
+    hub.wait_applied()
+    hub.send(*[ev_absence(c, "2026-03-02", 2) for c in down],
+             *[ev_absence(c, "2026-03-02", 3) for c in mid])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    q1 = row(tables, "absence", "280017 2026 Q1")
+    assert [q1[k] for k in ("under 10 %", "10-15 %", "15 % and over",
+                            "Total")] == ["5", "5", "0", "10"]
+
+
+def benefit_from(cpr, start):
+    return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
+                 benefit="EDUCATION_BENEFIT", start=start)
+
+
+def test_without_attachment_measured_on_the_periods_end_or_today(
+        make_hub, tmp_path):
+    """Each month's measure is taken on its last day, or the period's end
+    or today if earlier. Period 2026-01-01..2026-02-14: a benefit from
+    02-14 counts in February, one from 02-15 does not. A period that
+    runs on past today: the months up to today, this month measured on
+    today (a benefit from today counts, one from tomorrow not), and the
+    key figure names this month. (Run on a day after 2026-02-15.)"""
+    today = datetime.datetime.utcnow().date()
+    tomorrow = today + datetime.timedelta(days=1)
+    hub = rules_hub(make_hub, "2026-01-05T08:00:00", rules=QUIET)
+    gen = CprGen(10712)
+    five = lambda: [gen.born("2005-05-%02d" % (i + 1)) for i in range(5)]
+    on_end, after_end, now, later = five(), five(), five(), five()
+    hub.send(*[benefit_from(c, "2026-02-14") for c in on_end],
+             *[benefit_from(c, "2026-02-15") for c in after_end],
+             *[benefit_from(c, today.isoformat()) for c in now],
+             *[benefit_from(c, tomorrow.isoformat()) for c in later])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--from", "2026-01-01",
+                       "--to", "2026-02-14")
+    assert [r[:2] for r in tables["neet"][1:]] == \
+        [["2026-01", "0"], ["2026-02", "5"]]
+    first = today.replace(day=1)
+    out, tables = report(hub, tmp_path, "--from", first.isoformat(),
+                         "--to", (first + datetime.timedelta(days=70))
+                         .isoformat())
+    month = today.isoformat()[:7]
+    # The two benefits of February run on; tomorrow's is not yet.
+    assert [r[:2] for r in tables["neet"][1:]] == [[month, "15"]]
+    assert f"<li>Without attachment to education in {month}: 15 " \
+        "(baseline 360, goal 160)</li>" in out.read_text()
