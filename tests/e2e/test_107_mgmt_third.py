@@ -493,3 +493,66 @@ def test_without_attachment_measured_on_the_periods_end_or_today(
     assert [r[:2] for r in tables["neet"][1:]] == [[month, "15"]]
     assert f"<li>Without attachment to education in {month}: 15 " \
         "(baseline 360, goal 160)</li>" in out.read_text()
+
+
+def test_a_chart_draws_no_bar_or_point_for_a_hidden_cell(make_hub,
+                                                         tmp_path):
+    """Suppression rule 3: charts draw what the table shows. Three on
+    benefit from January, three more from February: January is <5 in
+    the table and has no point on the line, only its label. Dropouts
+    of 3 and 7 at two colleges: <5 and x, no bar at all."""
+    hub = rules_hub(make_hub, "2026-01-05T08:00:00", rules=QUIET)
+    gen = CprGen(10713)
+    jan = [gen.born("2005-01-%02d" % (i + 1)) for i in range(3)]
+    feb = [gen.born("2005-02-%02d" % (i + 1)) for i in range(3)]
+    adults = [gen.born("2000-03-%02d" % (i + 1)) for i in range(10)]
+    hub.send(*[benefit_from(c, "2026-01-01") for c in jan],
+             *[benefit_from(c, "2026-02-01") for c in feb],
+             *[ev_dropout(c, "2026-01-05", institution="eud-a")
+               for c in adults[:3]],
+             *[ev_dropout(c, "2026-01-05", institution="eud-b")
+               for c in adults[3:]])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--from", "2026-01-01",
+                         "--to", "2026-03-31")
+    assert [r[:2] for r in tables["neet"][1:]] == \
+        [["2026-01", "<5"], ["2026-02", "6"], ["2026-03", "6"]]
+    html = out.read_text()
+    svg = lambda sec: re.search(
+        r'<section id="%s">.*?(<svg .*?</svg>)' % sec, html, re.S).group(1)
+    line = svg("neet")
+    assert line.count("<circle") == 2
+    assert "&lt;5</text>" in line and ">2026-01</text>" in line
+    assert [r[3] for r in tables["dropouts"][1:]] == ["<5", "x", "10"]
+    bars = svg("dropouts")
+    assert "<rect" not in bars
+    assert ">eud-a (EUD)</text>" in bars and "&lt;5</text>" in bars
+    assert ">eud-b (EUD)</text>" in bars and ">x</text>" in bars
+
+
+@pytest.mark.parametrize("expires,last,end", [
+    # Summer time ends at 01:00 UTC on Sunday 10-25: midnight starting
+    # 10-25 is still summer time, midnight starting 10-26 winter time.
+    ("2026-10-24", "2026-10-24T21:59:59", "2026-10-24T22:00:00"),
+    ("2026-10-25", "2026-10-25T22:59:59", "2026-10-25T23:00:00"),
+    # Summer time begins at 01:00 UTC on Sunday 03-29: midnight starting
+    # 03-29 is winter time, midnight starting 03-30 summer time.
+    ("2026-03-28", "2026-03-28T22:59:59", "2026-03-28T23:00:00"),
+    ("2026-03-29", "2026-03-29T21:59:59", "2026-03-29T22:00:00")])
+def test_consent_ends_at_danish_midnight_around_the_clock_change(
+        make_hub, expires, last, end):
+    """RULES.md section 6, consent end: 00:00 Danish time on the day after
+    `expires` (22:00 UTC on `expires` in summer time, 23:00 in winter),
+    on the days the clocks change too."""
+    hub = rules_hub(make_hub, expires + "T12:00:00")
+    [cpr] = CprGen(10714).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(event("addiction-a", cpr, "addiction_referral",
+                   service="rmc-a", date=expires, stage="REFERRED",
+                   consent={"given": True, "expires": expires}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance(last)
+    st = hub.stats()
+    assert (st["alerts"], st["alerts_open"]) == (1, 1)
+    hub.advance(end)
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
