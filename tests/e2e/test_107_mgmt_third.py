@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from hubtest import CprGen, ev_absence, ev_dropout, ev_enrolment, \
-    ev_readiness, event, rules_hub
+    ev_readiness, ev_referral, event, rules_hub
 
 QUIET = {"transition_gap.enabled": "no"}
 CONTACT = "contact within 5 working days"
@@ -556,3 +556,36 @@ def test_consent_ends_at_danish_midnight_around_the_clock_change(
     assert (st["alerts"], st["alerts_open"]) == (1, 1)
     hub.advance(end)
     hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+
+
+def test_an_alert_withdrawn_with_the_consent_counts_as_acknowledged(
+        make_hub, tmp_path):
+    """The alerts table: a withdrawal closes an alert as an
+    acknowledgement does, in time unless it escalated before. Ten
+    referrals shared Monday 2026-09-07 10:00 (HIGH: 24 office hours, the
+    desk's notice Thursday 10:00); five withdraw their consent on
+    Tuesday, five on Friday after the notice."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    gen = CprGen(10715)
+    youth = [gen.born("2010-06-%02d" % (i + 1)) for i in range(10)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_referral(c, "2026-09-07", consent={"given": True})
+               for c in youth])
+    assert hub.wait_applied()["alerts"] == 10
+    withdraw = lambda cprs: hub.send(*[
+        ev_referral(c, "2026-09-07", stage="TREATMENT_STARTED",
+                    consent={"given": False}) for c in cprs])
+    hub.advance("2026-09-08T08:00:00")
+    withdraw(youth[:5])
+    hub.wait_applied()
+    hub.advance("2026-09-10T09:00:00")
+    hub.wait_stats("the desk's notices", lambda s: s["alerts"] == 20)
+    hub.advance("2026-09-11T08:00:00")
+    withdraw(youth[5:])
+    hub.wait_stats("withdrawn", lambda s: s["alerts_open"] <= 15)
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    r = row(tables, "alerts", "addiction")
+    assert [r[k] for k in ("raised", "acknowledged", "acknowledged in time",
+                           "escalated")] == ["10", "10", "5", "5"]
+    assert row(tables, "alerts", "withdrawn")["raised"] == "10"
