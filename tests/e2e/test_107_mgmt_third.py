@@ -589,3 +589,37 @@ def test_an_alert_withdrawn_with_the_consent_counts_as_acknowledged(
     assert [r[k] for k in ("raised", "acknowledged", "acknowledged in time",
                            "escalated")] == ["10", "10", "5", "5"]
     assert row(tables, "alerts", "withdrawn")["raised"] == "10"
+
+
+def test_every_missed_legal_deadline_is_counted_in_the_metrics(make_hub):
+    """OPERATIONS.md, metrics: ungebro_deadlines_missed_total counts the
+    legal deadlines missed (HUB-DEADLINE), also a missed treatment
+    deadline that raises no alert for want of consent. Two dropouts of
+    16-year-olds, no contact: two contact misses at 09-15 00:00; one
+    referral of 09-07 without consent: its miss at 09-22 00:00, logged
+    and counted, no alert."""
+    from hubtest import NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS
+    from test_82_metrics import metrics_hub, scrape, value
+    hub = metrics_hub(make_hub, agencies=RULE_AGENCIES,
+                      caseworkers=RULE_CASEWORKERS,
+                      clock="2026-09-07T08:00:00",
+                      rules=dict(NO_ESCALATION, **QUIET))
+    gen = CprGen(10716)
+    youth = [gen.born("2010-08-%02d" % (i + 1)) for i in range(3)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-09-07") for c in youth[:2]],
+             ev_referral(youth[2], "2026-09-07", consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    missed = lambda: value(scrape(hub)[0], "ungebro_deadlines_missed_total")
+    hub.advance("2026-09-14T23:59:59")
+    assert missed() == 0
+    hub.advance("2026-09-15T00:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.contact\.missed",
+                 count=2)
+    assert missed() == 2
+    hub.advance("2026-09-22T00:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\."
+                 r"missed")
+    assert missed() == 3
+    assert hub.stats()["alerts"] == 4
