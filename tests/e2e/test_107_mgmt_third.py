@@ -623,3 +623,75 @@ def test_every_missed_legal_deadline_is_counted_in_the_metrics(make_hub):
                  r"missed")
     assert missed() == 3
     assert hub.stats()["alerts"] == 4
+
+
+def danish_working_day(d):
+    """RULES.md section 9, the defaults: Monday to Friday but the Danish
+    public holidays (Christmas Eve one of them; Great Prayer Day until
+    2023)."""
+    y = d.year
+    # Easter Sunday: the anonymous Gregorian computus (Meeus/Jones/
+    # Butcher).
+    a, b, c = y % 19, y // 100, y % 100
+    dd, e = b // 4, b % 4
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - dd - g + 15) % 30
+    i, k = c // 4, c % 4
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 19 * l_) // 433
+    month = (h + l_ - 7 * m + 90) // 25
+    easter = datetime.date(y, month, (h + l_ - 7 * m + 33 * month + 19) % 32)
+    off = {-3, -2, 0, 1, 39, 49, 50} | ({26} if y <= 2023 else set())
+    holidays = {easter + datetime.timedelta(days=n) for n in off} | {
+        datetime.date(y, 1, 1), datetime.date(y, 6, 5),
+        datetime.date(y, 12, 24), datetime.date(y, 12, 25),
+        datetime.date(y, 12, 26)}
+    return d.weekday() < 5 and d not in holidays
+
+
+def contact_due(received):
+    d, n = received, 0
+    while n < 5:
+        d += datetime.timedelta(days=1)
+        n += danish_working_day(d)
+    return d
+
+
+def test_pending_is_judged_on_the_system_clocks_today(make_hub, tmp_path):
+    """OPERATIONS.md: "today" is the UTC day the report runs, by the
+    system clock (the config's clock_file is not read): a clock with
+    nothing recorded whose due day is today or later is pending, one
+    due before today missed; the page names that day."""
+    today = datetime.datetime.utcnow().date()
+    day = datetime.timedelta(days=1)
+    past = today - day
+    while contact_due(past) >= today:
+        past -= day
+    due_today = None
+    if danish_working_day(today):
+        due_today = today - day
+        while contact_due(due_today) != today:
+            due_today -= day
+    gen = CprGen(10717)
+    five = lambda: [gen.born(f"{today.year - 16}-01-%02d" % (i + 1))
+                    for i in range(5)]
+    late, on_due, fresh = five(), five(), five()
+    hub = rules_hub(make_hub, f"{past}T08:00:00", rules=QUIET)
+    hub.send(*[ev_dropout(c, past.isoformat()) for c in late])
+    hub.wait_applied()
+    if due_today:
+        hub.set_clock(f"{due_today}T08:00:00")
+        hub.send(*[ev_dropout(c, due_today.isoformat()) for c in on_due])
+        hub.wait_applied()
+    hub.set_clock(f"{today}T00:00:01")
+    hub.send(*[ev_dropout(c, today.isoformat()) for c in fresh])
+    hub.wait_applied()
+    # The hub's own clock runs ahead: the report does not follow it.
+    hub.set_clock(f"{today + 60 * day}T08:00:00")
+    out, tables = report(hub, tmp_path, "--from", past.isoformat(),
+                         "--to", today.isoformat())
+    pending = "10" if due_today else "5"
+    assert clock(tables, CONTACT) == \
+        ["0", "5", "0", pending, "15" if due_today else "10"]
+    assert f"Computed by the hub from its log on {today.isoformat()}." \
+        in out.read_text()
