@@ -695,3 +695,39 @@ def test_pending_is_judged_on_the_system_clocks_today(make_hub, tmp_path):
         ["0", "5", "0", pending, "15" if due_today else "10"]
     assert f"Computed by the hub from its log on {today.isoformat()}." \
         in out.read_text()
+
+
+def test_starts_and_dropouts_per_institution_and_type(make_hub, tmp_path):
+    """The dropouts table counts persons per institution (its Total row
+    person-institution pairs), the enrolments table persons per
+    programme type: five who start at two gymnasiums are five starts at
+    each and five gymnasium starts; the end of an enrolment is no start;
+    five who drop out twice from one college are five. The share
+    heading for EUD is 0 of 5, not suppressed: a 0 points at nobody."""
+    hub = rules_hub(make_hub, "2026-08-10T08:00:00", rules=QUIET)
+    gen = CprGen(10718)
+    pupils = [gen.born("2008-05-%02d" % (i + 1)) for i in range(5)]
+    adults = [gen.born("1999-05-%02d" % (i + 1)) for i in range(5)]
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="gym-a",
+                            programme="STX") for c in pupils])
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="gym-a",
+                            programme="STX", end="2026-08-31")
+               for c in pupils],
+             *[ev_enrolment(c, "2026-09-01", institution="Nord-Gymnasium",
+                            programme="hhx-int") for c in pupils],
+             *[ev_dropout(c, "2026-08-20", institution="EUD-syd",
+                          programme="") for c in adults])
+    hub.send(*[ev_dropout(c, "2026-10-20", institution="EUD-syd",
+                          programme="") for c in adults])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    got = {r[0]: r[1:] for r in tables["dropouts"][1:]}
+    assert got == {"EUD-syd (EUD)": ["0", "0", "5"],
+                   "Nord-Gymnasium (gymnasium)": ["5", "0", "0"],
+                   "gym-a (gymnasium)": ["5", "0", "0"],
+                   "Total": ["10", "0", "5"]}
+    assert [r[:2] for r in tables["enrolments"][1:]] == \
+        [["gymnasium", "5"], ["EUD", "0"], ["FGU", "0"], ["other", "0"],
+         ["Total", "5"]]
+    assert "<li>Share of enrolments heading for vocational education " \
+        "(EUD): 0.0 % (0 of 5)</li>" in out.read_text()
