@@ -731,3 +731,32 @@ def test_starts_and_dropouts_per_institution_and_type(make_hub, tmp_path):
          ["Total", "5"]]
     assert "<li>Share of enrolments heading for vocational education " \
         "(EUD): 0.0 % (0 of 5)</li>" in out.read_text()
+
+
+def test_the_day_of_receipt_is_the_utc_day(make_hub, tmp_path):
+    """RULES.md section 6: the contact clock counts from the hub clock's
+    UTC day at receipt. Dropouts received Thursday 2026-09-10 23:30 UTC
+    (Friday 01:30 in Denmark) count from Thursday: due Thursday 09-17,
+    missed at 09-18 00:00 UTC; a contact dated 09-17 is met, one dated
+    09-18 missed."""
+    hub = rules_hub(make_hub, "2026-09-10T23:30:00", rules=QUIET)
+    gen = CprGen(10719)
+    youth = [gen.born("2010-11-%02d" % (i + 1)) for i in range(10)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-09-10") for c in youth])
+    hub.wait_applied()
+    hub.advance("2026-09-17T23:59:00")
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert not [a for a in alerts if a["rule"] == "deadline.contact.missed"]
+    hub.advance("2026-09-18T00:00:30")
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    missed = [a for a in alerts if a["rule"] == "deadline.contact.missed"]
+    assert len(missed) == 10
+    assert "The deadline passed on 2026-09-17" in missed[0]["explanation"]
+    hub.advance("2026-09-18T10:00:00")
+    act(hub, youth[:5], "contact", "2026-09-17")
+    act(hub, youth[5:], "contact", "2026-09-18")
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert clock(tables, CONTACT) == ["5", "5", "0", "0", "10"]
