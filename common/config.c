@@ -495,7 +495,8 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 	cfg->where = calloc(cfg->count + 1, sizeof *cfg->where);
 	cfg->rest = calloc((size_t)argc + 1, sizeof *cfg->rest);
 	cfg->rest_flag = calloc((size_t)argc + 1, sizeof *cfg->rest_flag);
-	ug_err err = cfg->values && cfg->given && cfg->where && cfg->rest
+	ug_err err = cfg->values && cfg->given && cfg->where && cfg->rest &&
+			     cfg->rest_flag
 			 ? UG_OK
 			 : UG_ENOMEM;
 	int n = 0;
