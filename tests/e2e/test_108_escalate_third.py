@@ -1,0 +1,229 @@
+"""108 escalation, third round: docs/RULES.md section 8 (acknowledgement
+and escalation, office hours) read as the duty desk and team leads live
+it, each promise tried where the earlier rounds (test_35, test_91,
+test_101) did not: office days other than Monday-Friday meeting public
+holidays, opening and closing times off the hour, the Great Prayer Day
+of the years it was a holiday, an acknowledgement in the last second of
+the window and one after the desk's notice. Instants are worked out by
+hand from RULES.md alone and written in UTC (Danish time is UTC+1 in
+winter, UTC+2 in summer)."""
+
+import datetime as dt
+import re
+
+from hubtest import CprGen, ev_dropout, ev_enrolment, rules_hub
+
+LEAD = {"routing.team_lead": "cw-lead"}
+
+
+def escalations(hub):
+    return re.findall(r"HUB-ESCALATE alert (\w+) not acknowledged in time; "
+                      r"notice \w+ to ([\w.-]+)", hub.log_text())
+
+
+def urgent_hub(make_hub, clock, **rules):
+    return rules_hub(make_hub, clock, escalation=True,
+                     rules=dict(LEAD, **dict({"dropout.priority": "urgent"},
+                                             **rules)))
+
+
+def raise_dropout(hub, seed, date, owner="cw-anna"):
+    adult = CprGen(seed).born("2001-04-04")
+    hub.assign(adult, owner, start=date)
+    hub.send(ev_dropout(adult, date))
+    hub.wait_applied()
+    return re.findall(r"HUB-ALERT alert (\w+) \(dropout\) raised for",
+                      hub.log_text())[-1]
+
+
+def before(stamp):
+    """One second before 'YYYY-MM-DDTHH:MM:SS' (UTC)."""
+    t = dt.datetime.fromisoformat(stamp) - dt.timedelta(seconds=1)
+    return t.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def steps_at(hub, alert_id, desk, lead):
+    """The second before the desk's notice nothing; at it the desk's; the
+    second before the team lead's only the desk's; at it the lead's."""
+    for at, want in ((before(desk), 0), (desk, 1), (before(lead), 1),
+                     (lead, 2)):
+        hub.advance(at)
+        got = [to for a, to in escalations(hub) if a == alert_id]
+        assert got == ["duty-desk", "cw-lead"][:want], (at, got)
+
+
+def test_a_saturday_office_closed_on_christmas_day_and_new_years_day(
+        make_hub):
+    """office.days = sat: public holidays close the office whatever the
+    weekday (RULES.md §8). 2027-12-25 and 2028-01-01 are Saturdays.
+    Raised Saturday 2027-12-18 14:00 CET (13:00 UTC), URGENT 4 hours:
+    2 hours that day, the next two Saturdays closed, 2 hours on 2028-01-08
+    -> 10:00 CET (09:00 UTC); the team lead's 4 more: 14:00 CET (13:00
+    UTC)."""
+    hub = urgent_hub(make_hub, "2027-12-18T13:00:00", **{
+        "office.days": "sat"})
+    a = raise_dropout(hub, 10801, "2027-12-18")
+    steps_at(hub, a, "2028-01-08T09:00:00", "2028-01-08T13:00:00")
+
+
+def test_office_hours_off_the_hour(make_hub):
+    """office.hours = 08:30-16:15 (HH:MM, the same hours every office
+    day). Raised Monday 2026-09-07 15:00 CEST (13:00 UTC), URGENT 4
+    hours: 1 h 15 that day, 2 h 45 from Tuesday 08:30 -> 11:15 CEST
+    (09:15 UTC); the team lead's 4 more: 15:15 CEST (13:15 UTC)."""
+    hub = urgent_hub(make_hub, "2026-09-07T13:00:00", **{
+        "office.hours": "08:30-16:15"})
+    a = raise_dropout(hub, 10802, "2026-09-07")
+    steps_at(hub, a, "2026-09-08T09:15:00", "2026-09-08T13:15:00")
+
+
+def test_the_great_prayer_day_closed_the_office_in_2023(make_hub):
+    """RULES.md §9: Great Prayer Day (the fourth Friday after Easter) is a
+    public holiday until 2023. Easter 2023 is 04-09, so 2023-05-05 is
+    closed: raised Thursday 2023-05-04 15:00 CEST (13:00 UTC), URGENT:
+    1 hour, then Monday 05-08 11:00 CEST (09:00 UTC); team lead 15:00
+    CEST (13:00 UTC)."""
+    hub = urgent_hub(make_hub, "2023-05-04T13:00:00")
+    a = raise_dropout(hub, 10803, "2023-05-04")
+    steps_at(hub, a, "2023-05-08T09:00:00", "2023-05-08T13:00:00")
+
+
+def ack(hub, caseworker, n):
+    """caseworker's inbox takes (and so acknowledges) n alerts."""
+    rc, alerts, err = hub.inbox(caseworker, max_alerts=n, idle_exit=10)
+    assert rc == 0 and len(alerts) == n, err
+    return alerts
+
+
+def test_acknowledged_in_the_windows_last_second_never_escalates(make_hub):
+    """RULES.md §8: the window ends at the instant ack.urgent_hours office
+    hours have passed. Raised Monday 2026-09-07 10:00 CEST (08:00 UTC):
+    it ends 14:00 CEST (12:00 UTC). Acknowledged at 13:59:59 CEST it
+    escalates neither then nor later."""
+    hub = urgent_hub(make_hub, "2026-09-07T08:00:00")
+    a = raise_dropout(hub, 10804, "2026-09-07")
+    hub.set_clock("2026-09-07T11:59:59")
+    assert [x["alert_id"] for x in ack(hub, "cw-anna", 1)] == [a]
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+    hub.advance("2026-09-07T12:00:00")
+    hub.advance("2026-09-21T12:00:00")
+    assert escalations(hub) == []
+    hub.peek("desk-dora", 0)
+    hub.peek("cw-lead", 0)
+
+
+def test_the_owner_acknowledging_after_the_desks_notice_ends_it_all(
+        make_hub):
+    """RULES.md §8, Acknowledging: when the owner acknowledges the
+    original, its open notices are closed; with the alert acknowledged
+    there is nothing left to escalate, so the team lead's step (due
+    Tuesday 10:00 CEST, 08:00 UTC) sends nothing."""
+    hub = urgent_hub(make_hub, "2026-09-07T08:00:00")
+    a = raise_dropout(hub, 10805, "2026-09-07")
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    [n] = hub.peek("desk-dora", 1)
+    assert (n["rule"], n["priority"], n["recipient"], n["due"]) == \
+        ("escalation", "URGENT", "duty-desk", "2026-09-07")
+    assert n["alert_id"] == a[:-2] + "%02x" % (int(a[-2:], 16) | 0x40)
+    assert [x["alert_id"] for x in ack(hub, "cw-anna", 1)] == [a]
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("desk-dora", 0)
+    hub.advance("2026-09-08T08:00:00")
+    hub.advance("2026-09-21T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.peek("cw-lead", 0)
+
+
+def test_the_team_leads_acknowledgement_closes_only_their_notice(make_hub):
+    """RULES.md §8: acknowledging a notice closes only the notice; the
+    alert stays open with its owner and the desk's notice with the
+    desk."""
+    hub = urgent_hub(make_hub, "2026-09-07T08:00:00")
+    a = raise_dropout(hub, 10806, "2026-09-07")
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    [n] = ack(hub, "cw-lead", 1)
+    assert (n["rule"], n["alert_id"]) == \
+        ("escalation", a[:-2] + "%02x" % (int(a[-2:], 16) | 0x80))
+    hub.wait_stats("notice closed", lambda s: s["alerts_open"] == 2)
+    assert hub.peek("cw-anna", 1)[0]["alert_id"] == a
+    assert hub.peek("desk-dora", 1)[0]["rule"] == "escalation"
+    hub.peek("cw-lead", 0)
+
+
+def test_a_desk_deadline_warning_escalates_straight_to_the_lead(make_hub):
+    """RULES.md §8: an alert whose owner is the desk itself (deadline
+    alerts) escalates straight to the team lead when its window has
+    passed; the notice's explanation names its due (", due <due>" since
+    the original has one). A 15-year-old drops out on Monday 2026-09-07:
+    the contact deadline is 09-14, the URGENT warning comes at the start
+    of Friday 09-11 (00:00 UTC, 02:00 CEST), its window counts from the
+    opening, 08:00 CEST, and ends 12:00 CEST (10:00 UTC)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "low"}))
+    young = CprGen(10807).born("2011-03-03")
+    hub.assign(young, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(young, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    [w] = re.findall(r"HUB-ALERT alert (\w+) \(deadline.contact.warn\) "
+                     r"raised for duty-desk", hub.log_text())
+    hub.advance("2026-09-11T09:59:59")
+    assert [to for a, to in escalations(hub) if a == w] == []
+    hub.advance("2026-09-11T10:00:00")
+    assert [to for a, to in escalations(hub) if a == w] == ["cw-lead"]
+    [n] = [x for x in hub.peek("cw-lead", 1)]
+    [orig] = [x for x in hub.peek("desk-dora", 1)]
+    assert orig["alert_id"] == w and orig["due"] == "2026-09-14"
+    assert n["alert_id"] == w[:-2] + "%02x" % (int(w[-2:], 16) | 0x80)
+    assert (n["rule"], n["priority"], n["recipient"], n["cpr"],
+            n["due"], n["evidence"] if "evidence" in n else []) == \
+        ("escalation", "URGENT", "cw-lead", young, "2026-09-11", [])
+    assert n["title"] == "Overdue with duty-desk: " + orig["title"]
+    assert n["explanation"] == (
+        f"Alert {w} (deadline.contact.warn), addressed to duty-desk, due "
+        "2026-09-14, has not been acknowledged within 4 office hours; it "
+        "stays with duty-desk, who remains responsible. Expected of you: "
+        "make sure it is handled today, by duty-desk or by the desk.")
+    # The top of the ladder: nothing further for it.
+    hub.advance("2026-09-18T10:00:00")
+    assert [to for a, to in escalations(hub) if a == w] == ["cw-lead"]
+
+
+def test_a_low_back_on_track_notice_escalates_after_fifteen_days(make_hub):
+    """RULES.md §8: only escalation, withdrawn and operational notices
+    have no deadline; back_on_track (LOW, §3) has ack.low_hours = 120
+    office hours, fifteen office days, and its notices are LOW too; having no due, its
+    notices' explanation names none.
+    Raised Monday 2026-09-07 10:00 CEST (08:00 UTC): 6 hours that day,
+    fourteen office days, 2 hours on Monday 09-28 -> 10:00 CEST; the team
+    lead's as long again: Monday 10-19 10:00 CEST (the autumn school
+    holiday, week 42, does not close the office)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=LEAD)
+    adult = CprGen(10808).born("2001-04-04")
+    hub.assign(adult, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(adult, "2026-09-04"))
+    hub.wait_applied()
+    hub.send(ev_enrolment(adult, "2026-09-07"))
+    hub.wait_applied()
+    [b] = re.findall(r"HUB-ALERT alert (\w+) \(back_on_track\) raised for "
+                     r"cw-anna", hub.log_text())
+    for at, want in (("2026-09-28T07:59:59", []),
+                     ("2026-09-28T08:00:00", ["duty-desk"]),
+                     ("2026-10-19T07:59:59", ["duty-desk"]),
+                     ("2026-10-19T08:00:00", ["duty-desk", "cw-lead"])):
+        hub.advance(at)
+        assert [to for a, to in escalations(hub) if a == b] == want, at
+    # The dropout (HIGH) escalated to cw-lead too, long before.
+    notices = [x for x in hub.peek("cw-lead", 2)
+               if x["explanation"].startswith(f"Alert {b} ")]
+    assert [(x["rule"], x["priority"], x["due"]) for x in notices] == \
+        [("escalation", "LOW", "2026-10-19")]
+    # back_on_track has no due (RULES.md §2): ", due <due>" is left out.
+    assert notices[0]["explanation"] == (
+        f"Alert {b} (back_on_track), addressed to cw-anna, has not been "
+        "acknowledged within 120 office hours; it stays with cw-anna, who "
+        "remains responsible. Expected of you: make sure it is handled "
+        "today, by cw-anna or by the desk.")
