@@ -10,8 +10,11 @@ winter, UTC+2 in summer)."""
 
 import datetime as dt
 import re
+import signal
+import time
 
-from hubtest import CprGen, ev_dropout, ev_enrolment, rules_hub
+from hubtest import (SLOW, CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
+                     rules_hub)
 
 LEAD = {"routing.team_lead": "cw-lead"}
 
@@ -227,3 +230,118 @@ def test_a_low_back_on_track_notice_escalates_after_fifteen_days(make_hub):
         "acknowledged within 120 office hours; it stays with cw-anna, who "
         "remains responsible. Expected of you: make sure it is handled "
         "today, by cw-anna or by the desk.")
+
+
+def test_a_reload_of_ack_hours_keeps_the_instants_scheduled(make_hub):
+    """RULES.md §8 Settings: escalations already scheduled keep their
+    instants; the team lead's step is scheduled when the desk's notice
+    goes out, counting the ack.<priority>_hours in force then, and the
+    notices name the hours in force when they go out. A raised Monday
+    2026-09-07 10:00 CEST under ack.urgent_hours = 4: due 14:00. At 11:00
+    a reload makes it 2. B raised then: due 13:00, its lead's 15:00. A's
+    desk notice at 14:00 (kept), naming 2 hours; its lead's 2 office
+    hours later, at closing, 16:00."""
+    hub = urgent_hub(make_hub, "2026-09-07T08:00:00")
+    ida = raise_dropout(hub, 10809, "2026-09-07")
+    hub.set_clock("2026-09-07T09:00:00")
+    hub.write_rules(dict(LEAD, **{"dropout.priority": "urgent",
+                                  "ack.urgent_hours": "2"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    idb = raise_dropout(hub, 10810, "2026-09-07")
+    done = []
+    for when, notice in (("2026-09-07T11:00:00", (idb, "duty-desk")),
+                         ("2026-09-07T12:00:00", (ida, "duty-desk")),
+                         ("2026-09-07T13:00:00", (idb, "cw-lead")),
+                         ("2026-09-07T14:00:00", (ida, "cw-lead"))):
+        hub.advance(before(when))
+        assert escalations(hub) == done, when
+        hub.advance(when)
+        done.append(notice)
+        assert escalations(hub) == done, when
+    for n in hub.peek("cw-lead", 2):
+        assert "has not been acknowledged within 2 office hours;" in \
+            n["explanation"], n["explanation"]
+
+
+def test_the_desks_queue_stalls_and_clears_by_its_acknowledgement(make_hub):
+    """OPERATIONS.md, Operational alerts: queue_stalled watches every
+    recipient, the desk's id too ("the desk's always"): more than
+    ops_queue_open open alerts not gone down for ops_queue_hours. Two
+    desk alerts (dropouts of people without a contact person) with
+    ops_queue_open 1 and ops_queue_hours 1: stalled an hour after the
+    start, to the --ops caseworker, naming the desk; a desk member's
+    acknowledgement (through hubd) ends it within a second, logged
+    HUB-OPS-CLEARED, the ops alert left open."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", start=False,
+                    settings={"ops_queue_open": "1",
+                              "ops_queue_hours": "1"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    hub.wait_log(r"HUB-READY")
+    gen = CprGen(10811)
+    hub.send(*[ev_dropout(p, "2026-09-07") for p in gen.take(2)])
+    assert hub.wait_applied()["alerts"] == 2
+    hub.set_clock("2026-09-07T08:30:00")
+    time.sleep(1.5 * SLOW)
+    assert "HUB-OPS-QUEUE-STALLED" not in hub.log_text()
+    hub.set_clock("2026-09-07T09:01:00")
+    hub.wait_log(r"warn HUB-OPS-QUEUE-STALLED queue_stalled \(duty-desk\)")
+    [a] = hub.peek("ops-olga", 1)
+    assert (a["rule"], a["priority"], a["cpr"], a["due"]) == \
+        ("ops.queue_stalled", "HIGH", "", ""), a
+    assert "duty-desk" in a["title"] + a["explanation"], a
+    ack(hub, "desk-dora", 1)
+    hub.wait_log(r"notice HUB-OPS-CLEARED queue_stalled \(duty-desk\) no "
+                 r"longer holds", timeout=5 * SLOW)
+    assert hub.peek("ops-olga", 1)[0]["alert_id"] == a["alert_id"]
+
+
+# RULES.md §8's table of examples, row by row, in UTC (raised, priority,
+# the desk's notice, the team lead's).
+TABLE = [
+    ("2026-03-27T13:00:00", "urgent", "2026-03-30T08:00:00",
+     "2026-03-30T12:00:00"),    # Friday 14:00 CET; Monday in CEST
+    ("2026-09-08T00:00:00", "urgent", "2026-09-08T10:00:00",
+     "2026-09-08T14:00:00"),    # Tuesday 02:00 (summer time)
+    ("2026-09-15T12:00:00", "urgent", "2026-09-16T08:00:00",
+     "2026-09-16T12:00:00"),    # Tuesday 14:00
+    ("2026-09-18T13:00:00", "urgent", "2026-09-21T09:00:00",
+     "2026-09-21T13:00:00"),    # Friday 15:00
+    ("2026-09-26T08:00:00", "urgent", "2026-09-28T10:00:00",
+     "2026-09-28T14:00:00"),    # Saturday 10:00
+    ("2026-10-02T08:00:00", "high", "2026-10-07T08:00:00",
+     "2026-10-12T08:00:00"),    # Friday 10:00, HIGH
+    ("2026-10-23T13:00:00", "urgent", "2026-10-26T10:00:00",
+     "2026-10-26T14:00:00"),    # Friday 15:00 CEST; Monday in CET
+    ("2026-12-23T14:00:00", "urgent", "2026-12-28T10:00:00",
+     "2026-12-28T14:00:00"),    # Wednesday 12-23 15:00
+    ("2027-03-24T14:00:00", "urgent", "2027-03-30T09:00:00",
+     "2027-03-30T13:00:00"),    # Wednesday before Maundy Thursday 2027
+]
+
+
+def test_the_examples_table_of_rules_md_on_one_hub_clock(make_hub):
+    hub = urgent_hub(make_hub, TABLE[0][0],
+                     **{"dropout_risk.priority": "high"})
+    gen = CprGen(10812)
+    plan = []
+    for n, (raised, _, desk, lead) in enumerate(TABLE):
+        plan += [(raised, 0, n, None), (before(desk), 1, n, 0),
+                 (desk, 1, n, 1), (before(lead), 1, n, 1), (lead, 1, n, 2)]
+    ids = {}
+    for when, _, n, want in sorted(plan):
+        if want is None:
+            hub.set_clock(when)
+            adult = gen.born("2001-04-04")
+            hub.assign(adult, "cw-anna")
+            ev = ev_dropout_risk if TABLE[n][1] == "high" else ev_dropout
+            hub.send(ev(adult, when[:10]))
+            hub.wait_applied()
+            ids[n] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\w*\) "
+                                r"raised for cw-anna", hub.log_text())[-1]
+            continue
+        hub.advance(when)
+        got = [to for a, to in escalations(hub) if a == ids[n]]
+        assert got == ["duty-desk", "cw-lead"][:want], (TABLE[n], when, got)
