@@ -14,7 +14,7 @@ import signal
 import time
 
 from hubtest import (SLOW, CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
-                     rules_hub)
+                     ev_readiness, rules_hub)
 
 LEAD = {"routing.team_lead": "cw-lead"}
 
@@ -345,3 +345,50 @@ def test_the_examples_table_of_rules_md_on_one_hub_clock(make_hub):
         hub.advance(when)
         got = [to for a, to in escalations(hub) if a == ids[n]]
         assert got == ["duty-desk", "cw-lead"][:want], (TABLE[n], when, got)
+
+
+def test_a_withdrawal_after_the_desks_notice_ends_the_escalation(make_hub):
+    """RULES.md §3: withdrawing closes the alert as if acknowledged, and
+    its open escalation notices too; the `withdrawn` notice has no
+    acknowledgement deadline (§8), so nothing escalates after it. A
+    NORMAL readiness alert (72 office hours) raised Monday 2026-09-07
+    10:00 CEST: the desk's notice Friday 09-18 10:00 CEST (08:00 UTC);
+    corrected to ready on 09-21, before the team lead's step (Thursday
+    10-01)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=LEAD)
+    pupil = CprGen(10813).born("2011-01-11")
+    hub.assign(pupil, "cw-anna")
+    first = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    hub.send(first)
+    hub.wait_applied()
+    [r] = hub.peek("cw-anna", 1)
+    hub.advance("2026-09-18T07:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-18T08:00:00")
+    assert escalations(hub) == [(r["alert_id"], "duty-desk")]
+    hub.set_clock("2026-09-21T08:00:00")
+    fresh = ev_readiness(pupil, "2026-09-03", 9, ready=True)
+    fresh.supersedes = first.event_id
+    hub.send(fresh)
+    hub.wait_applied()
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    hub.peek("desk-dora", 0)
+    hub.advance("2026-10-01T08:00:00")
+    hub.advance("2026-11-02T08:00:00")
+    assert escalations(hub) == [(r["alert_id"], "duty-desk")]
+    hub.peek("cw-lead", 0)
+    assert hub.stats()["alerts_open"] == 1
+
+
+def test_the_machines_time_zone_does_not_matter(make_hub, monkeypatch):
+    """RULES.md §8: the hub computes Danish time itself; the machine's
+    time zone does not matter. hubd run with TZ=America/New_York (summer
+    time there until 11-01, not 10-25): raised Friday 2026-10-23 15:00
+    CEST (13:00 UTC), URGENT: Monday 10-26 11:00 CET (10:00 UTC), the
+    team lead's 15:00 CET (14:00 UTC), as RULES.md's table says."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    hub = urgent_hub(make_hub, "2026-10-23T13:00:00")
+    a = raise_dropout(hub, 10814, "2026-10-23")
+    steps_at(hub, a, "2026-10-26T10:00:00", "2026-10-26T14:00:00")
