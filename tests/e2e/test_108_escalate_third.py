@@ -16,6 +16,8 @@ import time
 from hubtest import (SLOW, CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
                      ev_readiness, rules_hub)
 
+from test_08_inbox_cli import run
+
 LEAD = {"routing.team_lead": "cw-lead"}
 
 
@@ -197,8 +199,8 @@ def test_a_desk_deadline_warning_escalates_straight_to_the_lead(make_hub):
 def test_a_low_back_on_track_notice_escalates_after_fifteen_days(make_hub):
     """RULES.md §8: only escalation, withdrawn and operational notices
     have no deadline; back_on_track (LOW, §3) has ack.low_hours = 120
-    office hours, fifteen office days, and its notices are LOW too; having no due, its
-    notices' explanation names none.
+    office hours, fifteen office days, and its notices are LOW too;
+    having no due, its notices' explanation names none.
     Raised Monday 2026-09-07 10:00 CEST (08:00 UTC): 6 hours that day,
     fourteen office days, 2 hours on Monday 09-28 -> 10:00 CEST; the team
     lead's as long again: Monday 10-19 10:00 CEST (the autumn school
@@ -392,3 +394,37 @@ def test_the_machines_time_zone_does_not_matter(make_hub, monkeypatch):
     hub = urgent_hub(make_hub, "2026-10-23T13:00:00")
     a = raise_dropout(hub, 10814, "2026-10-23")
     steps_at(hub, a, "2026-10-26T10:00:00", "2026-10-26T14:00:00")
+
+
+def test_only_the_owner_acknowledges_the_alert_others_are_refused(make_hub):
+    """RULES.md §8, Acknowledging: the owner (or, for a desk alert, a desk
+    member) acknowledges the original. Another caseworker, a desk member
+    and the team lead are refused with `inbox --ack` (OPERATIONS.md: exit
+    4, "not open for ..."), nothing is sent, and the alert escalates on
+    time all the same; the owner's --ack after the team lead's notice
+    closes both notices, and a second --ack is refused as acknowledged
+    already."""
+    hub = urgent_hub(make_hub, "2026-09-07T08:00:00")
+    a = raise_dropout(hub, 10815, "2026-09-07")
+
+    def refused(who):
+        rc, out, err = run(hub, who, "--ack", a)
+        assert (rc, out, err.strip()) == (4, "", (
+            f"inbox: alert {a} is not open for {who} (unknown, another "
+            "caseworker's, or acknowledged already); nothing sent")), err
+
+    for who in ("cw-bob", "desk-dora", "cw-lead"):
+        refused(who)
+    assert hub.stats()["alerts_open"] == 1
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    for who in ("desk-dora", "cw-lead"):
+        refused(who)
+    assert hub.stats()["alerts_open"] == 3
+    assert run(hub, "cw-anna", "--ack", a)[:2] == (0, "acknowledged\n")
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("desk-dora", 0)
+    hub.peek("cw-lead", 0)
+    refused("cw-anna")
