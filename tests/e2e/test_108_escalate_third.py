@@ -13,9 +13,8 @@ import re
 import signal
 import time
 
-from hubtest import (SLOW, CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
-                     ev_readiness, rules_hub)
-
+from hubtest import (ACCEPTED, SLOW, CprGen, envelope, ev_dropout,
+                     ev_dropout_risk, ev_enrolment, ev_readiness, rules_hub)
 from test_08_inbox_cli import run
 
 LEAD = {"routing.team_lead": "cw-lead"}
@@ -428,3 +427,33 @@ def test_only_the_owner_acknowledges_the_alert_others_are_refused(make_hub):
     hub.peek("desk-dora", 0)
     hub.peek("cw-lead", 0)
     refused("cw-anna")
+
+
+def test_a_refused_event_does_not_break_an_agencys_silence(make_hub):
+    """OPERATIONS.md, Operational alerts: adapter_silent counts from the
+    agency's last *accepted* event. school-a (watched for 1 hour from
+    the start at 08:00) sends at 08:50 only an event the hub refuses (a
+    type it is not registered for): at 09:30 it has had no event accepted
+    for longer than its hour, and is silent; an accepted one ends it."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=1"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    time.sleep(1.5 * SLOW)          # the first check notes the start
+    hub.set_clock("2026-01-05T08:50:00")
+    cpr = CprGen(10816).born("2001-04-04")
+    [refused] = hub.acks(ev_dropout(cpr, "2026-01-05"), agency="school-a")
+    assert refused.status != ACCEPTED, refused
+    time.sleep(1.5 * SLOW)
+    assert "HUB-OPS-ADAPTER-SILENT" not in hub.log_text()
+    hub.set_clock("2026-01-05T09:30:00")
+    hub.wait_log(r"warn HUB-OPS-ADAPTER-SILENT adapter_silent \(school-a\): "
+                 r"no event from school-a accepted for 1 hour \(expected at "
+                 r"least every 1 hour; ops_silence\)", timeout=5 * SLOW)
+    [a] = hub.peek("ops-olga", 1)
+    assert (a["rule"], a["priority"], a["cpr"], a["due"]) == \
+        ("ops.adapter_silent", "HIGH", "", "")
+    hub.send(envelope("school-a", cpr, salt="back"))
+    hub.wait_log(r"notice HUB-OPS-CLEARED adapter_silent \(school-a\) no "
+                 r"longer holds")
