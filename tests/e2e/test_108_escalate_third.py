@@ -457,3 +457,27 @@ def test_a_refused_event_does_not_break_an_agencys_silence(make_hub):
     hub.send(envelope("school-a", cpr, salt="back"))
     hub.wait_log(r"notice HUB-OPS-CLEARED adapter_silent \(school-a\) no "
                  r"longer holds")
+
+
+def test_an_ops_alert_goes_to_at_most_256_ops_caseworkers(make_hub):
+    """OPERATIONS.md, Operational alerts: the alert goes to every
+    caseworker registered with --ops, at most 256 of them. With 257, one
+    condition raises 256 alerts (each its own id: the recipient's index
+    is one byte, PROTOCOL.md §4), stored without an error."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=1"})
+    names = [f"ops-{n:03d}" for n in range(257)]
+    for name in names:
+        hub.keygen(name)
+        hub.hubctl("register-caseworker", name, "--ops")
+    hub.start()
+    time.sleep(1.5 * SLOW)
+    before_ = hub.stats()["alerts"]
+    hub.set_clock("2026-01-05T09:30:00")
+    hub.wait_log(r"warn HUB-OPS-ADAPTER-SILENT adapter_silent \(school-a\)")
+    hub.wait_stats("256 ops alerts",
+                   lambda s: s["alerts"] - before_ >= 256)
+    time.sleep(1.5 * SLOW)
+    st = hub.stats()
+    assert (st["alerts"] - before_, st["alerts_open"]) == (256, 256), st
+    assert " err " not in hub.log_text()
