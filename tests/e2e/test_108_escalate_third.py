@@ -9,6 +9,7 @@ hand from RULES.md alone and written in UTC (Danish time is UTC+1 in
 winter, UTC+2 in summer)."""
 
 import datetime as dt
+import json
 import re
 import signal
 import time
@@ -190,7 +191,17 @@ def test_a_desk_deadline_warning_escalates_straight_to_the_lead(make_hub):
         "2026-09-14, has not been acknowledged within 4 office hours; it "
         "stays with duty-desk, who remains responsible. Expected of you: "
         "make sure it is handled today, by duty-desk or by the desk.")
-    # The top of the ladder: nothing further for it.
+    # Recorded in the audit trail: `escalate` by the hub, detail the
+    # notice's id (SECURITY.md).
+    p = hub.hubctl("audit", "show", "--json")
+    assert [(r["actor"], r["detail"]) for r in map(json.loads,
+            p.stdout.splitlines()) if r["action"] == "escalate" and
+            r["detail"] == n["alert_id"]] == [("hub", n["alert_id"])]
+    # A desk member acknowledges the desk's alert: its notice to the team
+    # lead is closed with it (RULES.md §8, Acknowledging).
+    assert run(hub, "desk-dora", "--ack", w)[:2] == (0, "acknowledged\n")
+    hub.peek("cw-lead", 0)
+    # Nothing further for it.
     hub.advance("2026-09-18T10:00:00")
     assert [to for a, to in escalations(hub) if a == w] == ["cw-lead"]
 
