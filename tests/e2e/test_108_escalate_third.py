@@ -492,3 +492,25 @@ def test_an_ops_alert_goes_to_at_most_256_ops_caseworkers(make_hub):
     st = hub.stats()
     assert (st["alerts"] - before_, st["alerts_open"]) == (256, 256), st
     assert " err " not in hub.log_text()
+
+
+def test_an_office_hour_around_the_repeated_and_the_skipped_hour(make_hub):
+    """RULES.md §8: office hours pass in real time; an opening or closing
+    the spring change skips is read as an hour later, one the autumn
+    change repeats is its first occurrence. office.days = sun,
+    office.hours = 02:00-03:00, URGENT 1 office hour. Sunday 2026-03-29:
+    02:00 does not exist and is read as 03:00 CEST, the closing: no
+    office hour that day; Easter Sunday 04-05 is closed; 04-12 opens
+    02:00 CEST (00:00 UTC): the desk's notice 01:00 UTC, the team lead's
+    a week later, 04-19 01:00 UTC. Sunday 2026-10-25: 02:00 is its first
+    occurrence (CEST, 00:00 UTC), 03:00 comes once (CET, 02:00 UTC): two
+    real hours; raised Saturday 10-24, the desk's notice at 01:00 UTC,
+    the team lead's at closing, 02:00 UTC."""
+    hub = urgent_hub(make_hub, "2026-03-28T10:00:00", **{
+        "office.days": "sun", "office.hours": "02:00-03:00",
+        "ack.urgent_hours": "1"})
+    a = raise_dropout(hub, 10817, "2026-03-28")
+    steps_at(hub, a, "2026-04-12T01:00:00", "2026-04-19T01:00:00")
+    hub.set_clock("2026-10-24T10:00:00")
+    b = raise_dropout(hub, 10818, "2026-10-24")
+    steps_at(hub, b, "2026-10-25T01:00:00", "2026-10-25T02:00:00")
