@@ -514,3 +514,34 @@ def test_an_office_hour_around_the_repeated_and_the_skipped_hour(make_hub):
     hub.set_clock("2026-10-24T10:00:00")
     b = raise_dropout(hub, 10818, "2026-10-24")
     steps_at(hub, b, "2026-10-25T01:00:00", "2026-10-25T02:00:00")
+
+
+def test_the_team_lead_is_who_the_rules_name_on_the_day_of_the_step(
+        make_hub):
+    """RULES.md §8: the team lead is `routing.team_lead` as it stands on
+    the day of the step (a reload applies to every timer fired after it,
+    §10). The desk's notice goes out under cw-lead; a reload names cw-bob
+    before the team lead's step: cw-bob gets it, cw-lead nothing; a
+    reload to none (and no DeskMembership lead) leaves the next alert
+    with no second notice."""
+    hub = urgent_hub(make_hub, "2026-09-07T08:00:00")
+    a = raise_dropout(hub, 10819, "2026-09-07")
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.write_rules({"dropout.priority": "urgent",
+                     "routing.team_lead": "cw-bob"})
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-bob")]
+    [n] = hub.peek("cw-bob", 1)
+    assert n["rule"] == "escalation" and n["recipient"] == "cw-bob"
+    hub.peek("cw-lead", 0)
+    b = raise_dropout(hub, 10820, "2026-09-08")
+    hub.advance("2026-09-08T12:00:00")
+    hub.write_rules({"dropout.priority": "urgent",
+                     "routing.team_lead": ""})
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded", count=2)
+    hub.advance("2026-09-21T12:00:00")
+    assert [to for x, to in escalations(hub) if x == b] == ["duty-desk"]
