@@ -15,7 +15,8 @@ import signal
 import time
 
 from hubtest import (ACCEPTED, SLOW, CprGen, envelope, ev_dropout,
-                     ev_dropout_risk, ev_enrolment, ev_readiness, rules_hub)
+                     ev_desk, ev_dropout_risk, ev_enrolment, ev_readiness,
+                     rules_hub)
 from test_08_inbox_cli import run
 
 LEAD = {"routing.team_lead": "cw-lead"}
@@ -545,3 +546,29 @@ def test_the_team_lead_is_who_the_rules_name_on_the_day_of_the_step(
     hub.wait_log(r"HUB-RELOAD rules reloaded", count=2)
     hub.advance("2026-09-21T12:00:00")
     assert [to for x, to in escalations(hub) if x == b] == ["duty-desk"]
+
+
+def test_no_lead_on_the_step_day_no_notice(make_hub):
+    """RULES.md §8: without routing.team_lead the team lead is the desk's
+    (DeskMembership, team_lead = true, valid on the day of the step); with
+    none that day there is no second notice. cw-lead's period ended the
+    day before the step (`to` 09-09; the day of `to` itself still counts,
+    test_35), and cw-bob leads another desk: a desk dropout (HIGH, no
+    contact person) raised Monday 2026-09-07 10:00 CEST, due to go
+    straight to the team lead on Thursday 09-10 10:00, sends nothing and
+    stays with the desk."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    lead = ev_desk("cw-lead", "2026-01-01", team_lead=True)
+    lead.desk_membership.to = "2026-09-09"
+    hub.send(lead, ev_desk("cw-bob", "2026-01-01", team_lead=True,
+                           desk="night-desk"))
+    adult = CprGen(10821).born("2002-02-02")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")
+    hub.advance("2026-09-30T08:00:00")
+    assert escalations(hub) == []
+    hub.peek("cw-lead", 0)
+    hub.peek("cw-bob", 0)
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["recipient"]) == ("dropout", "duty-desk")
