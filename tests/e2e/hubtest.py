@@ -192,6 +192,14 @@ def service_user_copy(hub, prefix):
         shutil.rmtree(top)
 
 
+def strace_env():
+    """The environment of a program run under strace: LeakSanitizer
+    cannot run under ptrace, and an asan build would fail at its exit for
+    that alone."""
+    return dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
+                + ":detect_leaks=0")
+
+
 def rss_anon_kb(pid):
     """A process's anonymous resident memory (heap, stacks), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -8,7 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from hubtest import SLOW, CprGen, binary, ev_dropout, ops_alert_hub, rules_hub
+from hubtest import (SLOW, CprGen, binary, ev_dropout, ops_alert_hub, rules_hub,
+                     strace_env)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -169,17 +170,12 @@ def test_a_live_run_into_a_file_syncs_each_alert_before_its_ack(make_hub,
         pytest.skip("strace is not installed")
     hub, cpr, d = dropout_hub(make_hub)
     out, trace = tmp_path / "alerts.log", tmp_path / "trace"
-    # LeakSanitizer cannot run under ptrace: an asan build's inbox would
-    # fail at its exit for that alone.
-    import os
-    env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
-               + ":detect_leaks=0")
     with open(out, "w") as f:
         p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fdatasync",
                             "-o", str(trace), binary("inbox"), "--config",
                             str(conf_of(hub, "cw-anna")), "--idle_exit", "2"],
                            stdout=f, stderr=subprocess.PIPE, text=True,
-                           timeout=60 * SLOW, env=env)
+                           timeout=60 * SLOW, env=strace_env())
     assert p.returncode == 0, p.stderr
     assert d["alert_id"] in out.read_text()
     import re

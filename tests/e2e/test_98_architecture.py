@@ -286,7 +286,8 @@ def test_an_erasure_syncs_ids_and_derived_at_once(hub, tmp_path):
                         "trace=fdatasync,fsync", "-o", str(trace),
                         hubtest.binary("hubctl"), "--config", str(hub.conf),
                         "erase", "--cpr", cpr, "--reason", "arch test"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60,
+                       env=hubtest.strace_env())
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("erased: 1 records, 1 ids entries,"), p.stdout
     synced = set(re.findall(r"f(?:data)?sync\(\d+<([^>]*)>\) = 0",
