@@ -423,21 +423,6 @@ unname_referrals(apply_ctx *c, const uint8_t *person_key, const outcome *o)
 }
 
 /* Carry out what a rule decided for one person. */
-/* Move the person's open alerts to the contact person of the instant
- * `at` (when earlier than the clock), judging the consent then too:
- * routing reads the hub clock. */
-static ug_err
-move_as_of(apply_ctx *c, const uint8_t *person_key, int64_t at)
-{
-	hub *h = c->h;
-	int64_t now = h->now;
-	if (at > 0 && at < now)
-		h->now = at;
-	ug_err err = routing_move_open_alerts(c, person_key);
-	h->now = now;
-	return err;
-}
-
 static ug_err
 carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	  const profile *p, const outcome *o)
@@ -504,7 +489,7 @@ carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	 * (hubctl wrote it while hubd was down): under the consent of that
 	 * instant, before a consent's end that fell due after it. */
 	if (err == UG_OK && o->move_alerts)
-		err = move_as_of(c, person_key, in->now);
+		err = routing_move_open_alerts(c, person_key, in->now);
 	if (o->merged) {
 		h->alerts_merged++;
 		log_info("HUB-MERGE",
@@ -789,7 +774,7 @@ fire_timer(apply_ctx *c, const store_timer *t)
 		 * to that day's contact person under the consent in force
 		 * then, or the consent's end would find them with the
 		 * former one and take them back there. */
-		return move_as_of(c, t->person_key, t->due);
+		return routing_move_open_alerts(c, t->person_key, t->due);
 	}
 	profile p;
 	ug_err err = effects_profile_load(c, t->person_key, NULL, &p, NULL);

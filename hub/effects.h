@@ -78,9 +78,12 @@ ug_err effects_profile_save(apply_ctx *c, const uint8_t *person_key,
  * recipient is the person's contact person (inside the consent). */
 bool routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
 		     char out[STORE_ID_MAX], bool *contact);
-/* Move the person's open alerts to whoever is the contact person today
- * (or the desk); a counsellor keeps the alerts addressed to them. */
-ug_err routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key);
+/* Move the person's open alerts to whoever is the contact person at the
+ * instant `at` (ms; 0 or later than the hub clock: now) under the
+ * consent of that instant (or to the desk); a counsellor keeps the alerts
+ * addressed to them. */
+ug_err routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key,
+				int64_t at);
 /* An acknowledgement deadline passed: the alert stays with its owner and
  * a notice goes to the desk, then to the team lead. */
 ug_err routing_escalate(apply_ctx *c, const store_timer *t);

@@ -10,11 +10,10 @@
 #include "common/log.h"
 #include "hub/effects.h"
 
-bool
-routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
-		char out[STORE_ID_MAX], bool *contact)
+static bool
+resolve_on(hub *h, const uint8_t *person_key, recipient_rule to, int32_t today,
+	   char out[STORE_ID_MAX], bool *contact)
 {
-	int32_t today = hub__today(h);
 	*contact = false;
 	bool has_contact =
 	    person_key &&
@@ -55,6 +54,13 @@ routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
 	}
 	ug_strlcpy(out, h->rules.desk, STORE_ID_MAX);
 	return true;
+}
+
+bool
+routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
+		char out[STORE_ID_MAX], bool *contact)
+{
+	return resolve_on(h, person_key, to, hub__today(h), out, contact);
 }
 
 typedef struct {
@@ -154,16 +160,23 @@ move_alert(void *ctx, const uint8_t *id)
 }
 
 ug_err
-routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
+routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key, int64_t at)
 {
+	/* The instant is passed, not set as the hub clock: the applier
+	 * thread moves alerts while the loop reads the clock, and a clock
+	 * put back after the move would undo the loop's newer reading. */
+	int64_t now = c->h->now;
+	if (at > 0 && at < now)
+		now = at;
 	move_ctx m = {.c = c, .person_key = person_key};
 	bool contact;
-	routing_resolve(c->h, person_key, TO_CONTACT, m.to, &contact);
+	resolve_on(c->h, person_key, TO_CONTACT, (int32_t)(now / UG_DAY_MS),
+		   m.to, &contact);
 	profile p;
 	ug_err err = effects_profile_load(c, person_key, NULL, &p, NULL);
 	if (err != UG_OK)
 		return err;
-	m.referral_shared = consent_allows(&p, c->h->now, false);
+	m.referral_shared = consent_allows(&p, now, false);
 	m.p = &p;
 	return store_person_alerts(c->h->store, person_key, move_alert, &m);
 }

@@ -271,6 +271,26 @@ def test_the_derived_lock_is_taken_where_architecture_says():
             "reload the rules, fire a due timer or purge") in doc
 
 
+def test_the_hub_clock_is_set_by_the_loop_alone():
+    """ARCHITECTURE.md: the loop thread alone sets the hub clock; the
+    applier reads it. A move as of an earlier instant once set the clock
+    to that instant and put it back after, on the applier thread, so a
+    newer reading the loop made meanwhile was undone: a timeline asked at
+    a day's first second was judged by the day before."""
+    sets = re.compile(r"\bh->now\s*=[^=]|->now\s*=[^=]")
+    found = []
+    for p in sorted((ROOT / "hub").glob("*.c")):
+        for n, line in enumerate(p.read_text(encoding="utf-8")
+                                 .splitlines(), 1):
+            if sets.search(line):
+                found.append(f"{p.name}:{n}: {line.strip()}")
+    assert found and all(f.startswith("hub.c:") and
+                         "hub__clock(h)" in f for f in found), found
+    doc = " ".join((ROOT / "docs/ARCHITECTURE.md").read_text().split())
+    assert "the loop thread alone sets it, and the applier only reads it" \
+        in doc
+
+
 def test_an_agency_file_sees_the_runtimes_face():
     """ARCHITECTURE.md, "Where the code is": an agency's files see the
     runtime through adapters/adapter.h and the shared field checks of

@@ -120,6 +120,26 @@ def test_an_assignment_opens_the_timeline_from_its_first_to_its_last_day(
     assert codes() == ([OK, d, d, OK, OK], d)
 
 
+def test_a_timeline_asked_right_after_hubctl_assign_opens(make_hub, clients):
+    """OPERATIONS.md "Contact persons": once `hubctl assign` has printed
+    `assigned`, the caseworker's next frame is judged with it: a timeline
+    asked at once opens to the new contact person, and the one it was
+    handed over from is refused at once (hubd picks up what hubctl wrote
+    before it answers, not at its next half-second catch-up)."""
+    hub = hub53(make_hub)
+    bob = clients(hub, "cw-bob", hello=False)
+    anna = clients(hub, "cw-anna", hello=False)
+    bob.connected()
+    anna.connected()
+    for i, p in enumerate(adults(9207, 4)):
+        assert timeline(bob, p, 200 + i).code == E_DENIED
+        hub.assign(p, "cw-bob", start="2026-11-02")
+        assert timeline(bob, p, 300 + i).code == OK, i
+        hub.assign(p, "cw-anna", start="2026-11-02")
+        assert timeline(anna, p, 400 + i).code == OK, i
+        assert timeline(bob, p, 500 + i).code == E_DENIED, i
+
+
 def test_the_desk_sees_a_person_by_a_missed_treatment_start_alone(
         make_hub, clients):
     """PROTOCOL.md §4 TIMELINE: a person known only by addiction referrals
