@@ -1,0 +1,61 @@
+"""106 timeline, third review: a person's timeline and the other queries
+(docs/PROTOCOL.md §4 Queries, OPERATIONS.md "Caseworkers", SECURITY.md
+"Audit trail"), after what test_67, 70, 08, 65, 92 and 93 assert."""
+
+import json
+
+from hubtest import E_DENIED, OK, ev_assignment, ev_dropout, pb
+from test_53_delivery import adults, clients, hub53  # noqa: F401
+
+NOT_YOURS = "this person is not assigned to you or your desk"
+
+
+def timeline(c, cpr, rid, **kw):
+    return c.ask(rid, kind=pb().TIMELINE, cpr=cpr, **kw)
+
+
+def records(hub, actor, *actions):
+    out = hub.hubctl("audit", "show", "--json", "--actor", actor).stdout
+    return [(r["action"], r["result"], r["person"], r["detail"])
+            for r in map(json.loads, out.splitlines())
+            if r["action"] in actions]
+
+
+def test_an_assignment_to_the_desks_own_id_opens_no_timeline_to_its_login(
+        make_hub, clients):
+    """RULES.md §7: a caseworker registered under the desk's own id (a
+    shared desk login) without `--desk` "opens the timeline of a person
+    only while an alert about them addressed to the desk is open", and an
+    assignment that names the desk's own id "names no contact person".
+    So a person assigned to `duty-desk` alone is not the login's; the
+    desk's members see them (known, no contact person); a dropout of
+    another such person, alerted to the desk, opens theirs to the login
+    until it is acknowledged."""
+    hub = hub53(make_hub)
+    hub.keygen("duty-desk")
+    hub.register_caseworker("duty-desk")
+    p, q = adults(10606, 2)
+    hub.send(ev_assignment(p, "duty-desk", "2026-01-01"),
+             ev_assignment(q, "duty-desk", "2026-01-01"))
+    hub.send(ev_dropout(q, "2026-10-26"))
+    hub.wait_applied()
+    login = clients(hub, "duty-desk", hello=False)
+    dora = clients(hub, "desk-dora", hello=False)
+    login.connected()
+    dora.connected()
+    [a] = login.ask(1).alerts
+    assert (a.cpr, a.recipient) == (q, "duty-desk"), a
+    got = [(timeline(c, x, 10 + i).code)
+           for i, (c, x) in enumerate([(login, p), (login, q), (dora, p),
+                                       (dora, q)])]
+    assert got == [E_DENIED, OK, OK, OK], got
+    r = timeline(login, p, 20)
+    assert (r.code, r.reason, list(r.timeline)) == (E_DENIED, NOT_YOURS,
+                                                    []), r
+    login.ack(a.alert_id)
+    login.wait(lambda: not login.ask(30 + len(login.frames),
+                                     alert_id=a.alert_id).alerts, 10,
+               "the acknowledgement stored")
+    assert timeline(login, q, 40).code == E_DENIED
+    assert timeline(dora, q, 41).code == OK
+
