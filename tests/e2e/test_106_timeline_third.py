@@ -59,3 +59,38 @@ def test_an_assignment_to_the_desks_own_id_opens_no_timeline_to_its_login(
     assert timeline(login, q, 40).code == E_DENIED
     assert timeline(dora, q, 41).code == OK
 
+
+
+def test_an_assignment_to_the_desks_own_id_lets_its_login_act_on_nothing(
+        make_hub, clients):
+    """PROTOCOL.md §4 Action, step 2: beside an alert's recipient and the
+    desk's members, only the young person's "current contact person or
+    guidance counsellor" records what was done; an assignment naming the
+    desk's own id names no contact person (RULES.md §7). A dropout of a
+    person assigned so goes to their counsellor (no contact person), and
+    the desk's login (not a member) may not record on it; the
+    counsellor may."""
+    from test_57_deliver2 import action
+    hub = hub53(make_hub)
+    hub.keygen("duty-desk")
+    hub.register_caseworker("duty-desk")
+    [p] = adults(10607, 1)
+    hub.send(ev_assignment(p, "duty-desk", "2026-01-01"),
+             ev_assignment(p, "cw-bob", "2026-01-01", role="guidance"))
+    hub.send(ev_dropout(p, "2026-10-26"))
+    hub.wait_applied()
+    login = clients(hub, "duty-desk", hello=False)
+    bob = clients(hub, "cw-bob", hello=False)
+    login.connected()
+    bob.connected()
+    assert not login.ask(1).alerts
+    [a] = bob.ask(2).alerts
+    assert (a.cpr, a.recipient) == (p, "cw-bob"), a
+    r = action(login, 3, a.alert_id, how="phone", date="2026-11-02")
+    assert (r.code, r.reason) == (
+        E_DENIED, "this alert is not addressed to you or your desk"), r
+    assert action(bob, 4, a.alert_id, how="phone",
+                  date="2026-11-02").code == OK
+    r = timeline(bob, p, 5)
+    assert [e.summary for e in r.timeline if not e.is_alert][-1] == \
+        "contact made by cw-bob: phone", r
