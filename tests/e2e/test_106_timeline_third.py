@@ -94,3 +94,40 @@ def test_an_assignment_to_the_desks_own_id_lets_its_login_act_on_nothing(
     r = timeline(bob, p, 5)
     assert [e.summary for e in r.timeline if not e.is_alert][-1] == \
         "contact made by cw-bob: phone", r
+
+
+def test_a_contact_not_registered_yet_opens_the_desk_only_by_its_notice(
+        make_hub, clients):
+    """PROTOCOL.md §3 / RULES.md §7: a ContactAssignment to an id no one
+    has registered counts; "a desk member can open that person's
+    timeline only while an alert about them addressed to the desk is
+    open". Before the overdue alert's desk notice the desk is refused,
+    while it is open the desk sees the person, once a member has
+    acknowledged it the desk is refused again; the caseworker registered
+    under the id later sees the person as their contact person."""
+    hub = hub53(make_hub, escalation=True)          # Monday 08:00
+    [p] = adults(10611, 1)
+    hub.send(ev_assignment(p, "cw-new", "2026-01-01"))
+    hub.send(ev_dropout(p, "2026-10-30"))
+    hub.wait_applied()
+    dora = clients(hub, "desk-dora", hello=False)
+    dora.connected()
+    r = timeline(dora, p, 1)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+    assert not dora.ask(2).alerts
+    hub.advance("2026-11-06T12:00:00")         # 24 office hours passed
+    [n] = dora.ask(3).alerts
+    assert (n.rule, n.cpr, n.recipient) == ("escalation", p, "duty-desk"), n
+    assert timeline(dora, p, 4).code == OK
+    hub.keygen("cw-new")
+    hub.register_caseworker("cw-new")
+    new = clients(hub, "cw-new", hello=False)
+    new.connected()
+    r = timeline(new, p, 5)
+    assert r.code == OK and [e.rule for e in r.timeline if e.is_alert] == \
+        ["dropout", "escalation"], r
+    dora.ack(n.alert_id)
+    dora.wait(lambda: not dora.ask(10 + len(dora.frames)).alerts, 10,
+              "the notice acknowledged")
+    r = timeline(dora, p, 6)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
