@@ -131,3 +131,55 @@ def test_a_contact_not_registered_yet_opens_the_desk_only_by_its_notice(
               "the notice acknowledged")
     r = timeline(dora, p, 6)
     assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+
+
+def test_every_timeline_ask_is_audited_by_its_answer(make_hub, clients):
+    """SECURITY.md "Audit trail": `timeline` `ok`, `denied`, `malformed`,
+    one record per answer; a timeline's record names the person asked
+    about, also when denied (so `audit show --cpr` finds it), a
+    malformed one names no one and its detail is the reason, which
+    never repeats what was sent; an unknown kind is `query` `malformed`,
+    one beyond the allowance `query` `rate-limited` (no person). No
+    record holds the CPR in any form."""
+    from hubtest import wait_for
+    hub = hub53(make_hub, settings={"query_rate": "1", "query_burst": "6"})
+    mine, other = adults(10612, 2)
+    hub.assign(mine, "cw-anna")
+    hub.cprs.add(other)
+    anna = clients(hub, "cw-anna", hello=False)
+    anna.connected()
+    dashed_nine = mine[:6] + "-" + mine[6:9]
+    answers = [timeline(anna, mine, 1).code,
+               timeline(anna, other, 2).code,
+               timeline(anna, dashed_nine, 3).code,
+               timeline(anna, mine[:9], 4).code,
+               anna.ask(5, kind=0).code]
+    while anna.ask(6 + len(anna.frames), kind=pb().TIMELINE,
+                   cpr=mine).code == OK:
+        pass
+    assert answers == [OK, E_DENIED, 1, 1, 1], answers
+    wait_for(lambda: len(records(hub, "cw-anna", "timeline", "query")) >= 7,
+             10, "the records")
+    got = records(hub, "cw-anna", "timeline", "query")
+    person = {json.loads(x)["person"] for x in hub.hubctl(
+        "audit", "show", "--json", "--cpr", mine).stdout.splitlines()}
+    assert len(person) == 1, person
+    [mine_key] = person
+    assert got[:5] == [
+        ("timeline", "ok", mine_key, ""),
+        ("timeline", "denied", got[1][2], ""),
+        ("timeline", "malformed", "",
+         "cpr is not a CPR number (DDMMYY-SSSS, DDMMYY SSSS or DDMMYYSSSS)"),
+        ("timeline", "malformed", "",
+         "cpr has 9 digits: a spreadsheet may have dropped its leading zero "
+         "(format the column as text)"),
+        ("query", "malformed", "", "unknown query kind")], got
+    assert got[1][2] not in ("", mine_key)
+    other_rec = hub.hubctl("audit", "show", "--json", "--cpr",
+                           other).stdout.splitlines()
+    assert [(r["action"], r["result"]) for r in map(json.loads, other_rec)] \
+        == [("timeline", "denied")], other_rec
+    assert got[-1] == ("query", "rate-limited", "", ""), got
+    trail = hub.hubctl("audit", "show", "--json").stdout
+    for form in (mine, other, mine[:9], dashed_nine):
+        assert form not in trail, form
