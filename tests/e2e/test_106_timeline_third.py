@@ -183,3 +183,30 @@ def test_every_timeline_ask_is_audited_by_its_answer(make_hub, clients):
     trail = hub.hubctl("audit", "show", "--json").stdout
     for form in (mine, other, mine[:9], dashed_nine):
         assert form not in trail, form
+
+
+def test_a_mentor_opens_no_timeline_and_leaves_the_person_to_the_desk(
+        make_hub, clients):
+    """OPERATIONS.md "Caseworkers": only an assignment with role
+    `contact` opens a timeline ("a guidance counsellor or mentor ...
+    opens none"); a mentor "is stored and shown in the timeline but
+    routes nothing" (PROTOCOL.md "Contact roles"), so a person with a
+    mentor and a counsellor has no contact person: the duty desk sees
+    them, their assignments in the timeline with their roles."""
+    hub = hub53(make_hub)
+    [p] = adults(10615, 1)
+    hub.send(ev_assignment(p, "cw-anna", "2026-01-01", role="mentor"),
+             ev_assignment(p, "cw-bob", "2026-02-01", role="guidance"))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    bob = clients(hub, "cw-bob", hello=False)
+    dora = clients(hub, "desk-dora", hello=False)
+    for c in (anna, bob, dora):
+        c.connected()
+    for i, c in enumerate((anna, bob)):
+        r = timeline(c, p, 1 + i)
+        assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), (c.name, r)
+    r = timeline(dora, p, 3)
+    assert r.code == OK and [(e.date, e.summary) for e in r.timeline] == [
+        ("2026-01-01", "contact person: cw-anna (mentor)"),
+        ("2026-02-01", "contact person: cw-bob (guidance)")], r
