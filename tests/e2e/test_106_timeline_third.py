@@ -211,3 +211,47 @@ def test_a_mentor_opens_no_timeline_and_leaves_the_person_to_the_desk(
     assert r.code == OK and [(e.date, e.summary) for e in r.timeline] == [
         ("2026-01-01", "contact person: cw-anna (mentor)"),
         ("2026-02-01", "contact person: cw-bob (guidance)")], r
+
+
+def test_inbox_timeline_json_of_a_corrected_event_exactly(make_hub):
+    """OPERATIONS.md "What inbox prints", `--timeline CPR --json`: an
+    event `{"date", "kind": "event", "id": HEX (32 digits), "summary",
+    "type", "agency", "superseded"}`, an alert `{"date", "kind":
+    "alert", "id": HEX (18 digits), "summary", "rule", "open"}`, in that
+    order; the event a later one of the same agency corrects has
+    `superseded` true and " (superseded)" at the end of its summary, in
+    the plain lines too (PROTOCOL.md §4)."""
+    from test_92_timeline import run_inbox
+    hub = hub53(make_hub)
+    [p] = adults(10616, 1)
+    hub.assign(p, "cw-anna")
+    first = ev_dropout(p, "2026-10-20")
+    hub.send(first)
+    fix = ev_dropout(p, "2026-10-21", programme="hhx")
+    fix.supersedes = first.event_id
+    hub.send(fix)
+    hub.wait_applied()
+    rc, out, err = run_inbox(hub, "cw-anna", "--timeline", p, "--json")
+    assert (rc, err) == (0, ""), err
+    lines = out.splitlines()
+    assign_id = json.loads(lines[0])["id"]
+    assert lines == [
+        '{"date": "2024-01-01", "kind": "event", "id": "%s", "summary": '
+        '"contact person: cw-anna (contact)", "type": "ContactAssignment", '
+        '"agency": "hubctl", "superseded": false}' % assign_id,
+        '{"date": "2026-10-20", "kind": "event", "id": "%s", "summary": '
+        '"dropped out of eud-smed at college-x (superseded)", "type": '
+        '"Dropout", "agency": "college-a", "superseded": true}'
+        % first.event_id.hex(),
+        '{"date": "2026-10-21", "kind": "event", "id": "%s", "summary": '
+        '"dropped out of hhx at college-x", "type": "Dropout", "agency": '
+        '"college-a", "superseded": false}' % fix.event_id.hex(),
+        '{"date": "2026-11-02", "kind": "alert", "id": "000000000000000204", '
+        '"summary": "Dropped out of eud-smed at college-x", "rule": '
+        '"dropout", "open": true}'], lines
+    assert len(assign_id) == 32
+    rc, out, err = run_inbox(hub, "cw-anna", "--timeline", p)
+    assert (rc, out.splitlines()[1:3], err) == (0, [
+        "2026-10-20  event dropped out of eud-smed at college-x "
+        "(superseded)",
+        "2026-10-21  event dropped out of hhx at college-x"], ""), out
