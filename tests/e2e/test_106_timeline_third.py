@@ -255,3 +255,47 @@ def test_inbox_timeline_json_of_a_corrected_event_exactly(make_hub):
         "2026-10-20  event dropped out of eud-smed at college-x "
         "(superseded)",
         "2026-10-21  event dropped out of hhx at college-x"], ""), out
+
+
+def test_a_health_alert_by_the_consent_given_later_withdrawn_and_again(
+        make_hub, clients):
+    """RULES.md §4 and PROTOCOL.md §4 TIMELINE, asked between statements:
+    a referral withheld (scope `stage` only) stays out of the timeline
+    after a later statement shares referrals ("a consent given
+    afterwards on another event shares the referrals that follow it, not
+    one withheld before"); the next referral is in it; a withdrawal takes
+    it out at once (its `withdrawn` notice in no timeline); consent given
+    again shares the referral after it."""
+    from hubtest import ev_referral
+    hub = hub53(make_hub)
+    [p] = adults(10618, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_referral(p, "2026-10-28",
+                         consent={"given": True, "scope": "stage"}))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    anna.connected()
+    rid = [0]
+
+    def alerts():
+        rid[0] += 1
+        r = timeline(anna, p, rid[0])
+        assert r.code == OK, r
+        return [(e.rule, e.open) for e in r.timeline if e.is_alert]
+    assert alerts() == []
+    hub.send(ev_referral(p, "2026-10-29", stage="TREATMENT_STARTED",
+                         consent={"given": True, "scope": "referral"}))
+    hub.wait_applied()
+    assert alerts() == []
+    hub.send(ev_referral(p, "2026-10-30"))
+    hub.wait_applied()
+    assert alerts() == [("addiction", True)]
+    hub.send(ev_referral(p, "2026-10-31", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    hub.wait_applied()
+    assert alerts() == []
+    assert [(a.rule, a.cpr) for a in anna.ask(100).alerts] == [
+        ("withdrawn", "")]
+    hub.send(ev_referral(p, "2026-11-01", consent={"given": True}))
+    hub.wait_applied()
+    assert alerts() == [("addiction", True)]
