@@ -118,7 +118,10 @@ may_act(hub *h, const char *caseworker, const uint8_t *id,
 	char who[STORE_ID_MAX];
 	int32_t today = hub__today(h);
 	ug_err err = store_assignment_get(h->store, person_key, today, who);
-	if (err == UG_OK && strcmp(who, caseworker) == 0)
+	/* The desk's own id names no contact person (RULES.md §7), not
+	 * even to a login registered under it. */
+	if (err == UG_OK && strcmp(who, caseworker) == 0 &&
+	    strcmp(who, h->rules.desk) != 0)
 		return UG_OK;
 	if (err != UG_OK && err != UG_ENOTFOUND)
 		unread = err;

@@ -439,11 +439,14 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 	if (err != UG_OK && err != UG_ENOTFOUND)
 		return err;
 	bool assigned = err == UG_OK;
-	if (assigned && strcmp(contact, caseworker) == 0)
-		return UG_OK;
-	/* The desk's own id names no contact person (routing.c). */
+	/* The desk's own id names no contact person (routing.c), so it
+	 * opens no timeline to a login registered under that id either:
+	 * such a login sees a person only by the desk's open alert about
+	 * them, or as a desk member (RULES.md §7). */
 	if (assigned && strcmp(contact, h->rules.desk) == 0)
 		assigned = false;
+	if (assigned && strcmp(contact, caseworker) == 0)
+		return UG_OK;
 	/* Membership that cannot be read is no answer either way, but an
 	 * alert addressed to the caseworker themselves still lets them in. */
 	access_ctx a = {h, caseworker, false, false};
