@@ -6,7 +6,6 @@ the summer holiday; the ages on the birthdays (29 February too); the
 absence bands at exactly 10 % and 15 % and the quarter of a report that
 runs over a quarter's end; the page opened in a real browser."""
 
-import csv
 import datetime
 import os
 import re
@@ -16,25 +15,12 @@ import pytest
 
 from hubtest import CprGen, ev_absence, ev_dropout, ev_enrolment, \
     ev_readiness, ev_referral, event, rules_hub
+from test_81_report import report
 
 QUIET = {"transition_gap.enabled": "no"}
 CONTACT = "contact within 5 working days"
 OFFER = "offer within 30 days"
 COLS = ("met", "missed", "closed by enrolment", "pending", "Total")
-
-
-def report(hub, tmp, *period):
-    out = tmp / "status" / "status.html"
-    out.parent.mkdir(exist_ok=True)
-    p = hub.hubctl("report", *period, "--out", str(out))
-    assert p.stdout.startswith("wrote "), p.stdout
-    tables = {}
-    for name in os.listdir(out.parent):
-        m = re.match(r"status-(\w+)\.csv$", name)
-        if m:
-            with open(out.parent / name, newline="") as f:
-                tables[m.group(1)] = list(csv.reader(f))
-    return out, tables
 
 
 def row(tables, table, label):

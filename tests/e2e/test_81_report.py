@@ -27,7 +27,7 @@ def report(hub, tmp, *period):
     out = tmp / "status" / "status.html"
     out.parent.mkdir(exist_ok=True)
     p = hub.hubctl("report", *period, "--out", str(out))
-    assert "wrote" in p.stdout
+    assert p.stdout.startswith("wrote "), p.stdout
     tables = {}
     for name in os.listdir(out.parent):
         m = re.match(r"status-(\w+)\.csv$", name)

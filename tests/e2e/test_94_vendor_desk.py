@@ -8,93 +8,11 @@ and the escalation notices a desk and a team lead receive (§4; RULES.md
 §8)."""
 
 import hashlib
-import importlib
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
-
-import zmq
 
 from hubtest import CprGen, rules_hub
-
-ROOT = Path(__file__).resolve().parents[2]
-EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT = \
-    1, 2, 3, 4, 5, 6, 7, 8
-_m = []
-
-
-def schema():
-    """protoc --python_out of proto/ungebro.proto (PROTOCOL.md intro)."""
-    if not _m:
-        out = tempfile.mkdtemp(prefix="vendor83-")
-        subprocess.run(["protoc", f"--python_out={out}",
-                        f"-I{ROOT / 'proto'}", "ungebro.proto"], check=True)
-        sys.path.insert(0, out)
-        _m.append(importlib.import_module("ungebro_pb2"))
-        sys.path.remove(out)
-    return _m[0]
-
-
-def read_key_file(path):
-    """§3 Key files: `name = value` lines, split at the first `=`,
-    blanks trimmed; `#` lines and blank lines skipped; last line wins."""
-    values = {}
-    for line in Path(path).read_text().splitlines():
-        s = line.strip(" \t\r")
-        if not s or s.startswith("#"):
-            continue
-        name, _, value = s.partition("=")
-        values[name.strip(" \t")] = value.strip(" \t")
-    return values
-
-
-class Client:
-    """A DEALER, CURVE client of the hub, with a frame reader."""
-
-    def __init__(self, hub, who, endpoint):
-        self.ctx = zmq.Context()
-        self.s = self.ctx.socket(zmq.DEALER)
-        mine = read_key_file(hub.keys_dir / f"{who}.key_secret")
-        self.s.curve_serverkey = read_key_file(
-            hub.keys_dir / "hub.key")["public"].encode()
-        self.s.curve_publickey = mine["public"].encode()
-        self.s.curve_secretkey = mine["secret"].encode()
-        self.s.linger = 0
-        self.s.connect(endpoint)
-
-    def raw(self, data):
-        self.s.send(data)
-
-    def send(self, kind, msg):
-        self.s.send(bytes([1, kind]) + msg.SerializeToString())
-
-    def recv(self, timeout=10):
-        if not self.s.poll(timeout * 1000):
-            return None
-        data = self.s.recv()
-        m = schema()
-        cls = {ACK: m.Ack, ALERT: m.Alert, WELCOME: m.Welcome,
-               RESULT: m.Result}[data[1]]
-        return data[1], cls.FromString(data[2:])
-
-    def want(self, kind, timeout=10):
-        """The next frame of that kind (alerts pushed in between kept)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = self.recv(deadline - time.monotonic())
-            if got and got[0] == kind:
-                return got[1]
-            if got:
-                self.other.append(got)
-        raise AssertionError(f"no frame of kind {kind}")
-
-    other = None
-
-    def close(self):
-        self.s.close()
-        self.ctx.term()
+from vendorclient import (ACK, ALERT, ALERT_ACK, HELLO, QUERY, RESULT,
+                          WELCOME, Client, schema, varint)
 
 
 def eid(text):
@@ -116,19 +34,8 @@ def dropout(cpr, key, programme="eud-smed", date="2026-09-07", **fields):
     return env
 
 
-def varint(v):
-    out = bytearray()
-    while True:
-        out.append((v & 0x7f) | (0x80 if v >> 7 else 0))
-        v >>= 7
-        if not v:
-            return bytes(out)
-
-
 def ingest(hub):
-    c = Client(hub, "college-a", hub.ingest)
-    c.other = []
-    return c
+    return Client(hub, "college-a", hub.ingest)
 
 
 def answer(c, data):
@@ -257,7 +164,6 @@ def test_ingest_answers_and_limits_as_the_page_quotes_them(make_hub):
 
 def delivery(hub, who, window=16):
     c = Client(hub, who, hub.delivery)
-    c.other = []
     c.send(HELLO, schema().Hello(client="vendor83/1", window=window))
     w = c.want(WELCOME)
     assert (w.caseworker, w.code) == (who, schema().OK), w
@@ -398,7 +304,6 @@ def test_a_health_alerts_notice_after_one_office_hour(make_hub):
     env.addiction_referral.stage = m.REFERRED
     env.addiction_referral.consent.given = True
     c = Client(hub, "addiction-a", hub.ingest)
-    c.other = []
     try:
         ok = answer(c, bytes([1, 1]) + env.SerializeToString())
         assert ok.status == m.ACCEPTED, ok
@@ -493,7 +398,6 @@ def test_hello_client_is_neither_checked_nor_logged(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     m = schema()
     c = Client(hub, "cw-anna", hub.delivery)
-    c.other = []
     try:
         # field 1 (client), 3 bytes: 0xff 0x00 0xfe; field 2 (window) 5
         c.raw(bytes([1, HELLO, 0x0a, 3, 0xff, 0x00, 0xfe, 0x10, 5]))
