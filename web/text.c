@@ -116,6 +116,10 @@ static const char *const texts[T_COUNT][2] = {
     [T_NO_ENTRIES] = {"Ingen poster.", "No entries."},
     [T_ENDED] = {"Din session er udløbet. Log ind igen.",
 		 "Your session has ended. Log in again."},
+    [T_LIFETIME] = {"Din session er udløbet, fordi den har varet så længe, "
+		    "som en session må. Log ind igen.",
+		    "Your session has ended because it has lasted as long "
+		    "as a session may. Log in again."},
     [T_NAV] = {"Hovedmenu", "Main menu"},
     [T_MORE] = {"Flere advarsler", "More alerts"},
     /* A later page whose alerts were acknowledged meanwhile: not "you

@@ -66,6 +66,7 @@ enum web_text {
 	T_TIMELINE_HELP,
 	T_NO_ENTRIES,
 	T_ENDED,
+	T_LIFETIME,
 	T_NAV,
 	T_MORE,
 	T_NO_MORE,
