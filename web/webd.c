@@ -469,17 +469,21 @@ idle_left(const webd *w, const web_session *s, long *warn)
 	int64_t now = ug_mono_ms();
 	int64_t left =
 	    s->over || s->expired ? 0 : s->idle_ms - (now - s->active);
+	long secs = left > 0 ? (long)(left / 1000) : 0;
 	/* The page's count reaches 0 at session_lifetime too: staying
-	 * logged in cannot stretch a session past it. */
+	 * logged in cannot stretch a session past it. Rounded up, so that
+	 * the page leaves once the session has ended here, and its login
+	 * page can say why. */
 	int64_t life = w->opts.lifetime_ms - (now - s->born);
-	if (life < left)
-		left = life;
+	long life_secs = life > 0 ? (long)((life + 999) / 1000) : 0;
+	if (life_secs < secs)
+		secs = life_secs;
 	long lead = w->opts.warning_s;
 	if (lead > s->idle_ms / 2000)
 		lead = (long)(s->idle_ms / 2000);
 	if (warn)
 		*warn = lead;
-	return left > 0 ? (long)(left / 1000) : 0;
+	return secs;
 }
 
 /* WCAG 2.2.1: the hub ends a session after web_session_idle without a
@@ -494,13 +498,19 @@ idle_warning(ctx *x, web_buf *b)
 	if (!x->s->idle_ms)
 		return; /* the hub did not say how long it lasts */
 	long warn, left = idle_left(x->w, x->s, &warn);
+	/* When session_lifetime ends the session, staying cannot help:
+	 * live.js says so instead, and hides the button. */
+	int64_t life = x->w->opts.lifetime_ms - (ug_mono_ms() - x->s->born);
 	web_addf(b,
 		 "<div id=\"session-warning\" class=\"session-warning\" "
-		 "hidden data-left=\"%ld\" data-warn=\"%ld\">"
+		 "hidden data-left=\"%ld\" data-warn=\"%ld\" "
+		 "data-final=\"%lld\">"
 		 "<p id=\"session-warning-text\" role=\"alert\" "
 		 "data-text=\"",
-		 left, warn);
+		 left, warn, (long long)(life > 0 ? (life + 999) / 1000 : 0));
 	web_esc(b, T(x, T_IDLE_WARNING));
+	web_add(b, "\" data-final-text=\"");
+	web_esc(b, T(x, T_LIFETIME_WARNING));
 	web_add(b, "\"></p><p>");
 	web_esc(b, T(x, T_IDLE_LEFT));
 	web_add(b, " <span id=\"session-left\" role=\"timer\"></span></p>"
@@ -2252,6 +2262,9 @@ static const char LIVE_JS[] =
     "    var said = document.getElementById('session-status');\n"
     "    var form = box.querySelector('form');\n"
     "    var end = 0, timer = 0, ticker = 0, back = null;\n"
+    "    // When session_lifetime ends the session: from then on no\n"
+    "    // request keeps it, and the warning says so, without a button.\n"
+    "    var last = Date.now() + +box.getAttribute('data-final') * 1000;\n"
     "    function clock(s) {\n"
     "      var m = Math.floor(s / 60), r = s % 60;\n"
     "      return m + ':' + (r < 10 ? '0' : '') + r;\n"
@@ -2290,9 +2303,12 @@ static const char LIVE_JS[] =
     "               document.activeElement === document.body ?\n"
     "               null : document.activeElement;\n"
     "        said.textContent = '';\n"
+    "        var closing = end >= last - 2000;\n"
+    "        form.hidden = closing;\n"
     "        box.hidden = false;\n"
     "        // Filled as it appears, so a screen reader says it once.\n"
-    "        text.textContent = text.getAttribute('data-text');\n"
+    "        text.textContent =\n"
+    "          text.getAttribute(closing ? 'data-final-text' : 'data-text');\n"
     "        // Again: the room may bring a scrollbar, which narrows the\n"
     "        // window and makes the warning a line taller.\n"
     "        room(box.offsetHeight);\n"
@@ -2501,12 +2517,21 @@ static_file(ctx *x, const char *data, size_t len, const char *type)
 }
 
 /* A request in a session past session_lifetime (already ended at the
- * hub): forgotten here, the cookie cleared, and the browser sent to the
- * login page that says why; what scripts ask for gets 401, as for any
- * ended session. */
+ * hub). What scripts ask for (the page's count, the live list, "stay
+ * logged in") gets 401, as for any ended session, and the session is
+ * kept, so that the page they leave for still says why; a page or a
+ * form forgets it, clears the cookie and goes to the login page that
+ * says so. */
 static enum MHD_Result
 lifetime_ended(ctx *x, const char *url, bool post)
 {
+	if (strcmp(url, "/session") == 0 ||
+	    (!post && (strcmp(url, "/events") == 0 ||
+		       strcmp(url, "/alerts/list") == 0))) {
+		x->s = NULL;
+		return send_response(x, 401, empty_response(),
+				     "text/plain; charset=utf-8");
+	}
 	web_session *s = session_find(
 	    x->w,
 	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
@@ -2516,10 +2541,6 @@ lifetime_ended(ctx *x, const char *url, bool post)
 	struct MHD_Response *r = empty_response();
 	if (r)
 		cookie(x, r, "ug_session", "", COOKIE_CLEAR);
-	if (!post &&
-	    (strcmp(url, "/events") == 0 || strcmp(url, "/alerts/list") == 0 ||
-	     strcmp(url, "/session") == 0))
-		return send_response(x, 401, r, "text/plain; charset=utf-8");
 	return redirect(x, "/login?ended=lifetime", r);
 }
 

@@ -6,13 +6,21 @@ whose browser never comes back), and the setting is refused out of its
 range as webd refuses its others. Real hubd and webd, raw HTTP."""
 
 import json
+import os
 import re
 import subprocess
 import time
 
+import pytest
+
 from hubtest import SLOW, binary, wait_for
-from test_70_web import (PASSWORD, Web, anna_session, set_password,
+from test_70_web import (CHROMIUM, DRIVER, HAVE_SELENIUM, PASSWORD, Web,
+                         anna_session, chrome, login, set_password, text_of,
                          web_hub)
+
+if HAVE_SELENIUM:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
 LIFETIME_SAID = ("Din session er udløbet, fordi den har varet så længe, "
                  "som en session må. Log ind igen.")
@@ -36,8 +44,9 @@ def test_session_lifetime_ends_a_busy_session(make_hub):
     kept busy (a page every few seconds, and the warning's "stay logged
     in") is answered until then; after it, its next page goes to
     /login?ended=lifetime with the cookie cleared, the login page says
-    why, a form sent in it is not done, what scripts ask for is 401, and
-    the token opens nothing again. A session whose browser never comes
+    why, a form sent in it is not done, what scripts ask for is 401 (the
+    session kept, so that the page they go to says why), and the token
+    opens nothing again once told. A session whose browser never comes
     back ends at the hub all the same: both are audited `logout`
     `lifetime` (never `idle`), and webd's log says so."""
     hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
@@ -82,9 +91,16 @@ def test_session_lifetime_ends_a_busy_session(make_hub):
         # The token is forgotten: a plain session that is no more.
         r, _ = web.request("GET", "/alerts", cookies=anna)
         assert r.status == 303 and r.getheader("Location") == "/login"
-        # What scripts ask for in Bo's ended session: 401, cookie cleared.
-        r, _ = web.request("GET", "/alerts/list", cookies=bo)
-        assert r.status == 401 and cleared(r)
+        # What scripts ask for in Bo's ended session is 401, and leaves
+        # it for the page they go to, which says why.
+        for method, path in (("GET", "/alerts/list"), ("GET", "/events"),
+                             ("GET", "/session"), ("POST", "/session")):
+            r, _ = web.request(method, path, {"csrf": csrf}
+                               if method == "POST" else None, cookies=bo)
+            assert r.status == 401 and not cleared(r), (method, path)
+        r, _ = web.request("GET", "/alerts", cookies=bo)
+        assert r.status == 303 and cleared(r)
+        assert r.getheader("Location") == "/login?ended=lifetime"
         # Logging in again opens a new session with its own lifetime.
         again = anna_session(web)
         assert again != anna
@@ -114,6 +130,7 @@ def test_a_page_left_open_goes_to_the_login_saying_why(make_hub):
         r, _ = web.request("GET", "/login?ended=1", cookies=anna)
         assert r.status == 303 and cleared(r)
         assert r.getheader("Location") == "/login?ended=lifetime"
+        # Forgotten since: 401, as without a session.
         r, _ = web.request("GET", "/session", cookies=anna)
         assert r.status == 401
     finally:
@@ -121,6 +138,40 @@ def test_a_page_left_open_goes_to_the_login_saying_why(make_hub):
     wait_for(lambda: ("logout", "lifetime") in audit_results(
         hub, "cw-anna"), 10 * SLOW, "the session's end audited",
         interval=0.3)
+
+
+@pytest.mark.skipif(
+    not (HAVE_SELENIUM and os.path.exists(CHROMIUM) and
+         os.path.exists(DRIVER)),
+    reason="needs chromium, chromium-driver and python3-selenium")
+def test_the_warning_before_the_lifetime_says_staying_cannot_help(make_hub):
+    """OPERATIONS.md: the page's count ends at session_lifetime; its
+    warning (session_warning seconds before, here 20) says the session
+    has lasted as long as one may, with no "Forbliv logget ind" button,
+    and at the end the page goes to the login page, which says why."""
+    hub = web_hub(make_hub)
+    web = Web(hub, session_lifetime=1, session_warning=20)
+    d = chrome(hub, "lifetime")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        born = time.monotonic()
+        box = d.find_element(By.ID, "session-warning")
+        assert not box.is_displayed()
+        WebDriverWait(d, 60 * SLOW).until(lambda _: box.is_displayed())
+        assert time.monotonic() - born > 30
+        assert d.find_element(By.ID, "session-warning-text").text == (
+            "Du bliver snart logget ud, fordi din session har varet så "
+            "længe, som en session må. Gem det, du er i gang med, og log "
+            "ind igen.")
+        assert not d.find_element(By.ID, "session-extend").is_displayed()
+        WebDriverWait(d, 45 * SLOW).until(
+            lambda _: "/login?ended=lifetime" in d.current_url)
+        assert time.monotonic() - born >= 58
+        assert LIFETIME_SAID in text_of(d)
+        assert d.get_cookie("ug_session") is None
+    finally:
+        d.quit()
+        web.stop()
 
 
 def test_session_lifetime_out_of_range_is_refused(make_hub):
