@@ -197,3 +197,38 @@ def test_session_lifetime_out_of_range_is_refused(make_hub):
                            cookies=anna_session(web))[0].status == 200
     finally:
         web.stop()
+
+
+def test_a_logout_marked_lifetime_is_audited_as_such(make_hub):
+    """PROTOCOL.md §4a: a Logout with `lifetime` (field 3) set ends the
+    session like any Logout, answered OK, but is audited `logout`
+    `lifetime`; without it the result stays `logout`. A second Logout of
+    the ended session is E_UNAUTHENTICATED and changes neither."""
+    from hubtest import pb
+    from test_54_gateway_frames import (E_UNAUTHENTICATED, FRAME_LOGOUT,
+                                        Gateway, gateway_and_passwords,
+                                        login)
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    gateway_and_passwords(hub)
+    m = pb()
+    g = Gateway(hub)
+    try:
+        anna = login(g, "cw-anna", 1).session
+        dora = login(g, "desk-dora", 2).session
+        r = g.ask(FRAME_LOGOUT, m.Logout(request_id=3, session=anna,
+                                         lifetime=True))
+        assert (r.request_id, r.code) == (3, 0), r
+        r = g.ask(FRAME_LOGOUT, m.Logout(request_id=4, session=dora))
+        assert (r.request_id, r.code) == (4, 0), r
+        r = g.ask(FRAME_LOGOUT, m.Logout(request_id=5, session=anna,
+                                         lifetime=True))
+        assert (r.request_id, r.code) == (5, E_UNAUTHENTICATED), r
+    finally:
+        g.close()
+
+    def ends(who):
+        return [res for act, res in audit_results(hub, who)
+                if act == "logout"]
+    wait_for(lambda: ends("cw-anna") == ["lifetime"] and
+             ends("desk-dora") == ["logout"], 10 * SLOW,
+             "the two ends audited", interval=0.3)
