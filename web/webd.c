@@ -1164,14 +1164,12 @@ sessions_expire(webd *w)
 				       &l, l.request_id);
 		if (!r)
 			w->hub_quiet_until = ug_now_ms() + 10000;
-		log_info("WEB-LOGIN",
-			 "%s's session ended: it reached session_lifetime "
-			 "(%lld min)%s",
-			 s->caseworker,
-			 (long long)(w->opts.lifetime_ms / 60000),
-			 r ? ""
-			   : "; the hub did not answer, so it ends there "
-			     "at web_session_idle");
+		log_info(
+		    "WEB-LOGIN",
+		    "%s's session ended: it reached session_lifetime "
+		    "(%lld min)%s",
+		    s->caseworker, (long long)(w->opts.lifetime_ms / 60000),
+		    r ? "" : "; the hub did not answer within hub_timeout");
 		free_result(r);
 	}
 }

@@ -8,6 +8,7 @@ range as webd refuses its others. Real hubd and webd, raw HTTP."""
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -116,6 +117,31 @@ def test_session_lifetime_ends_a_busy_session(make_hub):
     for who in ("cw-anna", "cw-bo"):
         assert (f"WEB-LOGIN {who}'s session ended: it reached "
                 "session_lifetime (1 min)") in log, log
+
+
+def test_a_lifetime_end_the_hub_does_not_answer(make_hub):
+    """OPERATIONS.md: when hubd does not answer the Logout within
+    hub_timeout, webd logs so and holds the session ended all the same:
+    its next page goes to /login?ended=lifetime without asking hubd."""
+    hub = web_hub(make_hub)
+    web = Web(hub, session_lifetime=1, hub_timeout=1)
+    try:
+        born = time.monotonic()
+        anna = anna_session(web)
+        time.sleep(max(0, born + 50 - time.monotonic()))
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: "session_lifetime (1 min); the hub did not "
+                     "answer within hub_timeout" in
+                     (hub.logs_dir / "webd.log").read_text(), 20 * SLOW,
+                     "webd's line", interval=0.3)
+            r, _ = web.request("GET", "/alerts", cookies=anna)
+            assert r.status == 303 and cleared(r)
+            assert r.getheader("Location") == "/login?ended=lifetime"
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+    finally:
+        web.stop()
 
 
 def test_a_page_left_open_goes_to_the_login_saying_why(make_hub):
