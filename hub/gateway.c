@@ -917,7 +917,10 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			    h, routing, routing_len, request_id,
 			    UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED, ENDED);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
-			end_session(h, s, "logout");
+			end_session(h, s,
+				    ((const wire_logout *)msg)->lifetime
+					? "lifetime"
+					: "logout");
 			hub__delivery_answer(h, routing, routing_len,
 					     request_id,
 					     UNGEBRO__V1__ERROR_CODE__OK, "");

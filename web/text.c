@@ -116,6 +116,10 @@ static const char *const texts[T_COUNT][2] = {
     [T_NO_ENTRIES] = {"Ingen poster.", "No entries."},
     [T_ENDED] = {"Din session er udløbet. Log ind igen.",
 		 "Your session has ended. Log in again."},
+    [T_LIFETIME] = {"Din session er udløbet, fordi den har varet så længe, "
+		    "som en session må. Log ind igen.",
+		    "Your session has ended because it has lasted as long "
+		    "as a session may. Log in again."},
     [T_NAV] = {"Hovedmenu", "Main menu"},
     [T_MORE] = {"Flere advarsler", "More alerts"},
     /* A later page whose alerts were acknowledged meanwhile: not "you
@@ -175,6 +179,12 @@ static const char *const texts[T_COUNT][2] = {
 			"fortsætte.",
 			"You will soon be logged out because you have been "
 			"inactive. Choose \"Stay logged in\" to go on."},
+    [T_LIFETIME_WARNING] = {"Du bliver snart logget ud, fordi din session "
+			    "har varet så længe, som en session må. Gem det, "
+			    "du er i gang med, og log ind igen.",
+			    "You will soon be logged out because your session "
+			    "has lasted as long as a session may. Save what "
+			    "you are doing and log in again."},
     [T_IDLE_LEFT] = {"Tid tilbage:", "Time left:"},
     [T_STAY] = {"Forbliv logget ind", "Stay logged in"},
     [T_STAYED] = {"Du er stadig logget ind.", "You are still logged in."},

@@ -52,6 +52,11 @@ typedef struct {
 	int64_t active;
 	int64_t idle_ms;
 	bool over; /* the hub said it has ended (a live-update stream) */
+	/* Its login (monotonic), and whether session_lifetime has run out
+	 * since: ended at the hub then, but kept, so that its next request
+	 * is told why (/login?ended=lifetime). */
+	int64_t born;
+	bool expired;
 } web_session;
 
 /* One open /events stream. Its connection is suspended while it has
@@ -79,6 +84,7 @@ struct webd {
 	web_session *sessions;
 	web_stream *streams;	 /* tokens: off swap like the sessions */
 	int64_t hub_quiet_until; /* the hub did not answer: poll less */
+	int64_t next_sweep;	 /* sessions past their lifetime, sought */
 };
 
 /* A decoded form: names and values are libmicrohttpd's decoding, copied
@@ -304,6 +310,7 @@ session_add(webd *w, const uint8_t *token, const char *caseworker, bool desk)
 	slot->desk = desk;
 	slot->last = ug_now_ms();
 	slot->active = ug_mono_ms();
+	slot->born = slot->active;
 	return slot;
 }
 
@@ -459,13 +466,24 @@ hub_text_lang(const ctx *x)
 static long
 idle_left(const webd *w, const web_session *s, long *warn)
 {
-	int64_t left = s->over ? 0 : s->idle_ms - (ug_mono_ms() - s->active);
+	int64_t now = ug_mono_ms();
+	int64_t left =
+	    s->over || s->expired ? 0 : s->idle_ms - (now - s->active);
+	long secs = left > 0 ? (long)(left / 1000) : 0;
+	/* The page's count reaches 0 at session_lifetime too: staying
+	 * logged in cannot stretch a session past it. Rounded up, so that
+	 * the page leaves once the session has ended here, and its login
+	 * page can say why. */
+	int64_t life = w->opts.lifetime_ms - (now - s->born);
+	long life_secs = life > 0 ? (long)((life + 999) / 1000) : 0;
+	if (life_secs < secs)
+		secs = life_secs;
 	long lead = w->opts.warning_s;
 	if (lead > s->idle_ms / 2000)
 		lead = (long)(s->idle_ms / 2000);
 	if (warn)
 		*warn = lead;
-	return left > 0 ? (long)(left / 1000) : 0;
+	return secs;
 }
 
 /* WCAG 2.2.1: the hub ends a session after web_session_idle without a
@@ -480,13 +498,19 @@ idle_warning(ctx *x, web_buf *b)
 	if (!x->s->idle_ms)
 		return; /* the hub did not say how long it lasts */
 	long warn, left = idle_left(x->w, x->s, &warn);
+	/* When session_lifetime ends the session, staying cannot help:
+	 * live.js says so instead, and hides the button. */
+	int64_t life = x->w->opts.lifetime_ms - (ug_mono_ms() - x->s->born);
 	web_addf(b,
 		 "<div id=\"session-warning\" class=\"session-warning\" "
-		 "hidden data-left=\"%ld\" data-warn=\"%ld\">"
+		 "hidden data-left=\"%ld\" data-warn=\"%ld\" "
+		 "data-final=\"%lld\">"
 		 "<p id=\"session-warning-text\" role=\"alert\" "
 		 "data-text=\"",
-		 left, warn);
+		 left, warn, (long long)(life > 0 ? (life + 999) / 1000 : 0));
 	web_esc(b, T(x, T_IDLE_WARNING));
+	web_add(b, "\" data-final-text=\"");
+	web_esc(b, T(x, T_LIFETIME_WARNING));
 	web_add(b, "\"></p><p>");
 	web_esc(b, T(x, T_IDLE_LEFT));
 	web_add(b, " <span id=\"session-left\" role=\"timer\"></span></p>"
@@ -898,7 +922,9 @@ do_login(ctx *x, const form *f)
 	web_session *before = session_find(
 	    x->w,
 	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
-	if (before)
+	if (before && before->expired)
+		memset(before, 0, sizeof *before);
+	else if (before)
 		session_logout(x, before);
 	web_session *s =
 	    session_add(x->w, r->session.data, r->caseworker, r->desk);
@@ -1110,10 +1136,53 @@ session_over(webd *w, const uint8_t *token)
 			w->sessions[i].over = true;
 }
 
+/* Sessions past session_lifetime end at the hub now, recorded there
+ * (result lifetime) whether or not their browser comes back, and in
+ * webd's log; their streams end below. */
+static void
+sessions_expire(webd *w)
+{
+	int64_t mono = ug_mono_ms();
+	for (long i = 0; i < w->opts.sessions_max; i++) {
+		web_session *s = &w->sessions[i];
+		if (!s->used || s->expired ||
+		    mono - s->born < w->opts.lifetime_ms)
+			continue;
+		s->expired = true;
+		wire_logout l = UNGEBRO__V1__LOGOUT__INIT;
+		l.request_id = hubconn_next_id(w->opts.hub);
+		l.session.data = s->token;
+		l.session.len = TOKEN_LEN;
+		l.lifetime = true;
+		/* A silent hub would hold every page for hub_timeout per
+		 * session ending at once. */
+		wire_result *r =
+		    ug_now_ms() < w->hub_quiet_until
+			? NULL
+			: hubconn_call(w->opts.hub,
+				       UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT,
+				       &l, l.request_id);
+		if (!r)
+			w->hub_quiet_until = ug_now_ms() + 10000;
+		log_info(
+		    "WEB-LOGIN",
+		    "%s's session ended: it reached session_lifetime "
+		    "(%lld min)%s",
+		    s->caseworker, (long long)(w->opts.lifetime_ms / 60000),
+		    r ? "" : "; the hub did not answer within hub_timeout");
+		free_result(r);
+	}
+}
+
 void
 webd_tick(webd *w)
 {
 	int64_t now = ug_now_ms();
+	/* Once a second: sessions_max may be a million. */
+	if (now >= w->next_sweep) {
+		w->next_sweep = now + 1000;
+		sessions_expire(w);
+	}
 	for (long i = 0; i < w->opts.streams_max; i++) {
 		web_stream *st = &w->streams[i];
 		if (!st->used || st->end)
@@ -1123,6 +1192,7 @@ webd_tick(webd *w)
 		bool known = false;
 		for (long j = 0; j < w->opts.sessions_max && !known; j++)
 			known = w->sessions[j].used &&
+				!w->sessions[j].expired &&
 				sodium_memcmp(w->sessions[j].token, st->token,
 					      TOKEN_LEN) == 0;
 		if (!known) {
@@ -2190,6 +2260,9 @@ static const char LIVE_JS[] =
     "    var said = document.getElementById('session-status');\n"
     "    var form = box.querySelector('form');\n"
     "    var end = 0, timer = 0, ticker = 0, back = null;\n"
+    "    // When session_lifetime ends the session: from then on no\n"
+    "    // request keeps it, and the warning says so, without a button.\n"
+    "    var last = Date.now() + +box.getAttribute('data-final') * 1000;\n"
     "    function clock(s) {\n"
     "      var m = Math.floor(s / 60), r = s % 60;\n"
     "      return m + ':' + (r < 10 ? '0' : '') + r;\n"
@@ -2228,9 +2301,12 @@ static const char LIVE_JS[] =
     "               document.activeElement === document.body ?\n"
     "               null : document.activeElement;\n"
     "        said.textContent = '';\n"
+    "        var closing = end >= last - 2000;\n"
+    "        form.hidden = closing;\n"
     "        box.hidden = false;\n"
     "        // Filled as it appears, so a screen reader says it once.\n"
-    "        text.textContent = text.getAttribute('data-text');\n"
+    "        text.textContent =\n"
+    "          text.getAttribute(closing ? 'data-final-text' : 'data-text');\n"
     "        // Again: the room may bring a scrollbar, which narrows the\n"
     "        // window and makes the warning a line taller.\n"
     "        room(box.offsetHeight);\n"
@@ -2438,6 +2514,34 @@ static_file(ctx *x, const char *data, size_t len, const char *type)
 	return send_response(x, 200, r, type);
 }
 
+/* A request in a session past session_lifetime (already ended at the
+ * hub). What scripts ask for (the page's count, the live list, "stay
+ * logged in") gets 401, as for any ended session, and the session is
+ * kept, so that the page they leave for still says why; a page or a
+ * form forgets it, clears the cookie and goes to the login page that
+ * says so. */
+static enum MHD_Result
+lifetime_ended(ctx *x, const char *url, bool post)
+{
+	if (strcmp(url, "/session") == 0 ||
+	    (!post && (strcmp(url, "/events") == 0 ||
+		       strcmp(url, "/alerts/list") == 0))) {
+		x->s = NULL;
+		return send_response(x, 401, empty_response(),
+				     "text/plain; charset=utf-8");
+	}
+	web_session *s = session_find(
+	    x->w,
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
+	if (s)
+		memset(s, 0, sizeof *s);
+	x->s = NULL;
+	struct MHD_Response *r = empty_response();
+	if (r)
+		cookie(x, r, "ug_session", "", COOKIE_CLEAR);
+	return redirect(x, "/login?ended=lifetime", r);
+}
+
 static enum MHD_Result
 route(ctx *x, const char *url, bool post, form *f)
 {
@@ -2450,17 +2554,36 @@ route(ctx *x, const char *url, bool post, form *f)
 	if (strcmp(url, "/login") == 0) {
 		if (post)
 			return do_login(x, f);
+		/* A page left open counts down to /login?ended=1 at
+		 * session_lifetime as at the idle end: told which it was. */
+		web_session *gone = session_find(
+		    x->w, MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND,
+						      "ug_session"));
+		if (gone && !gone->expired &&
+		    ug_mono_ms() - gone->born >= x->w->opts.lifetime_ms)
+			sessions_expire(x->w);
+		if (gone && gone->expired)
+			return lifetime_ended(x, url, false);
 		const char *ended = MHD_lookup_connection_value(
 		    x->c, MHD_GET_ARGUMENT_KIND, "ended");
 		const char *out = MHD_lookup_connection_value(
 		    x->c, MHD_GET_ARGUMENT_KIND, "out");
 		if (out)
 			return login_page(x, 200, NULL, T(x, T_LOGGED_OUT));
+		if (ended && strcmp(ended, "lifetime") == 0)
+			return login_page(x, 200, NULL, T(x, T_LIFETIME));
 		return login_page(x, 200, NULL, ended ? T(x, T_ENDED) : NULL);
 	}
 	const char *cookie_value =
 	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session");
 	x->s = session_find(x->w, cookie_value);
+	/* Checked here too, not only at the next tick: no request is
+	 * answered in a session past its lifetime. */
+	if (x->s && !x->s->expired &&
+	    ug_mono_ms() - x->s->born >= x->w->opts.lifetime_ms)
+		sessions_expire(x->w);
+	if (x->s && x->s->expired)
+		return lifetime_ended(x, url, post);
 	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
 	const char *suffix;
 	/* A page that does not exist is 404 for anyone: logging in would

@@ -17,12 +17,13 @@
 typedef struct webd webd;
 
 typedef struct {
-	hubconn *hub;	   /* borrowed; used from the serving thread only */
-	bool behind_tls;   /* cookies get Secure */
-	long sessions_max; /* sessions webd remembers */
-	long streams_max;  /* live-update (/events) streams open at once */
-	int poll_ms;	   /* how often a stream asks the hub for news */
-	int warning_s;	   /* a page warns this long before the idle end */
+	hubconn *hub;	     /* borrowed; used from the serving thread only */
+	bool behind_tls;     /* cookies get Secure */
+	long sessions_max;   /* sessions webd remembers */
+	long streams_max;    /* live-update (/events) streams open at once */
+	int poll_ms;	     /* how often a stream asks the hub for news */
+	int warning_s;	     /* a page warns this long before the idle end */
+	int64_t lifetime_ms; /* a session ends this long after its login */
 } webd_opts;
 
 ug_err webd_new(webd **out, const webd_opts *opts);

@@ -76,6 +76,10 @@ static const ug_setting settings[] = {
      "seconds before a session's idle end (the hub's web_session_idle) "
      "that a page warns and offers to stay logged in; half the idle time "
      "when that is shorter (20-3600)"},
+    {"session_lifetime", "600",
+     "minutes after its login that a web session ends however busy it is "
+     "(the hub's web_session_idle ends an unused one sooner): its next "
+     "request goes to the login page (1-1440)"},
     {"log_level", "info", "err, warn, notice, info or debug, in any case"},
     {NULL, NULL, NULL},
 };
@@ -200,7 +204,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	int rc = 1;
-	long port, timeout, sessions, connections, streams, poll, warning;
+	long port, timeout, sessions, connections, streams, poll, warning,
+	    lifetime;
 	hubconn *hub = NULL;
 	webd *w = NULL;
 	struct MHD_Daemon *d = NULL;
@@ -258,7 +263,9 @@ main(int argc, char **argv)
 		UG_OK ||
 	    ug_config_int(cfg, "events_poll", 1, 60, &poll, &diag) != UG_OK ||
 	    ug_config_int(cfg, "session_warning", 20, 3600, &warning, &diag) !=
-		UG_OK) {
+		UG_OK ||
+	    ug_config_int(cfg, "session_lifetime", 1, 24 * 60, &lifetime,
+			  &diag) != UG_OK) {
 		ug_eprintf("webd: %s\n", diag.reason);
 		rc = 2;
 		goto done;
@@ -323,7 +330,8 @@ main(int argc, char **argv)
 			  sessions,
 			  streams,
 			  (int)poll * 1000,
-			  (int)warning};
+			  (int)warning,
+			  (int64_t)lifetime * 60 * 1000};
 	if (webd_new(&w, &opts) != UG_OK) {
 		ug_eprintf("webd: out of memory\n");
 		goto done;

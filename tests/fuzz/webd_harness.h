@@ -75,7 +75,8 @@ harness_webd(hubconn *hc)
 			  .sessions_max = 16,
 			  .streams_max = 2,
 			  .poll_ms = 2000,
-			  .warning_s = 120};
+			  .warning_s = 120,
+			  .lifetime_ms = 600 * 60 * 1000};
 	if (webd_new(&harness_w, &opts) != UG_OK)
 		abort();
 	harness_d = MHD_start_daemon(
