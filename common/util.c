@@ -223,9 +223,10 @@ ug_word_match(const char *text, const char *const *words)
 bool
 ug_date_no_end(const char *text)
 {
-	static const char *const no_end[] = {"9999-12-31", "31-12-9999",
-					     "31.12.9999", NULL};
-	return ug_word_match(text, no_end) >= 0;
+	/* As a date is read, not as a word (ug_word_match would take
+	 * "9999 12 31" or "31_12_9999", which no other date may be). */
+	char iso[11];
+	return ug_date_form_iso(text, iso) && strcmp(iso, "9999-12-31") == 0;
 }
 
 void

@@ -764,8 +764,30 @@ test_assignment_file_words_and_dates(void)
 	CHECK(!ug_date_no_end("9999-12-30") && !ug_date_no_end(""));
 }
 
+/* "No end" is 9999-12-31 in one of the three date forms and nothing
+ * else: a word match would take blanks, '_' and mixed separators, which
+ * no other date may have, as the open end. */
+static void
+test_date_no_end_only_date_forms(void)
+{
+	static const char *const not_dates[] = {"9999 12 31",
+						"9999_12_31",
+						"31 12 9999",
+						"31_12_9999",
+						"31-12.9999",
+						"9999-12_31",
+						"\xc2\xa0"
+						"9999-12-31",
+						NULL};
+	for (size_t i = 0; not_dates[i]; i++)
+		if (ug_date_no_end(not_dates[i]))
+			FAIL("'%s' read as no end", not_dates[i]);
+	CHECK(!ug_date_no_end(NULL));
+}
+
 TEST_LIST = {
     {"assignment file words and dates", test_assignment_file_words_and_dates},
+    {"date no end only date forms", test_date_no_end_only_date_forms},
     {"big endian", test_big_endian},
     {"date known values", test_date_known_values},
     {"date round trip", test_date_round_trip},
