@@ -1,0 +1,139 @@
+"""109 the caseworkers' `inbox`, a third time, from docs/OPERATIONS.md
+("Caseworkers") read without the code: what a one-shot command says when
+Ctrl-C ends it after it sent what the hub may carry out. Goes after what
+tests 03, 08 and 93 do not assert (they interrupt only before the
+handshake, when nothing was sent)."""
+
+import signal
+import subprocess
+import threading
+import time
+
+import zmq
+
+from hubtest import binary, free_port, pb, read_key_file, wait_for
+
+ALERT = "000000000000000304"
+
+
+class SilentHub:
+    """What inbox meets when hubd is stopped by the system or too busy
+    after the handshake: a CURVE server with the hub's key that reads each
+    frame and answers only what `answer(kind, body)` returns (None: no
+    answer)."""
+
+    def __init__(self, hub, answer):
+        keys = read_key_file(hub.keys_dir / "hub.key_secret")
+        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
+        self.ctx = zmq.Context()
+        self.s = self.ctx.socket(zmq.ROUTER)
+        self.s.setsockopt(zmq.LINGER, 0)
+        self.s.curve_server = True
+        self.s.curve_secretkey = keys["secret"].encode()
+        self.s.curve_publickey = keys["public"].encode()
+        self.s.bind(self.endpoint)
+        self.answer = answer
+        self.kinds = []
+        self.stop = False
+        self.t = threading.Thread(target=self._serve, daemon=True)
+        self.t.start()
+
+    def _serve(self):
+        while not self.stop:
+            if not self.s.poll(100):
+                continue
+            who, data = self.s.recv_multipart()
+            self.kinds.append(data[1])
+            reply = self.answer(data[1], data[2:])
+            if reply is not None:
+                self.s.send_multipart([who, bytes([1, 8]) +
+                                       reply.SerializeToString()])
+
+    def close(self):
+        self.stop = True
+        self.t.join(5)
+        self.s.close()
+        self.ctx.term()
+
+
+def interrupted(hub, fake, *args, sent_kind):
+    """inbox ARGS against fake, SIGINT once the frame of sent_kind came."""
+    p = subprocess.Popen(
+        [binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", fake.endpoint,
+         "--timeout", "60", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: sent_kind in fake.kinds, 20, "the frame sent")
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, out, err
+
+
+def test_an_action_interrupted_after_it_was_sent_says_it_may_be_recorded(
+        make_hub):
+    """OPERATIONS.md, "Caseworkers": a one-shot command interrupted before
+    the hub answered says `inbox: interrupted before the hub answered`,
+    exit 1; "an action already sent adds `; the action may have been
+    recorded: send it again (it is stored once)`"."""
+    hub = make_hub(start=False)
+    fake = SilentHub(hub, lambda kind, body: None)
+    try:
+        for command in ("--contact", "--offer", "--unreachable"):
+            fake.kinds.clear()
+            rc, out, err = interrupted(hub, fake, command, ALERT,
+                                       "--how", "phone", sent_kind=9)
+            assert (rc, out, err) == (
+                1, "", "inbox: interrupted before the hub answered; the "
+                "action may have been recorded: send it again (it is "
+                "stored once)\n"), command
+    finally:
+        fake.close()
+
+
+def test_an_ack_interrupted_after_it_was_sent_says_to_run_it_again(
+        make_hub):
+    """OPERATIONS.md, "Caseworkers": `--ack` asks the open list for the
+    alert first; interrupted after the acknowledgement went out it adds
+    `; the acknowledgement was sent: run --ack again (exit 4 "not open"
+    then means it was stored)`. Interrupted while the list had not
+    answered, nothing was sent: the line alone."""
+    hub = make_hub(start=False)
+    P = pb()
+    answered = []
+
+    def open_list(kind, body):
+        if kind != 7 or answered:
+            return None                 # the ack, and the list after it
+        q = P.Query()
+        q.ParseFromString(body)
+        answered.append(q.request_id)
+        r = P.Result(request_id=q.request_id, code=0)
+        a = r.alerts.add()
+        a.alert_id = bytes.fromhex(ALERT)
+        a.rule = "dropout"
+        a.recipient = "cw-anna"
+        return r
+
+    fake = SilentHub(hub, open_list)
+    try:
+        rc, out, err = interrupted(hub, fake, "--ack", ALERT, sent_kind=5)
+        assert (rc, out, err) == (
+            1, "", "inbox: interrupted before the hub answered; the "
+            "acknowledgement was sent: run --ack again (exit 4 \"not "
+            "open\" then means it was stored)\n")
+        assert fake.kinds[:2] == [7, 5], fake.kinds
+
+        answered.append("silent from the start")
+        fake.kinds.clear()
+        rc, out, err = interrupted(hub, fake, "--ack", ALERT, sent_kind=7)
+        assert (rc, out, err) == (
+            1, "", "inbox: interrupted before the hub answered\n")
+        assert 5 not in fake.kinds, fake.kinds
+    finally:
+        fake.close()
