@@ -137,3 +137,70 @@ def test_an_ack_interrupted_after_it_was_sent_says_to_run_it_again(
         assert 5 not in fake.kinds, fake.kinds
     finally:
         fake.close()
+
+
+def test_a_list_interrupted_after_a_page_says_it_is_not_whole(make_hub):
+    """OPERATIONS.md, "Caseworkers": interrupted, `--list` says so on
+    stderr "after what `--list` or `--timeline` had printed, which is
+    followed by `N open alerts (more not shown)` / `N entries (more not
+    shown)`"; with `--json` no count (as for a later page not answered)."""
+    hub = make_hub(start=False)
+    P = pb()
+    pages = []
+
+    def first_page_only(kind, body):
+        q = P.Query()
+        q.ParseFromString(body)
+        pages.append(q.offset)
+        if len(pages) > 1:
+            return None
+        r = P.Result(request_id=q.request_id, code=0, truncated=True)
+        if q.kind == P.TIMELINE:
+            for i in range(3):
+                e = r.timeline.add()
+                e.date = f"2026-09-0{i + 1}"
+                e.summary = f"entry {i}"
+                e.event_id = bytes(16)
+            return r
+        for i in range(2):
+            a = r.alerts.add()
+            a.alert_id = bytes.fromhex(f"{i + 1:018x}")
+            a.rule = "dropout"
+            a.priority = P.HIGH
+            a.recipient = "cw-anna"
+            a.title = f"alert {i}"
+        return r
+
+    fake = SilentHub(hub, first_page_only)
+    try:
+        for args, count in ((["--list"], "2 open alerts (more not shown)"),
+                            (["--list", "--json"], None),
+                            (["--timeline", "0101901234"],
+                             "3 entries (more not shown)")):
+            pages.clear()
+            fake.kinds.clear()
+            p = subprocess.Popen(
+                [binary("inbox"), "--caseworker", "cw-anna",
+                 "--keys_dir", str(hub.keys_dir), "--delivery",
+                 fake.endpoint, "--timeout", "60", *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                wait_for(lambda: len(pages) == 2, 20, "the second page")
+                time.sleep(0.3)
+                p.send_signal(signal.SIGINT)
+                out, err = p.communicate(timeout=30)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            lines = out.splitlines()
+            assert (p.returncode, err) == (
+                1, "inbox: interrupted before the hub answered\n"), args
+            shown = 3 if args[0] == "--timeline" else 2
+            if count is None:
+                assert len(lines) == shown and \
+                    all(line.startswith("{") for line in lines), lines
+            else:
+                assert len(lines) == shown + 1 and lines[-1] == count, lines
+    finally:
+        fake.close()
