@@ -204,3 +204,53 @@ def test_a_list_interrupted_after_a_page_says_it_is_not_whole(make_hub):
                 assert len(lines) == shown + 1 and lines[-1] == count, lines
     finally:
         fake.close()
+
+
+def test_no_answer_after_an_ack_or_action_was_sent_says_it_was_sent(
+        make_hub):
+    """OPERATIONS.md, "Caseworkers": a hub that does not answer within
+    --timeout is `inbox: no answer from the hub within N s`, exit 2. When
+    the acknowledgement or the action had gone out (the hub took the
+    handshake, then was too busy to answer), the hub may still carry it
+    out, as after Ctrl-C: the line says so with the same words. It said
+    "no answer" alone, which reads as "nothing happened"."""
+    hub = make_hub(start=False)
+    P = pb()
+    answered = []
+
+    def open_list_once(kind, body):
+        if kind != 7 or answered:
+            return None
+        q = P.Query()
+        q.ParseFromString(body)
+        answered.append(q.request_id)
+        r = P.Result(request_id=q.request_id, code=0)
+        r.alerts.add(alert_id=bytes.fromhex(ALERT), rule="dropout",
+                     recipient="cw-anna")
+        return r
+
+    fake = SilentHub(hub, open_list_once)
+
+    def run(*args):
+        return subprocess.run(
+            [binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", fake.endpoint,
+             "--timeout", "2", *args],
+            capture_output=True, text=True, timeout=60)
+    try:
+        p = run("--ack", ALERT)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", "inbox: no answer from the hub within 2 s; the "
+            "acknowledgement was sent: run --ack again (exit 4 \"not "
+            "open\" then means it was stored)\n")
+        p = run("--offer", ALERT, "--how", "FGU basic course")
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", "inbox: no answer from the hub within 2 s; the action "
+            "may have been recorded: send it again (it is stored once)\n")
+        # The open list not answered: nothing was sent, the line alone.
+        p = run("--ack", ALERT)
+        assert (p.returncode, p.stderr) == (
+            2, "inbox: no answer from the hub within 2 s\n")
+        assert fake.kinds.count(5) == 1, fake.kinds
+    finally:
+        fake.close()
