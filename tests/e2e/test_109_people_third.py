@@ -11,7 +11,8 @@ import time
 
 import zmq
 
-from hubtest import binary, free_port, pb, read_key_file, wait_for
+from hubtest import (SLOW, CprGen, binary, ev_dropout, ev_dropout_risk,
+                     free_port, pb, read_key_file, rules_hub, wait_for)
 
 ALERT = "000000000000000304"
 
@@ -254,3 +255,44 @@ def test_no_answer_after_an_ack_or_action_was_sent_says_it_was_sent(
         assert fake.kinds.count(5) == 1, fake.kinds
     finally:
         fake.close()
+
+
+def test_a_desk_member_gets_their_own_alerts_live_before_the_desks(
+        make_hub):
+    """OPERATIONS.md, "Caseworkers": live, inbox shows the alerts "in the
+    order the hub sends them (PROTOCOL.md §4, "Order": on connecting, the
+    caseworker's own open alerts by the event that raised them ...,
+    then the desk's ...), not the order of `--list`", which is most
+    urgent first. A desk member with a desk alert raised first (HIGH)
+    and an own one raised after it (NORMAL): live the own one first,
+    `--list` the desk's first; the count on connecting holds both."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    unassigned, own = CprGen(1093).take(2)
+    hub.cprs |= {unassigned, own}
+    hub.assign(own, "desk-dora")
+    hub.send(ev_dropout(unassigned, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_dropout_risk(own, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 2
+    base = [binary("inbox"), "--caseworker", "desk-dora",
+            "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery]
+    p = subprocess.run(base + ["--no_ack", "--idle_exit", str(2 * SLOW)],
+                       capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "connected as desk-dora: 2 open alerts", lines
+    heads = [line for line in lines if line.startswith("=== ")]
+    assert [h.split("(")[1].split(")")[0] for h in heads] == \
+        ["dropout_risk", "dropout"], heads
+    assert heads[0].startswith("=== NORMAL alert "), heads
+    fors = [line.split()[1] for line in lines
+            if line.startswith("    for ")]
+    assert fors == ["desk-dora,", "duty-desk,"], fors
+    p = subprocess.run(base + ["--list"], capture_output=True, text=True,
+                       timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    rows = p.stdout.splitlines()
+    assert [r.split()[0] for r in rows[:2]] == ["HIGH", "NORMAL"], rows
+    assert [r.split()[5] for r in rows[:2]] == \
+        ["duty-desk", "desk-dora"], rows
+    assert rows[2] == "2 open alerts", rows
