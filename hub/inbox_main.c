@@ -963,21 +963,23 @@ one_shot(inbox *ib, int command)
 		if (rc >= 0)
 			return rc;
 	}
-	/* Ctrl-C (or SIGTERM) is not the hub failing to answer: what was
-	 * sent may still take effect, and the caseworker must know. */
+	/* What was sent may still take effect when the hub gets to it,
+	 * whether Ctrl-C or --timeout ended the wait: the caseworker must
+	 * know, or a "no answer" reads as "nothing happened". */
+	const char *sent =
+	    command == 'a' && ib->ack_sent
+		? "; the acknowledgement was sent: run --ack again "
+		  "(exit 4 \"not open\" then means it was stored)"
+	    : asked && (command == 'c' || command == 'o' || command == 'u')
+		? "; the action may have been recorded: send it "
+		  "again (it is stored once)"
+		: "";
+	/* Ctrl-C (or SIGTERM) is not the hub failing to answer. */
 	if (interrupted) {
 		if ((command == 'l' || command == 't') && ib->list_offset)
 			print_count(ib, command, true);
-		ug_eprintf(
-		    "inbox: interrupted before the hub answered%s\n",
-		    command == 'a' && ib->ack_sent
-			? "; the acknowledgement was sent: run --ack again "
-			  "(exit 4 \"not open\" then means it was stored)"
-		    : asked && (command == 'c' || command == 'o' ||
-				command == 'u')
-			? "; the action may have been recorded: send it "
-			  "again (it is stored once)"
-			: "");
+		ug_eprintf("inbox: interrupted before the hub answered%s\n",
+			   sent);
 		return 1;
 	}
 	if (ib->ack_tries) {
@@ -996,7 +998,8 @@ one_shot(inbox *ib, int command)
 		ug_eprintf("inbox: the hub refused: %s\n", ib->refused_why);
 		return 1;
 	}
-	ug_eprintf("inbox: no answer from the hub within %ld s\n", timeout);
+	ug_eprintf("inbox: no answer from the hub within %ld s%s\n", timeout,
+		   sent);
 	return 2;
 }
 
