@@ -57,15 +57,17 @@ class SilentHub:
         self.ctx.term()
 
 
-def interrupted(hub, fake, *args, sent_kind):
-    """inbox ARGS against fake, SIGINT once the frame of sent_kind came."""
+def interrupted(hub, fake, *args, sent_kind=None, until=None):
+    """inbox ARGS against fake, SIGINT once the frame of sent_kind came
+    (or until() holds)."""
+    until = until or (lambda: sent_kind in fake.kinds)
     p = subprocess.Popen(
         [binary("inbox"), "--caseworker", "cw-anna",
          "--keys_dir", str(hub.keys_dir), "--delivery", fake.endpoint,
          "--timeout", "60", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: sent_kind in fake.kinds, 20, "the frame sent")
+        wait_for(until, 20, "the frame sent")
         time.sleep(0.3)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
@@ -180,22 +182,10 @@ def test_a_list_interrupted_after_a_page_says_it_is_not_whole(make_hub):
                              "3 entries (more not shown)")):
             pages.clear()
             fake.kinds.clear()
-            p = subprocess.Popen(
-                [binary("inbox"), "--caseworker", "cw-anna",
-                 "--keys_dir", str(hub.keys_dir), "--delivery",
-                 fake.endpoint, "--timeout", "60", *args],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            try:
-                wait_for(lambda: len(pages) == 2, 20, "the second page")
-                time.sleep(0.3)
-                p.send_signal(signal.SIGINT)
-                out, err = p.communicate(timeout=30)
-            finally:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
+            rc, out, err = interrupted(hub, fake, *args,
+                                       until=lambda: len(pages) == 2)
             lines = out.splitlines()
-            assert (p.returncode, err) == (
+            assert (rc, err) == (
                 1, "inbox: interrupted before the hub answered\n"), args
             shown = 3 if args[0] == "--timeline" else 2
             if count is None:
