@@ -18,6 +18,19 @@ from hubtest import CprGen, ev_absence, ev_dropout, ev_enrolment, \
 from test_81_report import report
 
 QUIET = {"transition_gap.enabled": "no"}
+
+
+def annas_youth(hub, seed, month, n, dropout=None):
+    """n of cw-anna's persons, born on the first n days of `month`
+    (YYYY-MM), each dropping out on `dropout` (a day) when given."""
+    gen = CprGen(seed)
+    youth = [gen.born(f"{month}-%02d" % (i + 1)) for i in range(n)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    if dropout:
+        hub.send(*[ev_dropout(c, dropout) for c in youth])
+        hub.wait_applied()
+    return youth
 CONTACT = "contact within 5 working days"
 OFFER = "offer within 30 days"
 COLS = ("met", "missed", "closed by enrolment", "pending", "Total")
@@ -59,10 +72,7 @@ def test_contact_due_across_christmas_and_new_year(make_hub, tmp_path):
     the clocks count in the year the hub received the dropout (2025),
     the hub's miss alerts in the year they were raised (2026)."""
     hub = rules_hub(make_hub, "2025-12-23T08:00:00", rules=QUIET)
-    gen = CprGen(10701)
-    youth = [gen.born("2009-06-%02d" % (i + 1)) for i in range(20)]
-    for c in youth:
-        hub.assign(c, "cw-anna")
+    youth = annas_youth(hub, 10701, "2009-06", 20)
     early, late = youth[:10], youth[10:]
     hub.send(*[ev_dropout(c, "2025-12-23") for c in early])
     hub.wait_applied()
@@ -94,12 +104,8 @@ def test_contact_due_across_easter_and_summer_time(make_hub, tmp_path):
     04-09 00:00 UTC, not an hour earlier; the table judges by the
     contact's date."""
     hub = rules_hub(make_hub, "2026-03-27T08:00:00", rules=QUIET)
-    gen = CprGen(10702)
-    youth = [gen.born("2010-05-%02d" % (i + 1)) for i in range(10)]
-    for c in youth:
-        hub.assign(c, "cw-anna")
-    hub.send(*[ev_dropout(c, "2026-03-27") for c in youth])
-    hub.wait_applied()
+    youth = annas_youth(hub, 10702, "2010-05", 10,
+                        dropout="2026-03-27")
     # Warned at the start of 04-07, the working day before the deadline
     # (a warning more than 24 hours late raises nothing: step there).
     hub.advance("2026-04-06T23:30:00")
@@ -129,12 +135,8 @@ def test_offer_due_across_the_summer_holiday(make_hub, tmp_path):
     6's own example). An offer dated 09-08 is met, one dated 09-09
     missed."""
     hub = rules_hub(make_hub, "2026-06-22T08:00:00", rules=QUIET)
-    gen = CprGen(10703)
-    youth = [gen.born("2010-02-%02d" % (i + 1)) for i in range(10)]
-    for c in youth:
-        hub.assign(c, "cw-anna")
-    hub.send(*[ev_dropout(c, "2026-06-22") for c in youth])
-    hub.wait_applied()
+    youth = annas_youth(hub, 10703, "2010-02", 10,
+                        dropout="2026-06-22")
     hub.set_clock("2026-06-26T09:00:00")
     act(hub, youth, "contact", None)
     hub.wait_applied()
@@ -552,10 +554,7 @@ def test_an_alert_withdrawn_with_the_consent_counts_as_acknowledged(
     desk's notice Thursday 10:00); five withdraw their consent on
     Tuesday, five on Friday after the notice."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
-    gen = CprGen(10715)
-    youth = [gen.born("2010-06-%02d" % (i + 1)) for i in range(10)]
-    for c in youth:
-        hub.assign(c, "cw-anna")
+    youth = annas_youth(hub, 10715, "2010-06", 10)
     hub.send(*[ev_referral(c, "2026-09-07", consent={"given": True})
                for c in youth])
     assert hub.wait_applied()["alerts"] == 10
@@ -590,10 +589,7 @@ def test_every_missed_legal_deadline_is_counted_in_the_metrics(make_hub):
                       caseworkers=RULE_CASEWORKERS,
                       clock="2026-09-07T08:00:00",
                       rules=dict(NO_ESCALATION, **QUIET))
-    gen = CprGen(10716)
-    youth = [gen.born("2010-08-%02d" % (i + 1)) for i in range(3)]
-    for c in youth:
-        hub.assign(c, "cw-anna")
+    youth = annas_youth(hub, 10716, "2010-08", 3)
     hub.send(*[ev_dropout(c, "2026-09-07") for c in youth[:2]],
              ev_referral(youth[2], "2026-09-07", consent={"given": False}))
     assert hub.wait_applied()["alerts"] == 2
@@ -726,12 +722,8 @@ def test_the_day_of_receipt_is_the_utc_day(make_hub, tmp_path):
     missed at 09-18 00:00 UTC; a contact dated 09-17 is met, one dated
     09-18 missed."""
     hub = rules_hub(make_hub, "2026-09-10T23:30:00", rules=QUIET)
-    gen = CprGen(10719)
-    youth = [gen.born("2010-11-%02d" % (i + 1)) for i in range(10)]
-    for c in youth:
-        hub.assign(c, "cw-anna")
-    hub.send(*[ev_dropout(c, "2026-09-10") for c in youth])
-    hub.wait_applied()
+    youth = annas_youth(hub, 10719, "2010-11", 10,
+                        dropout="2026-09-10")
     hub.advance("2026-09-17T23:59:00")
     rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
     assert not [a for a in alerts if a["rule"] == "deadline.contact.missed"]
