@@ -267,14 +267,10 @@ def test_a_health_alert_by_the_consent_given_later_withdrawn_and_again(
     it out at once (its `withdrawn` notice in no timeline); consent given
     again shares the referral after it."""
     from hubtest import ev_referral
-    hub = hub53(make_hub)
-    [p] = adults(10618, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_referral(p, "2026-10-28",
-                         consent={"given": True, "scope": "stage"}))
-    hub.wait_applied()
-    anna = clients(hub, "cw-anna", hello=False)
-    anna.connected()
+    from test_92_timeline import annas_referred_adult
+    hub, p, anna = annas_referred_adult(
+        make_hub, clients, 10618, "2026-10-28",
+        {"given": True, "scope": "stage"})
     rid = [0]
 
     def alerts():

@@ -18,6 +18,19 @@ def timeline(c, cpr, rid=1):
     return c.ask(rid, kind=pb().TIMELINE, cpr=cpr)
 
 
+def annas_referred_adult(make_hub, clients, seed, day, consent):
+    """A hub53 hub, cw-anna's adult referred on `day` with `consent`, and
+    cw-anna connected (no Hello): (hub, the adult, cw-anna's client)."""
+    hub = hub53(make_hub)
+    [p] = adults(seed, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_referral(p, day, consent=consent))
+    hub.wait_applied()
+    anna = clients(hub, "cw-anna", hello=False)
+    anna.connected()
+    return hub, p, anna
+
+
 def test_who_may_see_whose_timeline(make_hub, clients):
     hub = hub53(make_hub)
     own, moved, guided, future, ended, unassigned, referred = \
@@ -60,14 +73,9 @@ def test_health_alert_by_the_consent_at_the_moment_of_asking(
     date at that instant; consent until 2026-11-04 (winter time) shares
     nothing from 23:00 UTC that day. The timeline asked at that instant,
     with nothing else in between, no longer shows the health alert."""
-    hub = hub53(make_hub)
-    [p] = adults(9204, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_referral(p, "2026-10-30",
-                         consent={"given": True, "expires": "2026-11-04"}))
-    hub.wait_applied()
-    anna = clients(hub, "cw-anna", hello=False)
-    anna.connected()
+    hub, p, anna = annas_referred_adult(
+        make_hub, clients, 9204, "2026-10-30",
+        {"given": True, "expires": "2026-11-04"})
 
     def rules():
         r = timeline(anna, p, rules.n)
