@@ -55,3 +55,64 @@ def test_a_yes_no_option_word_is_named_in_every_verb_and_adapter(tmp_path):
                     .split())
     assert ("`adapter-school flush --json maybe`: `adapter-school: json "
             f"{BOOL_RULE}, not 'maybe'`") in flat
+
+
+def test_a_manifest_with_json_escapes_restores(make_hub, tmp_path):
+    """OPERATIONS.md "Backup and restore": the manifest's member names
+    are read as JSON strings, so one re-saved by a tool writing `\\/`
+    for `/` (and `\\u006c` for `l`) is the same manifest and restores;
+    a name that escapes to another one is still refused by name."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(11201).next()
+    hub.cprs.add(cpr)
+    hub.send(hubtest.envelope("school-a", cpr, salt="manifest-escape"))
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = backup / "manifest.json"
+    whole = manifest.read_text()
+    assert '"log/data.mdb"' in whole
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    manifest.write_text(whole.replace("/", "\\/").replace(
+        '"log\\/data.mdb"', '"\\u006cog\\/data.mdb"', 1))
+    p = hub.hubctl("restore", str(backup), check=False)
+    manifest.write_text(whole)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    assert (hub.data_dir / "log" / "data.mdb").exists()
+    assert "`log\\/data.mdb`" in " ".join(
+        (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text().split())
+
+
+def test_a_manifest_with_an_escape_naming_another_file_is_damaged(
+        make_hub, tmp_path):
+    """A `\\u` escape decoded to another name is no file_bytes member
+    for log/data.mdb: restore names it, as before, nothing written."""
+    hub = make_hub()
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = backup / "manifest.json"
+    manifest.write_text(manifest.read_text().replace(
+        '"log/data.mdb"', '"\\u006dog/data.mdb"'))
+    target = tmp_path / "restored"
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "--data_dir", str(target), "restore", str(backup)],
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: restore: {manifest} is damaged: no whole "
+        "file_bytes and file_blake2b for log/data.mdb\n")
+    assert not target.exists()
+
+
+def test_restore_of_the_root_names_its_manifest_with_one_slash(tmp_path):
+    """OPERATIONS.md "Backup and restore": `/` stays `/`, its manifest
+    `/manifest.json`, not `//manifest.json`."""
+    data = tmp_path / "d"
+    for where in ("/", "//"):
+        p = run("hubctl", "--data_dir", str(data), "restore", where)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", "hubctl: restore: /manifest.json is missing or "
+            "unreadable: not a backup made by hubctl backup\n"), where
+    assert not data.exists()
