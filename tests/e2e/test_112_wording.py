@@ -116,3 +116,45 @@ def test_restore_of_the_root_names_its_manifest_with_one_slash(tmp_path):
             1, "", "hubctl: restore: /manifest.json is missing or "
             "unreadable: not a backup made by hubctl backup\n"), where
     assert not data.exists()
+
+
+def test_a_web_ack_note_over_200_bytes_is_refused_not_cut(make_hub):
+    """OPERATIONS.md "The web inbox": the acknowledgement form has no
+    character limit of its own (a browser's maxlength counts characters,
+    and 150 æ are 300 bytes the hub would cut), and a note over 200
+    bytes is not sent: the form comes back, 400, the note as typed under
+    its reason, the alert still open; at 200 bytes exactly it is kept."""
+    import html
+    import re
+    from test_70_web import (Web, alerts_listed, anna_session,
+                             anna_with_a_person, errors_of, open_new_alert)
+    hub, cpr = anna_with_a_person(make_hub, 11202)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "ack-long")
+        page = web.request("GET", f"/alert/{hexid}", cookies=session)[1]
+        field = re.search(r'<input id="ack-note"[^>]*>', page).group(0)
+        assert "maxlength" not in field, field
+        note = "æ" * 100 + "x"  # 100 characters; 201 bytes
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": csrf, "note": note}, cookies=session)
+        assert r.status == 400 and errors_of(page) == [
+            "Kvitteringen blev ikke gemt: Noten er for lang: højst 200 "
+            "bytes (æ, ø og å tæller for 2)."], page
+        assert re.search(r'<input id="ack-note" name="note"[^>]* value="'
+                         + html.escape(note) + '"', page), page
+        assert alerts_listed(web, session) == [hexid]
+        r, _ = web.request("POST", f"/alert/{hexid}/ack",
+                           {"csrf": csrf, "note": "æ" * 100},
+                           cookies=session)
+        assert r.status == 303
+        assert alerts_listed(web, session) == []
+    finally:
+        web.stop()
+    shown = hub.hubctl("audit", "show").stdout
+    assert "æ" * 100 in shown
+    flat = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                    .split())
+    assert ('"Kvitteringen blev ikke gemt: Noten er for lang: højst 200 '
+            'bytes (æ, ø og å tæller for 2)."') in flat
