@@ -879,8 +879,11 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	bool flush = nrest == 1 && strcmp(rest[0], "flush") == 0;
 	bool watch = nrest == 2 && strcmp(rest[0], "watch") == 0;
 	if (!import && !flush && !watch) {
-		adapter__fatal(rt, "expected `import FILE...`, `watch DIR` or "
-				   "`flush` (see --help)");
+		/* "flush --json maybe": a bad --json, not a bad command. */
+		if (!ug_config_stray_word(rt->cfg, rt->program, 0))
+			adapter__fatal(
+			    rt, "expected `import FILE...`, `watch DIR` or "
+				"`flush` (see --help)");
 		return ADAPTER_EXIT_FATAL;
 	}
 	if (!options_apply(rt, rest[0]))

@@ -664,11 +664,17 @@ ug_config_rest_options(const ug_config *cfg)
 bool
 ug_config_stray_word(const ug_config *cfg, const char *program, int i)
 {
-	const char *flag = cfg->rest_flag[i];
+	/* The word refused, or else one taken before it as an argument:
+	 * "audit --json maybe show" refuses "show", yet its user meant
+	 * "maybe" for --json, as in "stats --json maybe". */
+	int at = i;
+	for (int j = 0; j < cfg->options && !cfg->rest_flag[at]; j++)
+		at = j;
+	const char *flag = cfg->rest_flag[at];
 	if (flag)
 		ug_eprintf("%s: %s must be true or false (or yes/no, on/off, "
 			   "1/0), not '%.40s'\n",
-			   program, flag, cfg->rest[i]);
+			   program, flag, cfg->rest[at]);
 	return flag != NULL;
 }
 

@@ -42,9 +42,11 @@ void ug_config_destroy(ug_config **cfg);
  */
 int ug_config_rest_options(const ug_config *cfg);
 /*
- * For a rest word i that is refused as stray: if it stands right after a
- * yes/no option --NAME ("--json maybe"), its user meant it as that
- * option's value, so this says "PROGRAM: NAME must be true or false (or
+ * For a rest word i that is refused as stray (or any usage refused over
+ * its words, i = 0): if it, or else the first rest word before a "--"
+ * that does, stands right after a yes/no option --NAME ("--json maybe",
+ * "audit --json maybe show"), its user meant that word as the option's
+ * value, so this says "PROGRAM: NAME must be true or false (or
  * yes/no, on/off, 1/0), not 'WORD'" on stderr and returns true; else it
  * says nothing and returns false (the caller's "unexpected argument").
  */

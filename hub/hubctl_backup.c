@@ -22,6 +22,15 @@
 
 #define MANIFEST "manifest.json"
 
+/* What joins DIR and a name in it: "/" is the root, whose files are
+ * "/manifest.json", not "//manifest.json". */
+static const char *
+slash(const char *dir)
+{
+	size_t n = strlen(dir);
+	return n && dir[n - 1] == '/' ? "" : "/";
+}
+
 static int
 failed(const char *what, const ug_diag *diag, ug_err err)
 {
@@ -36,7 +45,7 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	/* Written aside and renamed: a backup cut short while it is written
 	 * has no manifest.json, as one cut short during the copy. */
 	char path[600], part[620], when[32];
-	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
+	snprintf(path, sizeof path, "%s%s" MANIFEST, dir, slash(dir));
 	snprintf(part, sizeof part, "%s.part", path);
 	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -159,7 +168,8 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 	if (err == UG_OK) {
 		err = write_manifest(dir, &info, &diag);
 		if (err != UG_OK) {
-			snprintf(path, sizeof path, "%s/" MANIFEST, dir);
+			snprintf(path, sizeof path, "%s%s" MANIFEST, dir,
+				 slash(dir));
 			unlink(path);
 			store_backup_undo(dir, info.made_dir);
 		}
@@ -195,7 +205,7 @@ static bool
 manifest_read(const char *dir, char *text, size_t size, size_t *len)
 {
 	char path[600];
-	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
+	snprintf(path, sizeof path, "%s%s" MANIFEST, dir, slash(dir));
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return false;
@@ -247,6 +257,53 @@ object_end(const char *text, size_t len, size_t start)
 	return SIZE_MAX;
 }
 
+static int
+hex_digit(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* Whether the JSON string between s and end (its quotes left out) reads
+ * as name. A tool that re-saves the manifest may write "log\/data.mdb"
+ * or "\u006cog/data.mdb" for the name the backup wrote, valid JSON both.
+ * The names are ASCII: an escape of anything else, or one cut short,
+ * matches none. */
+static bool
+json_string_is(const char *s, const char *end, const char *name)
+{
+	static const char escaped[] = "\"\\/bfnrt",
+			  meant[] = "\"\\/\b\f\n\r\t";
+	while (s < end) {
+		char c = *s++;
+		if (c == '\\' && s < end && *s == 'u') {
+			unsigned v = 0;
+			for (int k = 0; k < 4; k++) {
+				int d = ++s < end ? hex_digit(*s) : -1;
+				if (d < 0)
+					return false;
+				v = v * 16 + (unsigned)d;
+			}
+			s++;
+			if (v == 0 || v > 0x7F)
+				return false;
+			c = (char)v;
+		} else if (c == '\\') {
+			const char *e =
+			    s < end && *s ? strchr(escaped, *s) : NULL;
+			if (!e)
+				return false;
+			c = meant[e - escaped];
+			s++;
+		}
+		if (*name++ != c)
+			return false;
+	}
+	return *name == '\0';
+}
+
 /* Where the value of obj's own member name starts, or NULL (obj not an
  * object). Only obj's own keys count: a member of the same name inside a
  * nested object, or the name as a string value, is not the figure the
@@ -257,7 +314,7 @@ member_value(const char *obj, const char *name)
 {
 	if (!obj || *obj != '{')
 		return NULL;
-	size_t depth = 0, n = strlen(name);
+	size_t depth = 0;
 	for (const char *p = obj; *p; p++) {
 		if (*p == '"') {
 			const char *s = ++p;
@@ -266,8 +323,8 @@ member_value(const char *obj, const char *name)
 			if (!*p)
 				return NULL;
 			const char *v = p + 1 + strspn(p + 1, " \t\r\n");
-			if (depth == 1 && *v == ':' && (size_t)(p - s) == n &&
-			    memcmp(s, name, n) == 0)
+			if (depth == 1 && *v == ':' &&
+			    json_string_is(s, p, name))
 				return v + 1 + strspn(v + 1, " \t\r\n");
 		} else if (*p == '{' || *p == '[') {
 			depth++;
@@ -378,9 +435,9 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	size_t manifest_len;
 	if (!manifest_read(dir, text, sizeof text, &manifest_len)) {
 		ug_eprintf(
-		    "hubctl: restore: %s/" MANIFEST " is missing "
+		    "hubctl: restore: %s%s" MANIFEST " is missing "
 		    "or unreadable: not a backup made by hubctl backup\n",
-		    dir);
+		    dir, slash(dir));
 		return 1;
 	}
 	/* Cut short (the machine stopped while it was written), it may end
@@ -396,15 +453,15 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	size_t start = strspn(text, " \t\r\n");
 	bool object = text[start] == '{';
 	if (!end || (object && object_end(text, len, start) != end)) {
-		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: cut "
+		ug_eprintf("hubctl: restore: %s%s" MANIFEST " is damaged: cut "
 			   "short (not a whole JSON object)\n",
-			   dir);
+			   dir, slash(dir));
 		return 1;
 	}
 	if (!object) {
-		ug_eprintf("hubctl: restore: %s/" MANIFEST
+		ug_eprintf("hubctl: restore: %s%s" MANIFEST
 			   " is damaged: not a JSON object\n",
-			   dir);
+			   dir, slash(dir));
 		return 1;
 	}
 	/* There but without the figures the log is checked against: told
@@ -413,9 +470,9 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	static const char *const figures[] = {"log_last_seq", "log_events"};
 	for (size_t i = 0; i < sizeof figures / sizeof *figures; i++) {
 		if (!manifest_number(dir, figures[i], &last)) {
-			ug_eprintf("hubctl: restore: %s/" MANIFEST
+			ug_eprintf("hubctl: restore: %s%s" MANIFEST
 				   " is damaged: no %s\n",
-				   dir, figures[i]);
+				   dir, slash(dir), figures[i]);
 			return 1;
 		}
 	}
@@ -424,9 +481,9 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	store_backup_file expect[STORE_BACKUP_FILES];
 	const char *bad = NULL;
 	if (!manifest_files(dir, expect, &bad)) {
-		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: "
+		ug_eprintf("hubctl: restore: %s%s" MANIFEST " is damaged: "
 			   "no whole file_bytes and file_blake2b for %s\n",
-			   dir, bad);
+			   dir, slash(dir), bad);
 		return 1;
 	}
 	ug_err err = store_restore(dir, data_dir, expect, &diag);

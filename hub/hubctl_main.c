@@ -1133,10 +1133,14 @@ main(int argc, char **argv)
 			/* -x reaches here as a word: said as --x is. */
 			ug_eprintf("hubctl: unknown option %s (see --help)\n",
 				   cmd);
-		else if (!known)
-			ug_eprintf("hubctl: unknown or missing command (see "
-				   "--help)\n");
-		else
+		else if (!known) {
+			/* "--json maybe stats" meant maybe for --json; a
+			 * lone "--json stat" mistyped the command. */
+			if (nrest < 2 ||
+			    !ug_config_stray_word(cfg, "hubctl", 0))
+				ug_eprintf("hubctl: unknown or missing "
+					   "command (see --help)\n");
+		} else
 			fprintf(
 			    stderr, "hubctl: %s needs %s (see --help)\n", cmd,
 			    dir				       ? "DIR"

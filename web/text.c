@@ -218,6 +218,8 @@ static const char *const texts[T_COUNT][2] = {
 			"The acknowledgement was not stored: the hub "
 			"cannot store it right now. Acknowledge again "
 			"shortly."},
+    [T_ACK_REFUSED] = {"Kvitteringen blev ikke gemt:",
+		       "The acknowledgement was not saved:"},
     [T_ACTION_LATER] = {"Hubben kan ikke gemme handlingen lige nu. Prøv "
 			"igen om lidt.",
 			"The hub cannot store the action right now. Try "

@@ -28,14 +28,15 @@
 #include "web/html.h"
 #include "web/text.h"
 
-#define TOKEN_LEN     32
-#define TOKEN_HEX     (2 * TOKEN_LEN)
-#define CSRF_LEN      16
-#define BODY_MAX      (16 * 1024) /* a form is far smaller */
-#define FIELDS_MAX    16
-#define ALERT_PAGE    50  /* the hub's largest OPEN_ALERTS page */
-#define ALERT_PAGES   100 /* 5,000 open alerts: what the hub orders */
-#define TIMELINE_PAGE 400 /* the hub's largest TIMELINE answer */
+#define TOKEN_LEN	 32
+#define TOKEN_HEX	 (2 * TOKEN_LEN)
+#define CSRF_LEN	 16
+#define BODY_MAX	 (16 * 1024) /* a form is far smaller */
+#define FIELDS_MAX	 16
+#define WEB_ACK_NOTE_MAX 200 /* bytes the hub keeps of one (PROTOCOL.md) */
+#define ALERT_PAGE	 50  /* the hub's largest OPEN_ALERTS page */
+#define ALERT_PAGES	 100 /* 5,000 open alerts: what the hub orders */
+#define TIMELINE_PAGE	 400 /* the hub's largest TIMELINE answer */
 #define TIMELINE_PAGES                                                        \
 	50 /* 5,000 entries (the hub's most) and room for                     \
 	    * answers shortened to fit a frame */
@@ -1592,8 +1593,11 @@ ack_form(ctx *x, web_buf *b, const char *hexid, const char *note)
 	csrf_field(x, b);
 	web_add(b, "<label for=\"ack-note\">");
 	web_esc(b, T(x, T_ACK_NOTE));
+	/* No maxlength, as on the action's note: it counts characters, and
+	 * the hub would cut a Danish note past 200 bytes without a word;
+	 * do_ack refuses it with its reason instead. */
 	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
-		   "maxlength=\"200\" value=\"");
+		   "value=\"");
 	web_esc(b, note ? note : "");
 	web_add(b, "\"><button type=\"submit\" id=\"ack\">");
 	web_esc(b, T(x, T_ACK));
@@ -1745,10 +1749,11 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 }
 
 /* An acknowledgement not stored is the caseworker's to give again: its
- * form, the note as typed, without the alert's facts (the hub that did
- * not store it may not answer for them either). */
+ * form, the note as typed, under why (and detail), without the alert's
+ * facts (the hub that did not store it may not answer for them either). */
 static enum MHD_Result
-ack_again(ctx *x, const char *hexid, const form *f, enum web_text why)
+ack_again(ctx *x, const char *hexid, const form *f, enum web_text why,
+	  const char *detail, unsigned status)
 {
 	web_buf b = {0};
 	page_head(x, &b, T(x, T_ALERT));
@@ -1757,11 +1762,11 @@ ack_again(ctx *x, const char *hexid, const form *f, enum web_text why)
 	web_add(&b, "</a></p><h1>");
 	web_esc(&b, T(x, T_ALERT));
 	web_add(&b, "</h1>");
-	message(&b, "err", T(x, why), NULL);
+	message(&b, "err", T(x, why), detail);
 	ack_form(x, &b, hexid,
 		 form_has_nul(f, "note") ? "" : form_get(f, "note"));
 	page_end(x, &b);
-	return send_page(x, 503, &b);
+	return send_page(x, status, &b);
 }
 
 static enum MHD_Result
@@ -1778,6 +1783,14 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	 * less than was written while looking whole: not kept, as the hub
 	 * keeps no such note; the acknowledgement is. */
 	ack.note = form_has_nul(f, "note") ? "" : (char *)form_get(f, "note");
+	/* The hub keeps a note's first 200 bytes: one typed longer (æ, ø
+	 * and å take two) would be kept cut short while the page said
+	 * acknowledged. Nothing is sent; the note comes back as typed. */
+	if (strlen(ack.note) > WEB_ACK_NOTE_MAX)
+		return ack_again(x, hexid, f, T_ACK_REFUSED,
+				 web_action_reason(
+				     x->lang, "note is longer than 200 bytes"),
+				 400);
 	ack.session.data = x->s->token;
 	ack.session.len = TOKEN_LEN;
 	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack,
@@ -1795,10 +1808,10 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	if (code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE)
 		return redirect(x, "/alerts?msg=ack-kept", NULL);
 	if (code < 0)
-		return ack_again(x, hexid, f, T_HUB_DOWN);
+		return ack_again(x, hexid, f, T_HUB_DOWN, NULL, 503);
 	/* Not kept: only the caseworker can send it again. */
 	if (code == UNGEBRO__V1__ERROR_CODE__E_FULL)
-		return ack_again(x, hexid, f, T_ACK_NOT_KEPT);
+		return ack_again(x, hexid, f, T_ACK_NOT_KEPT, NULL, 503);
 	/* Most often a desk colleague acknowledged it first, while this page
 	 * was open: the alert's page says it is no longer open and still
 	 * takes what this caseworker did about it. */
