@@ -28,10 +28,16 @@
 #include "hub/hub_int.h"
 #include "store/store_password.h"
 
-#define TOKEN_LEN     32
-#define PASSWORD_MAX  1024 /* bytes; longer is refused like a wrong one */
-#define FAIL_SLOTS    1024 /* caseworker ids with recent failed logins */
-#define GATEWAY_SLOTS 16   /* gateways with a failure allowance */
+#define TOKEN_LEN	 32
+#define PASSWORD_MAX	 1024 /* bytes; longer is refused like a wrong one */
+#define FAIL_SLOTS	 1024 /* caseworker ids with recent failed logins */
+#define GATEWAY_SLOTS	 16   /* gateways with a failure allowance */
+#define LIFETIME_MAX_MIN (24 * 60) /* a Login's lifetime, at most */
+/* A session past its lifetime is refused at once, but its end is
+ * recorded by the tick only this long after: time for the gateway's own
+ * Logout marked lifetime to arrive first, so that an ordinary end does
+ * not leave a refused frame in the audit trail. */
+#define LIFETIME_GRACE_MS 5000
 
 static const char WRONG[] = "wrong caseworker or password";
 static const char ENDED[] = "the session has ended; log in again";
@@ -50,6 +56,10 @@ typedef struct {
 	char caseworker_key[UG_Z85_KEY_LEN + 1];
 	int64_t password_set_at; /* a reset password ends the session */
 	int64_t last_used;
+	/* Its login and its lifetime (Login.lifetime): a gateway key that
+	 * leaked with a live token cannot keep a session going past what
+	 * the gateway allows, however busy it keeps it. */
+	int64_t born, lifetime_ms;
 	uint64_t alerts_version; /* their list changed (hub__notify_*) */
 	/* On the duty desk when last asked: a membership that ends or
 	 * begins (a dated DeskMembership, at midnight) takes the desk's
@@ -258,12 +268,21 @@ dummy_hash(struct hub_gateway *g)
 
 static void end_session(hub *h, web_session *s, const char *why);
 
-/* A session idle for web_session_idle minutes has ended, whether or not
- * anyone uses its token again. */
+/* A session ends when its idle time (web_session_idle) or its lifetime
+ * runs out, whether or not anyone uses its token again; *why says which
+ * comes (or came) first. grace: the lifetime counts as run out only this
+ * much later. */
 static bool
-idle_out(const hub *h, const web_session *s)
+ended_at(const hub *h, const web_session *s, int64_t grace, const char **why)
 {
-	return h->now - s->last_used >= h->gateway->idle_ms;
+	int64_t idle = s->last_used + h->gateway->idle_ms;
+	int64_t aged = s->born + s->lifetime_ms;
+	if (idle < aged) {
+		*why = "idle";
+		return h->now >= idle;
+	}
+	*why = "lifetime";
+	return h->now >= aged + grace;
 }
 
 static web_session *
@@ -275,8 +294,9 @@ free_slot(hub *h)
 		web_session *s = &g->sessions[i];
 		if (!s->used)
 			return s;
-		if (idle_out(h, s)) {
-			end_session(h, s, "idle");
+		const char *why;
+		if (ended_at(h, s, 0, &why)) {
+			end_session(h, s, why);
 			return s;
 		}
 		if (s->last_used < idlest->last_used)
@@ -441,6 +461,12 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	ug_strlcpy(s->caseworker_key, key, sizeof s->caseworker_key);
 	s->password_set_at = set_at;
 	s->last_used = h->now;
+	s->born = h->now;
+	s->lifetime_ms =
+	    (int64_t)(l->lifetime == 0 || l->lifetime > LIFETIME_MAX_MIN
+			  ? LIFETIME_MAX_MIN
+			  : l->lifetime) *
+	    60000;
 	s->desk = hub__is_desk_member(h, id);
 	g->logins++;
 	log_info("HUB-WEB", "caseworker %s logged in through gateway %s", id,
@@ -509,7 +535,7 @@ still_current(hub *h, const web_session *s)
  * it, so nothing may be done in it now (the caller answers so). */
 static web_session *
 session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
-	   const char *gateway_key, bool touch, bool *unknown)
+	   const char *gateway_key, bool touch, bool logout, bool *unknown)
 {
 	struct hub_gateway *g = h->gateway;
 	*unknown = false;
@@ -534,8 +560,13 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 		end_session(h, s, "revoked");
 		return NULL;
 	}
-	if (idle_out(h, s)) {
-		end_session(h, s, "idle");
+	/* A Logout of a session past its lifetime still ends it as asked
+	 * (the gateway's own end, marked lifetime, may come a moment after
+	 * the hub's): the caller records it. */
+	const char *why;
+	if (ended_at(h, s, 0, &why) &&
+	    (!logout || strcmp(why, "lifetime") != 0)) {
+		end_session(h, s, why);
 		return NULL;
 	}
 	if (state == SESSION_UNKNOWN) {
@@ -741,11 +772,12 @@ hub__gateway_tick(hub *h)
 	 * is next seen (which may be never): the audit trail says when. */
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
-		if (s->used && idle_out(h, s))
+		const char *why;
+		if (s->used && ended_at(h, s, LIFETIME_GRACE_MS, &why))
 			end_session(h, s,
 				    still_current(h, s) == SESSION_GONE
 					? "revoked"
-					: "idle");
+					: why);
 	}
 	hub__mail_tick(h, g->mail);
 }
@@ -762,12 +794,13 @@ hub__gateway_stop(hub *h)
 	 * whose caseworker was revoked) ended for that reason. */
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
+		const char *why;
 		if (s->used)
 			end_session(h, s,
 				    still_current(h, s) == SESSION_GONE
 					? "revoked"
-				    : idle_out(h, s) ? "idle"
-						     : "stopped");
+				    : ended_at(h, s, 0, &why) ? why
+							      : "stopped");
 	}
 	hub__mail_stop(h, g->mail);
 }
@@ -882,9 +915,10 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
 		    ((const wire_query *)msg)->background;
 		bool unknown = false;
-		web_session *s =
-		    session_of(h, token, gateway, key ? key : "",
-			       !changed_query && !background, &unknown);
+		web_session *s = session_of(
+		    h, token, gateway, key ? key : "",
+		    !changed_query && !background,
+		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT, &unknown);
 		/* A logout needs no check: it only ends the session. */
 		bool blocked = s && unknown &&
 			       kind != UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT;
@@ -917,8 +951,12 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			    h, routing, routing_len, request_id,
 			    UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED, ENDED);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
+			const char *why = "logout";
+			bool aged = ended_at(h, s, 0, &why) &&
+				    strcmp(why, "lifetime") == 0;
 			end_session(h, s,
-				    ((const wire_logout *)msg)->lifetime
+				    ((const wire_logout *)msg)->lifetime ||
+					    aged
 					? "lifetime"
 					: "logout");
 			hub__delivery_answer(h, routing, routing_len,

@@ -845,6 +845,9 @@ do_login(ctx *x, const form *f)
 		return login_page(x, 403, T(x, T_LOGIN_EXPIRED), NULL);
 	wire_login l = UNGEBRO__V1__LOGIN__INIT;
 	l.request_id = hubconn_next_id(x->w->opts.hub);
+	/* hubd ends the session then too, should this gateway's key leak
+	 * or its Logout never arrive. */
+	l.lifetime = (uint32_t)(x->w->opts.lifetime_ms / 60000);
 	/* An id pasted with a blank around it is still the id: refused, it
 	 * would count as a failed login of a name that is none. */
 	char caseworker[UG_ID_MAX] = "";
