@@ -119,6 +119,26 @@ def test_session_lifetime_ends_a_busy_session(make_hub):
                 "session_lifetime (1 min)") in log, log
 
 
+def paused_at_the_lifetime_end(hub, web):
+    """cw-anna logged in to web (session_lifetime = 1, hub_timeout = 1),
+    hubd paused (SIGSTOP) shortly before her session's lifetime ends,
+    until webd has logged that hubd did not answer its Logout: her
+    cookies. The caller sends SIGCONT."""
+    born = time.monotonic()
+    anna = anna_session(web)
+    time.sleep(max(0, born + 50 - time.monotonic()))
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: "session_lifetime (1 min); the hub did not "
+                 "answer within hub_timeout" in
+                 (hub.logs_dir / "webd.log").read_text(), 20 * SLOW,
+                 "webd's line", interval=0.3)
+    except BaseException:
+        hub.proc.send_signal(signal.SIGCONT)
+        raise
+    return anna
+
+
 def test_a_lifetime_end_the_hub_does_not_answer(make_hub):
     """OPERATIONS.md: when hubd does not answer the Logout within
     hub_timeout, webd logs so and holds the session ended all the same:
@@ -126,15 +146,8 @@ def test_a_lifetime_end_the_hub_does_not_answer(make_hub):
     hub = web_hub(make_hub)
     web = Web(hub, session_lifetime=1, hub_timeout=1)
     try:
-        born = time.monotonic()
-        anna = anna_session(web)
-        time.sleep(max(0, born + 50 - time.monotonic()))
-        hub.proc.send_signal(signal.SIGSTOP)
+        anna = paused_at_the_lifetime_end(hub, web)
         try:
-            wait_for(lambda: "session_lifetime (1 min); the hub did not "
-                     "answer within hub_timeout" in
-                     (hub.logs_dir / "webd.log").read_text(), 20 * SLOW,
-                     "webd's line", interval=0.3)
             r, _ = web.request("GET", "/alerts", cookies=anna)
             assert r.status == 303 and cleared(r)
             assert r.getheader("Location") == "/login?ended=lifetime"

@@ -15,8 +15,8 @@ from hubtest import SLOW, pb, wait_for
 from test_54_gateway_frames import (E_UNAUTHENTICATED, ENDED, FRAME_LOGIN,
                                     FRAME_LOGOUT, FRAME_QUERY, PASSWORD,
                                     Gateway, gateway_and_passwords)
-from test_70_web import Web, anna_session, web_hub
-from test_102_web_session import audit_results
+from test_70_web import Web, web_hub
+from test_102_web_session import audit_results, paused_at_the_lifetime_end
 
 START = "2026-03-02T08:00:00"
 
@@ -166,15 +166,8 @@ def test_a_lifetime_end_while_hubd_is_paused_is_audited_lifetime(make_hub):
     hub = web_hub(make_hub)
     web = Web(hub, session_lifetime=1, hub_timeout=1)
     try:
-        born = time.monotonic()
-        anna_session(web)
-        time.sleep(max(0, born + 50 - time.monotonic()))
-        hub.proc.send_signal(signal.SIGSTOP)
+        paused_at_the_lifetime_end(hub, web)
         try:
-            wait_for(lambda: "session_lifetime (1 min); the hub did not "
-                     "answer within hub_timeout" in
-                     (hub.logs_dir / "webd.log").read_text(), 20 * SLOW,
-                     "webd's line", interval=0.3)
             # Long enough for the connection's heartbeats to time out.
             time.sleep(20)
         finally:
