@@ -975,6 +975,24 @@ def holds_in_order(lines, want):
     return -1
 
 
+def loaded_summary(summary):
+    """README.md's summary as it reads on a heavily loaded machine (README
+    says so): two referrals judged before their treatment starts arrived,
+    two `deadline.treatment.missed` alerts more, both to the desk."""
+    out = []
+    for ln in summary:
+        for was, now in (("514", "516"), ("131", "133")):
+            if ln.rstrip().endswith(f" {was}") and (
+                    "alerts raised" in ln or "delivered, total" in ln or
+                    "delivered to cw-desk" in ln):
+                ln = ln[:-len(was)] + now
+        ln = ln.replace("(514 = 514)", "(516 = 516)")
+        out.append(ln)
+        if ln.strip().startswith("combined "):
+            out.append("     deadline.treatment.missed              2")
+    return out
+
+
 def test_demo_prints_what_the_readme_shows(tmp_path):
     """README.md, "What the demo shows": `make demo` prints cw-anna's first
     alert and the checked summary exactly as quoted there (the due days
@@ -1009,7 +1027,8 @@ def test_demo_prints_what_the_readme_shows(tmp_path):
     assert inbox[0].lstrip().startswith("$ build/release/bin/inbox ")
     assert holds_in_order(lines, undated(inbox[1:])) >= 0, \
         "README's inbox sample not in the demo's output:\n" + out[:20000]
-    assert holds_in_order(lines, summary) >= 0, \
+    assert holds_in_order(lines, summary) >= 0 or \
+        holds_in_order(lines, loaded_summary(summary)) >= 0, \
         "README's summary not in the demo's output:\n" + \
         out[out.find("Summary"):]
     # The prose around the blocks gives the same number of open alerts.
