@@ -6,6 +6,7 @@ import json
 
 from hubtest import E_DENIED, OK, ev_assignment, ev_dropout, pb
 from test_53_delivery import adults, clients, hub53  # noqa: F401
+from test_92_timeline import desk_refused_at_first
 
 NOT_YOURS = "this person is not assigned to you or your desk"
 
@@ -109,11 +110,7 @@ def test_a_contact_not_registered_yet_opens_the_desk_only_by_its_notice(
     [p] = adults(10611, 1)
     hub.send(ev_assignment(p, "cw-new", "2026-01-01"))
     hub.send(ev_dropout(p, "2026-10-30"))
-    hub.wait_applied()
-    dora = clients(hub, "desk-dora", hello=False)
-    dora.connected()
-    r = timeline(dora, p, 1)
-    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+    dora = desk_refused_at_first(hub, clients, p)
     assert not dora.ask(2).alerts
     hub.advance("2026-11-06T12:00:00")         # 24 office hours passed
     [n] = dora.ask(3).alerts

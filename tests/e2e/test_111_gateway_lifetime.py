@@ -55,6 +55,12 @@ def ends(hub, who="cw-anna"):
     return [res for act, res in audit_results(hub, who) if act == "logout"]
 
 
+
+def wait_audited_lifetime(hub, n=1):
+    """Wait until the audit trail holds n session ends, each `lifetime`."""
+    wait_for(lambda: ends(hub) == ["lifetime"] * n, 10 * SLOW,
+             f"{n} end(s) audited lifetime", interval=0.3)
+
 def refused_frames(hub):
     return [res for act, res in audit_results(hub, "web-1")
             if act == "frame"]
@@ -86,8 +92,7 @@ def test_hubd_ends_a_busy_session_at_the_login_s_lifetime(make_hub):
         assert (r.code, r.reason) == (E_UNAUTHENTICATED, ENDED), r
     finally:
         g.close()
-    wait_for(lambda: ends(hub) == ["lifetime"], 10 * SLOW,
-             "the end audited lifetime", interval=0.3)
+    wait_audited_lifetime(hub)
 
 
 def test_without_a_lifetime_hubd_caps_it_at_1440_minutes(make_hub):
@@ -111,8 +116,7 @@ def test_without_a_lifetime_hubd_caps_it_at_1440_minutes(make_hub):
             assert (r.code, r.reason) == (E_UNAUTHENTICATED, ENDED), (i, r)
     finally:
         g.close()
-    wait_for(lambda: ends(hub) == ["lifetime"] * 3, 10 * SLOW,
-             "three ends audited lifetime", interval=0.3)
+    wait_audited_lifetime(hub, 3)
 
 
 def test_an_unused_session_ends_at_its_lifetime_not_later_as_idle(make_hub):
@@ -127,8 +131,7 @@ def test_an_unused_session_ends_at_its_lifetime_not_later_as_idle(make_hub):
         assert ends(hub) == []
         # hubd records the end within 5 seconds of the lifetime.
         hub.advance(at(125))
-        wait_for(lambda: ends(hub) == ["lifetime"], 10 * SLOW,
-                 "the end audited lifetime", interval=0.3)
+        wait_audited_lifetime(hub)
         hub.advance(at(3600))
         assert ends(hub) == ["lifetime"]
         assert refused_frames(hub) == []
@@ -153,8 +156,7 @@ def test_the_gateway_s_own_logout_just_after_the_lifetime(make_hub):
         assert (r.code, r.reason) == (E_UNAUTHENTICATED, ENDED), r
     finally:
         g.close()
-    wait_for(lambda: ends(hub) == ["lifetime"], 10 * SLOW,
-             "the end audited lifetime", interval=0.3)
+    wait_audited_lifetime(hub)
 
 
 def test_a_lifetime_end_while_hubd_is_paused_is_audited_lifetime(make_hub):

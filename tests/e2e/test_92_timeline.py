@@ -31,6 +31,17 @@ def annas_referred_adult(make_hub, clients, seed, day, consent):
     return hub, p, anna
 
 
+def desk_refused_at_first(hub, clients, p):
+    """desk-dora connected once what was sent is applied; p's timeline
+    refused to her (no alert about p at the desk yet): her client."""
+    hub.wait_applied()
+    dora = clients(hub, "desk-dora", hello=False)
+    dora.connected()
+    r = timeline(dora, p, 1)
+    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+    return dora
+
+
 def test_who_may_see_whose_timeline(make_hub, clients):
     hub = hub53(make_hub)
     own, moved, guided, future, ended, unassigned, referred = \
@@ -435,11 +446,7 @@ def test_the_desk_sees_an_assigned_person_while_a_desk_alert_names_them(
     p = CprGen(9216).born("2010-09-07")          # 16 on the dropout's day
     hub.assign(p, "cw-anna")
     hub.send(ev_dropout(p, "2026-09-07"))
-    hub.wait_applied()
-    dora = clients(hub, "desk-dora", hello=False)
-    dora.connected()
-    r = timeline(dora, p, 1)
-    assert (r.code, r.reason) == (E_DENIED, NOT_YOURS), r
+    dora = desk_refused_at_first(hub, clients, p)
     hub.advance("2026-09-11T00:00:00")           # the desk is warned
     [w] = dora.ask(2).alerts
     assert (w.rule, w.recipient, w.cpr) == (
