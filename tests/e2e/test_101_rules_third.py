@@ -7,9 +7,9 @@ Copenhagen (summer time)."""
 
 import json
 
-from hubtest import (CprGen, dropout_alert, ev_absence, ev_desk, ev_dropout,
-                     rules_hub)
+from hubtest import CprGen, dropout_alert, ev_desk, ev_dropout, rules_hub
 from test_35_rules_routing import LEAD, escalations
+from test_41_rules_followup import absence_alert_withdrawn
 from test_08_inbox_cli import run
 
 
@@ -115,12 +115,6 @@ def test_the_lead_who_takes_over_acknowledges_the_alert_by_its_notice(
     assert acks == [("cw-lead", alert_id)], acks
 
 
-def corrected(original, fresh):
-    """fresh, sent as a correction of original (its supersedes)."""
-    fresh.supersedes = original.event_id
-    return fresh
-
-
 def test_strictly_above_a_correction_to_the_threshold_withdraws(make_hub):
     """RULES.md §3: with strictly_above = yes the episode ends when the
     rate is at or under the threshold, and "a withdrawal with
@@ -130,16 +124,7 @@ def test_strictly_above_a_correction_to_the_threshold_withdraws(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00",
                     rules={"absence.rolling.min_days": "5",
                            "absence.rolling.strictly_above": "yes"})
-    cpr = CprGen(10104).born("2012-02-12")
-    hub.assign(cpr, "cw-anna")
-    first = ev_absence(cpr, "2026-08-31", 4)
-    hub.send(first)
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
-    assert a["rule"] == "absence.rolling"
-    hub.send(corrected(first, ev_absence(cpr, "2026-08-31", 3)))
-    assert hub.wait_applied()["alerts"] == 2
-    [w] = hub.peek("cw-anna", 1)
+    a, w = absence_alert_withdrawn(hub, 10104, 4, 3)
     assert (w["rule"], w["title"]) == (
         "withdrawn", f"Withdrawn: alert {a['alert_id']} (absence.rolling)")
     assert w["explanation"] == (

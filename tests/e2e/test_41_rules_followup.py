@@ -19,6 +19,24 @@ def corrected(original, fresh):
     return fresh
 
 
+def absence_alert_withdrawn(hub, seed, absent, corrected_to):
+    """cw-anna's pupil reported `absent` of 30 lessons in the week of
+    2026-08-31 (an absence.rolling alert, the hub's first), then the
+    report corrected to `corrected_to`: (the alert, the notice that
+    withdraws it), as peeked."""
+    cpr = CprGen(seed).born("2012-02-12")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-08-31", absent)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "absence.rolling"
+    hub.send(corrected(first, ev_absence(cpr, "2026-08-31", corrected_to)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    return a, w
+
+
 def timeline(hub, caseworker, cpr):
     conf = hub.tmp / f"inbox-{caseworker}.conf"
     conf.write_text(f"caseworker = {caseworker}\n"
@@ -671,16 +689,7 @@ def test_health_alert_stops_escalating_once_consent_is_withdrawn(make_hub):
 def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00",
                     rules={"absence.rolling.min_days": "5"})
-    cpr = CprGen(4110).born("2012-02-12")
-    hub.assign(cpr, "cw-anna")
-    first = ev_absence(cpr, "2026-08-31", 6)
-    hub.send(first)
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
-    assert a["rule"] == "absence.rolling"
-    hub.send(corrected(first, ev_absence(cpr, "2026-08-31", 0)))
-    assert hub.wait_applied()["alerts"] == 2
-    [w] = hub.peek("cw-anna", 1)
+    a, w = absence_alert_withdrawn(hub, 4110, 6, 0)
     assert w["title"] == f"Withdrawn: alert {a['alert_id']} (absence.rolling)"
     assert "school-a corrected its report for 2026-08-31 to 2026-09-04: " \
         "absence is now 0 of 30 expected lessons (0.0 %), under the " \
