@@ -67,17 +67,14 @@ def test_a_stray_word_after_a_yes_no_option_names_the_option(tmp_path):
         assert quoted in flat, quoted
 
 
-def test_a_manifest_saved_with_a_byte_order_mark_restores(make_hub,
-                                                          tmp_path):
-    """OPERATIONS.md "Backup and restore": a manifest.json a Windows
-    editor saved, with a UTF-8 byte order mark before its `{` and CRLF
-    line ends, is the same manifest and restores; behind the mark the
-    same checks hold (`[]`: not a JSON object; the mark alone: cut
-    short)."""
+def a_backup_to_restore(make_hub, tmp_path, seed, salt):
+    """A hub with one event, backed up to tmp_path/backup and stopped, its
+    config pointing at an empty data_dir to restore into: (hub, the
+    backup, its manifest.json, the manifest's text as written)."""
     hub = make_hub()
-    cpr = hubtest.CprGen(10041).next()
+    cpr = hubtest.CprGen(seed).next()
     hub.cprs.add(cpr)
-    hub.send(hubtest.envelope("school-a", cpr, salt="manifest-bom"))
+    hub.send(hubtest.envelope("school-a", cpr, salt=salt))
     backup = tmp_path / "backup"
     hub.hubctl("backup", str(backup))
     hub.stop()
@@ -86,6 +83,18 @@ def test_a_manifest_saved_with_a_byte_order_mark_restores(make_hub,
     hub.data_dir = tmp_path / "restored" / "data"
     hub.conf.write_text(hub.conf.read_text().replace(
         str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    return hub, backup, manifest, whole
+
+
+def test_a_manifest_saved_with_a_byte_order_mark_restores(make_hub,
+                                                          tmp_path):
+    """OPERATIONS.md "Backup and restore": a manifest.json a Windows
+    editor saved, with a UTF-8 byte order mark before its `{` and CRLF
+    line ends, is the same manifest and restores; behind the mark the
+    same checks hold (`[]`: not a JSON object; the mark alone: cut
+    short)."""
+    hub, backup, manifest, whole = a_backup_to_restore(
+        make_hub, tmp_path, 10041, "manifest-bom")
     bom = b"\xef\xbb\xbf"
     for text, said in (
             ("[]\n", "damaged: not a JSON object"),

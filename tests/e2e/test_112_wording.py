@@ -4,6 +4,7 @@ import subprocess
 
 import hubtest
 from hubtest import binary
+from test_100_hubctl_third import a_backup_to_restore
 
 BOOL_RULE = "must be true or false (or yes/no, on/off, 1/0)"
 
@@ -62,19 +63,9 @@ def test_a_manifest_with_json_escapes_restores(make_hub, tmp_path):
     are read as JSON strings, so one re-saved by a tool writing `\\/`
     for `/` (and `\\u006c` for `l`) is the same manifest and restores;
     a name that escapes to another one is still refused by name."""
-    hub = make_hub()
-    cpr = hubtest.CprGen(11201).next()
-    hub.cprs.add(cpr)
-    hub.send(hubtest.envelope("school-a", cpr, salt="manifest-escape"))
-    backup = tmp_path / "backup"
-    hub.hubctl("backup", str(backup))
-    hub.stop()
-    manifest = backup / "manifest.json"
-    whole = manifest.read_text()
+    hub, backup, manifest, whole = a_backup_to_restore(
+        make_hub, tmp_path, 11201, "manifest-escape")
     assert '"log/data.mdb"' in whole
-    hub.data_dir = tmp_path / "restored" / "data"
-    hub.conf.write_text(hub.conf.read_text().replace(
-        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
     manifest.write_text(whole.replace("/", "\\/").replace(
         '"log\\/data.mdb"', '"\\u006cog\\/data.mdb"', 1))
     p = hub.hubctl("restore", str(backup), check=False)
