@@ -28,6 +28,18 @@ def moved(hub, data_dir):
     hub.data_dir = data_dir
 
 
+def two_events_backed_up(make_hub, top, seed, salt):
+    """A hub holding two events, backed up to top/backup and stopped:
+    (hub, the backup)."""
+    hub = make_hub()
+    hub.send(*[envelope("school-a", c, salt=f"{salt}-{i}")
+               for i, c in enumerate(CprGen(seed).take(2))])
+    backup = top / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    return hub, backup
+
+
 def test_a_manifest_without_a_whole_log_events_is_refused(make_hub,
                                                          tmp_path):
     """OPERATIONS.md, Backup and restore, step 1: restore refuses a
@@ -35,12 +47,7 @@ def test_a_manifest_without_a_whole_log_events_is_refused(make_hub,
     log_events`), a number being whole, in digits, as the backup writes
     it (`-1`, `1.5`, `1e3` or `"5"` is none). Nothing is written in any of
     these cases." Exit 1, and the missing data_dir is not made."""
-    hub = make_hub()
-    hub.send(*[envelope("school-a", c, salt=f"le-{i}")
-               for i, c in enumerate(CprGen(10501).take(2))])
-    backup = tmp_path / "backup"
-    hub.hubctl("backup", str(backup))
-    hub.stop()
+    hub, backup = two_events_backed_up(make_hub, tmp_path, 10501, "le")
     manifest = json.loads((backup / "manifest.json").read_text())
     assert manifest["log_events"] == 2, manifest
     target = tmp_path / "restored" / "data"
@@ -77,12 +84,7 @@ def test_only_the_manifests_own_figures_count(make_hub, tmp_path):
     the figure is missing nor when it is there after it. So too for each
     file's figures, which are the members of `file_bytes` and
     `file_blake2b` only."""
-    hub = make_hub()
-    hub.send(*[envelope("school-a", c, salt=f"nest-{i}")
-               for i, c in enumerate(CprGen(10509).take(2))])
-    backup = tmp_path / "backup"
-    hub.hubctl("backup", str(backup))
-    hub.stop()
+    hub, backup = two_events_backed_up(make_hub, tmp_path, 10509, "nest")
     manifest = json.loads((backup / "manifest.json").read_text())
     target = tmp_path / "restored" / "data"
     moved(hub, target)
@@ -305,12 +307,7 @@ def test_a_restore_by_root_gives_missing_parents_the_nearest_owner(
     svc = pwd.getpwnam("nobody")
     top = Path(tempfile.mkdtemp(prefix="ug-rb-"))
     try:
-        hub = make_hub()
-        hub.send(*[envelope("school-a", c, salt=f"own-{i}")
-                   for i, c in enumerate(CprGen(10507).take(2))])
-        backup = top / "backup"
-        hub.hubctl("backup", str(backup))
-        hub.stop()
+        hub, backup = two_events_backed_up(make_hub, top, 10507, "own")
         state = top / "state"
         state.mkdir()
         os.chown(state, svc.pw_uid, svc.pw_gid)
