@@ -34,6 +34,18 @@ def journal_run(cmd, tmp_path, name, stream=None):
     return p, err.read_text().splitlines()
 
 
+def stopped_at_err(cmd, tmp_path, name):
+    """cmd run under a journal stream stops the run (exit 3), and every
+    line it wrote of why carries the err priority: (its stderr lines, the
+    adapter's own)."""
+    p, err = journal_run(cmd, tmp_path, name)
+    assert p.returncode == EXIT_FATAL
+    stops = [line for line in err if "adapter-school:" in line]
+    assert stops and all(line.startswith("<3>adapter-school: ")
+                         for line in stops), err
+    return err, stops
+
+
 def test_under_the_journal_bad_rows_are_warnings_and_what_stops_a_run_err(
         make_hub, tmp_path):
     """ADAPTERS.md, "Running unattended": under the unit the bad rows
@@ -65,24 +77,15 @@ def test_under_the_journal_bad_rows_are_warnings_and_what_stops_a_run_err(
     # A watcher that cannot watch its directory stops at err.
     not_dir = tmp_path / "spool"
     not_dir.write_text("")
-    p, err = journal_run(hub.adapter_cmd("watch", not_dir), tmp_path,
-                         "watch")
-    assert p.returncode == EXIT_FATAL
-    stops = [line for line in err if "adapter-school:" in line]
-    assert stops and all(line.startswith("<3>adapter-school: ")
-                         for line in stops), err
+    err, stops = stopped_at_err(hub.adapter_cmd("watch", not_dir),
+                                tmp_path, "watch")
     assert any(f"{not_dir} is not a directory" in line
                for line in stops), err
 
     # A whole-file problem stops the run: err too.
     empty = hub.inputs_dir / "tom.csv"
     empty.write_text("")
-    p, err = journal_run(hub.adapter_cmd("import", empty), tmp_path,
-                         "empty")
-    assert p.returncode == EXIT_FATAL
-    stops = [line for line in err if "adapter-school:" in line]
-    assert stops and all(line.startswith("<3>adapter-school: ")
-                         for line in stops), err
+    stopped_at_err(hub.adapter_cmd("import", empty), tmp_path, "empty")
 
     # JOURNAL_STREAM naming another stream (a script's 2>>FILE): plain.
     p, err = journal_run(hub.adapter_cmd("--window", "0", "import", path),
