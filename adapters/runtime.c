@@ -888,6 +888,13 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	}
 	if (!options_apply(rt, rest[0]))
 		return ADAPTER_EXIT_FATAL;
+	/* "import --json maybe f.csv": no file maybe, so the word was meant
+	 * for --json; a file of that name is imported as it is. */
+	for (int i = 1; import && i < nrest; i++)
+		if (ug_config_after_flag(rt->cfg, i) &&
+		    access(rest[i], F_OK) != 0 && errno == ENOENT &&
+		    ug_config_stray_word(rt->cfg, rt->program, i))
+			return ADAPTER_EXIT_FATAL;
 	if (setup(rt, &diag) != UG_OK) {
 		adapter__fatal(rt, "%s", diag.reason);
 		return finish(rt, true);

@@ -678,6 +678,12 @@ ug_config_stray_word(const ug_config *cfg, const char *program, int i)
 	return flag != NULL;
 }
 
+bool
+ug_config_after_flag(const ug_config *cfg, int i)
+{
+	return i >= 0 && i < cfg->options && cfg->rest_flag[i];
+}
+
 const char *
 ug_config_get(const ug_config *cfg, const char *name)
 {

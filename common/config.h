@@ -52,6 +52,12 @@ int ug_config_rest_options(const ug_config *cfg);
  */
 bool ug_config_stray_word(const ug_config *cfg, const char *program, int i);
 /*
+ * Whether rest word i stands right after a yes/no option ("--json maybe"):
+ * a word a command would take as its argument (a file to import, an audit
+ * verb) that its user may have meant as the option's value.
+ */
+bool ug_config_after_flag(const ug_config *cfg, int i);
+/*
  * The --config files of argv, in the order ug_config_load reads them
  * ("--config FILE" or "--config=FILE"; not the value of another option,
  * nothing after "--" or "--help"): start with *pos = 0; each call returns

@@ -1156,8 +1156,11 @@ main(int argc, char **argv)
 				   cmd, verb ? " " : "", verb ? id : "",
 				   rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
-		ug_eprintf("hubctl: audit needs verify or show (see "
-			   "--help)\n");
+		/* "audit --json maybe": maybe was meant for --json. */
+		if (!ug_config_after_flag(cfg, 1) ||
+		    !ug_config_stray_word(cfg, "hubctl", 1))
+			ug_eprintf("hubctl: audit needs verify or show (see "
+				   "--help)\n");
 	} else if (!options_apply(cfg, cmd, audit ? id : NULL)) {
 		rc = 2;
 	} else if (!values_ok(cfg, cmd, id)) {

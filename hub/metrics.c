@@ -204,6 +204,24 @@ put(text *t, const char *fmt, ...)
 	}
 }
 
+/* The shortest of 15-17 significant digits that reads back as the same
+ * double: 0.011, not %.17g's 0.010999999999999999. */
+struct number {
+	char text[32];
+};
+
+static struct number
+number(double v)
+{
+	struct number n;
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(n.text, sizeof n.text, "%.*g", digits, v);
+		if (strtod(n.text, NULL) == v)
+			break;
+	}
+	return n;
+}
+
 static void
 head(text *t, const char *name, const char *type, const char *help)
 {
@@ -221,7 +239,7 @@ static void
 gauge(text *t, const char *name, const char *help, double v)
 {
 	head(t, name, "gauge", help);
-	put(t, "%s %.17g\n", name, v);
+	put(t, "%s %s\n", name, number(v).text);
 }
 
 static void
@@ -232,8 +250,8 @@ hist(text *t, const char *name, const char *help, const histogram *hg,
 	for (size_t i = 0; i < NBOUNDS; i++)
 		put(t, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
 		    (unsigned long long)hg->buckets[i]);
-	put(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.17g\n%s_count %llu\n",
-	    name, (unsigned long long)hg->count, name, hg->sum, name,
+	put(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %s\n%s_count %llu\n", name,
+	    (unsigned long long)hg->count, name, number(hg->sum).text, name,
 	    (unsigned long long)hg->count);
 }
 
@@ -385,9 +403,9 @@ per_env(text *t, const char *name, const char *help, double log,
 	double derived, double ids)
 {
 	head(t, name, "gauge", help);
-	put(t, "%s{env=\"log\"} %.17g\n%s{env=\"derived\"} %.17g\n", name, log,
-	    name, derived);
-	put(t, "%s{env=\"ids\"} %.17g\n", name, ids);
+	put(t, "%s{env=\"log\"} %s\n%s{env=\"derived\"} %s\n", name,
+	    number(log).text, name, number(derived).text);
+	put(t, "%s{env=\"ids\"} %s\n", name, number(ids).text);
 }
 
 static void

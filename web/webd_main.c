@@ -280,8 +280,10 @@ main(int argc, char **argv)
 	}
 	if (inet_pton(AF_INET, ug_config_get(cfg, "listen_address"),
 		      &addr.sin_addr) != 1) {
-		ug_eprintf("webd: %slisten_address: not an IPv4 address\n",
-			   ug_config_where(cfg, "listen_address"));
+		ug_eprintf("webd: %slisten_address must be an IPv4 address "
+			   "such as 127.0.0.1, not '%.60s'\n",
+			   ug_config_where(cfg, "listen_address"),
+			   ug_config_get(cfg, "listen_address"));
 		rc = 2;
 		goto done;
 	}

@@ -46,6 +46,14 @@ def test_a_stray_word_after_a_yes_no_option_names_the_option(tmp_path):
          "--help)\n"),
         (["hubctl", "--data_dir", data, "audit", "show", "--json", "x"],
          f"hubctl: json {BOOL_RULE}, not 'x'\n"),
+        (["hubctl", "--data_dir", data, "audit", "--json", "maybe"],
+         f"hubctl: json {BOOL_RULE}, not 'maybe'\n"),
+        (["hubctl", "--data_dir", data, "--json", "audit", "maybe"],
+         "hubctl: audit needs verify or show (see --help)\n"),
+        (["webd", "--gateway", "web-1", "--keys_dir", keys,
+          "--listen_address", "127.0.0"],
+         "webd: listen_address must be an IPv4 address such as 127.0.0.1, "
+         "not '127.0.0'\n"),
         (["inbox", "--caseworker", "cw-anna", "--keys_dir", keys, "--list",
           "stray"], f"inbox: list {BOOL_RULE}, not 'stray'\n"),
         (["inbox", "--caseworker", "cw-anna", "--keys_dir", keys,
@@ -65,6 +73,30 @@ def test_a_stray_word_after_a_yes_no_option_names_the_option(tmp_path):
                    f"`inbox: list {BOOL_RULE}, not 'WORD'`",
                    f"`inbox: list {BOOL_RULE}, not 'stray'`"):
         assert quoted in flat, quoted
+
+
+def test_import_takes_a_stray_word_after_a_yes_no_option_as_its_value(
+        tmp_path):
+    """OPERATIONS.md "Start and stop": `adapter-school import --json maybe
+    uge19.csv` names the setting, exit 3, and imports nothing; a file that
+    is there under such a name is a file to import, not a value."""
+    keys = str(tmp_path / "nokeys")
+    (tmp_path / "uge19.csv").write_text("cpr,date\n")
+    cmd = ["adapter-school", "--agency", "school-a", "--keys_dir", keys,
+           "import", "--json", "maybe", str(tmp_path / "uge19.csv")]
+    p = run(*cmd)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        3, "", f"adapter-school: json {BOOL_RULE}, not 'maybe'\n")
+    (tmp_path / "maybe").write_text("cpr,date\n")
+    p = subprocess.run([binary(cmd[0]), *cmd[1:]], capture_output=True,
+                       text=True, timeout=20, cwd=tmp_path)
+    assert p.returncode == 3 and "must be true or false" not in p.stderr, \
+        p.stderr
+    assert "keys" in p.stderr, p.stderr
+    flat = doc_text()
+    assert "`adapter-school import --json maybe uge19.csv`" in flat
+    assert "`webd: listen_address must be an IPv4 address such as " \
+        "127.0.0.1, not 'X'`" in flat
 
 
 def a_backup_to_restore(make_hub, tmp_path, seed, salt):

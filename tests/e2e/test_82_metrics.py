@@ -45,7 +45,19 @@ def scrape(hub):
         key = (m.group(1), labels)
         assert key not in samples, f"sample twice: {line}"
         samples[key] = float(m.group(4))
+        assert shortest(m.group(4)), f"more digits than it needs: {line}"
     return samples, types
+
+
+def shortest(text):
+    """A value printed with no more significant digits than it takes to
+    read back the same (0.011, not 0.010999999999999999)."""
+    v = float(text)
+    if v != v or v in (float("inf"), float("-inf")):
+        return True
+    mantissa = re.sub(r"[eE].*", "", text).lstrip("-").replace(".", "")
+    digits = len(mantissa.strip("0")) or 1
+    return digits <= 15 or float(f"{v:.{digits - 1}g}") != v
 
 
 def value(samples, name, **labels):
