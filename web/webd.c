@@ -34,9 +34,11 @@
 #define BODY_MAX	 (16 * 1024) /* a form is far smaller */
 #define FIELDS_MAX	 16
 #define WEB_ACK_NOTE_MAX 200 /* bytes the hub keeps of one (PROTOCOL.md) */
-#define ALERT_PAGE	 50  /* the hub's largest OPEN_ALERTS page */
-#define ALERT_PAGES	 100 /* 5,000 open alerts: what the hub orders */
-#define TIMELINE_PAGE	 400 /* the hub's largest TIMELINE answer */
+/* How far hubd's count of a session's lifetime may run ahead of webd's. */
+#define LIFETIME_CLOCKS_APART_MS 2000
+#define ALERT_PAGE		 50 /* the hub's largest OPEN_ALERTS page */
+#define ALERT_PAGES		 100 /* 5,000 open alerts: what the hub orders */
+#define TIMELINE_PAGE		 400 /* the hub's largest TIMELINE answer */
 #define TIMELINE_PAGES                                                        \
 	50 /* 5,000 entries (the hub's most) and room for                     \
 	    * answers shortened to fit a frame */
@@ -643,13 +645,20 @@ simple_page(ctx *x, unsigned status, const char *title, const char *text)
 static enum MHD_Result
 session_ended(ctx *x)
 {
+	/* hubd ends a session at its lifetime by its own clock, which may
+	 * run a moment ahead of webd's count from the same login: a session
+	 * that close to its lifetime ended by it, and the user is told so. */
+	bool lifetime =
+	    x->s && ug_mono_ms() - x->s->born + LIFETIME_CLOCKS_APART_MS >=
+			x->w->opts.lifetime_ms;
 	if (x->s)
 		memset(x->s, 0, sizeof *x->s);
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
 	if (r)
 		cookie(x, r, "ug_session", "", COOKIE_CLEAR);
-	return redirect(x, "/login?ended=1", r);
+	return redirect(
+	    x, lifetime ? "/login?ended=lifetime" : "/login?ended=1", r);
 }
 
 /* Every frame sent through here in a session (not the live list's
