@@ -443,8 +443,8 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                           "65535"),
         (["--hub_timeout", "601"], "webd: hub_timeout must be a whole "
                                    "number from 1 to 600"),
-        (["--listen_address", "localhost"], "webd: listen_address: not an "
-                                            "IPv4 address"),
+        (["--listen_address", "localhost"], "webd: listen_address must be "
+         "an IPv4 address such as 127.0.0.1, not 'localhost'"),
         # An id hubctl would never register (and a path out of keys_dir).
         (["--gateway", "../web-x"], "webd: gateway '../web-x' is not a "
                                     "valid id (1-63 of a-z 0-9 . _ -, "
