@@ -1,0 +1,315 @@
+"""114 rules, fourth round: docs/RULES.md's worked examples and tables run
+literally, as a municipal analyst checks them: the same dates, ages and
+counts as the page, and every detail it states compared.
+
+2026-09-07 is a Monday; escalation is out of the way (rules_hub)."""
+
+import re
+
+from hubtest import (CprGen, ev_absence, ev_dropout, ev_dropout_risk,
+                     ev_enrolment, ev_missed_activation, ev_readiness,
+                     ev_referral, event, rules_hub)
+from test_41_rules_followup import corrected
+
+
+def rules_table():
+    """RULES.md §2's table: rule name -> its number and default
+    priority, as the page states them."""
+    from hubtest import ROOT
+    text = (ROOT / "docs" / "RULES.md").read_text()
+    return {name: (int(n), prio) for n, name, prio in re.findall(
+        r"^\| (\d+) \| `([a-z_.]+)` \| [^|]+\| ([A-Z]+) \|", text, re.M)}
+
+
+def every_rule_raised(make_hub, rules):
+    """Each rule of RULES.md §2 raised once by its own case, on a hub
+    with `rules`: {rule: (its alert, the sequence of the event that
+    raised it or started its timer)}, checked against the page's due
+    dates, recipients and log line on the way."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules=dict({"combined.enabled": "yes",
+                                "absence.quarter.enabled": "yes"}, **rules))
+    gen = CprGen(11401)
+    adult = lambda: gen.born("2001-02-03")      # no legal clocks
+    rolling, warn, notify, risk, ready, shared, comb, miss, back, fixed = \
+        (adult() for _ in range(10))
+    late, offered = gen.born("2010-05-01"), gen.born("2010-06-01")   # 16
+    treat = adult()
+    people = [rolling, warn, notify, risk, ready, shared, comb, miss, back,
+              fixed, late, offered, treat]
+    for cpr in people:
+        hub.assign(cpr, "cw-anna")
+    not_ready = ev_readiness(fixed, "2026-09-04", 9, not_ready_social=True)
+    sent = dict(zip([
+        "absence.rolling", "warn-1", "absence.quarter.warn", "notify-1",
+        "absence.quarter.notify", "dropout_risk", "readiness", "addiction",
+        "comb-1", "comb-2", "combined", "miss-1", "missed_activation",
+        "back", "fixed", "dropout", "offered", "treat"], hub.send(
+        ev_absence(rolling, "2026-08-31", 6),
+        # 6 of 30 then 0 of 30: rolling 20 % (its alert), then the
+        # quarter's 6 of 60 over 10 school days, 10 %: the warning.
+        ev_absence(warn, "2026-08-10", 6), ev_absence(warn, "2026-08-17", 0),
+        # 9 of 60, 15 %: the notify level, one alert.
+        ev_absence(notify, "2026-08-10", 9),
+        ev_absence(notify, "2026-08-17", 0),
+        ev_dropout_risk(risk, "2026-09-04"),
+        ev_readiness(ready, "2026-09-04", 9, not_ready_academic=True),
+        ev_referral(shared, "2026-09-07", consent={"given": True}),
+        ev_absence(comb, "2026-08-31", 6), ev_dropout_risk(comb, "2026-09-03"),
+        ev_missed_activation(comb, "2026-09-04"),
+        ev_missed_activation(miss, "2026-09-01"),
+        ev_missed_activation(miss, "2026-09-03"),
+        ev_dropout(back, "2026-09-07"), not_ready,
+        ev_dropout(late, "2026-09-07"), ev_dropout(offered, "2026-09-07"),
+        ev_referral(treat, "2026-09-07",
+                    consent={"given": True, "scope": "all"}))))
+    hub.wait_applied()
+    alerts = {}
+
+    def collect(who, n):
+        for a in hub.peek(who, n):
+            alerts.setdefault(a["alert_id"], a)
+
+    collect("cw-anna", 17)
+    dropout_id = [a for a in alerts.values() if a["rule"] == "dropout"
+                  and a["cpr"] == offered][0]["alert_id"]
+    hub.set_clock("2026-09-09T10:00:00")
+    rc, _, err = hub.record("cw-anna", "contact", dropout_id, "phone")
+    assert rc == 0, err
+    [sent["enrolment"], sent["ready again"]] = hub.send(
+        ev_enrolment(back, "2026-09-14"),
+        corrected(not_ready, ev_readiness(fixed, "2026-09-04", 9,
+                                          ready=True)))
+    hub.advance("2026-09-11T00:00:00")      # late's contact warning
+    hub.advance("2026-09-15T00:00:00")      # ... and its miss
+    hub.advance("2026-09-22T00:00:00")      # treat's treatment deadline
+    hub.advance("2026-10-08T00:00:00")      # gaps; offered's offer warning
+    hub.advance("2026-10-10T00:00:00")      # offered's offer missed
+    collect("cw-anna", 20)
+    collect("desk-dora", 6)
+    owner = {"absence.rolling": rolling, "absence.quarter.warn": warn,
+             "absence.quarter.notify": notify, "dropout": late,
+             "dropout_risk": risk, "readiness": ready, "addiction": shared,
+             "combined": comb, "transition_gap": late, "back_on_track": back,
+             "deadline.contact.warn": late, "deadline.contact.missed": late,
+             "deadline.offer.warn": offered, "deadline.offer.missed": offered,
+             "deadline.treatment.missed": treat, "missed_activation": miss,
+             "withdrawn": fixed}
+    got = {a["rule"]: a for a in alerts.values()
+           if owner.get(a["rule"]) == a["cpr"]}
+    assert len(got) == 17, sorted(got)
+    seq = dict(sent, **{"absence.quarter.warn": sent["absence.quarter.warn"],
+                        "dropout": sent["dropout"],
+                        "transition_gap": sent["dropout"],
+                        "deadline.contact.warn": sent["dropout"],
+                        "deadline.contact.missed": sent["dropout"],
+                        "deadline.offer.warn": sent["offered"],
+                        "deadline.offer.missed": sent["offered"],
+                        "deadline.treatment.missed": sent["treat"],
+                        "back_on_track": sent["enrolment"],
+                        "withdrawn": sent["ready again"]})
+    desk = {"deadline.contact.warn", "deadline.contact.missed",
+            "deadline.offer.warn", "deadline.offer.missed",
+            "deadline.treatment.missed"}
+    due = {"absence.rolling": "2026-09-14",
+           "absence.quarter.warn": "2026-09-14",
+           "absence.quarter.notify": "2026-09-09",       # 2 working days
+           "dropout": "2026-09-14", "dropout_risk": "2026-09-14",
+           "readiness": "2026-09-21",                    # 10 working days
+           "addiction": "2026-09-14", "combined": "2026-09-14",
+           "transition_gap": "2026-10-15",               # from Thu 10-08
+           "back_on_track": "",
+           "deadline.contact.warn": "2026-09-14",        # the deadline
+           "deadline.contact.missed": "2026-09-15",      # today
+           "deadline.offer.warn": "2026-10-09",
+           "deadline.offer.missed": "2026-10-10",        # a Saturday
+           "deadline.treatment.missed": "2026-09-22",
+           "missed_activation": "2026-09-14", "withdrawn": ""}
+    log = hub.log_text()
+    for rule, a in got.items():
+        recipient = "duty-desk" if rule in desk else "cw-anna"
+        assert (a["alert_id"][:16], a["recipient"], a["due"]) == \
+            ("%016x" % seq[rule], recipient, due[rule]), (rule, a)
+        assert f"HUB-ALERT alert {a['alert_id']} ({rule}) raised for " \
+            f"{recipient}" in log, rule
+    return got
+
+
+def test_every_row_of_the_rules_table_as_raised(make_hub):
+    """RULES.md §2, row by row: each rule raised once by its own case,
+    with the number the table gives in the last byte of its id (the
+    raising event's sequence before it: for a timer, the event that
+    started it), the default priority, the recipient and the due date
+    the table states ("working days" counted from the hub's today when
+    the alert is raised), and logged `HUB-ALERT alert <id> (<rule>)
+    raised for <recipient>`."""
+    table = rules_table()
+    assert len(table) == 17, table
+    got = every_rule_raised(make_hub, {})
+    assert sorted(got) == sorted(table)
+    for rule, (number, priority) in table.items():
+        assert (got[rule]["alert_id"][16:], got[rule]["priority"]) == \
+            ("%02x" % number, priority), rule
+
+
+# RULES.md §10's settings table: a priority setting for each rule but the
+# missed deadlines (always HIGH) and `withdrawn` (always LOW); the two
+# warnings share deadline.priority.
+PRIORITIES = {
+    "dropout.priority": ("low", ["dropout"]),
+    "dropout_risk.priority": ("urgent", ["dropout_risk"]),
+    "absence.rolling.priority": ("high", ["absence.rolling"]),
+    "absence.quarter.priority": ("urgent", ["absence.quarter.warn"]),
+    "absence.quarter.notify_priority": ("low", ["absence.quarter.notify"]),
+    "readiness.priority": ("high", ["readiness"]),
+    "addiction.priority": ("low", ["addiction"]),
+    "combined.priority": ("low", ["combined"]),
+    "transition_gap.priority": ("normal", ["transition_gap"]),
+    "back_on_track.priority": ("urgent", ["back_on_track"]),
+    "deadline.priority": ("normal", ["deadline.contact.warn",
+                                     "deadline.offer.warn"]),
+    "missed_activation.priority": ("urgent", ["missed_activation"]),
+}
+
+
+def test_every_priority_setting_of_the_settings_table(make_hub):
+    """RULES.md §10, each `*.priority` row set away from its default:
+    the alerts of its rule carry it (written in any case); a missed
+    deadline stays HIGH and a `withdrawn` notice LOW (§2)."""
+    got = every_rule_raised(make_hub, {
+        name: value.upper() if i % 2 else value
+        for i, (name, (value, _)) in enumerate(PRIORITIES.items())})
+    want = {rule: value.upper() for value, rules in PRIORITIES.values()
+            for rule in rules}
+    want.update({r: "HIGH" for r in ("deadline.contact.missed",
+                                     "deadline.offer.missed",
+                                     "deadline.treatment.missed")},
+                withdrawn="LOW")
+    assert {r: a["priority"] for r, a in got.items()} == want
+
+
+def test_the_missed_activation_example_as_written(make_hub):
+    """RULES.md §3, "Missed activations", its example with the defaults:
+    misses on 03-02 and 03-20 alert with the second; 03-25 and 04-10 add
+    nothing (before 04-19); 04-25 alerts (04-10 and 04-25 within
+    03-27..04-25); a single miss on 06-30 does not. The explanation as
+    the page words it, for a miss with activity A1 sent by jobcenter-a
+    for jc-albertslund."""
+    hub = rules_hub(make_hub, "2026-07-01T08:00:00")
+    cpr = CprGen(11402).born("2004-04-04")
+    hub.assign(cpr, "cw-anna")
+
+    def miss(day):
+        return event("jobcenter-a", cpr, "missed_activation",
+                     jobcenter="jc-albertslund", date=day, activity="A1")
+
+    raised = []
+    for day, alerts in (("2026-03-02", 0), ("2026-03-20", 1),
+                        ("2026-03-25", 1), ("2026-04-10", 1),
+                        ("2026-04-25", 2), ("2026-06-30", 2)):
+        [seq] = hub.send(miss(day))
+        assert hub.wait_applied()["alerts"] == alerts, day
+        if len(raised) < alerts:
+            raised.append(seq)
+    got = sorted(hub.peek("cw-anna", 2), key=lambda a: a["alert_id"])
+    assert [a["alert_id"] for a in got] == \
+        ["%016x10" % s for s in raised]
+    first, second = got
+    assert (first["rule"], first["priority"], first["due"]) == \
+        ("missed_activation", "NORMAL", "2026-07-08")
+    assert first["explanation"].startswith(
+        "jc-albertslund (sent by jobcenter-a) reported a missed activation "
+        "on 2026-03-20 (activity A1): 2 missed within 30 days."), first
+    assert second["explanation"].startswith(
+        "jc-albertslund (sent by jobcenter-a) reported a missed activation "
+        "on 2026-04-25 (activity A1): 2 missed within 30 days."), second
+    # Its evidence is the miss that reached the count alone.
+    assert [(e["type"], e["agency"], e["period_start"])
+            for e in first["evidence"]] == \
+        [("MissedActivation", "jobcenter-a", "2026-03-20")]
+
+
+def test_the_quarter_split_of_7_of_31_over_3_and_2_school_days(make_hub):
+    """RULES.md §3, "A report that spans a quarter boundary": 7 of 31
+    over 3 + 2 school days is 4 of 19 in Q3 and 3 of 12 in Q4. The week
+    2026-09-28..10-02 (Monday to Friday) after two Q3 weeks of 3 and 2
+    unlawful of 30 makes Q3 9 of 79 over 13 school days (11.4 %, Q3's
+    warning: its part reaches back); the week after and the week after
+    the autumn holiday (0 and 5 of 30) make Q4 8 of 72 over 12 (11.1 %)."""
+    hub = rules_hub(make_hub, "2026-10-26T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(11403).born("2011-03-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-09-14", 3),
+             ev_absence(cpr, "2026-09-21", 2),
+             ev_absence(cpr, "2026-09-28", 7, expected=31))
+    assert hub.wait_applied()["alerts"] == 1
+    [q3] = hub.peek("cw-anna", 1)
+    assert q3["title"] == "Unlawful absence 11.4 % last quarter (level 10 %)"
+    assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 9 " \
+        "of 79 expected lessons as unlawful absence (11.4 %, 13 school " \
+        "days reported)" in q3["explanation"], q3
+    # The evidence is the report with its own period and figures.
+    assert [(e["period_start"], e["period_end"]) for e in q3["evidence"]] \
+        == [("2026-09-28", "2026-10-02")]
+    hub.send(ev_absence(cpr, "2026-10-05", 0),
+             ev_absence(cpr, "2026-10-19", 5))
+    assert hub.wait_applied()["alerts"] == 2
+    [q4] = [a for a in hub.peek("cw-anna", 2) if a["alert_id"] !=
+            q3["alert_id"]]
+    assert q4["title"] == "Unlawful absence 11.1 % this quarter (level 10 %)"
+    assert "In the quarter 2026-10-01 to 2026-12-31 the school reported 8 " \
+        "of 72 expected lessons as unlawful absence (11.1 %, 12 school " \
+        "days reported)" in q4["explanation"], q4
+
+
+def test_rules_switched_off_still_give_their_signals(make_hub):
+    """RULES.md §10's `*.enabled` rows set to no, the combined rule on:
+    §5 notes a signal "even if the signal's own alert is disabled", so a
+    dropout, a dropout risk and one missed activation combine with none
+    of their own alerts, as do a not-ready assessment, a shared referral
+    (`addiction.enabled`: consent always applies) and two misses.
+    `dropout.enabled = no` (§3): no alert and no legal clock for a
+    16-year-old, the gap clock and the signal remain."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules={
+        "combined.enabled": "yes", "dropout.enabled": "no",
+        "dropout_risk.enabled": "no", "readiness.enabled": "no",
+        "addiction.enabled": "no", "missed_activation.enabled": "no"})
+    gen = CprGen(11404)
+    first, second, gap = (gen.born("2010-05-05") for _ in range(3))
+    for cpr in (first, second, gap):
+        hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(first, "2026-09-01"),
+             ev_dropout_risk(first, "2026-09-02"),
+             ev_readiness(second, "2026-09-01", 9, not_ready_social=True),
+             ev_referral(second, "2026-09-02", consent={"given": True}),
+             ev_dropout(gap, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 0
+    [seq] = hub.send(ev_missed_activation(first, "2026-09-03"))
+    assert hub.wait_applied()["alerts"] == 1
+    [c] = hub.peek("cw-anna", 1)
+    assert (c["rule"], c["cpr"], c["alert_id"]) == \
+        ("combined", first, "%016x08" % seq)
+    assert c["explanation"].startswith(
+        "Signals for this young person: dropout (college-a, 2026-09-01), "
+        "dropout risk (college-a, 2026-09-02), missed activation "
+        "(jobcenter-a, 2026-09-03)."), c
+    [seq] = hub.send(ev_missed_activation(second, "2026-09-04"))
+    hub.send(ev_missed_activation(second, "2026-09-05"))
+    assert hub.wait_applied()["alerts"] == 2
+    [c] = [a for a in hub.peek("cw-anna", 2) if a["cpr"] == second]
+    assert (c["rule"], c["alert_id"]) == ("combined", "%016x08" % seq)
+    assert c["explanation"].startswith(
+        "Signals for this young person: not education-ready (school-a, "
+        "2026-09-01), addiction referral (addiction-a, 2026-09-02), missed "
+        "activation (jobcenter-a, 2026-09-04)."), c
+    # No legal clock: nothing on 09-11 (the warning) or 09-15 (the miss).
+    hub.advance("2026-09-15T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.peek("desk-dora", 0)
+    # The gap clock remains: 30 days on, the gap alerts.
+    hub.advance("2026-10-08T00:00:00")
+    gaps = [a for a in hub.peek("cw-anna", 3) if a["rule"] ==
+            "transition_gap"]
+    assert [a["cpr"] for a in gaps] == [gap], gaps
