@@ -5,6 +5,7 @@ counts as the page, and every detail it states compared.
 2026-09-07 is a Monday; escalation is out of the way (rules_hub)."""
 
 import re
+import shutil
 
 from hubtest import (CprGen, ev_absence, ev_dropout, ev_dropout_risk,
                      ev_enrolment, ev_missed_activation, ev_readiness,
@@ -132,7 +133,7 @@ def every_rule_raised(make_hub, rules):
             ("%016x" % seq[rule], recipient, due[rule]), (rule, a)
         assert f"HUB-ALERT alert {a['alert_id']} ({rule}) raised for " \
             f"{recipient}" in log, rule
-    return got
+    return hub, got
 
 
 def test_every_row_of_the_rules_table_as_raised(make_hub):
@@ -145,7 +146,7 @@ def test_every_row_of_the_rules_table_as_raised(make_hub):
     raised for <recipient>`."""
     table = rules_table()
     assert len(table) == 17, table
-    got = every_rule_raised(make_hub, {})
+    hub, got = every_rule_raised(make_hub, {})
     assert sorted(got) == sorted(table)
     for rule, (number, priority) in table.items():
         assert (got[rule]["alert_id"][16:], got[rule]["priority"]) == \
@@ -176,7 +177,7 @@ def test_every_priority_setting_of_the_settings_table(make_hub):
     """RULES.md §10, each `*.priority` row set away from its default:
     the alerts of its rule carry it (written in any case); a missed
     deadline stays HIGH and a `withdrawn` notice LOW (§2)."""
-    got = every_rule_raised(make_hub, {
+    _, got = every_rule_raised(make_hub, {
         name: value.upper() if i % 2 else value
         for i, (name, (value, _)) in enumerate(PRIORITIES.items())})
     want = {rule: value.upper() for value, rules in PRIORITIES.values()
@@ -313,3 +314,85 @@ def test_rules_switched_off_still_give_their_signals(make_hub):
     gaps = [a for a in hub.peek("cw-anna", 3) if a["rule"] ==
             "transition_gap"]
     assert [a["cpr"] for a in gaps] == [gap], gaps
+
+
+def test_a_rebuild_raises_the_table_again_and_nothing_more(make_hub):
+    """RULES.md §1: "A replay after a crash raises the same ids, and the
+    store keeps each once"; §6: a replay "raises the alerts that were
+    raised, and no others". Every rule of the table raised, derived/
+    deleted (OPERATIONS.md), hubd replays the whole log with its timers
+    in the hub clock's order: the same open alerts, no new one."""
+    hub, got = every_rule_raised(make_hub, {})
+    before = hub.stats()["alerts"]
+    lists = {who: sorted(a["alert_id"] for a in hub.peek(who, n))
+             for who, n in (("cw-anna", 20), ("desk-dora", 6))}
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY")
+    hub.settle()
+    assert hub.stats()["alerts"] == before
+    for who, ids in lists.items():
+        assert sorted(a["alert_id"] for a in hub.peek(who, len(ids))) == \
+            ids, who
+    hub.peek("cw-bob", 0)
+
+
+def test_the_rolling_withdrawal_example_as_written(make_hub):
+    """RULES.md §3, "Corrections", AbsenceReport: a correction that takes
+    the rolling rate back under the threshold withdraws the open alert:
+    "school-a corrected its report for 2026-09-07 to 2026-09-11: absence
+    is now 4 of 120 expected lessons (3.3 %), under the threshold of
+    10 %" (the window's figures after the correction), in a notice worded
+    as "Withdrawing" says, with the correction as its evidence (its
+    period and figures), no due, to the alert's recipient."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.min_days": "10"})
+    cpr = CprGen(11405).born("2011-06-06")
+    hub.assign(cpr, "cw-anna")
+    week = ev_absence(cpr, "2026-09-07", 12)
+    hub.send(ev_absence(cpr, "2026-08-17", 0), ev_absence(cpr, "2026-08-24", 1),
+             ev_absence(cpr, "2026-08-31", 1), week)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "absence.rolling"
+    [seq] = hub.send(corrected(week, ev_absence(cpr, "2026-09-07", 2)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert (w["alert_id"], w["rule"], w["priority"], w["cpr"], w["due"]) == \
+        ("%016x11" % seq, "withdrawn", "LOW", cpr, "")
+    assert w["title"] == f"Withdrawn: alert {a['alert_id']} (absence.rolling)"
+    assert w["explanation"] == (
+        f"Alert {a['alert_id']} (absence.rolling) is withdrawn: school-a "
+        "corrected its report for 2026-09-07 to 2026-09-11: absence is now "
+        "4 of 120 expected lessons (3.3 %), under the threshold of 10 %. "
+        "Nothing more is expected of you for it.")
+    assert [(e["type"], e["agency"], e["period_start"], e["period_end"],
+             e["lessons_absent"], e["lessons_expected"])
+            for e in w["evidence"]] == \
+        [("AbsenceReport", "school-a", "2026-09-07", "2026-09-11", 2, 30)]
+    hub.wait_log(r"HUB-WITHDRAW alert %s withdrawn after a correction"
+                 % a["alert_id"])
+
+
+def test_a_dropout_of_a_16_year_old_back_already_names_no_clock(make_hub):
+    """RULES.md §3: a dropout reported after an enrolment that started
+    later opens no episode ("Back on track"), so no legal clock runs for
+    a 16-year-old either: the dropout alert asks for contact "as soon as
+    possible", not by a deadline the hub would keep, and no warning or
+    miss follows; `due` is still 5 working days after the hub learned."""
+    hub = rules_hub(make_hub, "2026-10-05T08:00:00")
+    cpr = CprGen(11406).born("2010-05-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_enrolment(cpr, "2026-10-01"))
+    hub.send(ev_dropout(cpr, "2026-09-07", institution="eud-vest"))
+    assert hub.wait_applied()["alerts"] == 1
+    [d] = hub.peek("cw-anna", 1)
+    assert (d["rule"], d["due"], d["explanation"]) == (
+        "dropout", "2026-10-12",
+        "college-a reported that the young person left eud-vest on "
+        "2026-09-07. Rule dropout: a dropout alerts the contact person at "
+        "once. Expected of you: make contact as soon as possible.")
+    hub.advance("2026-10-13T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    assert "HUB-DEADLINE" not in hub.log_text()
