@@ -396,3 +396,42 @@ def test_a_dropout_of_a_16_year_old_back_already_names_no_clock(make_hub):
     hub.advance("2026-10-13T00:00:00")
     assert hub.stats()["alerts"] == 1
     assert "HUB-DEADLINE" not in hub.log_text()
+
+
+def test_a_late_report_reaching_back_alerts_once_then_the_next_judges(
+        make_hub):
+    """RULES.md §3, "Which quarter judges a report": a report that reaches
+    back into the quarter just before is judged there first; if its part
+    reaches a level there, "that is the report's alert ... and the
+    current quarter is judged again with its next report". Q3 ended at
+    5 of 60 (8.3 %); Q4 holds 5 of 60 over 10 school days. The week
+    2026-09-28..10-02 arriving late with 7 of 31 gives Q3 4 of 19 (9 of
+    79, 11.4 %: Q3's warning, the report's one alert) and Q4 3 of 12 (8
+    of 72, 11.1 %: not judged by this report). The next report, 3 of 30,
+    makes Q4 11 of 102 (10.8 %): Q4's warning."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(11407).born("2011-05-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-09-14", 3), ev_absence(cpr, "2026-09-21", 2),
+             ev_absence(cpr, "2026-10-05", 2), ev_absence(cpr, "2026-10-19", 3))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_absence(cpr, "2026-09-28", 7, expected=31))
+    assert hub.wait_applied()["alerts"] == 1
+    [q3] = hub.peek("cw-anna", 1)
+    assert q3["explanation"].startswith(
+        "In the quarter 2026-07-01 to 2026-09-30 the school reported 9 of 79 "
+        "expected lessons as unlawful absence (11.4 %, 13 school days "
+        "reported)."), q3
+    hub.send(ev_absence(cpr, "2026-10-26", 3))
+    assert hub.wait_applied()["alerts"] == 2
+    [q4] = [a for a in hub.peek("cw-anna", 2) if a["alert_id"] !=
+            q3["alert_id"]]
+    assert (q4["rule"], q4["title"]) == (
+        "absence.quarter.warn",
+        "Unlawful absence 10.8 % this quarter (level 10 %)")
+    assert q4["explanation"].startswith(
+        "In the quarter 2026-10-01 to 2026-12-31 the school reported 11 of "
+        "102 expected lessons as unlawful absence (10.8 %, 17 school days "
+        "reported)."), q4
