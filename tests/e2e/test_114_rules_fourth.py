@@ -435,3 +435,95 @@ def test_a_late_report_reaching_back_alerts_once_then_the_next_judges(
         "In the quarter 2026-10-01 to 2026-12-31 the school reported 11 of "
         "102 expected lessons as unlawful absence (10.8 %, 17 school days "
         "reported)."), q4
+
+
+def test_the_texts_rules_md_quotes_word_for_word(make_hub):
+    """The explanations RULES.md quotes, built as the page builds them
+    (its agencies, dates and ages; the hub clock on 2026-09-08 where the
+    page's due is 09-15) and compared whole: the dropout of a 16-year-old
+    with a reason (§3), the dropout risk (§3), the desk's combined alert
+    that leaves a shared referral out (§5), and the contact and offer
+    deadlines' misses (§6)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"combined.enabled": "yes"})
+    gen = CprGen(11408)
+    young, risky, desk, offered = (gen.born("2010-03-03"),
+                                   gen.born("2003-03-03"),
+                                   gen.born("2003-04-04"),
+                                   gen.born("2010-04-04"))
+    for cpr in (young, risky, offered):
+        hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(young, "2026-09-07", institution="college-a",
+                        reason="12"),
+             ev_dropout(offered, "2026-09-07"),
+             ev_dropout_risk(risky, "2026-09-04", reason="absence"),
+             ev_absence(desk, "2026-08-31", 6),
+             ev_referral(desk, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.wait_log(r"HUB-WITHHELD alert of seq \d+ \(addiction\) withheld: "
+                 r"no contact person")
+    hub.set_clock("2026-09-08T09:00:00")
+    hub.send(ev_dropout_risk(desk, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 5
+    mine = {a["cpr"]: a for a in hub.peek("cw-anna", 3)}
+    assert mine[young]["explanation"] == (
+        "college-a reported that the young person left college-a on "
+        "2026-09-07, reason 12. Rule dropout: a dropout alerts the contact "
+        "person at once. The young person is 16 (the legal deadlines apply "
+        "from 15 to 17): the municipality must make contact within 5 "
+        "working days of learning of the dropout and offer a new activity "
+        "within 30 days of the contact; the hub keeps both clocks. "
+        "Expected of you: make contact by 2026-09-14 and record it (inbox "
+        "--contact).")
+    assert mine[risky]["explanation"] == (
+        "college-x sees an imminent risk that the young person drops out "
+        "(assessed 2026-09-04, reason absence). Rule dropout_risk: "
+        "institutions must tell the municipality before the dropout "
+        "happens. Expected of you: contact the young person and the "
+        "institution by 2026-09-14.")
+    [c] = [a for a in hub.peek("desk-dora", 2) if a["rule"] == "combined"]
+    assert (c["cpr"], c["title"], c["explanation"]) == (
+        desk, "3 warning signs within 90 days: cross-disciplinary meeting "
+        "proposed",
+        "Signals for this young person: absence (school-a, 2026-09-04), "
+        "dropout risk (college-a, 2026-09-08), and one more that only the "
+        "young person's contact person may see. Rule combined: 3 or more "
+        "different signals within 90 days raise one combined alert. "
+        "Expected of you: assign a contact person and call a "
+        "cross-disciplinary meeting with the agencies involved by "
+        "2026-09-15.")
+    assert [e["type"] for e in c["evidence"]] == ["DropoutRisk"]
+    # The contact made for one of them on 09-09: its offer is due 10-09.
+    hub.set_clock("2026-09-09T10:00:00")
+    rc, _, err = hub.record("cw-anna", "contact",
+                            mine[offered]["alert_id"], "phone")
+    assert rc == 0, err
+    hub.advance("2026-09-15T00:00:00")
+    hub.advance("2026-10-08T00:00:00")
+    hub.advance("2026-10-10T00:00:00")
+    missed = {a["rule"]: a for a in hub.peek("desk-dora", 6)
+              if a["rule"].endswith(".missed")}
+    m = missed["deadline.contact.missed"]
+    assert (m["cpr"], m["title"], m["explanation"]) == (
+        young, "Legal deadline missed: the duty to contact the young person "
+        "(5 working days after the municipality learned of the dropout)",
+        "The hub keeps the legal clocks. college-a reported the dropout on "
+        "2026-09-07. The deadline passed on 2026-09-14. Rule "
+        "deadline.contact.missed: a missed deadline goes to the duty desk "
+        "and is a fact in the annual status report. Expected of you now: "
+        "make contact with the young person today (phone, then a home "
+        "visit if there is no answer), record it with inbox --contact, and "
+        "note in the case why the deadline was missed.")
+    m = missed["deadline.offer.missed"]
+    assert (m["cpr"], m["title"], m["due"]) == (
+        offered, "Legal deadline missed: the duty to offer a new activity "
+        "(30 days after the contact was made)", "2026-10-10")
+    assert m["explanation"].endswith(
+        "Expected of you now: offer the young person an education, job or "
+        "other activity within the next working days, record it with inbox "
+        "--offer, and note in the case why the deadline was missed."), m
+    [w] = [a for a in hub.peek("desk-dora", 6)
+           if a["rule"] == "deadline.offer.warn"]
+    assert w["explanation"].endswith(
+        "Expected of you: make sure an activity is offered and recorded "
+        "(inbox --offer) before the deadline."), w
