@@ -527,3 +527,35 @@ def test_the_texts_rules_md_quotes_word_for_word(make_hub):
     assert w["explanation"].endswith(
         "Expected of you: make sure an activity is offered and recorded "
         "(inbox --offer) before the deadline."), w
+
+
+def test_a_withdrawn_notice_names_16_alerts_and_closes_the_17th(make_hub):
+    """RULES.md §11: "One `withdrawn` notice names at most 16 alerts: a
+    withdrawal of consent that takes back more of a person's open
+    `addiction` alerts closes the others too, without naming them." 17
+    shared referrals, then the consent withdrawn: one notice naming 16
+    of them (oldest first), and no addiction alert left open. (The
+    treatment clocks out of the way: 60 days.)"""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"deadline.treatment_days": "60"})
+    cpr = CprGen(11409).born("2002-02-02")
+    hub.assign(cpr, "cw-anna")
+    days = ["2026-08-%02d" % d for d in range(15, 32)]
+    hub.send(ev_referral(cpr, days[0], consent={"given": True}),
+             *[ev_referral(cpr, day) for day in days[1:]])
+    assert hub.wait_applied()["alerts"] == 17
+    ids = sorted(a["alert_id"] for a in hub.peek("cw-anna", 17))
+    [seq] = hub.send(ev_referral(cpr, "2026-09-07", stage="TREATMENT_ENDED",
+                                 consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 18
+    [n] = hub.peek("cw-anna", 1)
+    assert (n["alert_id"], n["rule"], n["cpr"], n["evidence"]) == \
+        ("%016x11" % seq, "withdrawn", "", [])
+    assert n["title"] == "Withdrawn: 16 alerts (addiction)"
+    assert n["explanation"] == "Alerts " + ", ".join(ids[:15]) + \
+        f" and {ids[15]} (addiction) are withdrawn: the young person " \
+        "withdrew the consent to share it. Nothing more is expected of " \
+        "you for them."
+    assert hub.stats()["alerts_open"] == 1
+    hub.wait_log(r"HUB-WITHDRAW alert %s withdrawn after a correction"
+                 % ids[16])
