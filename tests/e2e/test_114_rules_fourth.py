@@ -559,3 +559,30 @@ def test_a_withdrawn_notice_names_16_alerts_and_closes_the_17th(make_hub):
     assert hub.stats()["alerts_open"] == 1
     hub.wait_log(r"HUB-WITHDRAW alert %s withdrawn after a correction"
                  % ids[16])
+
+
+def test_a_desks_combined_alert_keeps_its_text_with_a_contact_person(
+        make_hub):
+    """RULES.md §11: "A combined alert raised for the desk (without the
+    referral) keeps that text when a later contact person takes it
+    over": §7 moves the desk's open alerts to the person's new contact
+    person (logged HUB-REROUTE), the alert unchanged but its recipient."""
+    hub = rules_hub(make_hub, "2026-09-08T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(11410).born("2003-04-04")
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_referral(cpr, "2026-09-07", consent={"given": True}),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 2
+    [c] = [a for a in hub.peek("desk-dora", 2) if a["rule"] == "combined"]
+    hub.assign(cpr, "cw-anna", start="2026-09-08")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-anna" % c["alert_id"])
+    [moved] = [a for a in hub.peek("cw-anna", 2) if a["rule"] == "combined"]
+    assert moved["recipient"] == "cw-anna"
+    assert (moved["alert_id"], moved["title"], moved["explanation"],
+            moved["due"], moved["evidence"]) == \
+        (c["alert_id"], c["title"], c["explanation"], c["due"],
+         c["evidence"])
+    assert "one more that only the young person's contact person may " \
+        "see" in moved["explanation"]
+    hub.peek("desk-dora", 0)
