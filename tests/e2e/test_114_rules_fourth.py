@@ -586,3 +586,23 @@ def test_a_desks_combined_alert_keeps_its_text_with_a_contact_person(
     assert "one more that only the young person's contact person may " \
         "see" in moved["explanation"]
     hub.peek("desk-dora", 0)
+
+
+def test_a_report_in_days_adds_up_with_one_in_lessons(make_hub):
+    """RULES.md §11: both measures add a report's figures as they come,
+    whatever its `unit_days`: "a report of 2 of 5 days beside one of 0
+    of 30 lessons is 2 of 35" (5.7 %, over a threshold of 5 %)."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.threshold_pct": "5"})
+    cpr = CprGen(11411).born("2011-07-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-08-31", 0))
+    assert hub.wait_applied()["alerts"] == 0
+    days = ev_absence(cpr, "2026-09-07", 2, expected=5)
+    days.absence_report.unit_days = True
+    hub.send(days)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["explanation"].startswith(
+        "From 2026-08-31 to 2026-09-11 (10 school days reported) the school "
+        "reported 2 of 35 expected lessons absent (5.7 %) in 2 reports."), a
