@@ -6,10 +6,11 @@ counts as the page, and every detail it states compared.
 
 import re
 import shutil
+import signal
 
-from hubtest import (CprGen, ev_absence, ev_dropout, ev_dropout_risk,
-                     ev_enrolment, ev_missed_activation, ev_readiness,
-                     ev_referral, event, rules_hub)
+from hubtest import (NO_ESCALATION, CprGen, ev_absence, ev_dropout,
+                     ev_dropout_risk, ev_enrolment, ev_missed_activation,
+                     ev_readiness, ev_referral, event, rules_hub)
 from test_41_rules_followup import corrected
 
 
@@ -606,3 +607,38 @@ def test_a_report_in_days_adds_up_with_one_in_lessons(make_hub):
     assert a["explanation"].startswith(
         "From 2026-08-31 to 2026-09-11 (10 school days reported) the school "
         "reported 2 of 35 expected lessons absent (5.7 %) in 2 reports."), a
+
+
+def test_a_reload_gives_running_clocks_the_priority_then_in_force(make_hub):
+    """RULES.md §10, "On SIGHUP": timers already scheduled keep their due
+    instants "but are judged, when they fire, by the rules then in force
+    ... a changed priority is the priority of what they raise". A
+    16-year-old's dropout on Monday 2026-09-07 starts the contact clock
+    and the gap clock; a reload then sets the warnings (deadline.priority)
+    to normal and the gap to low: the warning of 09-11 is NORMAL, the
+    miss of 09-15 still HIGH (always), the gap of 10-08 LOW, each at the
+    instant scheduled before the reload."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(11412).born("2010-02-02")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.write_rules(dict(NO_ESCALATION, **{
+        "absence.rolling.min_days": "0", "absence.quarter.enabled": "no",
+        "combined.enabled": "no", "deadline.priority": "normal",
+        "transition_gap.priority": "low"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    for instant, alerts in (("2026-09-10T23:59:59", 1),
+                            ("2026-09-11T00:00:00", 2),
+                            ("2026-09-14T23:59:59", 2),
+                            ("2026-09-15T00:00:00", 3),
+                            ("2026-10-07T23:59:59", 3),
+                            ("2026-10-08T00:00:00", 4)):
+        hub.advance(instant)
+        assert hub.stats()["alerts"] == alerts, instant
+    got = {a["rule"]: a["priority"] for a in
+           hub.peek("desk-dora", 2) + hub.peek("cw-anna", 2)}
+    assert got == {"dropout": "HIGH", "deadline.contact.warn": "NORMAL",
+                   "deadline.contact.missed": "HIGH",
+                   "transition_gap": "LOW"}
