@@ -352,7 +352,8 @@ def test_the_rolling_withdrawal_example_as_written(make_hub):
     cpr = CprGen(11405).born("2011-06-06")
     hub.assign(cpr, "cw-anna")
     week = ev_absence(cpr, "2026-09-07", 12)
-    hub.send(ev_absence(cpr, "2026-08-17", 0), ev_absence(cpr, "2026-08-24", 1),
+    hub.send(ev_absence(cpr, "2026-08-17", 0),
+             ev_absence(cpr, "2026-08-24", 1),
              ev_absence(cpr, "2026-08-31", 1), week)
     assert hub.wait_applied()["alerts"] == 1
     [a] = hub.peek("cw-anna", 1)
@@ -415,8 +416,10 @@ def test_a_late_report_reaching_back_alerts_once_then_the_next_judges(
                            "absence.rolling.enabled": "no"})
     cpr = CprGen(11407).born("2011-05-01")
     hub.assign(cpr, "cw-anna")
-    hub.send(ev_absence(cpr, "2026-09-14", 3), ev_absence(cpr, "2026-09-21", 2),
-             ev_absence(cpr, "2026-10-05", 2), ev_absence(cpr, "2026-10-19", 3))
+    hub.send(ev_absence(cpr, "2026-09-14", 3),
+             ev_absence(cpr, "2026-09-21", 2),
+             ev_absence(cpr, "2026-10-05", 2),
+             ev_absence(cpr, "2026-10-19", 3))
     assert hub.wait_applied()["alerts"] == 0
     hub.send(ev_absence(cpr, "2026-09-28", 7, expected=31))
     assert hub.wait_applied()["alerts"] == 1
