@@ -12,6 +12,7 @@ from hubtest import (NO_ESCALATION, CprGen, ev_absence, ev_dropout,
                      ev_dropout_risk, ev_enrolment, ev_missed_activation,
                      ev_readiness, ev_referral, event, rules_hub)
 from test_41_rules_followup import corrected
+from test_81_report import report
 
 
 def rules_table():
@@ -137,7 +138,7 @@ def every_rule_raised(make_hub, rules):
     return hub, got
 
 
-def test_every_row_of_the_rules_table_as_raised(make_hub):
+def test_every_row_of_the_rules_table_as_raised(make_hub, tmp_path):
     """RULES.md §2, row by row: each rule raised once by its own case,
     with the number the table gives in the last byte of its id (the
     raising event's sequence before it: for a timer, the event that
@@ -152,6 +153,10 @@ def test_every_row_of_the_rules_table_as_raised(make_hub):
     for rule, (number, priority) in table.items():
         assert (got[rule]["alert_id"][16:], got[rule]["priority"]) == \
             ("%02x" % number, priority), rule
+    # The annual status counts them by rule, a row each (OPERATIONS.md,
+    # "The tables, exactly": `back_on_track` and `withdrawn` too).
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert [r[0] for r in tables["alerts"][1:]] == sorted(table) + ["Total"]
 
 
 # RULES.md §10's settings table: a priority setting for each rule but the
