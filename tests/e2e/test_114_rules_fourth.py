@@ -135,6 +135,9 @@ def every_rule_raised(make_hub, rules):
             ("%016x" % seq[rule], recipient, due[rule]), (rule, a)
         assert f"HUB-ALERT alert {a['alert_id']} ({rule}) raised for " \
             f"{recipient}" in log, rule
+        if rule.endswith(".missed"):
+            assert f"HUB-DEADLINE deadline missed: {rule} (seq " \
+                f"{seq[rule]})" in log, rule
     return hub, got
 
 
