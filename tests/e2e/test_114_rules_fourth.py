@@ -12,6 +12,7 @@ from hubtest import (NO_ESCALATION, CprGen, ev_absence, ev_dropout,
                      ev_dropout_risk, ev_enrolment, ev_missed_activation,
                      ev_readiness, ev_referral, event, rules_hub)
 from test_41_rules_followup import corrected
+from test_59_settings import check_config
 from test_81_report import report
 
 
@@ -653,3 +654,19 @@ def test_a_reload_gives_running_clocks_the_priority_then_in_force(make_hub):
     assert got == {"dropout": "HIGH", "deadline.contact.warn": "NORMAL",
                    "deadline.contact.missed": "HIGH",
                    "transition_gap": "LOW"}
+
+
+def test_a_comment_or_blank_line_may_begin_with_no_break_spaces(tmp_path):
+    """RULES.md §10: a line whose first character other than a space, a
+    tab or a no-break space is `#` is a comment, and a line of such
+    blanks alone is blank (a rules file typed in a word processor); the
+    line after them is counted as an editor counts it."""
+    rules = tmp_path / "rules.conf"
+    rules.write_bytes(b"\xc2\xa0# Albertslund\n\t\xc2\xa0 # stricter\n"
+                      b"\xc2\xa0\xc2\xa0\n\xc2\xa0dropout.priority = bad\n")
+    assert check_config("--rules", str(rules)) == (
+        2, "", f"{rules}:4: 'bad' is not a valid value for "
+        "dropout.priority\n")
+    rules.write_bytes(b"\xc2\xa0# Albertslund\n\xc2\xa0\n"
+                      b"absence.rolling.threshold_pct = 8\n")
+    assert check_config("--rules", str(rules))[0] == 0
