@@ -7,10 +7,12 @@ counts as the page, and every detail it states compared.
 import re
 import shutil
 import signal
+import subprocess
 
-from hubtest import (NO_ESCALATION, CprGen, ev_absence, ev_dropout,
-                     ev_dropout_risk, ev_enrolment, ev_missed_activation,
-                     ev_readiness, ev_referral, event, rules_hub)
+from hubtest import (NO_ESCALATION, QUIET, SLOW, CprGen, binary,
+                     ev_absence, ev_dropout, ev_dropout_risk, ev_enrolment,
+                     ev_missed_activation, ev_readiness, ev_referral, event,
+                     rules_hub)
 from test_41_rules_followup import corrected
 from test_59_settings import check_config
 from test_81_report import report
@@ -142,6 +144,25 @@ def every_rule_raised(make_hub, rules):
     return hub, got
 
 
+def inbox_evidence(hub, caseworker):
+    """`inbox` as a caseworker reads it (text, not acknowledged): each
+    open alert's evidence lines, by alert id."""
+    p = subprocess.run(
+        [binary("inbox"), "--caseworker", caseworker, "--keys_dir",
+         str(hub.keys_dir), "--delivery", hub.delivery, "--no_ack",
+         "--idle_exit", str(QUIET)],
+        capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    shown = {}
+    for block in p.stdout.split("=== ")[1:]:
+        lines = block.splitlines()
+        after = lines[lines.index("    evidence:") + 1:] \
+            if "    evidence:" in lines else []
+        shown[lines[0].split()[2]] = [
+            line for line in after if line.startswith("      ")]
+    return shown
+
+
 def test_every_row_of_the_rules_table_as_raised(make_hub, tmp_path):
     """RULES.md §2, row by row: each rule raised once by its own case,
     with the number the table gives in the last byte of its id (the
@@ -238,6 +259,9 @@ def test_the_missed_activation_example_as_written(make_hub):
     assert [(e["type"], e["agency"], e["period_start"])
             for e in first["evidence"]] == \
         [("MissedActivation", "jobcenter-a", "2026-03-20")]
+    # As `inbox` shows it (RULES.md quotes the line).
+    assert inbox_evidence(hub, "cw-anna")[first["alert_id"]] == \
+        ["      2026-03-20              Missed activation  (jobcenter-a)"]
 
 
 def test_the_quarter_split_of_7_of_31_over_3_and_2_school_days(make_hub):
@@ -264,6 +288,9 @@ def test_the_quarter_split_of_7_of_31_over_3_and_2_school_days(make_hub):
     # The evidence is the report with its own period and figures.
     assert [(e["period_start"], e["period_end"]) for e in q3["evidence"]] \
         == [("2026-09-28", "2026-10-02")]
+    assert inbox_evidence(hub, "cw-anna")[q3["alert_id"]] == [
+        "      2026-09-28..2026-10-02    7 of  31 lessons absent  "
+        "(school-a)"]
     hub.send(ev_absence(cpr, "2026-10-05", 0),
              ev_absence(cpr, "2026-10-19", 5))
     assert hub.wait_applied()["alerts"] == 2
