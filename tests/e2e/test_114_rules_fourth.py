@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 
-from hubtest import (NO_ESCALATION, QUIET, SLOW, CprGen, binary,
+from hubtest import (NO_ESCALATION, QUIET, ROOT, SLOW, CprGen, binary,
                      ev_absence, ev_dropout, ev_dropout_risk, ev_enrolment,
                      ev_missed_activation, ev_readiness, ev_referral, event,
                      rules_hub)
@@ -21,7 +21,6 @@ from test_81_report import report
 def rules_table():
     """RULES.md §2's table: rule name -> its number and default
     priority, as the page states them."""
-    from hubtest import ROOT
     text = (ROOT / "docs" / "RULES.md").read_text()
     return {name: (int(n), prio) for n, name, prio in re.findall(
         r"^\| (\d+) \| `([a-z_.]+)` \| [^|]+\| ([A-Z]+) \|", text, re.M)}
@@ -29,9 +28,10 @@ def rules_table():
 
 def every_rule_raised(make_hub, rules):
     """Each rule of RULES.md §2 raised once by its own case, on a hub
-    with `rules`: {rule: (its alert, the sequence of the event that
-    raised it or started its timer)}, checked against the page's due
-    dates, recipients and log line on the way."""
+    with `rules`: (the hub, {rule: its alert}), each alert checked on the
+    way against the page's due dates and recipients, its id against the
+    sequence of the event that raised it or started its timer, and its
+    log lines."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00",
                     rules=dict({"combined.enabled": "yes",
                                 "absence.quarter.enabled": "yes"}, **rules))
