@@ -5,15 +5,14 @@ allowance, the notice address a revoke takes with it), the `audit
 verify` wordings no test quoted whole, and an erased person's export and
 trail. Every hub is privacy-swept at teardown."""
 
-import json
 import shutil
-import subprocess
+import statistics
 import time
 
 import zmq
 
-from hubtest import (AbsenceRow, CprGen, dashed, read_key_file, rules_hub,
-                     wait_for)
+from hubtest import (AbsenceRow, CprGen, curve_dealer, dashed, read_key_file,
+                     rules_hub, wait_for)
 from test_54_gateway_frames import Gateway, gateway_and_passwords, \
     login_asker
 from test_61_audit import edit_audit, show, verify
@@ -176,3 +175,119 @@ def test_verify_names_a_replaced_last_record_and_a_cut_tail_word_for_word(
     edit_audit(hub, lambda pairs: [], db="audit_ckpt")
     rc, out = verify_out(hub)
     assert rc == 0 and out.startswith("audit trail intact: 0 records, "), out
+
+
+def test_every_refused_handshake_is_logged_counted_and_recorded(make_hub):
+    """SECURITY.md "Who can connect": a key is admitted only on its own
+    endpoint; each refusal is logged (`HUB-ZAP`, warn) with the first 8
+    characters of the key, counted and recorded (`connect` `refused`,
+    actor the id the key is registered to, `-` for none; detail the
+    endpoint, address and why) — for each kind on the other endpoint
+    and for a revoked caseworker's key, not only the table's example."""
+    hub = make_hub()
+    for name in ("web-1", "cw-old"):
+        hub.keygen(name)
+    hub.hubctl("register-gateway", "web-1")
+    hub.register_caseworker("cw-old")
+    hub.hubctl("revoke-caseworker", "cw-old")
+    tries = (("web-1", "ingest", "web-1", "key registered as a web gateway"),
+             ("school-a", "delivery", "school-a",
+              "key registered as an agency"),
+             ("cw-old", "delivery", "-", "key not registered"),
+             ("desk-dora", "ingest", "desk-dora",
+              "key registered as a caseworker"))
+    ctx = zmq.Context()
+    try:
+        for who, endpoint, _, _ in tries:
+            s = curve_dealer(ctx, hub, who, getattr(hub, endpoint))
+            try:
+                s.send(b"\x01\x07", zmq.DONTWAIT)
+            except zmq.Again:
+                pass
+            assert not s.poll(1000, zmq.POLLIN), who
+            s.close()
+    finally:
+        ctx.destroy(linger=0)
+    keys = {who: read_key_file(hub.keys_dir / f"{who}.key")["public"]
+            for who, _, _, _ in tries}
+
+    def refusals():
+        return [(r["actor"], r["result"], r["key"], r["detail"])
+                for r in show(hub) if r["action"] == "connect"]
+    wait_for(lambda: len(refusals()) == 4, 10, "four refusals written",
+             interval=0.3)
+    assert sorted(refusals()) == sorted(
+        (actor, "refused", keys[who], f"{endpoint} from 127.0.0.1: {why}")
+        for who, endpoint, actor, why in tries)
+    hub.stop()
+    log = hub.log_text()
+    for who, endpoint, _, why in tries:
+        line = f"HUB-ZAP refused CURVE client from 127.0.0.1 on " \
+            f"{endpoint}: {why} (key {keys[who][:8]}...)"
+        assert f"hubd warn {line}" in log, line
+    assert "keys admitted 0, refused 4," in log, log
+
+
+def test_password_less_revoked_and_no_id_logins_take_the_same_work(
+        make_hub):
+    """SECURITY.md "Passwords": a wrong password and an unknown "(or
+    revoked, or password-less)" caseworker get the same answer after the
+    same work — and so does a name that is no id at all (a name, a CPR
+    number, `hub`): none of them answers sooner than a registered
+    caseworker's wrong password, which would tell a guesser that the id
+    has no password to find. Measured as hubd's CPU time per login
+    (test_84's measure), the median of three each."""
+    from test_84_auditor import cpu_ticks
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "cw-nopw": False, "cw-rev": False},
+                   settings={"login_failures_max": "1000",
+                             "login_gateway_failures": "1000"})
+    gateway_and_passwords(hub, "cw-anna", "cw-rev")
+    hub.hubctl("revoke-caseworker", "cw-rev")
+    cpr = CprGen(11507).next()
+    hub.cprs.add(cpr)
+    g = Gateway(hub)
+    log_in = login_asker(g)
+    try:
+        def work(who):
+            before = cpu_ticks(hub.proc.pid)
+            assert log_in(who, "wrong") == (3, "wrong caseworker or "
+                                            "password"), who
+            return cpu_ticks(hub.proc.pid) - before
+        work("cw-anna")             # the first login makes the dummy hash
+        medians = {who: statistics.median(work(who) for _ in range(3))
+                   for who in ("cw-anna", "cw-nopw", "cw-rev", "Anna Hansen",
+                               dashed(cpr), "hub")}
+    finally:
+        g.close()
+    known = medians.pop("cw-anna")
+    assert known >= 3, known            # argon2id: some 70 ms of CPU
+    short = {who: t for who, t in medians.items() if t < known * 0.6}
+    assert not short, (known, medians)
+
+
+def test_an_outboxs_origins_are_sealed_and_emptied_once_delivered(
+        make_hub):
+    """SECURITY.md "Personal data at rest": an adapter's outbox seals
+    the row each queued event was read from (`OUTBOX/origins`, 0600),
+    "the file emptied whenever nothing is pending". While the hub is
+    down the rows wait there, with no CPR in any form, nor the file's
+    name or the agency; once the hub has acknowledged every event the
+    file is empty."""
+    from test_65_privacy_flow import forms
+    hub = make_hub(start=False)
+    cprs = CprGen(11508).take(3)
+    hub.cprs.update(cprs)
+    path, _ = hub.csv("uge19.csv", [AbsenceRow(c) for c in cprs])
+    r = hub.adapter("import", path, timeout=0)
+    assert (r.rc, r.summary["pending"]) == (2, 3), str(r)
+    origins = hub.outbox_dir() / "origins"
+    data = origins.read_bytes()
+    assert data and origins.stat().st_mode & 0o777 == 0o600
+    assert not [c for c in cprs for n in forms(c) if n in data]
+    for clear in (b"school-a", b"uge19", str(path.parent).encode()):
+        assert clear not in data, clear
+    hub.start()
+    r = hub.adapter("flush")
+    assert r.rc == 0, str(r)
+    assert origins.stat().st_size == 0
