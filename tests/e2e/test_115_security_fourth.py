@@ -5,14 +5,15 @@ allowance, the notice address a revoke takes with it), the `audit
 verify` wordings no test quoted whole, and an erased person's export and
 trail. Every hub is privacy-swept at teardown."""
 
+import re
 import shutil
 import statistics
 import time
 
 import zmq
 
-from hubtest import (AbsenceRow, CprGen, curve_dealer, dashed, read_key_file,
-                     rules_hub, wait_for)
+from hubtest import (ROOT, AbsenceRow, CprGen, curve_dealer, dashed,
+                     read_key_file, rules_hub, wait_for)
 from test_54_gateway_frames import Gateway, gateway_and_passwords, \
     login_asker
 from test_61_audit import edit_audit, show, verify
@@ -291,3 +292,45 @@ def test_an_outboxs_origins_are_sealed_and_emptied_once_delivered(
     r = hub.adapter("flush")
     assert r.rc == 0, str(r)
     assert origins.stat().st_size == 0
+
+
+def test_an_export_the_trail_cannot_take_is_not_handed_over(make_hub):
+    """SECURITY.md "What a crash can lose": hubctl's records of what
+    changed nothing in the store are written after it, and one the store
+    cannot take leaves the command's result standing — `audit show`'s
+    output, say. An export is no such record: a disclosure, it is
+    recorded before it is handed over, so on a log/ map too full for its
+    record (log_map_mb = 1, filled) nothing is handed over (exit 1, no
+    document, OPERATIONS.md "Retention, access and erasure"). The page
+    said `export` was among those whose result stands."""
+    from test_53_delivery import until_refused
+    from test_61_audit import fill_log_map
+    hub = make_hub(settings={"log_map_mb": "1"})
+    cpr = CprGen(11509).next()
+    hub.assign(cpr, "cw-anna")
+    until_refused(hub, "export-full")
+    until_refused(hub, "export-full-1", step=1)
+    hub.stop()
+    fill_log_map(hub)
+    out = hub.client_dir / "export.json"
+    for args in ([], ["--out", str(out)]):
+        p = hub.hubctl("export", "--cpr", cpr, *args, check=False)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr.endswith(
+            "hubctl: export was not recorded in the audit trail: full\n"
+            "hubctl: export failed: it cannot be recorded in the audit "
+            "trail (nothing written)\n"), p.stderr
+    assert not out.exists()
+    # audit show's record is written after it: its output stands.
+    p = hub.hubctl("audit", "show", "--actor", "cw-anna", check=False)
+    assert p.returncode == 0 and p.stderr.endswith(
+        "hubctl: audit-show was not recorded in the audit trail: full\n"), \
+        p.stderr
+    doc = " ".join((ROOT / "docs" / "SECURITY.md").read_text().split())
+    after = re.search(r"hubctl's other records \(([^)]*)\) record something "
+                      r"that changed nothing in the store, and are written "
+                      r"after it", doc)
+    assert after and "`export`" not in after.group(1), \
+        after and after.group(1)
+    assert "An `export` is recorded before the document is handed over" \
+        in doc
