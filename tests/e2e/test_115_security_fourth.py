@@ -7,6 +7,7 @@ trail. Every hub is privacy-swept at teardown."""
 
 import re
 import shutil
+import signal
 import statistics
 import time
 
@@ -16,6 +17,7 @@ from hubtest import (ROOT, AbsenceRow, CprGen, curve_dealer, dashed,
                      read_key_file, rules_hub, wait_for)
 from test_54_gateway_frames import Gateway, gateway_and_passwords, \
     login_asker
+from test_53_delivery import clients  # noqa: F401 (a fixture)
 from test_61_audit import edit_audit, show, verify
 
 
@@ -334,3 +336,47 @@ def test_an_export_the_trail_cannot_take_is_not_handed_over(make_hub):
         after and after.group(1)
     assert "An `export` is recorded before the document is handed over" \
         in doc
+
+
+def test_every_consent_that_ends_at_once_takes_its_alert_back_first(
+        make_hub, clients):
+    """SECURITY.md "Need to know": consent is judged at every
+    disclosure, by the Danish date at that instant, and its open alert
+    is taken back at that instant. With more consents ending at one
+    instant than hubd fired timers in one batch (256), the open-alerts
+    list asked at that instant still showed the addiction alerts of the
+    batch after the first: 44 of 300 disclosed after their consent had
+    ended. Every timer due is fired before a frame is judged."""
+    from hubtest import ev_referral, frame, send_all_accepted
+    from test_53_delivery import adults, hub53
+    hub = hub53(make_hub)
+    people = adults(11513, 300)
+    hub.cprs.update(people)
+    path = hub.inputs_dir / "assign.csv"
+    path.write_text("cpr;caseworker;from;to;role\n" + "".join(
+        f"{p};cw-anna;2024-01-01;;contact\n" for p in people))
+    hub.hubctl("assign", "--file", str(path))
+    send_all_accepted(hub, [frame(ev_referral(
+        p, "2026-10-30", consent={"given": True, "expires": "2026-11-04"}))
+        for p in people], agency="addiction-a")
+    hub.wait_applied(60)
+    assert hub.stats()["alerts_open"] == 300
+    anna = clients(hub, "cw-anna", hello=False)
+    anna.connected()
+
+    def rules_listed(rid):
+        return {a.rule for a in anna.result(rid)[0].alerts}
+    anna.query(1)
+    assert rules_listed(1) == {"addiction"}
+    hub.set_clock("2026-11-04T22:59:59")
+    hub.settle()
+    # The clock passes the consents' end and the list is asked while
+    # hubd is held, so that it meets both in one turn.
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.set_clock("2026-11-04T23:00:00")
+        anna.query(2)
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    assert rules_listed(2) == {"withdrawn"}
+    assert hub.stats()["alerts_open"] == 300      # the withdrawn notices
