@@ -380,3 +380,51 @@ def test_every_consent_that_ends_at_once_takes_its_alert_back_first(
         hub.proc.send_signal(signal.SIGCONT)
     assert rules_listed(2) == {"withdrawn"}
     assert hub.stats()["alerts_open"] == 300      # the withdrawn notices
+
+
+def test_every_confirmation_masks_a_cpr_in_a_path(make_hub, tmp_path):
+    """SECURITY.md "Personal data at rest": hubctl's confirmations on
+    standard output (`wrote FILE`, `backup in DIR`, `restored from
+    DIR`, a report's files) and its messages on standard error mask a
+    CPR number in what was typed, and the trail keeps it masked (the
+    `restore` record's directory) — the cases test_63 leaves out: a
+    keys_dir, a report's directory, a restore, an export's FILE."""
+    hub = make_hub(start=False)
+    cpr = CprGen(11515).next()
+    hub.cprs.add(cpr)
+    said = {}
+
+    def run(*args, **kw):
+        p = hub.hubctl(*args, check=False, **kw)
+        said[args[0]] = (p.returncode, p.stdout + p.stderr)
+
+    keys = tmp_path / f"keys-{cpr}"
+    run("keygen", "--keys_dir", str(keys), "cw-z", config=False)
+    report = tmp_path / f"status {dashed(cpr)}"
+    report.mkdir()
+    run("report", "--year", "2025", "--out", str(report / "status.html"))
+    backup = tmp_path / f"backup-{cpr}"
+    run("backup", str(backup))
+    shutil.rmtree(hub.data_dir)
+    run("restore", str(backup))
+    run("export", "--cpr", cpr, "--out",
+        str(tmp_path / f"gone-{cpr}" / "export.json"))
+
+    def masked(path):
+        return str(path).replace(cpr, "x" * 10).replace(
+            dashed(cpr), "xxxxxx-xxxx")
+    assert said == {
+        "keygen": (0, f"wrote {masked(keys)}/cw-z.key (0644) and "
+                   f"{masked(keys)}/cw-z.key_secret (0600)\n"),
+        "report": (0, f"wrote {masked(report)}/status.html and 9 tables as "
+                   f"{masked(report)}/status-*.csv\n"),
+        "backup": (0, f"backup in {masked(backup)}: log up to sequence 0 "
+                   "(0 events), audit trail 4 records (intact)\n"),
+        "restore": (0, f"restored from {masked(backup)}: log up to "
+                    "sequence 0 (0 events); run hubctl audit verify, then "
+                    "start hubd\n"),
+        "export": (1, "hubctl: export failed: cannot write "
+                   f"{masked(tmp_path)}/gone-xxxxxxxxxx/export.json: No "
+                   "such file or directory (nothing written)\n")}, said
+    [restore] = [r for r in show(hub) if r["action"] == "restore"]
+    assert restore["detail"] == masked(backup), restore
