@@ -1,9 +1,12 @@
 """115 SECURITY.md, a fourth reading by an auditor: the second cases of
 sentences whose first case earlier rounds test (a CURVE client with
-another server key, a login name that is no id spending the gateway's
-allowance, the notice address a revoke takes with it), the `audit
-verify` wordings no test quoted whole, and an erased person's export and
-trail. Every hub is privacy-swept at teardown."""
+another server key, each kind of key refused on the other endpoint, a
+login name that is no id spending the gateway's allowance and taking a
+wrong password's work, the notice address a revoke takes with it, an
+outbox's origins, a CPR in every path hubctl confirms), the `audit
+verify` wordings no test quoted whole, an export on a store too full to
+record it, and consents that end together taking back every alert
+before the next list. Every hub is privacy-swept at teardown."""
 
 import re
 import shutil
@@ -15,9 +18,9 @@ import zmq
 
 from hubtest import (ROOT, AbsenceRow, CprGen, curve_dealer, dashed,
                      read_key_file, rules_hub, wait_for)
+from test_53_delivery import clients  # noqa: F401 (a fixture)
 from test_54_gateway_frames import Gateway, gateway_and_passwords, \
     login_asker
-from test_53_delivery import clients  # noqa: F401 (a fixture)
 from test_61_audit import edit_audit, show, verify
 
 
