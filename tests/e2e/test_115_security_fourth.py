@@ -431,3 +431,38 @@ def test_every_confirmation_masks_a_cpr_in_a_path(make_hub, tmp_path):
                    "such file or directory (nothing written)\n")}, said
     [restore] = [r for r in show(hub) if r["action"] == "restore"]
     assert restore["detail"] == masked(backup), restore
+
+
+def test_a_stop_records_sessions_already_ended_by_why(make_hub):
+    """SECURITY.md "Sessions": a stop records `stopped` for each web
+    session still live then, "(`idle` or `revoked` for one that had
+    already run out or lost its caseworker)": the clock moved past one
+    session's web_session_idle and another's caseworker revoked while
+    hubd was held, then SIGTERM — each end is recorded by its own
+    cause, and only the live one as `stopped`."""
+    from test_54_gateway_frames import login
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    gateway_and_passwords(hub, "cw-anna", "cw-bob", "desk-dora")
+    g = Gateway(hub)
+    try:
+        login(g, "cw-anna", 1)
+        hub.advance("2026-11-02T08:10:00")
+        login(g, "cw-bob", 2)
+        login(g, "desk-dora", 3)
+        # Held only once the logins are written (a second at most): a
+        # hubd held in the middle of a write would hold hubctl up.
+        wait_for(lambda: [r["action"] for r in show(hub)].count("login")
+                 == 3, 10, "the logins written", interval=0.3)
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            hub.set_clock("2026-11-02T08:35:00")   # anna 35 min, bob 25
+            hub.hubctl("revoke-caseworker", "desk-dora")
+            hub.proc.send_signal(signal.SIGTERM)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        hub.stop()
+    finally:
+        g.close()
+    assert sorted((r["actor"], r["result"]) for r in show(hub)
+                  if r["action"] == "logout") == [
+        ("cw-anna", "idle"), ("cw-bob", "stopped"), ("desk-dora", "revoked")]
