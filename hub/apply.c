@@ -1302,6 +1302,9 @@ hub__apply_chunk(hub *h, size_t max, bool hand)
 	return apply_upto(h, max, hand, false, NULL);
 }
 
+/* Timers fired in one transaction. */
+#define FIRE_BATCH 256
+
 static long fire_upto(hub *h, int64_t limit, bool *more);
 
 long
@@ -1353,14 +1356,17 @@ fire_due(hub *h)
 		;
 	if (applied < 0)
 		return;
+	/* Every timer due by now, in as many batches as it takes: a frame
+	 * is judged right after this, and a consent that ended must have
+	 * taken back all its alerts first, not the first batch's alone. */
 	bool more = true;
 	while (more && fire_upto(h, h->now, &more) > 0)
 		;
 }
 
-/* Fire the timers due by limit (at most 256); how many, or -1. *more
- * (when given) says whether the batch stopped at a move (below) with due
- * timers left for the next one. */
+/* Fire the timers due by limit (at most FIRE_BATCH); how many, or -1.
+ * *more (when given) says whether due timers may be left for the next
+ * batch: it stopped at a move (below), or it was full. */
 static long
 fire_upto(hub *h, int64_t limit, bool *more)
 {
@@ -1369,9 +1375,10 @@ fire_upto(hub *h, int64_t limit, bool *more)
 		*more = false;
 	if (store_derived_begin(h->store, &c.txn) != UG_OK)
 		return -1;
-	store_timer timers[256];
+	store_timer timers[FIRE_BATCH];
 	size_t n = 0, fired = 0;
-	ug_err err = store_derived_timers_due(c.txn, limit, timers, 256, &n);
+	ug_err err =
+	    store_derived_timers_due(c.txn, limit, timers, FIRE_BATCH, &n);
 	while (err == UG_OK && fired < n) {
 		const store_timer *t = &timers[fired];
 		/* A step this batch scheduled (the team lead's, after the
@@ -1392,7 +1399,7 @@ fire_upto(hub *h, int64_t limit, bool *more)
 	}
 	for (size_t i = fired; err == UG_OK && i < n; i++)
 		err = store_derived_timer_put(c.txn, &timers[i]);
-	if (more && fired < n)
+	if (more && (fired < n || n == FIRE_BATCH))
 		*more = true;
 	c.applied = fired;
 	return finish(&c, err, store_derived_last_applied(h->store),
