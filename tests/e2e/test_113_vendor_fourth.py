@@ -1,0 +1,327 @@
+"""113 a vendor's caseworker client a fourth time, written from
+docs/PROTOCOL.md §1, §2 and §4 alone (tests/e2e/vendorclient.py: its own
+key-file reader, framing and CURVE set-up). Only the hub itself (keys,
+registrations, events, the hub clock) comes from hubtest.py. What the
+earlier vendor tests left out on the delivery side: frames a client
+queues while the hub is down (§1 "Never block on a send") meeting the
+order of §1 after the restart, what a withdrawn and a moved alert still
+allow (an Action, §4 "Recording what was done") and what they no longer
+do (an AlertAck, the open list), and `delivery` counted over desk
+colleagues and a caseworker's second connection (§4 step 5), and what
+the hub's heartbeat TTL does (and does not do) for a client whose hub
+goes silent (§1 "Heartbeats")."""
+
+import json
+import signal
+import time
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from hubtest import (CprGen, ev_assignment, ev_dropout, ev_readiness,
+                     rules_hub, wait_for)
+from vendorclient import (ALERT, ALERT_ACK, HELLO, QUERY, RESULT, WELCOME,
+                          Client, schema)
+
+ACTION = 9
+NOT_YOURS = "this alert is not addressed to you or your desk"
+
+
+def hello(window):
+    return bytes([1, HELLO]) + schema().Hello(
+        window=window, client="vendor4 1.0").SerializeToString()
+
+
+def query(request_id, **fields):
+    m = schema()
+    fields.setdefault("kind", m.OPEN_ALERTS)
+    return bytes([1, QUERY]) + m.Query(request_id=request_id,
+                                       **fields).SerializeToString()
+
+
+def ack(alert_id, note=""):
+    return bytes([1, ALERT_ACK]) + schema().AlertAck(
+        alert_id=alert_id, note=note).SerializeToString()
+
+
+def action(request_id, alert_id, how="phone", kind=1):
+    return bytes([1, ACTION]) + schema().Action(
+        request_id=request_id, alert_id=alert_id, kind=kind,
+        how=how).SerializeToString()
+
+
+def quiet(c, seconds):
+    """Nothing arrives on c for seconds (frames are kept in c.other)."""
+    got = c.recv(seconds)
+    assert got is None, got
+
+
+def pushed(c, n):
+    return [c.want(ALERT) for _ in range(n)]
+
+
+def immediate_client(hub, who):
+    """A Client whose socket has ZMQ_IMMEDIATE 1 (§1, as our adapters),
+    set before it connects."""
+    c = Client(hub, who, "inproc://not-yet")
+    c.s.disconnect("inproc://not-yet")
+    c.s.setsockopt(zmq.IMMEDIATE, 1)
+    c.s.connect(hub.delivery)
+    return c
+
+
+def audit(hub, action_name):
+    out = hub.hubctl("audit", "show", "--json").stdout
+    return [r for r in map(json.loads, out.splitlines())
+            if r["action"] == action_name]
+
+
+def test_frames_queued_while_the_hub_is_down_are_read_in_their_order(
+        make_hub):
+    """§1: with ZMQ_IMMEDIATE 0 "frames sent while the hub is down reach
+    it when it is back", and "the hub handles the frames of one connection
+    one after another, in the order it reads them". An AlertAck, a Hello
+    and a Query queued while hubd is stopped therefore reach the restarted
+    hub in that order: the Hello's Welcome no longer counts the
+    acknowledged alert, only the other is sent again (`delivery` 2, §4
+    step 5), and the Query after it is answered with its request_id and
+    without the acknowledged alert."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = schema()
+    p1, p2 = CprGen(11301).born("2004-02-11"), CprGen(11302).born(
+        "2005-03-12")
+    for p in (p1, p2):
+        hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p1, "2026-10-26"), ev_dropout(p2, "2026-10-26"))
+    hub.wait_applied()
+    c = Client(hub, "cw-anna", hub.delivery)
+    mon = c.s.get_monitor_socket(zmq.EVENT_DISCONNECTED |
+                                 zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    d = immediate_client(hub, "cw-anna")
+    try:
+        assert d.ask(query(4), RESULT).code == m.OK
+        w = c.ask(hello(8), WELCOME)
+        assert (w.code, w.caseworker, w.open_alerts) == \
+            (m.OK, "cw-anna", 2), w
+        first = pushed(c, 2)
+        assert [a.delivery for a in first] == [1, 1]
+        assert sorted(a.alert_id for a in first) == \
+            [a.alert_id for a in first], "§4 Order: queue order"
+        hub.stop()
+        wait_for(lambda: mon.poll(0) and recv_monitor_message(mon)[
+            "event"] == zmq.EVENT_DISCONNECTED, 10, "the disconnect")
+        # ZMQ_IMMEDIATE 1: while there is no connection a send cannot
+        # go anywhere: a ZMQ_DONTWAIT send fails with EAGAIN.
+        d.s.setsockopt(zmq.SNDTIMEO, 0)
+        try:
+            d.s.send(query(5), zmq.DONTWAIT)
+            raise AssertionError("ZMQ_IMMEDIATE 1 took a frame with no "
+                                 "connection")
+        except zmq.Again:
+            pass
+        # The hub is down: the socket queues (ZMQ_IMMEDIATE 0).
+        c.s.send(ack(first[0].alert_id, note="seen while you were away"),
+                 zmq.DONTWAIT)
+        c.s.send(hello(8), zmq.DONTWAIT)
+        c.s.send(query(77), zmq.DONTWAIT)
+        hub.start()
+        w = c.want(WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 1), \
+            f"the AlertAck queued before the Hello was not read first: {w}"
+        [again] = pushed(c, 1)
+        assert (again.alert_id, again.delivery) == \
+            (first[1].alert_id, 2), again
+        r = c.want(RESULT)
+        assert (r.request_id, r.code,
+                [a.alert_id for a in r.alerts]) == \
+            (77, m.OK, [first[1].alert_id]), r
+        quiet(c, 0.5)
+        assert not [f for f in c.other if f[0] == ALERT], c.other
+        # Once its handshake succeeded again, d takes frames again.
+        r = wait_for(lambda: d.ask(query(6), RESULT)
+                     if d.s.poll(0, zmq.POLLOUT) else None, 10,
+                     "d connected again")
+        assert (r.request_id, r.code) == (6, m.OK), r
+    finally:
+        mon.close(0)
+        c.close()
+        d.close()
+    recs = [(r["result"], r["detail"]) for r in audit(hub, "ack")]
+    assert recs == [("ok", f"{first[0].alert_id.hex()} seen while you "
+                     "were away")], recs
+
+
+def test_a_withdrawn_and_a_moved_alert_as_the_client_sees_them(make_hub):
+    """§4: an Action's `alert_id` is that of an alert "open or closed
+    (acknowledged, or withdrawn)", recorded by its recipient; once a
+    reassignment moves an alert away, its former recipient (no longer
+    the person's contact) is refused with the reason of step 2 and the
+    new one may record. An AlertAck of either by the former recipient
+    changes nothing and is not answered; neither is in their open list,
+    asked whole or by id (`names_no_one` false: both name a person); the
+    withdrawn alert stays in the timeline with `open` false."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    m = schema()
+    pupil = CprGen(11303).born("2011-03-04")
+    adult = CprGen(11304).born("2004-05-06")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(adult, "cw-anna")
+    orig = ev_readiness(pupil, "2026-09-04", 9)
+    hub.send(orig, ev_dropout(adult, "2026-09-04"))
+    hub.wait_applied()
+    anna = Client(hub, "cw-anna", hub.delivery)
+    bob = Client(hub, "cw-bob", hub.delivery)
+    try:
+        w = anna.ask(hello(1), WELCOME)
+        assert w.open_alerts == 2, w
+        [first] = pushed(anna, 1)
+        quiet(anna, 0.3)                     # the window of 1 is full
+        r = anna.ask(query(1), RESULT)
+        by_rule = {a.rule: a for a in r.alerts}
+        readiness, dropout = by_rule["readiness"], by_rule["dropout"]
+        # OPEN_ALERTS' `delivery` is the stored count: 0 for the one the
+        # window held back.
+        [held] = [a for a in r.alerts if a.alert_id != first.alert_id]
+        assert held.delivery == 0, held
+        # The readiness assessment is corrected: its alert is withdrawn.
+        corr = ev_readiness(pupil, "2026-09-04", 9, ready=True)
+        corr.supersedes = orig.event_id
+        hub.send(corr)
+        # The adult gets cw-bob as contact person: the dropout moves.
+        hub.send(ev_assignment(adult, "cw-bob", "2026-09-07"))
+        hub.wait_applied()
+        anna.raw(ack(readiness.alert_id, note="too late"))
+        anna.raw(ack(dropout.alert_id, note="not mine any more"))
+        r = anna.ask(query(2), RESULT)
+        assert [a.rule for a in r.alerts] == ["withdrawn"], r
+        for i, aid in enumerate((readiness.alert_id, dropout.alert_id)):
+            r = anna.ask(query(10 + i, alert_id=aid), RESULT)
+            assert (r.code, list(r.alerts), r.names_no_one) == \
+                (m.OK, [], False), r
+        r = bob.ask(query(3), RESULT)
+        assert [(a.alert_id, a.recipient) for a in r.alerts] == \
+            [(dropout.alert_id, "cw-bob")], \
+            f"the former recipient's AlertAck closed the moved alert: {r}"
+        # Actions: the withdrawn alert by its recipient, the moved one by
+        # its new recipient; not the moved one by its former recipient.
+        r = anna.ask(action(20, readiness.alert_id), RESULT)
+        assert (r.request_id, r.code, r.reason) == (20, m.OK, ""), r
+        r = anna.ask(action(21, dropout.alert_id), RESULT)
+        assert (r.request_id, r.code, r.reason) == \
+            (21, m.E_DENIED, NOT_YOURS), r
+        r = bob.ask(action(22, dropout.alert_id), RESULT)
+        assert (r.request_id, r.code) == (22, m.OK), r
+        r = anna.ask(query(4, kind=m.TIMELINE, cpr=pupil), RESULT)
+        alerts = {e.alert_id: e for e in r.timeline if e.is_alert}
+        assert alerts[readiness.alert_id].open is False, r
+        assert any(not e.is_alert and e.type == 12 and e.agency == "hub"
+                   for e in r.timeline), r
+        # The withdrawal's notice is pushed into the window its
+        # withdrawn alert (or the moved one) left.
+        seen = [first] + [f[1] for f in anna.other if f[0] == ALERT]
+        while not any(a.rule == "withdrawn" for a in seen):
+            seen.append(anna.want(ALERT))
+        assert all(f[0] != WELCOME for f in anna.other)
+    finally:
+        anna.close()
+        bob.close()
+    recs = sorted((r["actor"], r["result"], r["detail"])
+                  for r in audit(hub, "ack"))
+    assert recs == sorted([
+        ("cw-anna", "not-open", readiness.alert_id.hex()),
+        ("cw-anna", "not-open", dropout.alert_id.hex())]), recs
+
+
+def test_delivery_counts_over_desk_colleagues_and_a_second_connection(
+        make_hub):
+    """§4 step 5: `delivery` counts the alert's deliveries to anyone, on
+    any session: a desk alert sent to two desk members and then to a
+    second connection of one of them carries 1, 2, 3 (in the order the
+    sessions were opened); `OPEN_ALERTS` shows the stored count. The
+    colleague's AlertAck closes it for the desk: no session is sent it
+    again, also not on a new Hello, and `Welcome.open_alerts` no longer
+    counts it."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = schema()
+    hub.keygen("desk-eve")
+    hub.register_caseworker("desk-eve", desk=True)
+    orphan = CprGen(11305).born("2004-07-08")    # no contact person
+    dora = Client(hub, "desk-dora", hub.delivery)
+    eve = Client(hub, "desk-eve", hub.delivery)
+    dora2 = Client(hub, "desk-dora", hub.delivery)
+    try:
+        for c in (dora, eve, dora2):
+            w = c.ask(hello(4), WELCOME)
+            assert (w.code, w.open_alerts) == (m.OK, 0), w
+        hub.send(ev_dropout(orphan, "2026-10-26"))
+        got = [(c, c.want(ALERT)) for c in (dora, eve, dora2)]
+        ids = {a.alert_id for _, a in got}
+        assert len(ids) == 1 and got[0][1].recipient == "duty-desk", got
+        [aid] = ids
+        assert sorted(a.delivery for _, a in got) == [1, 2, 3], \
+            [a.delivery for _, a in got]
+        wait_for(lambda: [a.delivery for a in dora.ask(
+            query(1, alert_id=aid), RESULT).alerts] == [3], 10,
+            "the stored count")
+        eve.raw(ack(aid))
+        r = eve.ask(query(2), RESULT)
+        assert list(r.alerts) == [], r
+        for c in (dora, dora2):
+            r = c.ask(query(3), RESULT)
+            assert list(r.alerts) == [], r
+            w = c.ask(hello(4), WELCOME)
+            assert (w.code, w.open_alerts) == (m.OK, 0), w
+        for c in (dora, eve, dora2):
+            quiet(c, 0.3)
+            assert not [f for f in c.other if f[0] == ALERT], c.other
+    finally:
+        for c in (dora, eve, dora2):
+            c.close()
+
+
+
+def test_a_silent_hub_is_given_up_only_from_a_ping_on(make_hub):
+    """§1 Heartbeats: the hub sends a PING every 5 s, each with a ZMTP TTL
+    of 15 s, which libzmq on the client's side applies from that PING on,
+    until anything else arrives. With the hub silent (stopped, its
+    connections left open): a connection whose last frame from the hub
+    was a PING is closed 15 s after it, so 10 to 15 s into the silence;
+    one that received an answer after its last PING is not closed by
+    the TTL at all; one whose client sets ZMQ_HEARTBEAT_IVL and
+    ZMQ_HEARTBEAT_TIMEOUT itself is closed by its own heartbeat."""
+    hub = make_hub()
+    m = schema()
+    idle = Client(hub, "cw-anna", hub.delivery)
+    talked = Client(hub, "cw-anna", hub.delivery)
+    own = Client(hub, "cw-anna", "inproc://not-yet")
+    own.s.disconnect("inproc://not-yet")
+    own.s.setsockopt(zmq.HEARTBEAT_IVL, 500)
+    own.s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 2000)
+    own.s.connect(hub.delivery)
+    mons = {c: c.s.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            for c in (idle, talked, own)}
+    stopped = False
+    try:
+        for c in (idle, talked, own):
+            assert c.ask(hello(4), WELCOME).code == m.OK
+        time.sleep(6)                  # the hub's first PING has come
+        for c in (talked, own):        # ... and an answer after it
+            assert c.ask(query(1), RESULT).code == m.OK
+        hub.proc.send_signal(signal.SIGSTOP)
+        stopped = True
+        t0 = time.monotonic()
+        assert mons[own].poll(4000), "own heartbeat: still connected"
+        assert mons[idle].poll(0) == 0, "idle: closed before the TTL"
+        assert mons[idle].poll(int((16.5 - (time.monotonic() - t0)) *
+                                   1000)), \
+            "idle: still connected 16.5 s into the hub's silence"
+        waited = time.monotonic() - t0
+        assert waited >= 9.5, waited
+        assert mons[talked].poll(2000) == 0, \
+            "talked: the TTL closed a connection answered after its PING"
+    finally:
+        if stopped:
+            hub.proc.send_signal(signal.SIGCONT)
+        for c, mon in mons.items():
+            mon.close(0)
+            c.close()
