@@ -18,13 +18,14 @@ import time
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from hubtest import (CprGen, ev_assignment, ev_dropout, ev_readiness,
-                     rules_hub, wait_for)
+from hubtest import (CprGen, ev_assignment, ev_desk, ev_dropout,
+                     ev_readiness, rules_hub, wait_for)
 from vendorclient import (ALERT, ALERT_ACK, HELLO, QUERY, RESULT, WELCOME,
                           Client, schema)
 
 ACTION = 9
 NOT_YOURS = "this alert is not addressed to you or your desk"
+NOT_ASSIGNED = "this person is not assigned to you or your desk"
 
 
 def hello(window):
@@ -211,6 +212,12 @@ def test_a_withdrawn_and_a_moved_alert_as_the_client_sees_them(make_hub):
             (21, m.E_DENIED, NOT_YOURS), r
         r = bob.ask(action(22, dropout.alert_id), RESULT)
         assert (r.request_id, r.code) == (22, m.OK), r
+        # The moved person is bob's now, and no longer anna's to see.
+        r = anna.ask(query(5, kind=m.TIMELINE, cpr=adult), RESULT)
+        assert (r.code, r.reason) == (m.E_DENIED, NOT_ASSIGNED), r
+        r = bob.ask(query(6, kind=m.TIMELINE, cpr=adult), RESULT)
+        assert r.code == m.OK and [e.alert_id for e in r.timeline
+                                   if e.is_alert] == [dropout.alert_id], r
         r = anna.ask(query(4, kind=m.TIMELINE, cpr=pupil), RESULT)
         alerts = {e.alert_id: e for e in r.timeline if e.is_alert}
         assert alerts[readiness.alert_id].open is False, r
@@ -325,3 +332,62 @@ def test_a_silent_hub_is_given_up_only_from_a_ping_on(make_hub):
         for c, mon in mons.items():
             mon.close(0)
             c.close()
+
+
+def test_a_desk_membership_ending_under_a_live_connection(make_hub):
+    """§4 "Desk members": "from the day after it ends, nothing more of the
+    desk's is pushed to them, their AlertAcks for the desk's alerts change
+    nothing, and OPEN_ALERTS no longer lists them"; an Action on the
+    desk's alert is then refused (§4 Action, step 2). cw-bob, on the desk
+    until 2026-11-02, was sent a desk alert (window 1) on a connection he
+    keeps: on 11-03 his AlertAck of it leaves it open for desk-dora, his
+    list and his next Welcome no longer hold it, and his own new alert
+    still reaches him in the window it held."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = schema()
+    ending = ev_desk("cw-bob", "2026-10-01")
+    ending.desk_membership.to = "2026-11-02"
+    hub.send(ending)
+    orphan = CprGen(11306).born("2004-09-10")     # no contact person
+    own = CprGen(11307).born("2005-10-11")
+    hub.assign(own, "cw-bob")
+    hub.send(ev_dropout(orphan, "2026-10-30"))
+    hub.wait_applied()
+    bob = Client(hub, "cw-bob", hub.delivery)
+    dora = Client(hub, "desk-dora", hub.delivery)
+    try:
+        w = bob.ask(hello(1), WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 1), w
+        [desk] = pushed(bob, 1)
+        assert (desk.cpr, desk.recipient) == (orphan, "duty-desk"), desk
+        r = bob.ask(action(1, desk.alert_id), RESULT)
+        assert r.code == m.OK, r           # still a member today
+        hub.advance("2026-11-03T08:00:00")
+        bob.raw(ack(desk.alert_id, note="no longer mine"))
+        r = bob.ask(query(2), RESULT)
+        assert (r.code, list(r.alerts)) == (m.OK, []), r
+        r = dora.ask(query(3), RESULT)
+        assert [a.alert_id for a in r.alerts] == [desk.alert_id], \
+            f"a former member's AlertAck closed the desk's alert: {r}"
+        r = bob.ask(action(4, desk.alert_id), RESULT)
+        assert (r.code, r.reason) == (m.E_DENIED, NOT_YOURS), r
+        # A person without a contact person is the desk's: no longer his.
+        r = bob.ask(query(5, kind=m.TIMELINE, cpr=orphan), RESULT)
+        assert (r.code, r.reason, list(r.timeline)) == \
+            (m.E_DENIED, NOT_ASSIGNED, []), r
+        r = dora.ask(query(6, kind=m.TIMELINE, cpr=orphan), RESULT)
+        assert r.code == m.OK and any(e.is_alert for e in r.timeline), r
+        hub.send(ev_dropout(own, "2026-11-02"))
+        [mine] = pushed(bob, 1)
+        assert (mine.cpr, mine.recipient, mine.delivery) == \
+            (own, "cw-bob", 1), mine
+        w = bob.ask(hello(1), WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 1), w
+        quiet(bob, 0.3)
+        assert not [f for f in bob.other if f[0] == ALERT], bob.other
+    finally:
+        bob.close()
+        dora.close()
+    recs = [(r["actor"], r["result"], r["detail"])
+            for r in audit(hub, "ack")]
+    assert recs == [("cw-bob", "not-open", desk.alert_id.hex())], recs
