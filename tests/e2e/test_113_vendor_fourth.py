@@ -9,7 +9,8 @@ allow (an Action, §4 "Recording what was done") and what they no longer
 do (an AlertAck, the open list), and `delivery` counted over desk
 colleagues and a caseworker's second connection (§4 step 5), and what
 the hub's heartbeat TTL does (and does not do) for a client whose hub
-goes silent (§1 "Heartbeats")."""
+goes silent, and what the hub's heartbeat does to a client whose own
+receive queue is full (§1 "Heartbeats", §4 "Limits")."""
 
 import json
 import signal
@@ -391,3 +392,61 @@ def test_a_desk_membership_ending_under_a_live_connection(make_hub):
     recs = [(r["actor"], r["result"], r["detail"])
             for r in audit(hub, "ack")]
     assert recs == [("cw-bob", "not-open", desk.alert_id.hex())], recs
+
+
+def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
+        make_hub):
+    """§1 Heartbeats and §4 Limits: a socket whose receive queue is full
+    reads nothing more, the hub's PINGs included; a client that asked
+    more than its queues and the TCP buffers hold, and then sends
+    nothing, has its connection closed 5 to 10 s later: its session
+    ends (logged) and the answers waiting in the hub are lost. Reading
+    again, it gets what had reached it, connects again by itself, and a
+    Hello sends the alert that was in flight again (`delivery` 2)."""
+    hub = make_hub(settings={"query_rate": "10000",
+                             "query_burst": "10000"})
+    m = schema()
+    people = CprGen(11308).take(40)
+    hub.cprs.update(people)
+    hub.absence_alerts("cw-anna", people, "full")
+    hub.wait_applied()
+    c = Client(hub, "cw-anna", "inproc://not-yet")
+    c.s.disconnect("inproc://not-yet")
+    c.s.setsockopt(zmq.RCVHWM, 1)
+    c.s.setsockopt(zmq.RCVBUF, 4096)
+    c.s.setsockopt(zmq.SNDHWM, 10000)
+    mon = c.s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    c.s.connect(hub.delivery)
+    n = 3000
+    try:
+        w = c.ask(hello(1), WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 40), w
+        [first] = pushed(c, 1)
+        assert first.delivery == 1
+        for i in range(n):              # ~50 alerts an answer, unread
+            c.s.send(query(i + 1, limit=50), zmq.DONTWAIT)
+        sent = time.monotonic()
+        hub.wait_log(r"HUB-SESSION session of cw-anna ended: its "
+                     r"connection closed; 1 alerts in flight", timeout=15)
+        waited = time.monotonic() - sent
+        assert waited >= 4.5, f"closed {waited:.1f} s after the last frame"
+        assert "HUB-QUERY result not sent" in hub.log_text()
+        got = 0
+        while c.recv(1) is not None:    # what had reached the socket
+            got += 1
+        assert 0 < got < n, got
+        # The socket connected again by itself; the session is gone.
+        events = []
+        while mon.poll(2000):
+            events.append(recv_monitor_message(mon)["event"])
+            if len(events) == 2:
+                break
+        assert events == [zmq.EVENT_HANDSHAKE_SUCCEEDED] * 2, events
+        quiet(c, 0.5)
+        w = c.ask(hello(1), WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 40), w
+        [again] = pushed(c, 1)
+        assert (again.alert_id, again.delivery) == (first.alert_id, 2)
+    finally:
+        mon.close(0)
+        c.close()
