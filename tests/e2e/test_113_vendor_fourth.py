@@ -19,10 +19,10 @@ import time
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from hubtest import (CprGen, ev_assignment, ev_desk, ev_dropout,
-                     ev_readiness, rules_hub, wait_for)
-from vendorclient import (ALERT, ALERT_ACK, HELLO, QUERY, RESULT, WELCOME,
-                          Client, schema)
+from hubtest import (CprGen, envelope, ev_assignment, ev_desk, ev_dropout,
+                     ev_readiness, frame, rules_hub, wait_for)
+from vendorclient import (ACK, ALERT, ALERT_ACK, HELLO, QUERY, RESULT,
+                          WELCOME, Client, schema)
 
 ACTION = 9
 NOT_YOURS = "this alert is not addressed to you or your desk"
@@ -395,15 +395,39 @@ def test_a_desk_membership_ending_under_a_live_connection(make_hub):
     assert recs == [("cw-bob", "not-open", desk.alert_id.hex())], recs
 
 
+def small_queue_client(hub, who, endpoint):
+    """A Client whose socket takes in one frame at most (ZMQ_RCVHWM 1, a
+    small kernel buffer): its queue is full as soon as it leaves two
+    frames unread. A monitor reports its handshakes."""
+    c = Client(hub, who, "inproc://not-yet")
+    c.s.disconnect("inproc://not-yet")
+    c.s.setsockopt(zmq.RCVHWM, 1)
+    c.s.setsockopt(zmq.RCVBUF, 4096)
+    c.s.setsockopt(zmq.SNDHWM, 10000)
+    mon = c.s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    c.s.connect(endpoint)
+    return c, mon
+
+
+def handshakes(mon, n, timeout):
+    """The monitor's next n events, all HANDSHAKE_SUCCEEDED."""
+    events = []
+    while len(events) < n and mon.poll(int(timeout * 1000)):
+        events.append(recv_monitor_message(mon)["event"])
+    assert events == [zmq.EVENT_HANDSHAKE_SUCCEEDED] * n, events
+
+
 def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
         make_hub):
-    """§1 Heartbeats and §4 Limits: a socket whose receive queue is full
-    reads nothing more, the hub's PINGs included; a client that asked
-    more than its queues and the TCP buffers hold, and then sends
-    nothing, has its connection closed 5 to 10 s later: its session
-    ends (logged) and the answers waiting in the hub are lost. Reading
-    again, it gets what had reached it, connects again by itself, and a
-    Hello sends the alert that was in flight again (`delivery` 2)."""
+    """§1 Heartbeats, §3 step 2 and §4 Limits: a socket whose receive
+    queue is full reads nothing more, the hub's PINGs included; a client
+    that leaves its answers (or acks) unread, and then sends nothing, has
+    its connection closed 5 to 10 s later. On delivery its session ends
+    (logged) and the answers waiting in the hub are lost; reading again,
+    it gets what had reached it, connects again by itself, and a Hello
+    sends the alert that was in flight again (`delivery` 2). On ingest
+    the acks that had reached the adapter are all read, and the socket
+    connects again: a resend is acked DUPLICATE."""
     hub = make_hub(settings={"query_rate": "10000",
                              "query_burst": "10000"})
     m = schema()
@@ -411,20 +435,22 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
     hub.cprs.update(people)
     hub.absence_alerts("cw-anna", people, "full")
     hub.wait_applied()
-    c = Client(hub, "cw-anna", "inproc://not-yet")
-    c.s.disconnect("inproc://not-yet")
-    c.s.setsockopt(zmq.RCVHWM, 1)
-    c.s.setsockopt(zmq.RCVBUF, 4096)
-    c.s.setsockopt(zmq.SNDHWM, 10000)
-    mon = c.s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    c.s.connect(hub.delivery)
-    n = 3000
+    c, mon = small_queue_client(hub, "cw-anna", hub.delivery)
+    ing, ing_mon = small_queue_client(hub, "school-a", hub.ingest)
+    n, events = 3000, 50
     try:
         w = c.ask(hello(1), WELCOME)
         assert (w.code, w.open_alerts) == (m.OK, 40), w
         [first] = pushed(c, 1)
         assert first.delivery == 1
-        for i in range(n):              # ~50 alerts an answer, unread
+        # An adapter sends 50 events (they raise nothing) and reads no
+        # ack; the caseworker asks 3,000 pages and reads no answer.
+        envs = [envelope("school-a", people[0], salt=f"unread-{i}",
+                         absent=0) for i in range(events)]
+        for env in envs:
+            ing.s.send(frame(env), zmq.DONTWAIT)
+        ing_sent = time.monotonic()
+        for i in range(n):
             c.s.send(query(i + 1, limit=50), zmq.DONTWAIT)
         sent = time.monotonic()
         hub.wait_log(r"HUB-SESSION session of cw-anna ended: its "
@@ -437,17 +463,23 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
             got += 1
         assert 0 < got < n, got
         # The socket connected again by itself; the session is gone.
-        events = []
-        while mon.poll(2000):
-            events.append(recv_monitor_message(mon)["event"])
-            if len(events) == 2:
-                break
-        assert events == [zmq.EVENT_HANDSHAKE_SUCCEEDED] * 2, events
+        handshakes(mon, 2, 2)
         quiet(c, 0.5)
         w = c.ask(hello(1), WELCOME)
         assert (w.code, w.open_alerts) == (m.OK, 40), w
         [again] = pushed(c, 1)
         assert (again.alert_id, again.delivery) == (first.alert_id, 2)
+        # The adapter's connection was closed by 10 s after its last
+        # frame: its acks had all reached it, then it connects again.
+        time.sleep(max(0.0, ing_sent + 10.5 - time.monotonic()))
+        acks = [ing.want(ACK) for _ in range(events)]
+        assert [(a.status, a.event_id) for a in acks] == \
+            [(m.ACCEPTED, e.event_id) for e in envs], acks
+        handshakes(ing_mon, 2, 5)
+        a = ing.ask(frame(envs[0]), ACK)
+        assert (a.status, a.sequence) == (m.DUPLICATE, acks[0].sequence)
     finally:
-        mon.close(0)
+        for sock in (mon, ing_mon):
+            sock.close(0)
         c.close()
+        ing.close()
