@@ -20,7 +20,8 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from hubtest import (CprGen, envelope, ev_assignment, ev_desk, ev_dropout,
-                     ev_readiness, frame, rules_hub, wait_for)
+                     ev_readiness, frame, log_write_held, rules_hub,
+                     wait_for)
 from vendorclient import (ACK, ALERT, ALERT_ACK, HELLO, QUERY, RESULT,
                           WELCOME, Client, schema)
 
@@ -483,3 +484,60 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
             sock.close(0)
         c.close()
         ing.close()
+
+
+def test_a_hub_that_reads_nothing_for_10_s_closes_only_a_full_queue(
+        make_hub):
+    """§1 Heartbeats and §3 step 2: while hubd reads no frame (its writer
+    waits on a disk that does not commit) a connection with more frames
+    waiting than hubd's receive queue holds (256 on ingest) cannot pass
+    its PONGs either, and the heartbeat closes it 5 to 10 s into the
+    wait; the frames on their way are lost, the ones hubd had taken in
+    are stored, and a resend on the new connection stores each event
+    once (DUPLICATE for those). One with 100 events in flight stays
+    connected and gets its 100 acks."""
+    hub = make_hub()
+    m = schema()
+    cpr = CprGen(11310).next()
+    hub.cprs.add(cpr)
+
+    def events(tag, n):
+        return [envelope("school-a", cpr, salt=f"{tag}-{i}", absent=0)
+                for i in range(n)]
+    ok, full = events("ok", 101), events("full", 601)
+    a = Client(hub, "school-a", hub.ingest)
+    b = Client(hub, "school-a", hub.ingest)
+    mons = {c: c.s.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            for c in (a, b)}
+    try:
+        for c, env in ((a, ok.pop()), (b, full.pop())):
+            assert c.ask(frame(env), ACK).status == m.ACCEPTED
+        with log_write_held(hub):
+            for c, envs in ((a, ok), (b, full)):
+                for env in envs:
+                    c.s.send(frame(env), zmq.DONTWAIT)
+            t0 = time.monotonic()
+            assert mons[b].poll(11000), "b: still connected after 11 s"
+            waited = time.monotonic() - t0
+            assert 4.5 <= waited, waited
+            time.sleep(max(0.0, t0 + 11 - time.monotonic()))
+            assert mons[a].poll(0) == 0, "a, 100 in flight, was closed"
+        acks = [a.want(ACK, timeout=20) for _ in ok]
+        assert [(x.status, x.event_id) for x in acks] == \
+            [(m.ACCEPTED, e.event_id) for e in ok], acks
+        # b sends everything again: each event is stored once.
+        status = {}
+        for env in full:
+            b.s.send(frame(env), zmq.DONTWAIT)
+        while len(status) < len(full) or b.s.poll(500):
+            x = b.want(ACK, timeout=20)
+            assert x.status in (m.ACCEPTED, m.DUPLICATE), x
+            status.setdefault(x.event_id, set()).add(x.status)
+        assert set(status) == {e.event_id for e in full}
+        assert any(m.DUPLICATE in s for s in status.values()), \
+            "none of the frames hubd had taken in was stored"
+        assert hub.wait_applied()["last_seq"] == 2 + len(ok) + len(full)
+    finally:
+        for c, mon in mons.items():
+            mon.close(0)
+            c.close()
