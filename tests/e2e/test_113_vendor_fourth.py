@@ -2,15 +2,19 @@
 docs/PROTOCOL.md §1, §2 and §4 alone (tests/e2e/vendorclient.py: its own
 key-file reader, framing and CURVE set-up). Only the hub itself (keys,
 registrations, events, the hub clock) comes from hubtest.py. What the
-earlier vendor tests left out on the delivery side: frames a client
-queues while the hub is down (§1 "Never block on a send") meeting the
-order of §1 after the restart, what a withdrawn and a moved alert still
-allow (an Action, §4 "Recording what was done") and what they no longer
-do (an AlertAck, the open list), and `delivery` counted over desk
-colleagues and a caseworker's second connection (§4 step 5), and what
-the hub's heartbeat TTL does (and does not do) for a client whose hub
-goes silent, and what the hub's heartbeat does to a client whose own
-receive queue is full (§1 "Heartbeats", §4 "Limits")."""
+earlier vendor tests left out:
+
+- frames a client queues while the hub is down (§1 "Never block on a
+  send") read in their order after the restart;
+- what a withdrawn and a moved alert still allow (an Action) and what
+  they no longer do (an AlertAck, the open list, the timeline), also
+  for a desk alert once the membership has ended (§4);
+- `delivery` counted over desk colleagues and a second connection (§4
+  step 5);
+- the heartbeat (§1, §3 step 2, §4 "Limits"): what the hub's TTL does
+  and does not do for a client whose hub goes silent, and the
+  connections the heartbeat closes because a queue is full, on the
+  client's side (it reads nothing) or on the hub's (a writer held)."""
 
 import json
 import signal
@@ -63,14 +67,18 @@ def pushed(c, n):
     return [c.want(ALERT) for _ in range(n)]
 
 
-def immediate_client(hub, who):
-    """A Client whose socket has ZMQ_IMMEDIATE 1 (§1, as our adapters),
-    set before it connects."""
+def client_with(hub, who, endpoint, monitor=0, **options):
+    """A Client whose socket options (`zmq` option name: value) are set
+    before it connects, as libzmq needs them; with monitor (a mask of
+    events), (the client, a monitor socket that saw its first
+    handshake)."""
     c = Client(hub, who, "inproc://not-yet")
     c.s.disconnect("inproc://not-yet")
-    c.s.setsockopt(zmq.IMMEDIATE, 1)
-    c.s.connect(hub.delivery)
-    return c
+    for name, value in options.items():
+        c.s.setsockopt(getattr(zmq, name), value)
+    mon = c.s.get_monitor_socket(monitor) if monitor else None
+    c.s.connect(endpoint)
+    return (c, mon) if monitor else c
 
 
 def audit(hub, action_name):
@@ -100,7 +108,7 @@ def test_frames_queued_while_the_hub_is_down_are_read_in_their_order(
     c = Client(hub, "cw-anna", hub.delivery)
     mon = c.s.get_monitor_socket(zmq.EVENT_DISCONNECTED |
                                  zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    d = immediate_client(hub, "cw-anna")
+    d = client_with(hub, "cw-anna", hub.delivery, IMMEDIATE=1)
     try:
         assert d.ask(query(4), RESULT).code == m.OK
         w = c.ask(hello(8), WELCOME)
@@ -303,11 +311,8 @@ def test_a_silent_hub_is_given_up_only_from_a_ping_on(make_hub):
     m = schema()
     idle = Client(hub, "cw-anna", hub.delivery)
     talked = Client(hub, "cw-anna", hub.delivery)
-    own = Client(hub, "cw-anna", "inproc://not-yet")
-    own.s.disconnect("inproc://not-yet")
-    own.s.setsockopt(zmq.HEARTBEAT_IVL, 500)
-    own.s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 2000)
-    own.s.connect(hub.delivery)
+    own = client_with(hub, "cw-anna", hub.delivery, HEARTBEAT_IVL=500,
+                      HEARTBEAT_TIMEOUT=2000)
     mons = {c: c.s.get_monitor_socket(zmq.EVENT_DISCONNECTED)
             for c in (idle, talked, own)}
     stopped = False
@@ -400,14 +405,9 @@ def small_queue_client(hub, who, endpoint):
     """A Client whose socket takes in one frame at most (ZMQ_RCVHWM 1, a
     small kernel buffer): its queue is full as soon as it leaves two
     frames unread. A monitor reports its handshakes."""
-    c = Client(hub, who, "inproc://not-yet")
-    c.s.disconnect("inproc://not-yet")
-    c.s.setsockopt(zmq.RCVHWM, 1)
-    c.s.setsockopt(zmq.RCVBUF, 4096)
-    c.s.setsockopt(zmq.SNDHWM, 10000)
-    mon = c.s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    c.s.connect(endpoint)
-    return c, mon
+    return client_with(hub, who, endpoint,
+                       monitor=zmq.EVENT_HANDSHAKE_SUCCEEDED, RCVHWM=1,
+                       RCVBUF=4096, SNDHWM=10000)
 
 
 def handshakes(mon, n, timeout):
