@@ -421,12 +421,14 @@ def handshakes(mon, n, timeout):
 def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
         make_hub):
     """§1 Heartbeats, §3 step 2 and §4 Limits: a socket whose receive
-    queue is full reads nothing more, the hub's PINGs included; a client
-    that leaves its answers (or acks) unread, and then sends nothing, has
-    its connection closed 5 to 10 s later. On delivery its session ends
+    queue is full reads nothing more, and the hub's PING waits behind
+    the backlog; a client that leaves its answers (or acks) unread, or
+    takes one a second, and sends nothing, has its connection closed 5
+    to 10 s later. On delivery its session ends
     (logged) and the answers waiting in the hub are lost; reading again,
     it gets what had reached it, connects again by itself, and a Hello
-    sends the alert that was in flight again (`delivery` 2). On ingest
+    sends the alert that was in flight again (`delivery` 3, after the
+    two sessions' 1 and 2). On ingest
     the acks that had reached the adapter are all read, and the socket
     connects again: a resend is acked DUPLICATE."""
     hub = make_hub(settings={"query_rate": "10000",
@@ -437,6 +439,7 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
     hub.absence_alerts("cw-anna", people, "full")
     hub.wait_applied()
     c, mon = small_queue_client(hub, "cw-anna", hub.delivery)
+    slow, slow_mon = small_queue_client(hub, "cw-anna", hub.delivery)
     ing, ing_mon = small_queue_client(hub, "school-a", hub.ingest)
     n, events = 3000, 50
     try:
@@ -444,6 +447,9 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
         assert (w.code, w.open_alerts) == (m.OK, 40), w
         [first] = pushed(c, 1)
         assert first.delivery == 1
+        assert slow.ask(hello(1), WELCOME).code == m.OK
+        [twice] = pushed(slow, 1)
+        assert (twice.alert_id, twice.delivery) == (first.alert_id, 2)
         # An adapter sends 50 events (they raise nothing) and reads no
         # ack; the caseworker asks 3,000 pages and reads no answer.
         envs = [envelope("school-a", people[0], salt=f"unread-{i}",
@@ -453,11 +459,21 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
         ing_sent = time.monotonic()
         for i in range(n):
             c.s.send(query(i + 1, limit=50), zmq.DONTWAIT)
+            slow.s.send(query(i + 1, limit=50), zmq.DONTWAIT)
         sent = time.monotonic()
-        hub.wait_log(r"HUB-SESSION session of cw-anna ended: its "
-                     r"connection closed; 1 alerts in flight", timeout=15)
+        ended = r"HUB-SESSION session of cw-anna ended: its connection " \
+            r"closed; 1 alerts in flight"
+        taken = 0                       # slow takes a frame a second
+        while hub.log_text().count("HUB-SESSION session of cw-anna "
+                                   "ended: its connection closed") < 2:
+            assert time.monotonic() - sent < 15, \
+                f"both sessions still open after 15 s: {taken} taken"
+            taken += slow.recv(1) is not None
+            time.sleep(max(0.0, sent + taken - time.monotonic()))
+        hub.wait_log(ended, count=2)
         waited = time.monotonic() - sent
         assert waited >= 4.5, f"closed {waited:.1f} s after the last frame"
+        assert taken >= 4, taken
         assert "HUB-QUERY result not sent" in hub.log_text()
         got = 0
         while c.recv(1) is not None:    # what had reached the socket
@@ -469,7 +485,7 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
         w = c.ask(hello(1), WELCOME)
         assert (w.code, w.open_alerts) == (m.OK, 40), w
         [again] = pushed(c, 1)
-        assert (again.alert_id, again.delivery) == (first.alert_id, 2)
+        assert (again.alert_id, again.delivery) == (first.alert_id, 3)
         # The adapter's connection was closed by 10 s after its last
         # frame: its acks had all reached it, then it connects again.
         time.sleep(max(0.0, ing_sent + 10.5 - time.monotonic()))
@@ -480,10 +496,10 @@ def test_a_client_whose_queue_is_full_is_closed_by_the_heartbeat(
         a = ing.ask(frame(envs[0]), ACK)
         assert (a.status, a.sequence) == (m.DUPLICATE, acks[0].sequence)
     finally:
-        for sock in (mon, ing_mon):
+        for sock in (mon, slow_mon, ing_mon):
             sock.close(0)
-        c.close()
-        ing.close()
+        for client in (c, slow, ing):
+            client.close()
 
 
 def test_a_hub_that_reads_nothing_for_10_s_closes_only_a_full_queue(
