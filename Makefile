@@ -141,7 +141,7 @@ PYTEST_JOBS := $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile
 
 test: bootstrap
 	@$(MAKE) --no-print-directory all
-	UG_BUILD=$(BUILD) $(PYTEST) -q $(PYTEST_JOBS) --durations=20 tests
+	UG_BUILD=$(BUILD) $(PYTEST) -q --durations=20 $(PYTEST_JOBS) tests
 
 asan: bootstrap
 	@$(MAKE) --no-print-directory VARIANT=asan test
