@@ -351,8 +351,10 @@ report_absence_bands(const report_input *in, report_table *t)
 	    t->note, sizeof t->note,
 	    "Pupils by their unlawful absence "
 	    "in the quarter (lessons of kind UNLAWFUL / expected lessons, "
-	    "a period's expected lessons counted once); reports counted "
-	    "in the quarter of their last day. Total: pupils reported.");
+	    "a period's expected lessons counted once) over the reports "
+	    "whose last day is in the period, each in the quarter of that "
+	    "day (a period that cuts a quarter counts only its reports of "
+	    "that quarter). Total: pupils reported.");
 	t->row_total = true;
 	t->chart_col = 2;
 	report_suppress(t);
@@ -375,7 +377,8 @@ report_absence_chronic(const report_input *in, report_table *t)
 	snprintf(t->note, sizeof t->note,
 		 "Pupils whose absence of every "
 		 "kind (illness, permitted leave, unlawful, totals) reached "
-		 "10 %% of their expected lessons in the quarter.");
+		 "10 %% of their expected lessons in the quarter (the reports "
+		 "whose last day is in the period, as above).");
 	t->row_total = true;
 	t->chart_col = 0;
 	report_suppress(t);
