@@ -9,6 +9,8 @@ legal clock (an offer as the first contact, "could not reach", an
 acknowledgement, a contact recorded on the missed-deadline alert)."""
 
 import datetime
+import os
+import re
 
 from hubtest import CprGen, envelope, ev_absence, ev_dropout, \
     ev_enrolment, ev_readiness, event, pb, rules_hub
@@ -223,3 +225,71 @@ def test_what_meets_a_legal_clock(make_hub, tmp_path):
     a = rows(tables, "alerts")
     assert a["deadline.contact.missed"][0] == "21"
     assert a["dropout"][:3] == ["26", "26", "26"]
+
+
+def test_a_purged_enrolment_no_longer_counts_as_attachment(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md: the report counts what the store holds when it
+    runs. An Enrolment purged by `retention_enrolment` while the benefit
+    is kept no longer counts as attachment, so a month reported on again
+    counts persons it did not count before; a person erased with
+    `hubctl erase` is in no table any more."""
+    hub = rules_hub(make_hub, "2026-03-02T10:00:00", rules=MEASURES,
+                    settings={"retention_enrolment": "1"})
+    gen = CprGen(11908)
+    youth = [gen.born("2006-06-%02d" % (i + 1)) for i in range(6)]
+    hub.send(*[ev_benefit(c, "jc-a", "2026-01-01") for c in youth],
+             *[ev_enrolment(c, "2026-01-05") for c in youth])
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    period = ("--from", "2026-01-01", "--to", "2026-02-28")
+    _, tables = report(hub, tmp_path, *period)
+    assert rows(tables, "neet") == {"2026-01": ["0"], "2026-02": ["0"]}
+    assert rows(tables, "enrolments")["FGU"] == ["6"]
+    # 1 day (24 hours) after receipt: deleted by the run of 03-04 00:00.
+    hub.set_clock("2026-03-04T00:00:00")
+    hub.wait_stats("the enrolments purged",
+                   lambda s: s["log_events"] == 6)
+    _, tables = report(hub, tmp_path, *period)
+    assert rows(tables, "neet") == {"2026-01": ["6"], "2026-02": ["6"]}
+    assert rows(tables, "enrolments")["FGU"] == ["0"]
+    hub.hubctl("erase", "--cpr", youth[0], "--reason", "case 119")
+    _, tables = report(hub, tmp_path, *period)
+    assert rows(tables, "neet") == {"2026-01": ["5"], "2026-02": ["5"]}
+
+
+def test_a_control_character_of_a_label_is_a_space_on_the_page(make_hub,
+                                                               tmp_path):
+    """OPERATIONS.md, the files: an id is any text an agency sent. A
+    control character HTML allows in no text (an escape, a DEL, a C1
+    control) shows as one space on the page, as in an alert's title;
+    the CSV file keeps the id as sent, and a tab stays a tab on both. A
+    symbolic link at a name, to a file or to nothing, is replaced by the
+    file, never written through."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(11909)
+    ids = ["gym-\x1b[31mred", "eud-\x7fdel", "fgu-\u0085nel", "x\ty"]
+    for i in ids:
+        hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
+                                programme="x") for c in gen.take(5)])
+    hub.wait_applied()
+    d = tmp_path / "status"
+    d.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep\n")
+    os.symlink(precious, d / "status.html")
+    os.symlink(precious, d / "status-neet.csv")
+    os.symlink(tmp_path / "nothing", d / "status-alerts.csv")
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert precious.read_text() == "keep\n"
+    assert not os.path.exists(tmp_path / "nothing")
+    assert not any(os.path.islink(d / n) for n in os.listdir(d))
+    assert [r[0] for r in tables["dropouts"][1:-1]] == [
+        "eud-\x7fdel (EUD)", "fgu-\u0085nel (FGU)", "gym-\x1b[31mred "
+        "(gymnasium)", "x\ty (other)"]
+    page = out.read_text()
+    for shown in ("gym- [31mred (gymnasium)", "eud- del (EUD)",
+                  "fgu- nel (FGU)", "x\ty (other)"):
+        assert f"<th>{shown}</th>" in page, shown
+        assert f">{shown}</text>" in page, shown
+    assert not re.search("[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f]", page)
