@@ -225,6 +225,17 @@ def test_what_meets_a_legal_clock(make_hub, tmp_path):
     a = rows(tables, "alerts")
     assert a["deadline.contact.missed"][0] == "21"
     assert a["dropout"][:3] == ["26", "26", "26"]
+    # The rules file names one age: the heading and the note say it
+    # once, and every 16-year-old's clock is still counted.
+    hub.write_rules(dict(QUIET, **{"deadline.min_age": "16",
+                                   "deadline.max_age": "16"}))
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    page = out.read_text()
+    assert "<h2>The legal clocks for 16-year-olds who dropped out</h2>" \
+        in page
+    assert "a contact clock for each dropout of a 16-year-old the hub " \
+        "received in the period" in page
+    assert clock(tables, CONTACT) == ["5", "21", "0", "0", "26"]
 
 
 def test_a_purged_enrolment_no_longer_counts_as_attachment(make_hub,
@@ -256,6 +267,12 @@ def test_a_purged_enrolment_no_longer_counts_as_attachment(make_hub,
     hub.hubctl("erase", "--cpr", youth[0], "--reason", "case 119")
     _, tables = report(hub, tmp_path, *period)
     assert rows(tables, "neet") == {"2026-01": ["5"], "2026-02": ["5"]}
+    # Four left: the key figure is suppressed as its cell is.
+    hub.hubctl("erase", "--cpr", youth[1], "--reason", "case 119")
+    out, tables = report(hub, tmp_path, *period)
+    assert rows(tables, "neet") == {"2026-01": ["<5"], "2026-02": ["<5"]}
+    assert "<li>Without attachment to education in 2026-02: &lt;5 " \
+        "(baseline 360, goal 160)</li>" in out.read_text()
 
 
 def test_a_control_character_of_a_label_is_a_space_on_the_page(make_hub,
