@@ -310,3 +310,25 @@ def test_a_control_character_of_a_label_is_a_space_on_the_page(make_hub,
         assert f"<th>{shown}</th>" in page, shown
         assert f">{shown}</text>" in page, shown
     assert not re.search("[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f]", page)
+
+
+def test_each_section_names_the_strategys_figures_and_its_file(make_hub,
+                                                               tmp_path):
+    """OPERATIONS.md, headings: each section's note says what it counts,
+    the strategy's figures it is read against and its CSV file."""
+    hub = make_hub()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    notes = re.findall(r'<section id="(\w+)"><h2>[^<]*</h2>\s*'
+                       r'<p class="note">([^<]*)</p>', out.read_text())
+    assert [n for n, _ in notes] == [
+        "readiness", "absence", "chronic", "dropouts", "enrolments", "neet",
+        "clocks", "alerts", "anonymous"]
+    for name, note in notes:
+        assert note.endswith(f"(status-{name}.csv)"), (name, note)
+    note = dict(notes)
+    assert "Baseline January 2018: 146 of 286 not ready in grade 8, 83 " \
+        "of 286 in grade 9." in note["readiness"]
+    assert "Goal: at least 35 % of 25-year-olds with a vocational " \
+        "education by 2030; 14.7 % of the 2016 grade-9 cohort were " \
+        "projected to." in note["enrolments"]
+    assert "Goal: halve the number, from 360 (2017) to 160." in note["neet"]
