@@ -624,10 +624,27 @@ alert_id(void *ctx, const uint8_t *id)
 
 /* ---- rendering ---- */
 
+/* A label is any text an agency sent: a control character other than
+ * HTML's whitespace (an escape, a DEL, a C1 control) is not allowed in
+ * HTML text and shows nothing a reader can use, so each is one space,
+ * as in an alert's title. Tab, LF, FF and CR are whitespace to HTML. */
 static void
 html_text(FILE *f, const char *s)
 {
 	for (; *s; s++) {
+		unsigned char b = (unsigned char)*s;
+		if ((b < 0x20 && b != '\t' && b != '\n' && b != '\f' &&
+		     b != '\r') ||
+		    b == 0x7f) {
+			fputc(' ', f);
+			continue;
+		}
+		if (b == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+		    (unsigned char)s[1] <= 0x9f) {
+			fputc(' ', f);
+			s++;
+			continue;
+		}
 		switch (*s) {
 		case '&':
 			fputs("&amp;", f);

@@ -351,8 +351,10 @@ report_absence_bands(const report_input *in, report_table *t)
 	    t->note, sizeof t->note,
 	    "Pupils by their unlawful absence "
 	    "in the quarter (lessons of kind UNLAWFUL / expected lessons, "
-	    "a period's expected lessons counted once); reports counted "
-	    "in the quarter of their last day. Total: pupils reported.");
+	    "a period's expected lessons counted once) over the reports "
+	    "whose last day is in the period, each in the quarter of that "
+	    "day (a period that cuts a quarter counts only its reports of "
+	    "that quarter). Total: pupils reported.");
 	t->row_total = true;
 	t->chart_col = 2;
 	report_suppress(t);
@@ -375,7 +377,8 @@ report_absence_chronic(const report_input *in, report_table *t)
 	snprintf(t->note, sizeof t->note,
 		 "Pupils whose absence of every "
 		 "kind (illness, permitted leave, unlawful, totals) reached "
-		 "10 %% of their expected lessons in the quarter.");
+		 "10 %% of their expected lessons in the quarter (the reports "
+		 "whose last day is in the period, as above).");
 	t->row_total = true;
 	t->chart_col = 0;
 	report_suppress(t);
@@ -839,13 +842,20 @@ report_clocks(const report_input *in, report_table *t)
 		return false;
 	memmove(t->rows[0], t->rows[0] + 2, REPORT_LABEL_MAX - 2);
 	memmove(t->rows[1], t->rows[1] + 2, REPORT_LABEL_MAX - 2);
+	/* One age, when the rules name one, is "16-year-olds", not
+	 * "16-16-year-olds". */
+	char ages[32];
+	if (rc->deadline.min_age == rc->deadline.max_age)
+		snprintf(ages, sizeof ages, "%d", rc->deadline.min_age);
+	else
+		snprintf(ages, sizeof ages, "%d-%d", rc->deadline.min_age,
+			 rc->deadline.max_age);
 	snprintf(t->title, sizeof t->title,
-		 "The legal clocks for %d-%d-year-olds who dropped out",
-		 rc->deadline.min_age, rc->deadline.max_age);
+		 "The legal clocks for %s-year-olds who dropped out", ages);
 	snprintf(
 	    t->note, sizeof t->note,
 	    "Clocks, not persons: a contact "
-	    "clock for each dropout of a %d-%d-year-old the hub received "
+	    "clock for each dropout of a %s-year-old the hub received "
 	    "in the period, an offer clock for each recorded contact (a "
 	    "person who dropped out twice has two of each). Contact: met "
 	    "when the first contact (or offer) recorded with the inbox is "
@@ -858,8 +868,7 @@ report_clocks(const report_input *in, report_table *t)
 	    "offer) was recorded. Missed: dated later, or none by the "
 	    "deadline. Pending: the deadline has not passed "
 	    "yet. Total: the clocks started.",
-	    rc->deadline.min_age, rc->deadline.max_age,
-	    rc->deadline.contact_working_days,
+	    ages, rc->deadline.contact_working_days,
 	    rc->deadline.contact_working_days == 1 ? "" : "s",
 	    rc->deadline.offer_days, rc->deadline.offer_days == 1 ? "" : "s");
 	t->row_total = true;
