@@ -4,10 +4,11 @@ the second cases of its sentences that the earlier agency tests (06,
 adapters against a real hub."""
 
 import json
+import subprocess
 
 import hubtest
 from agencytest import TYPES, run_adapter
-from hubtest import EXIT_FATAL
+from hubtest import EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED
 
 def file_lines(result):
     """The per-file lines of an --json run (the summary left out)."""
@@ -50,3 +51,48 @@ def test_two_columns_for_one_are_the_message_wherever_they_stand(make_hub):
         assert f"adapter-school: {where}: {message}\n" in r.stderr, r
         assert "closest is" not in r.stderr, r
         assert file_lines(r)[0]["error"] == message, r
+
+
+def test_detected_is_said_when_the_adapter_chose_the_encoding(make_hub):
+    """ADAPTERS.md, "Output and exit codes": the per-file line says
+    `(detected)` (`"encoding_detected": true`) only when the adapter
+    chose the encoding itself: under `encoding = auto`, or where a file
+    begins with the UTF-8 byte order mark, which makes it UTF-8 whatever
+    `encoding` says ("Encodings"); an encoding the setting gave is said
+    without it. And a leaving row's empty grade names the two levels as
+    the table does ("9 or 10")."""
+    hub = make_hub(agencies={"school-a": TYPES["school"]})
+    cprs = hubtest.CprGen(11601).take(3)
+    hub.cprs.update(cprs)
+    def row(cpr):
+        return (f"{hubtest.dashed(cpr)};Skole på Ærø;2026-03-02;2026-03-06;"
+                "4;30;ulovligt\n")
+    bom = hub.inputs_dir / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + f"{ABSENCE}\n{row(cprs[0])}".encode())
+    plain = hub.inputs_dir / "plain.csv"
+    plain.write_bytes(f"{ABSENCE}\n{row(cprs[1])}".encode("cp1252"))
+    leaving = hub.inputs_dir / "leaving.csv"
+    leaving.write_text("cpr;school;grade;date;leaving\n"
+                       f"{hubtest.dashed(cprs[2])};280017;;2026-06-26;afgang\n")
+    conf = hub.school_conf("school-a", encoding="cp1252")
+    p = subprocess.run([hubtest.binary("adapter-school"), "--config",
+                        str(conf), "import", str(bom), str(plain),
+                        str(leaving)],
+                       capture_output=True, text=True,
+                       timeout=60 * hubtest.SLOW)
+    assert p.returncode == EXIT_ROWS_REJECTED, p
+    lines = p.stdout.splitlines()
+    assert lines[0] == (f"file {bom}: csv, utf-8 (detected), kind absence: "
+                        "rows 1, events 1, queued 1 (corrections 0), "
+                        "duplicates 0, rejected rows 0"), lines
+    assert lines[1] == (f"file {plain}: csv, cp1252, kind absence: rows 1, "
+                        "events 1, queued 1 (corrections 0), duplicates 0, "
+                        "rejected rows 0"), lines
+    assert (f"{leaving}:2: column grade: grade is empty; it must be 9 or "
+            "10\n") in p.stderr, p.stderr
+    r = run_adapter(hub, "school", "import", bom, plain, agency="school-a",
+                    encoding="cp1252")
+    assert r.rc == EXIT_OK, r
+    assert [(f["encoding"], f["encoding_detected"], f["duplicates"])
+            for f in file_lines(r)] == [("utf-8", True, 1),
+                                        ("cp1252", False, 1)], r
