@@ -4,6 +4,7 @@ the second cases of its sentences that the earlier agency tests (06,
 adapters against a real hub."""
 
 import json
+import signal
 import subprocess
 
 import hubtest
@@ -96,3 +97,93 @@ def test_detected_is_said_when_the_adapter_chose_the_encoding(make_hub):
     assert [(f["encoding"], f["encoding_detected"], f["duplicates"])
             for f in file_lines(r)] == [("utf-8", True, 1),
                                         ("cp1252", False, 1)], r
+
+
+def test_a_signal_mid_file_leaves_the_next_file_not_imported(make_hub):
+    """ADAPTERS.md, "Output and exit codes": a file the run did not
+    import still has its line, `"status": "not_imported"` "because the
+    run stopped before it" (its format, encoding and kind null, its
+    counts 0), without --json `file FILE: not imported: REASON`; the
+    file being read says `"stopped"`, `"queued": 0`, and the run exits
+    3 ("A file is queued whole or not at all")."""
+    hub = make_hub(start=False, agencies={"school-a": TYPES["school"]})
+    cpr = hubtest.CprGen(11603).take(1)[0]
+    hub.cprs.add(cpr)
+    # Enough bad rows that their lines fill the stderr pipe: the
+    # adapter waits on it, inside the first file, until it is read.
+    first = hub.inputs_dir / "uge19.csv"
+    first.write_text(ABSENCE + "\n" + "".join(
+        f"{hubtest.dashed(cpr)};280017;2026-03-02;2026-03-06;x;30;alle\n"
+        for _ in range(4000)))
+    second = hub.inputs_dir / "uge20.csv"
+    second.write_text(ABSENCE + "\n")
+    for json_lines in (True, False):
+        cmd = hub.adapter_cmd("import", first, second)
+        if not json_lines:
+            cmd.remove("--json")
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            while "column lessons_absent" not in p.stderr.readline():
+                assert p.poll() is None
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=60 * hubtest.SLOW)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        assert p.returncode == EXIT_FATAL, (out, err[-2000:])
+        assert (f"adapter-school: interrupted: nothing of {first} was "
+                "queued; import it again") in err, err[-2000:]
+        lines = out.splitlines()
+        if json_lines:
+            stopped, left, summary = map(json.loads, lines)
+            assert (stopped["status"], stopped["queued"]) == ("stopped", 0)
+            assert left == {
+                "file": str(second), "status": "not_imported",
+                "error": "the run stopped before it", "format": None,
+                "encoding": None, "encoding_detected": None, "kind": None,
+                "rows": 0, "events": 0, "queued": 0, "corrections": 0,
+                "duplicates": 0, "rejected_rows": 0}, left
+            assert (summary["queued"], summary["pending"]) == (0, 0)
+        else:
+            assert lines[0].startswith(f"file {first}: csv, utf-8 "
+                                       "(detected), kind absence: rows ")
+            assert lines[0].endswith(" (not complete)"), lines
+            assert lines[1] == (f"file {second}: not imported: the run "
+                                "stopped before it"), lines
+
+
+def test_a_stray_quote_and_a_cpr_in_a_name_are_bad_rows_as_quoted(
+        make_hub):
+    """ADAPTERS.md, "Input files" and "What every kind shares": a stray
+    opening quote makes the lines after it one bad row, "a quoted value
+    is not closed before the end of the file" when no quote follows, its
+    column empty (no one column is to blame) and the row in the rejects
+    file as one quoted value; a school that reads as a CPR is "school
+    looks like a CPR number; ...", never quoting it."""
+    hub = make_hub(start=False, agencies={"school-a": TYPES["school"]})
+    cprs = hubtest.CprGen(11604).take(3)
+    hub.cprs.update(cprs)
+    path = hub.inputs_dir / "uge21.csv"
+    rows = [f"{hubtest.dashed(cprs[0])};{cprs[1]};2026-03-02;2026-03-06;"
+            "4;30;alle",
+            f"{hubtest.dashed(cprs[2])};\"Nordskolen;2026-03-02;2026-03-06;"
+            "4;30;alle",
+            f"{hubtest.dashed(cprs[0])};280017;2026-03-02;2026-03-06;4;30;"
+            "alle"]
+    path.write_text(ABSENCE + "\n" + "\n".join(rows) + "\n")
+    r = run_adapter(hub, "school", "import", path, agency="school-a")
+    assert r.rc == EXIT_ROWS_REJECTED, r
+    bad = [ln for ln in r.stderr.splitlines() if ln.startswith(str(path))]
+    assert bad == [
+        f"{path}:2: column school: school looks like a CPR number; it must "
+        "be an id or a name, never a person's number",
+        f"{path}:3: a quoted value is not closed before the end of the "
+        "file"], r.stderr
+    rejects = (hub.inputs_dir / "uge21.csv.rejects.csv").read_text()
+    # The row as it was, its last line end included, then the quote.
+    assert rejects.splitlines()[-3:] == [
+        "3;;a quoted value is not closed before the end of the file;\""
+        + rows[1].replace('"', '""'), rows[2], '"'], rejects
+    assert file_lines(r)[0]["rows"] == 2, r
