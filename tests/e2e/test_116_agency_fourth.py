@@ -187,3 +187,40 @@ def test_a_stray_quote_and_a_cpr_in_a_name_are_bad_rows_as_quoted(
         "3;;a quoted value is not closed before the end of the file;\""
         + rows[1].replace('"', '""'), rows[2], '"'], rejects
     assert file_lines(r)[0]["rows"] == 2, r
+
+
+def test_not_complete_ends_only_the_line_of_an_import_that_broke_off(
+        make_hub):
+    """ADAPTERS.md, "Output and exit codes": without --json, ` (not
+    complete)` ends the line of a file whose import began and did not
+    finish (here `fatal`: its name leaves no room for the rejects
+    file's); a file not imported at all reads `file FILE: failed:
+    REASON` or `file FILE: not imported: REASON`, nothing after."""
+    hub = make_hub(start=False, agencies={"school-a": TYPES["school"]})
+    cpr = hubtest.CprGen(11605).take(1)[0]
+    hub.cprs.add(cpr)
+    bad = (f"{ABSENCE}\n{hubtest.dashed(cpr)};280017;2026-03-02;"
+           "2026-03-06;40;30;alle\n")
+    long = hub.inputs_dir / ("u" * 240 + ".csv")
+    long.write_text(bad)
+    empty = hub.inputs_dir / "empty.csv"
+    empty.write_text("")
+    quiet = hub.inputs_dir / "quiet.csv"
+    quiet.write_text(ABSENCE + "\n")
+    for files, want in (
+            ([long], [f"file {long}: csv, utf-8 (detected), kind absence: "
+                      "rows 1, events 0, queued 0 (corrections 0), "
+                      "duplicates 0, rejected rows 1 (not complete)"]),
+            ([empty, quiet],
+             [f"file {empty}: failed: the file is empty; a header row "
+              "naming the columns is required",
+              f"file {quiet}: not imported: 1 other file(s) of the run "
+              "cannot be imported as a whole"])):
+        cmd = hub.adapter_cmd("import", *files)
+        cmd.remove("--json")
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=60 * hubtest.SLOW)
+        assert p.returncode == EXIT_FATAL, p
+        assert p.stdout.splitlines()[:-1] == want, p.stdout
+    assert sorted(p.name for p in hub.inputs_dir.iterdir()) == sorted(
+        [long.name, empty.name, quiet.name])
