@@ -4,12 +4,14 @@ the second cases of its sentences that the earlier agency tests (06,
 adapters against a real hub."""
 
 import json
+import os
 import signal
 import subprocess
+from pathlib import Path
 
 import hubtest
 from agencytest import TYPES, run_adapter
-from hubtest import EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED
+from hubtest import EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED
 
 def file_lines(result):
     """The per-file lines of an --json run (the summary left out)."""
@@ -224,3 +226,97 @@ def test_not_complete_ends_only_the_line_of_an_import_that_broke_off(
         assert p.stdout.splitlines()[:-1] == want, p.stdout
     assert sorted(p.name for p in hub.inputs_dir.iterdir()) == sorted(
         [long.name, empty.name, quiet.name])
+
+
+def sigterm_blocked(pid):
+    """Whether the process has SIGTERM blocked (/proc/PID/status)."""
+    [mask] = [line.split()[1] for line in
+              Path(f"/proc/{pid}/status").read_text().splitlines()
+              if line.startswith("SigBlk:")]
+    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def stopped(proc, sig, ready, read=True):
+    """Wait until ready(the stderr lines read so far; none read unless
+    read), send sig, and return (exit code, stdout, stderr)."""
+    seen = []
+    try:
+        while not ready(seen):
+            assert proc.poll() is None, "".join(seen)
+            if read:
+                seen.append(proc.stderr.readline())
+            else:
+                hubtest.wait_for(lambda: ready(seen), 30, "ready")
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30 * hubtest.SLOW)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out, "".join(seen) + err
+
+
+def test_a_stopped_delivery_exits_2_and_the_outbox_keeps_the_events(
+        make_hub):
+    """ADAPTERS.md, "Output and exit codes": import or flush stopped by
+    SIGINT or SIGTERM once every file was queued exits 2, `ADP-STOP
+    interrupted; the outbox keeps what was not acknowledged`; "Running
+    unattended": watch stops on SIGTERM with exit 0, also when whatever
+    started it had SIGTERM blocked (it unblocks it at start), its totals
+    in ADP-STOP. The events are delivered by the next flush."""
+    hub = make_hub(start=False, agencies={"school-a": TYPES["school"]})
+    cprs = hubtest.CprGen(11606).take(2)
+    hub.cprs.update(cprs)
+    path = hub.inputs_dir / "uge22.csv"
+    path.write_text(ABSENCE + "\n" + "".join(
+        f"{hubtest.dashed(c)};280017;2026-03-02;2026-03-06;4;30;alle\n"
+        for c in cprs))
+    stop_line = ("ADP-STOP interrupted; the outbox keeps what was not "
+                 "acknowledged")
+    # The hub is not running: the events wait, and the run is stopped.
+    queued = f"ADP-FILE {path}: 2 rows, 0 rejected, 2 queued"
+    p = hub.adapter_popen("import", path, timeout=600)
+    rc, out, err = stopped(p, signal.SIGINT,
+                           lambda seen: any(queued in ln for ln in seen))
+    assert rc == EXIT_PENDING, (out, err)
+    assert stop_line in err and "ADP-PENDING 2 events stay in the " \
+        "outbox: run again or flush" in err, err
+    line, summary = map(json.loads, out.splitlines())
+    assert (line["status"], line["queued"]) == ("done", 2), line
+    assert (summary["accepted"], summary["pending"]) == (0, 2), summary
+
+    lock = str(hub.outbox_dir() / "adapter.lock")
+    p = hub.adapter_popen("flush", timeout=600)
+
+    def holds_the_outbox(seen):
+        fds = Path(f"/proc/{p.pid}/fd")
+        return any(os.path.realpath(fd) == lock for fd in fds.iterdir())
+    rc, out, err = stopped(p, signal.SIGTERM, holds_the_outbox, read=False)
+    assert rc == EXIT_PENDING, (out, err)
+    assert stop_line in err, err
+    assert json.loads(out)["pending"] == 2, out
+
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    cmd = hub.adapter_cmd("watch", drop)
+    p = subprocess.Popen(
+        ["/usr/bin/python3", "-c", "import os, signal, sys; "
+         "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}); "
+         "os.execvp(sys.argv[1], sys.argv[1:])", *cmd],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def watching(seen):
+        if not any("ADP-WATCH watching" in ln for ln in seen):
+            return False
+        assert not sigterm_blocked(p.pid)
+        return True
+    rc, out, err = stopped(p, signal.SIGTERM, watching)
+    assert rc == EXIT_OK, err
+    assert out == ""
+    assert ("ADP-STOP stopping: 0 rows imported, 0 events accepted by the "
+            "hub, 2 pending in the outbox") in err, err
+
+    hub.start()
+    r = hub.adapter("flush")
+    assert (r.rc, r.summary["accepted"], r.summary["pending"]) == \
+        (EXIT_OK, 2, 0), r
