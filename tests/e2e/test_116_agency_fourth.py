@@ -320,3 +320,49 @@ def test_a_stopped_delivery_exits_2_and_the_outbox_keeps_the_events(
     r = hub.adapter("flush")
     assert (r.rc, r.summary["accepted"], r.summary["pending"]) == \
         (EXIT_OK, 2, 0), r
+
+
+def test_one_rejects_file_takes_header_lines_alike_character_for_character(
+        make_hub):
+    """ADAPTERS.md, "The rejects setting": every CSV file of a run with
+    one rejects file must have the same header line, as read, character
+    for character: a byte order mark, CRLF line ends or Windows-1252 make
+    no difference, a quoted, re-cased or padded name, or a separator at
+    the end, does ("FILE: its header line is not the one of FIRST; ...",
+    exit 3, nothing queued)."""
+    hub = make_hub(start=False, agencies={"jc-a": TYPES["jobcenter"]})
+    cprs = iter(hubtest.CprGen(11607).take(8))
+    header = "CPRnr;Jobcenter;Ydelse;Fra;Til;Ophørsårsag"
+
+    def export(name, head, data=None, encoding="utf-8", eol="\n"):
+        cpr = next(cprs)
+        hub.cprs.add(cpr)
+        row = (f"{hubtest.dashed(cpr)};jc-x;kontanthjælp;01-02-2026;"
+               "31-01-2026;")
+        path = hub.inputs_dir / name
+        path.write_bytes((data or b"") + (head + eol + row + eol)
+                         .encode(encoding))
+        return path
+    first = export("first.csv", header)
+    alike = [export("bom.csv", header, data=b"\xef\xbb\xbf"),
+             export("crlf.csv", header, eol="\r\n"),
+             export("cp1252.csv", header, encoding="cp1252")]
+    rejects = hub.inputs_dir / "all.csv"
+    r = run_adapter(hub, "jobcenter", "import", first, *alike,
+                    agency="jc-a", rejects=rejects)
+    assert r.rc == EXIT_ROWS_REJECTED, r
+    assert [f["rejected_rows"] for f in file_lines(r)] == [1, 1, 1, 1], r
+    assert len(rejects.read_text(encoding="utf-8-sig").splitlines()) == 5
+    for name, head in (("quoted.csv", '"CPRnr";' + header[6:]),
+                       ("cased.csv", header.upper()),
+                       ("padded.csv", header.replace(";", " ; ", 1)),
+                       ("trailing.csv", header + ";")):
+        other = export(name, head)
+        r = run_adapter(hub, "jobcenter", "import", first, other,
+                        agency="jc-a", rejects=rejects)
+        assert r.rc == EXIT_FATAL, r
+        assert (f"adapter-jobcenter: {other}: its header line is not the "
+                f"one of {first}; with rejects = {rejects} every CSV file "
+                "of the run must have the same (one rejects file, one "
+                "header): import it in a run of its own") in r.stderr, r
+        assert r.summary["queued"] == 0, r
