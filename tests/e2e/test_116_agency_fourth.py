@@ -366,3 +366,29 @@ def test_one_rejects_file_takes_header_lines_alike_character_for_character(
                 "of the run must have the same (one rejects file, one "
                 "header): import it in a run of its own") in r.stderr, r
         assert r.summary["queued"] == 0, r
+
+
+def test_the_columns_left_unread_are_logged_in_the_header_s_order(make_hub):
+    """ADAPTERS.md, "Unknown columns": a column ignore_columns lists is
+    left unread and the log says so, `ADP-FILE ... ignoring column(s)
+    Navn, Adresse`, in the header's order; so too where some are the
+    columns a rejects file begins with (left out by name), and where a
+    name stands twice."""
+    hub = make_hub(start=False, agencies={"school-a": TYPES["school"]})
+    cpr = hubtest.CprGen(11608).take(1)[0]
+    hub.cprs.add(cpr)
+    row = f"{hubtest.dashed(cpr)};280017;2026-03-02;2026-03-06;40;30;alle"
+    cases = (
+        ("line;column;reason;" + ABSENCE + ";Navn",
+         "3;lessons_absent;x;" + row + ";n", "line,column,reason,Navn",
+         "line, column, reason, Navn"),
+        ("Navn;" + ABSENCE + ";navn;Adresse", "n;" + row + ";m;a",
+         "Navn,Adresse", "Navn, navn, Adresse"))
+    for n, (header, data, ignore, said) in enumerate(cases):
+        path = hub.inputs_dir / f"unread{n}.csv"
+        path.write_text(f"{header}\n{data}\n")
+        r = run_adapter(hub, "school", "import", path, agency="school-a",
+                        ignore_columns=ignore)
+        assert r.rc == EXIT_ROWS_REJECTED, r
+        assert f" notice ADP-FILE {path}: ignoring column(s) {said}\n" \
+            in r.stderr, r.stderr
