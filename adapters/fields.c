@@ -333,8 +333,12 @@ ug_err
 fields_grade(const char *text, const char *column, unsigned min, unsigned max,
 	     uint32_t *grade, ug_diag *diag)
 {
+	/* Two levels are named as the docs name them: "9 or 10". */
+	bool two = max == min + 1;
 	if (fields_empty(text))
-		FIELDS_BAD(diag, column, "%s is empty; it must be %u to %u",
+		FIELDS_BAD(diag, column,
+			   two ? "%s is empty; it must be %u or %u"
+			       : "%s is empty; it must be %u to %u",
 			   column, min, max);
 	const char *p = text;
 	unsigned v = 0;
@@ -349,8 +353,7 @@ fields_grade(const char *text, const char *column, unsigned min, unsigned max,
 	while (((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) &&
 	       letters < 3)
 		p++, letters++;
-	/* Two levels are named as the docs name them: "9 or 10". */
-	const char *span = max == min + 1 ? "%u or %u" : "from %u to %u";
+	const char *span = two ? "%u or %u" : "from %u to %u";
 	char levels[32];
 	snprintf(levels, sizeof levels, span, min, max);
 	if (digits == 0 || digits > 2 || *p)

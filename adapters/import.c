@@ -614,6 +614,41 @@ leave_out_repeats(const struct runtime *rt, csv_reader *csv, char *left,
 	list_end(&l);
 }
 
+/* The columns of the header that the file's kind does not read, in the
+ * header's order, as plan->unknown for the log: those ignore_columns
+ * lets pass and those left out as repeats (their first byte in first). */
+static ug_err
+list_unread(adapter_plan *plan, const char *const *names, const char *first,
+	    size_t n)
+{
+	int index[ADAPTER_COLUMNS_MAX];
+	ug_diag ignored = {0};
+	if (csv_map_names(names, n, plan->kind->columns, index, NULL, 0,
+			  &ignored) != UG_OK)
+		return UG_OK; /* choose_kind mapped it: cannot happen */
+	name_list l = {plan->unknown, sizeof plan->unknown, 0, 0, 0, false};
+	plan->unknown[0] = '\0';
+	for (size_t h = 0; h < n; h++) {
+		bool read = false;
+		for (size_t i = 0; plan->kind->columns[i].name; i++)
+			read = read || index[i] == (int)h;
+		if (names[h][0] && !read) {
+			list_add(&l, names[h], h);
+		} else if (!names[h][0] && first[h]) {
+			size_t len = strlen(names[h] + 1);
+			char *name = malloc(len + 2);
+			if (!name)
+				return UG_ENOMEM;
+			name[0] = first[h];
+			memcpy(name + 1, names[h] + 1, len + 1);
+			list_add(&l, name, h);
+			free(name);
+		}
+	}
+	list_end(&l);
+	return UG_OK;
+}
+
 static ug_err
 plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 {
@@ -621,22 +656,20 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	ug_err err = csv_reader_new(&csv, text, plan->path, diag);
 	if (err != UG_OK)
 		return err;
+	/* Leaving a column out clears its name's first byte: kept, so that
+	 * the log names every column left unread in the header's order. */
+	char first[CSV_COLUMNS_MAX];
+	size_t n = csv_header_count(csv);
+	for (size_t h = 0; h < n; h++)
+		first[h] = csv_header_name(csv, h)[0];
 	char left[sizeof plan->unknown];
 	leave_out_repeats(rt, csv, left, sizeof left);
 	const char *names[CSV_COLUMNS_MAX];
-	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++)
 		names[h] = csv_header_name(csv, h);
 	err = choose_kind(rt, plan, names, n, diag);
-	size_t used = strlen(plan->unknown);
-	if (err == UG_OK && left[0] && used + 2 < sizeof plan->unknown) {
-		if (used) {
-			memcpy(plan->unknown + used, ", ", 3);
-			used += 2;
-		}
-		ug_strlcpy(plan->unknown + used, left,
-			   sizeof plan->unknown - used);
-	}
+	if (err == UG_OK)
+		err = list_unread(plan, names, first, n);
 	if (err != UG_OK && err != UG_ENOMEM)
 		csv_header_misread(csv, diag);
 	if (diag)

@@ -910,6 +910,11 @@ csv_map_names(const char *const *names, size_t nnames,
 		index[ncols++] = -1;
 	if (unknown && unknown_size)
 		unknown[0] = '\0';
+	/* The first clash is the message, but the mapping goes on: a
+	 * caller that weighs kinds by what they lack (the adapters' choice
+	 * of a file's kind) must see the whole header, not the columns
+	 * before the clash. */
+	bool clash = false;
 	for (size_t h = 0; h < nnames; h++) {
 		const char *name = names[h];
 		if (!name[0])
@@ -924,15 +929,20 @@ csv_map_names(const char *const *names, size_t nnames,
 		if (index[c] >= 0) {
 			/* Both names matched a known column, so they are
 			 * column names, never a data row's values. */
-			ug_diag_set(diag, "header",
-				    "columns \"%s\" and \"%s\" (%d and %zu) "
-				    "both mean %s; keep one",
-				    names[index[c]], name, index[c] + 1, h + 1,
-				    columns[c].name);
-			return UG_EMALFORMED;
+			if (!clash)
+				ug_diag_set(diag, "header",
+					    "columns \"%s\" and \"%s\" (%d "
+					    "and %zu) both mean %s; keep one",
+					    names[index[c]], name,
+					    index[c] + 1, h + 1,
+					    columns[c].name);
+			clash = true;
+			continue;
 		}
 		index[c] = (int)h;
 	}
+	if (clash)
+		return UG_EMALFORMED;
 	/* Room for the kind's name and the hint around it (ug_diag). */
 	char missing[sizeof diag->reason - 160];
 	describe_missing(columns, index, missing, sizeof missing);

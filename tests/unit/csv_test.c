@@ -566,6 +566,20 @@ test_map_missing_and_duplicate(void)
 	CHECK(strstr(d.reason, "columns \"cpr\" and \"cpr_nr\" (1 and 4) "
 			       "both mean cpr; keep one"));
 	close_fx(&fx);
+	/* A clash in the first columns: the first one is the message, and
+	 * the columns after it are mapped all the same, so that a caller
+	 * weighing kinds by what they lack sees the whole header. */
+	const char *front[] = {"cpr",  "cprnr",	 "fra",
+			       "type", "absent", "CPR_NR"};
+	CHECK_ERR(csv_map_names(front, 6, columns, index, NULL, 0, &d),
+		  UG_EMALFORMED);
+	CHECK_EQ_STR(d.reason, "columns \"cpr\" and \"cprnr\" (1 and 2) "
+			       "both mean cpr; keep one");
+	CHECK_EQ_INT(index[0], 0);
+	CHECK_EQ_INT(index[1], 2);
+	CHECK_EQ_INT(index[2], 4);
+	CHECK_EQ_INT(index[3], -1);
+	CHECK_EQ_INT(index[4], 3);
 }
 
 static void

@@ -1202,7 +1202,7 @@ test_kinds_rejections(void)
 	    AC_R1(LV_CPR, "290210-1234", "cpr", "not a CPR number"),
 	    AC_R1(LV_SCHOOL, "", "school", "school is empty"),
 	    AC_R1(LV_GRADE, "8", "grade", "grade 8 is not 9 or 10"),
-	    AC_R1(LV_GRADE, "", "grade", "grade is empty"),
+	    AC_R1(LV_GRADE, "", "grade", "grade is empty; it must be 9 or 10"),
 	    AC_R1(LV_DATE, "", "date", "date is empty"),
 	    AC_R1(LV_DATE, "21/06/2024", "date", "date is not a date"),
 	    AC_R1(LV_KIND, "", "leaving", "leaving is empty"),
