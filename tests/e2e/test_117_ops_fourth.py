@@ -2,7 +2,14 @@
 what the Monitoring list and the runbooks quote, checked against what
 the programs say."""
 
+import json
+import shutil
+import subprocess
+import time
+
 import hubtest
+from hubtest import CprGen, IngestClient
+from test_82_metrics import metrics_hub, scrape, value
 
 
 def ops_doc():
@@ -29,3 +36,102 @@ def test_dropped_answer_summaries_are_quoted_as_hubd_logs_them():
             in doc)
     assert "`N more results ...` and `N more answers ...` without a " \
         "reason" not in doc
+
+
+def test_no_timer_fires_while_the_log_cannot_be_applied(make_hub):
+    """OPERATIONS.md, "Where data lives": while the log cannot be applied
+    (the derived map full) no timer fires — no acknowledgement
+    escalation —, and they fire at the first loop turn after the log is
+    applied again; Metrics: `ungebro_timers_overdue_seconds` is how long
+    the earliest timer has been due without firing, 0 when none is due.
+    A full derived map is what keeps it firing late here."""
+    hub = metrics_hub(make_hub, clock="2026-03-02T08:00:00",
+                      settings={"derived_map_mb": "1"})
+    hub.absence_alerts("cw-anna", CprGen(11701).take(1), "timer",
+                       absent=30)
+    hub.wait_applied()
+    s, _ = scrape(hub)
+    assert (value(s, "ungebro_timers"),
+            value(s, "ungebro_timers_overdue_seconds")) == (1, 0)
+    fillers = CprGen(11702).take(8000)
+    hub.cprs.update(fillers)
+    with IngestClient(hub, "school-a") as cli:
+        _, refused = hubtest.send_until_refused(cli, fillers, "fill")
+    assert refused and refused[0].code == hubtest.E_FULL, refused
+    # The acknowledgement deadline (72 office hours) passes on the hub
+    # clock while nothing can be applied.
+    hub.set_clock("2026-03-30T08:00:00")
+    hubtest.wait_for(lambda: value(scrape(hub)[0],
+                                   "ungebro_timers_overdue_seconds") > 0,
+                     10, "the escalation timer due and not fired")
+    time.sleep(1.5 * hubtest.SLOW)
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_timers") == 1
+    assert value(s, "ungebro_timers_overdue_seconds") > 86400
+    assert "HUB-ESCALATE" not in hub.log_text()
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    hub.start()
+    hub.wait_log(r"notice HUB-ESCALATE alert [0-9a-f]+ not acknowledged "
+                 r"in time; notice [0-9a-f]+ to duty-desk")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_timers_overdue_seconds") == 0
+
+
+def hubctl(*args):
+    return subprocess.run([hubtest.binary("hubctl"), *map(str, args)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_restore_with_other_signing_keys_restores_and_warns(make_hub):
+    """OPERATIONS.md, Backup and restore, step 3: with another signing
+    pair in keys_dir, or none, the data is still restored (exit 0) and
+    restore warns `the restored audit trail does not verify with
+    KEYS_DIR/hub.sign_public (record N: ...)`, or `... cannot be
+    verified: ...` without hub.sign_public; a data_dir or DIR that is a
+    file is `not empty (not a directory)`, exit 1."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", CprGen(11703).take(1)[0], "r"))
+    backup = hub.tmp / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    other = hub.tmp / "other-pair"
+    shutil.copytree(hub.keys_dir, other)
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (other / name).unlink()
+    assert hubctl("keygen", "--keys_dir", other, "hub").returncode == 0
+    none = hub.tmp / "no-public"
+    shutil.copytree(hub.keys_dir, none)
+    (none / "hub.sign_public").unlink()
+    line = (f"restored from {backup}: log up to sequence 1 (1 events); "
+            "run hubctl audit verify, then start hubd\n")
+    p = hubctl("restore", backup, "--keys_dir", other, "--data_dir",
+               hub.tmp / "d-other")
+    assert (p.returncode, p.stdout) == (0, line), p
+    assert p.stderr.startswith(
+        "hubctl: restore: warning: the restored audit trail does not "
+        f"verify with {other}/hub.sign_public (record 1: "), p.stderr
+    p = hubctl("restore", backup, "--keys_dir", none, "--data_dir",
+               hub.tmp / "d-none")
+    assert (p.returncode, p.stdout) == (0, line), p
+    assert p.stderr.startswith(
+        "hubctl: restore: warning: the restored audit trail cannot be "
+        f"verified: cannot open {none}/hub.sign_public: No such file or "
+        "directory"), p.stderr
+    # Both stores hold the backup's events all the same.
+    for d in ("d-other", "d-none"):
+        p = hubctl("stats", "--json", "--keys_dir", hub.keys_dir,
+                   "--data_dir", hub.tmp / d)
+        assert json.loads(p.stdout)["log_events"] == 1, p
+    afile = hub.tmp / "a-file"
+    afile.write_text("x")
+    p = hubctl("restore", backup, "--keys_dir", hub.keys_dir,
+               "--data_dir", afile)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: restore: {afile} is not empty (not a directory)\n"), p
+    hub.start()
+    p = hub.hubctl("backup", str(afile), check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: backup: {afile} is not empty (not a directory)\n")
+    assert afile.read_text() == "x"
