@@ -2,7 +2,10 @@
 what the Monitoring list and the runbooks quote, checked against what
 the programs say."""
 
+import fcntl
 import json
+import os
+import re
 import shutil
 import subprocess
 import time
@@ -135,3 +138,64 @@ def test_restore_with_other_signing_keys_restores_and_warns(make_hub):
     assert (p.returncode, p.stdout, p.stderr) == (
         1, "", f"hubctl: backup: {afile} is not empty (not a directory)\n")
     assert afile.read_text() == "x"
+
+
+def test_hub_stop_counts_refused_keys_and_hello_names_a_desk_member(
+        make_hub):
+    """OPERATIONS.md, Monitoring: HUB-STOP's `keys admitted N, refused N`
+    are the CURVE keys HUB-ZAP let in and refused (a key registered as
+    another kind on an endpoint is refused too); HUB-HELLO says a desk
+    member's session as `caseworker ID connected (desk member), N open
+    alerts` (info)."""
+    import zmq
+    hub = make_hub()
+    ctx = zmq.Context()
+    try:
+        for key, endpoint in (("cw-anna", "ingest"),
+                              ("school-a", "delivery")):
+            sock = hubtest.curve_dealer(ctx, hub, key,
+                                        getattr(hub, endpoint))
+            hub.wait_log(r"warn HUB-ZAP refused CURVE client from "
+                         rf"127\.0\.0\.1 on {endpoint}: key registered "
+                         r"as an? (caseworker|agency) \(key ")
+            sock.close()
+    finally:
+        ctx.destroy(linger=0)
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=1)
+    assert rc == 0 and alerts == [], err
+    hub.wait_log(r"info HUB-HELLO caseworker desk-dora connected \(desk "
+                 r"member\), 0 open alerts\n")
+    hub.stop()
+    log = hub.log_text()
+    refused = len(re.findall(r"warn HUB-ZAP refused CURVE client", log))
+    admitted = len(re.findall(r"info HUB-ZAP admitted ", log))
+    assert refused >= 2, log
+    assert re.search(rf"HUB-STOP accepted 0, duplicates 0, rejected 0, "
+                     rf"alerts raised 0, delivered 0, acked 0, keys "
+                     rf"admitted {admitted}, refused {refused}, ", log), log
+
+
+def test_a_backup_into_a_dir_another_backup_holds_is_refused(make_hub):
+    """OPERATIONS.md, Backup and restore: a second backup started into a
+    DIR that another one is writing is refused as not empty, "even while
+    it is still empty: the first keeps it" (exit 1, nothing written), and
+    recorded `backup` `failed`; once the first lets go, the same DIR
+    takes a backup."""
+    hub = make_hub()
+    target = hub.tmp / "nightly"
+    target.mkdir()
+    held = os.open(target, os.O_RDONLY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)   # as the first backup holds it
+        p = hub.hubctl("backup", str(target), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: backup: {target} is not empty\n"), p
+        assert target.is_dir() and not any(target.iterdir())
+    finally:
+        os.close(held)
+    shown = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    last = json.loads(shown[-1])
+    assert (last["action"], last["result"], last["detail"]) == \
+        ("backup", "failed", str(target)), last
+    p = hub.hubctl("backup", str(target))
+    assert p.stdout.startswith(f"backup in {target}: log up to sequence "), p
