@@ -54,7 +54,8 @@ def test_a_yes_no_option_word_is_named_in_every_verb_and_adapter(tmp_path):
     assert not (tmp_path / "d").exists()
     flat = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                     .split())
-    assert ("`adapter-school flush --json maybe`: `adapter-school: json "
+    assert ("`adapter-school flush --json maybe` and `adapter-school "
+            "import --json maybe uge19.csv`: `adapter-school: json "
             f"{BOOL_RULE}, not 'maybe'`") in flat
 
 
