@@ -199,3 +199,24 @@ def test_a_backup_into_a_dir_another_backup_holds_is_refused(make_hub):
         ("backup", "failed", str(target)), last
     p = hub.hubctl("backup", str(target))
     assert p.stdout.startswith(f"backup in {target}: log up to sequence "), p
+
+
+def test_a_reload_naming_another_desk_ends_desk_uncovered(make_hub):
+    """OPERATIONS.md, Operational alerts: desk_uncovered ends "when a
+    reload (SIGHUP) names another routing.desk (then only the desk in
+    force is watched)": the reload alone ends it, with HUB-OPS-CLEARED
+    and the metric back at 0, nobody registered for either desk."""
+    import signal
+    from test_82_metrics import dropout_to_the_desk
+    hub = dropout_to_the_desk(make_hub, 11704, "desk-dora")
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
+    hub.write_rules(dict(hubtest.NO_ESCALATION,
+                         **{"routing.desk": "night-desk"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.wait_log(r"notice HUB-OPS-CLEARED desk_uncovered \(duty-desk\) no "
+                 r"longer holds\n")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="desk_uncovered") == 0
+    assert "night-desk" not in hub.log_text().split("HUB-RELOAD")[-1]
