@@ -409,7 +409,10 @@ def test_a_live_run_ends_when_its_key_is_replaced(make_hub):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
-        hub.wait_log("HUB-HELLO caseworker cw-anna connected", timeout=20)
+        # The second: dropout_hub's peek said Hello first, and replacing
+        # the key before this run has connected refuses its handshake.
+        hub.wait_log("HUB-HELLO caseworker cw-anna connected", timeout=20,
+                     count=2)
         hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
                    config=False)
         hub.register_caseworker("cw-anna",
