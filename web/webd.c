@@ -2229,8 +2229,10 @@ static const char APP_CSS[] =
     "a{color:#0b4f8a}"
     /* Amber alone is under 3:1 on the light page; the dark ring inside
      * it keeps the focus visible there as well as on the dark header
-     * (WCAG 1.4.11). */
-    "a:focus,button:focus,input:focus,select:focus{outline:3px solid "
+     * (WCAG 1.4.11). The list takes the focus too (tabindex="-1"),
+     * when a live update took away the link that had it. */
+    "a:focus,button:focus,input:focus,select:focus,[tabindex]:focus{"
+    "outline:3px solid "
     "#f2a900;outline-offset:2px;box-shadow:0 0 0 2px #1b1b1b}"
     ".skip{position:absolute;left:-9999px}"
     ".skip:focus{left:1rem;top:1rem;background:#fff;color:#000;"

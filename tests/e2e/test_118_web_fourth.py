@@ -7,9 +7,16 @@ describes requests and answers."""
 import html
 import re
 
-from hubtest import CprGen
-from test_70_web import (PASSWORD, Web, anna_session, errors_of,  # noqa: F401
-                         notices_of, open_new_alert, web_hub)
+from hubtest import SLOW, CprGen, envelope, wait_for
+# pytestmark: the same skip as test_70 (no browser, no test).
+from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, anna_session,
+                         chrome, errors_of, login, notices_of,  # noqa: F401
+                         open_new_alert, pytestmark, web_hub)
+
+if HAVE_SELENIUM:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
 
 def lang_link(page):
@@ -100,4 +107,56 @@ def test_an_ack_note_too_long_is_marked_as_the_field_at_fault(make_hub):
         assert r.status == 303 and \
             r.getheader("Location") == "/alerts?msg=acked"
     finally:
+        web.stop()
+
+
+AMBER, DARK = "rgba(242, 169, 0, 1)", "rgb(27, 27, 27)"
+
+
+def test_the_focus_shows_amber_on_the_list_a_live_update_emptied(make_hub):
+    """OPERATIONS.md: the element with the focus has an amber outline with
+    a dark ring inside it; a keyboard user on an alert's link when the
+    live list loses its last alert has the focus on the list itself,
+    which says "Du har ingen åbne advarsler.": that focus shows the same
+    amber outline and dark ring as a link's, not the browser's own."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True})
+    web = Web(hub, events_poll=1)
+    cpr = CprGen(11806).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="focus-amber",
+                      period_start="2024-05-06", period_end="2024-05-10",
+                      absent=12, expected=30))
+    hub.wait_applied()
+    d = chrome(hub, "chromium-amber")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+
+        def links():
+            return d.find_elements(By.CSS_SELECTOR, "a.alert-link")
+        wait_for(lambda: links() or d.refresh(), 10, "the alert listed",
+                 interval=0.3)
+        for _ in range(20):
+            ActionChains(d).send_keys(Keys.TAB).perform()
+            if "alert-link" in (d.switch_to.active_element.get_attribute(
+                    "class") or ""):
+                break
+        link = d.switch_to.active_element
+        assert "alert-link" in link.get_attribute("class")
+        assert (link.value_of_css_property("outline-style"),
+                link.value_of_css_property("outline-color")) == \
+            ("solid", AMBER)
+        assert DARK in link.value_of_css_property("box-shadow")
+        hub.assign(cpr, "desk-dora")       # the alert moves to the desk
+        wait_for(lambda: not links(), 5 * SLOW + 2, "the list emptied",
+                 interval=0.2)
+        focused = d.switch_to.active_element
+        assert focused.get_attribute("id") == "alert-list" and \
+            "Du har ingen åbne advarsler." in focused.text
+        assert (focused.value_of_css_property("outline-style"),
+                focused.value_of_css_property("outline-color")) == \
+            ("solid", AMBER), focused.value_of_css_property("outline")
+        assert DARK in focused.value_of_css_property("box-shadow")
+    finally:
+        d.quit()
         web.stop()
