@@ -7,11 +7,12 @@ describes requests and answers."""
 import html
 import re
 
-from hubtest import SLOW, CprGen, envelope, wait_for
+from hubtest import (SLOW, CprGen, envelope, ev_absence, ev_dropout_risk,
+                     ev_referral, rules_hub, wait_for)
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, anna_session,
                          chrome, errors_of, login, notices_of,  # noqa: F401
-                         open_new_alert, pytestmark, web_hub)
+                         open_new_alert, pytestmark, set_password, web_hub)
 
 if HAVE_SELENIUM:
     from selenium.webdriver.common.action_chains import ActionChains
@@ -159,4 +160,44 @@ def test_the_focus_shows_amber_on_the_list_a_live_update_emptied(make_hub):
         assert DARK in focused.value_of_css_property("box-shadow")
     finally:
         d.quit()
+        web.stop()
+
+
+def test_every_priority_is_written_out_most_urgent_first(make_hub):
+    """OPERATIONS.md: the open list is most urgent first, each row's
+    priority in words (`Akut`, `Høj`, `Normal`, `Lav`; `Urgent`, `High`,
+    `Normal`, `Low`), and an alert's page says its priority too. A
+    combined alert (RULES.md §5, URGENT) above the addiction alert (HIGH)
+    above the absence (NORMAL), though it was raised last."""
+    hub = rules_hub(make_hub, "2026-09-08T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(11810).born("2000-01-15")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        for lang, words in (("da", ["Akut", "Høj", "Normal"]),
+                            ("en", ["Urgent", "High", "Normal"])):
+            page = web.request("GET", f"/alerts?lang={lang}",
+                               cookies=session)[1]
+            rows = re.findall(r"<li .*?</li>", page, re.S)
+            assert [re.search(r'class="badge">([^<]*)<', r).group(1)
+                    for r in rows] == words, rows
+            rules = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r))
+                     .strip().rsplit(" · ", 1)[-1] for r in rows]
+            assert rules == ["combined", "addiction", "absence.rolling"], \
+                rules
+            top = re.search(r'href="/alert/([0-9a-f]{18})"', rows[0]).group(1)
+            page = web.request("GET", f"/alert/{top}?lang={lang}",
+                               cookies=session)[1]
+            assert re.search(r"<dt>[^<]+</dt><dd>%s</dd>" % words[0], page)
+    finally:
         web.stop()
