@@ -201,3 +201,44 @@ def test_every_priority_is_written_out_most_urgent_first(make_hub):
             assert re.search(r"<dt>[^<]+</dt><dd>%s</dd>" % words[0], page)
     finally:
         web.stop()
+
+
+def test_webd_logs_logins_logouts_and_refused_forms_as_documented(make_hub):
+    """OPERATIONS.md "Monitoring", webd's message ids: `WEB-START`
+    (`serving http://ADDRESS:PORT/ for gateway ID`), `WEB-LOGIN` (`ID
+    logged in`, `ID logged out`), `WEB-CSRF` (`POST PATH without a valid
+    CSRF token refused`, warn, for a POST in a session; a POST without a
+    session and a login form whose token no longer fits log nothing),
+    `WEB-STOP stopped`; no CPR in any of it."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    cpr = CprGen(11814).next()
+    try:
+        session = anna_session(web)
+        page = web.request("GET", "/alerts", cookies=session)[1]
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        assert web.request("POST", "/timeline", {"csrf": "00", "cpr": cpr},
+                           cookies=session)[0].status == 403
+        assert web.request("POST", "/timeline",
+                           {"csrf": csrf, "cpr": cpr})[0].status == 403
+        pre, _ = web.login_form()
+        assert web.request("POST", "/login",
+                           {"csrf": "00", "caseworker": "cw-anna",
+                            "password": PASSWORD},
+                           cookies={"ug_pre": pre})[0].status == 403
+        r, _ = web.request("POST", "/logout", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 303 and r.getheader("Location") == "/login?out=1"
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    said = [re.sub(r"^\S+ ", "", line) for line in log.splitlines()]
+    assert said == [
+        f"webd info WEB-START serving http://127.0.0.1:{web.port}/ for "
+        "gateway web-1",
+        "webd info WEB-LOGIN cw-anna logged in",
+        "webd warn WEB-CSRF POST /timeline without a valid CSRF token "
+        "refused",
+        "webd info WEB-LOGIN cw-anna logged out",
+        "webd info WEB-STOP stopped"], log
+    assert cpr not in log
