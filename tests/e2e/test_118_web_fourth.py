@@ -242,3 +242,35 @@ def test_webd_logs_logins_logouts_and_refused_forms_as_documented(make_hub):
         "webd info WEB-LOGIN cw-anna logged out",
         "webd info WEB-STOP stopped"], log
     assert cpr not in log
+
+
+def test_the_timeline_takes_one_space_or_dash_inside_blanks_around(make_hub):
+    """OPERATIONS.md: the timeline form takes a CPR as 10 digits, or with
+    a dash or a space after the sixth (one, not a tab), blanks (spaces,
+    tabs, line ends) around it ignored; another form is 400 "Skriv et
+    CPR-nummer med 10 cifre (DDMMÅÅSSSS, DDMMÅÅ-SSSS eller DDMMÅÅ
+    SSSS).", the field marked."""
+    hub = web_hub(make_hub)
+    cpr = CprGen(11815).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        page = web.request("GET", "/timeline", cookies=session)[1]
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        for typed in (f"\t{cpr[:6]} {cpr[6:]}\n", f" \t{cpr[:6]}-{cpr[6:]}"):
+            r, page = web.request("POST", "/timeline",
+                                  {"csrf": csrf, "cpr": typed},
+                                  cookies=session)
+            assert r.status == 200 and not errors_of(page), typed
+        for typed in (f"{cpr[:6]}\t{cpr[6:]}", f"{cpr[:6]}  {cpr[6:]}",
+                      f"{cpr[:6]} - {cpr[6:]}", f"{cpr[:2]}-{cpr[2:]}"):
+            r, page = web.request("POST", "/timeline",
+                                  {"csrf": csrf, "cpr": typed},
+                                  cookies=session)
+            assert r.status == 400 and errors_of(page) == [
+                "Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, DDMMÅÅ-SSSS "
+                "eller DDMMÅÅ SSSS)."], (typed, page)
+            assert 'aria-invalid="true"' in field(page, "cpr")
+    finally:
+        web.stop()
