@@ -184,6 +184,12 @@ def test_every_priority_is_written_out_most_urgent_first(make_hub):
     web = Web(hub)
     try:
         session = anna_session(web)
+        # The combined alert's evidence is the tipping event (RULES.md §5).
+        evidence = {"da": ["Risiko for frafald",
+                           "Henvisning til misbrugsbehandling",
+                           "Fraværsindberetning"],
+                    "en": ["Dropout risk", "Addiction referral",
+                           "Absence report"]}
         for lang, words in (("da", ["Akut", "Høj", "Normal"]),
                             ("en", ["Urgent", "High", "Normal"])):
             page = web.request("GET", f"/alerts?lang={lang}",
@@ -195,10 +201,14 @@ def test_every_priority_is_written_out_most_urgent_first(make_hub):
                      .strip().rsplit(" · ", 1)[-1] for r in rows]
             assert rules == ["combined", "addiction", "absence.rolling"], \
                 rules
-            top = re.search(r'href="/alert/([0-9a-f]{18})"', rows[0]).group(1)
-            page = web.request("GET", f"/alert/{top}?lang={lang}",
-                               cookies=session)[1]
-            assert re.search(r"<dt>[^<]+</dt><dd>%s</dd>" % words[0], page)
+            for row, word, what in zip(rows, words, evidence[lang]):
+                hexid = re.search(r'href="/alert/([0-9a-f]{18})"',
+                                  row).group(1)
+                page = web.request("GET", f"/alert/{hexid}?lang={lang}",
+                                   cookies=session)[1]
+                assert f"<dd>{word}</dd>" in page, (word, page)
+                # Its evidence: what the event is, in the page's language.
+                assert re.findall(r"<tr><td>([^<]*)</td>", page) == [what]
     finally:
         web.stop()
 
