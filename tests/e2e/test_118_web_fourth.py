@@ -7,12 +7,13 @@ describes requests and answers."""
 import html
 import re
 
-from hubtest import (SLOW, CprGen, envelope, ev_absence, ev_dropout_risk,
-                     ev_referral, rules_hub, wait_for)
+from hubtest import (SLOW, CprGen, envelope, ev_absence, ev_desk, ev_dropout,
+                     ev_dropout_risk, ev_referral, rules_hub, wait_for)
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, anna_session,
                          chrome, errors_of, login, notices_of,  # noqa: F401
-                         open_new_alert, pytestmark, set_password, web_hub)
+                         open_new_alert, pytestmark, session_cookie,
+                         set_password, web_hub)
 
 if HAVE_SELENIUM:
     from selenium.webdriver.common.action_chains import ActionChains
@@ -282,5 +283,71 @@ def test_the_timeline_takes_one_space_or_dash_inside_blanks_around(make_hub):
                 "Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, DDMMÅÅ-SSSS "
                 "eller DDMMÅÅ SSSS)."], (typed, page)
             assert 'aria-invalid="true"' in field(page, "cpr")
+    finally:
+        web.stop()
+
+
+def test_the_desks_alerts_as_each_member_and_the_desks_own_id_see_them(
+        make_hub):
+    """OPERATIONS.md: a desk member (register-caseworker --desk, or a
+    DeskMembership valid today) has their own open alerts and the desk's
+    in one list, most urgent first, newest first within a priority; each
+    of the desk's marked "til vagtteamet" ("for the duty desk"), its page
+    naming the recipient "vagtteamet" ("the duty desk"); a caseworker
+    registered under the desk's own id sees them unmarked, as their own."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    hub.keygen("duty-desk")
+    hub.hubctl("register-caseworker", "duty-desk")
+    hub.send(ev_desk("cw-bob", "2026-09-01"))
+    for cw in ("desk-dora", "duty-desk", "cw-bob"):
+        set_password(hub, cw, PASSWORD)
+    gen = CprGen(11816)
+    own, dropped, absent = gen.next(), gen.next(), gen.next()
+    hub.assign(own, "desk-dora")
+    hub.send(ev_absence(own, "2026-08-24", 12))       # dora's, NORMAL
+    hub.send(ev_dropout(dropped, "2026-09-04"))       # the desk's, HIGH
+    hub.send(ev_absence(absent, "2026-08-24", 12))    # the desk's, NORMAL
+    assert hub.wait_applied()["alerts"] == 3
+    web = Web(hub)
+    try:
+        def rows(session, lang):
+            page = web.request("GET", f"/alerts?lang={lang}",
+                               cookies=session)[1]
+            return [(re.search(r'href="/alert/([0-9a-f]{18})"', li).group(1),
+                     re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", li)).strip())
+                    for li in re.findall(r"<li .*?</li>", page, re.S)]
+
+        def recipient(session, hexid, lang):
+            page = web.request("GET", f"/alert/{hexid}?lang={lang}",
+                               cookies=session)[1]
+            return re.search(r"<dt>(?:Til|For)</dt><dd>([^<]*)</dd>",
+                             page).group(1)
+        mark = {"da": " · til vagtteamet", "en": " · for the duty desk"}
+        desk = {"da": "vagtteamet", "en": "the duty desk"}
+        sessions = {cw: {"ug_session": session_cookie(
+            web.raw_login(cw, PASSWORD)[1])}
+            for cw in ("desk-dora", "cw-bob", "duty-desk")}
+        for lang in ("da", "en"):
+            dora = rows(sessions["desk-dora"], lang)
+            assert [r.split(" ")[0] for _, r in dora] == \
+                (["Høj", "Normal", "Normal"] if lang == "da"
+                 else ["High", "Normal", "Normal"]), dora
+            # Newest first within a priority: the desk's absence, raised
+            # after dora's own.
+            assert dora[1][0] > dora[2][0]
+            assert [r.endswith(mark[lang]) for _, r in dora] == \
+                [True, True, False], dora
+            assert [recipient(sessions["desk-dora"], i, lang)
+                    for i, _ in dora] == [desk[lang], desk[lang],
+                                          "desk-dora"]
+            bob = rows(sessions["cw-bob"], lang)
+            assert bob == dora[:2], bob
+            own_id = rows(sessions["duty-desk"], lang)
+            assert [i for i, _ in own_id] == [i for i, _ in dora[:2]]
+            assert not any(r.endswith(mark[lang]) for _, r in own_id)
+            assert [recipient(sessions["duty-desk"], i, lang)
+                    for i, _ in own_id] == ["duty-desk", "duty-desk"]
     finally:
         web.stop()
