@@ -351,3 +351,54 @@ def test_the_desks_alerts_as_each_member_and_the_desks_own_id_see_them(
                     for i, _ in own_id] == ["duty-desk", "duty-desk"]
     finally:
         web.stop()
+
+
+def tab_until(driver, element_id, most=60):
+    """Press Tab until the element with this id has the focus."""
+    for _ in range(most):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        if driver.switch_to.active_element.get_attribute("id") == \
+                element_id:
+            return driver.switch_to.active_element
+    raise AssertionError(f"#{element_id} not reached with Tab")
+
+
+def test_an_action_and_an_acknowledgement_from_the_keyboard_alone(make_hub):
+    """README, OPERATIONS.md: everything works from the keyboard. On an
+    alert's page a keyboard user reaches the kinds with Tab, picks one
+    with the arrow keys (none is chosen when the form opens), types how
+    and saves with Enter ("Handlingen er gemt."), then acknowledges with
+    a note and Enter ("Advarslen er kvitteret.", the alert gone)."""
+    hub = web_hub(make_hub)
+    cpr = CprGen(11819).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    d = chrome(hub, "chromium-keys")
+    try:
+        hexid, _ = open_new_alert(hub, web, anna_session(web), cpr, "keys")
+        login(d, web, "cw-anna", PASSWORD)
+        d.get(web.base + f"/alert/{hexid}")
+        first = tab_until(d, "kind-contact")
+        assert not any(e.is_selected() for e in
+                       d.find_elements(By.CSS_SELECTOR, "input[name=kind]"))
+        ActionChains(d).send_keys(Keys.ARROW_DOWN).perform()
+        chosen = d.switch_to.active_element
+        assert chosen.get_attribute("id") == "kind-offer" and \
+            chosen.is_selected() and not first.is_selected()
+        ActionChains(d).send_keys(Keys.TAB).perform()
+        assert d.switch_to.active_element.get_attribute("id") == "how"
+        ActionChains(d).send_keys("tilbud om FGU", Keys.ENTER).perform()
+        wait_for(lambda: d.current_url.endswith(f"/alert/{hexid}?msg=saved"),
+                 10 * SLOW, "the action saved")
+        assert "Handlingen er gemt." in d.find_element(
+            By.CSS_SELECTOR, "main p.msg").text
+        tab_until(d, "ack-note")
+        ActionChains(d).send_keys("set", Keys.ENTER).perform()
+        wait_for(lambda: d.current_url.endswith("/alerts?msg=acked"),
+                 10 * SLOW, "the alert acknowledged")
+        assert "Advarslen er kvitteret." in d.find_element(
+            By.TAG_NAME, "main").text
+        assert not d.find_elements(By.CSS_SELECTOR, "a.alert-link")
+    finally:
+        d.quit()
+        web.stop()
