@@ -108,8 +108,23 @@ def test_an_ack_note_too_long_is_marked_as_the_field_at_fault(make_hub):
                            cookies=session)
         assert r.status == 303 and \
             r.getheader("Location") == "/alerts?msg=acked"
+        # A note whose bytes are not UTF-8 is not kept; the
+        # acknowledgement is (PROTOCOL.md §4).
+        other = CprGen(11821).next()
+        hub.assign(other, "cw-anna")
+        second, csrf = open_new_alert(hub, web, session, other, "ack-utf8")
+        r, _ = web.request("POST", f"/alert/{second}/ack",
+                           {"csrf": csrf, "note": b"\xe6bler"},
+                           cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+        assert web.request("GET", f"/alert/{second}",
+                           cookies=session)[0].status == 404
     finally:
         web.stop()
+    trail = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    assert len(re.findall(r" ack +ok ", trail)) == 2, trail
+    assert "bler" not in trail and "ø" * 100 in trail, trail
 
 
 AMBER, DARK = "rgba(242, 169, 0, 1)", "rgb(27, 27, 27)"
