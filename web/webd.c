@@ -544,11 +544,15 @@ lang_link_keeps(const ctx *x, web_buf *b)
 	if (msg && (strcmp(msg, "acked") == 0 ||
 		    strcmp(msg, "ack-kept") == 0 || strcmp(msg, "saved") == 0))
 		web_addf(b, "msg=%s&amp;", msg);
-	static const char *const flags[] = {"ended", "out"};
-	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-		if (MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
-						flags[i]))
-			web_addf(b, "%s=1&amp;", flags[i]);
+	/* ended=lifetime says why the session ended; the other language
+	 * must say the same, not the plain "it has ended". */
+	const char *ended =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "ended");
+	if (ended)
+		web_addf(b, "ended=%s&amp;",
+			 strcmp(ended, "lifetime") == 0 ? "lifetime" : "1");
+	if (MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "out"))
+		web_add(b, "out=1&amp;");
 }
 
 static void
@@ -1592,8 +1596,11 @@ record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 	web_add(b, "</button></form></section>");
 }
 
+/* bad_note: the note was refused (too long); a screen reader is told
+ * the field is wrong and where the reason is (WCAG 3.3.1). */
 static void
-ack_form(ctx *x, web_buf *b, const char *hexid, const char *note)
+ack_form(ctx *x, web_buf *b, const char *hexid, const char *note,
+	 bool bad_note)
 {
 	web_add(b, "<section aria-labelledby=\"ackh\"><h2 id=\"ackh\">");
 	web_esc(b, T(x, T_ACK));
@@ -1608,8 +1615,12 @@ ack_form(ctx *x, web_buf *b, const char *hexid, const char *note)
 	/* No maxlength, as on the action's note: it counts characters, and
 	 * the hub would cut a Danish note past 200 bytes without a word;
 	 * do_ack refuses it with its reason instead. */
-	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
-		   "value=\"");
+	web_addf(b,
+		 "</label><input id=\"ack-note\" name=\"note\"%s "
+		 "value=\"",
+		 bad_note ? " aria-invalid=\"true\" "
+			    "aria-describedby=\"ack-error\""
+			  : "");
 	web_esc(b, note ? note : "");
 	web_add(b, "\"><button type=\"submit\" id=\"ack\">");
 	web_esc(b, T(x, T_ACK));
@@ -1626,7 +1637,7 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 	if (record)
 		record_form(x, b, hexid, kept);
 	if (ack)
-		ack_form(x, b, hexid, NULL);
+		ack_form(x, b, hexid, NULL, false);
 }
 
 /* An action not saved whose alert's page cannot be shown either (hubd did
@@ -1774,9 +1785,14 @@ ack_again(ctx *x, const char *hexid, const form *f, enum web_text why,
 	web_add(&b, "</a></p><h1>");
 	web_esc(&b, T(x, T_ALERT));
 	web_add(&b, "</h1>");
+	/* Only a refused note is the field's fault; the other reasons are
+	 * the hub's, and the note is fine as it is. */
+	bool bad_note = why == T_ACK_REFUSED;
+	web_add(&b, "<div id=\"ack-error\">");
 	message(&b, "err", T(x, why), detail);
+	web_add(&b, "</div>");
 	ack_form(x, &b, hexid,
-		 form_has_nul(f, "note") ? "" : form_get(f, "note"));
+		 form_has_nul(f, "note") ? "" : form_get(f, "note"), bad_note);
 	page_end(x, &b);
 	return send_page(x, status, &b);
 }
@@ -2213,8 +2229,10 @@ static const char APP_CSS[] =
     "a{color:#0b4f8a}"
     /* Amber alone is under 3:1 on the light page; the dark ring inside
      * it keeps the focus visible there as well as on the dark header
-     * (WCAG 1.4.11). */
-    "a:focus,button:focus,input:focus,select:focus{outline:3px solid "
+     * (WCAG 1.4.11). The list takes the focus too (tabindex="-1"),
+     * when a live update took away the link that had it. */
+    "a:focus,button:focus,input:focus,select:focus,[tabindex]:focus{"
+    "outline:3px solid "
     "#f2a900;outline-offset:2px;box-shadow:0 0 0 2px #1b1b1b}"
     ".skip{position:absolute;left:-9999px}"
     ".skip:focus{left:1rem;top:1rem;background:#fff;color:#000;"
