@@ -4,10 +4,18 @@ reads them, for what the earlier rounds (test_01, test_80, test_98,
 test_104) do not assert exactly."""
 
 import datetime
+import os
+import pwd
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import types
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +81,147 @@ def test_mkman_rerun_rewrites_only_the_pages_whose_text_changed(tmp_path):
         else:
             assert (page.read_bytes(), page.stat().st_mtime_ns) == \
                 before[page.name], page.name
+
+
+def doc_block(text, after):
+    """The first ```sh block of `text` after the words `after`."""
+    part = text[text.index(after):]
+    return re.search(r"```sh\n(.*?)```", part, re.S).group(1)
+
+
+def test_the_debian_service_steps_run_as_written(tmp_path):
+    """OPERATIONS.md, "As a Debian service" and "The web inbox (webd)":
+    the steps "Once, as root" run as written, with /etc/ungebro and
+    /var/lib/ungebro under a temp root and `nobody` standing in for the
+    user ungebro (adduser aside). hubd then runs as the unit runs it
+    (that user, UMask=0077, hubd.conf.example and rules.conf.example as
+    installed, the keys root's hubctl keygen made); root's hubctl
+    registers an agency beside it, whose event the running hub
+    acknowledges as stored; webd's steps follow, and webd, as that user,
+    serves its login page. SIGTERM stops both, exit 0."""
+    if os.geteuid() != 0:
+        pytest.skip("only root installs files for another user")
+    svc = pwd.getpwnam("nobody")
+    group = "nogroup"
+    # Under /tmp, not pytest's tmp_path: its parents are root's 0700.
+    top = Path(tempfile.mkdtemp(prefix="ug-steps-"))
+    try:
+        os.chmod(top, 0o755)
+        steps_under(top, tmp_path, svc, group)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def steps_under(top, tmp_path, svc, group):
+    """The steps of test_the_debian_service_steps_run_as_written, with
+    / at `top`."""
+    etc, state = top / "etc/ungebro", top / "var/lib/ungebro"
+    # What systemd makes for the unit's StateDirectory.
+    state.mkdir(parents=True)
+    os.chown(state, svc.pw_uid, svc.pw_gid)
+    ingest, delivery, port = (hubtest.free_port() for _ in range(3))
+    deploy = hubtest.ROOT / "deploy"
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    for name, text in (
+            ("hubd.conf.example", (deploy / "hubd.conf.example").read_text()
+             .replace(":7601", f":{ingest}").replace(":7602",
+                                                     f":{delivery}")),
+            ("rules.conf.example", (deploy / "rules.conf.example")
+             .read_text()),
+            ("webd.conf.example", (deploy / "webd.conf.example").read_text()
+             .replace(":7602", f":{delivery}")
+             .replace("port = 8080", f"port = {port}"))):
+        (examples / name).write_text(text.replace("/etc/ungebro", str(etc))
+                                     .replace("/var/lib/ungebro", str(state)))
+
+    def as_root(block):
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if not line or line.startswith(("adduser ", "systemctl ")):
+                continue
+            line = (line.replace("/usr/local/share/doc/ungebro/examples",
+                                 str(examples))
+                    .replace("/etc/ungebro", str(etc))
+                    .replace("-o ungebro", f"-o {svc.pw_name}")
+                    .replace("-g ungebro", f"-g {group}"))
+            words = shlex.split(line.split("|")[-1])
+            if words[0] == "hubctl":
+                words[0] = hubtest.binary("hubctl")
+            feed = None
+            if "|" in line:
+                feed = subprocess.run(shlex.split(line.split("|")[0]),
+                                      capture_output=True, check=True,
+                                      timeout=30).stdout
+            p = subprocess.run(words, input=feed, capture_output=True,
+                               timeout=60)
+            assert p.returncode == 0, (line, p.stderr)
+
+    def as_service(unit, log):
+        exec_start = re.search(r"^ExecStart=(.*)$", (deploy / unit)
+                               .read_text(), re.M).group(1)
+        words = exec_start.replace("/usr/local/bin/", "").split()
+        words[0] = hubtest.binary(words[0])
+        words = [w.replace("/etc/ungebro", str(etc)) for w in words]
+
+        def drop():
+            os.umask(0o077)
+            os.setgroups([])
+            os.setgid(svc.pw_gid)
+            os.setuid(svc.pw_uid)
+        return subprocess.Popen(words, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, preexec_fn=drop)
+
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    as_root(doc_block(ops, "`deploy/hubd.service` runs hubd as the user"))
+    hub_log = tmp_path / "hubd.log"
+    procs = []
+    try:
+        with open(hub_log, "wb") as out:
+            hubd = as_service("hubd.service", out)
+        procs.append(hubd)
+        hubtest.wait_for(lambda: hubd.poll() is not None or
+                         "HUB-READY" in hub_log.read_text(), 20, "HUB-READY")
+        assert hubd.poll() is None, hub_log.read_text()
+        # "then register the agencies and caseworkers with hubctl as root"
+        conf = etc / "hubd.conf"
+        for args in (["keygen", "school-hedemark"],
+                     ["register-agency", "school-hedemark"],
+                     ["keygen", "cw-anna"],
+                     ["register-caseworker", "cw-anna"]):
+            p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                                str(conf), *args], capture_output=True,
+                               text=True, timeout=60)
+            assert p.returncode == 0, (args, p.stderr)
+        hub = types.SimpleNamespace(keys_dir=etc / "keys",
+                                    ingest=f"tcp://127.0.0.1:{ingest}")
+        cpr = hubtest.CprGen(12101).take(1)[0]
+        env = hubtest.envelope("school-hedemark", cpr, salt="service")
+        # The running hub sees root's registration on its own.
+        hubtest.wait_for(lambda: "registrations changed" in
+                         hub_log.read_text(), 20, "HUB-ZAP")
+        with hubtest.IngestClient(hub, "school-hedemark") as c:
+            ack = c.ack_for(hubtest.frame(env))
+        assert ack.status == hubtest.ACCEPTED, ack
+        as_root(doc_block(ops, "Once, as root, after hubd's steps there"))
+        web_log = tmp_path / "webd.log"
+        with open(web_log, "wb") as out:
+            webd = as_service("webd.service", out)
+        procs.append(webd)
+        url = f"http://127.0.0.1:{port}/login"
+
+        def login_page():
+            assert webd.poll() is None, web_log.read_text()
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    return r.status
+            except OSError:
+                return None
+        assert hubtest.wait_for(login_page, 20, "webd's login page") == 200
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+    for p, log in zip(procs, (hub_log, tmp_path / "webd.log")):
+        assert p.wait(timeout=30) == 0, log.read_text()
+    assert "HUB-STOP" in hub_log.read_text()
