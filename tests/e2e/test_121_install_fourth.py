@@ -4,6 +4,7 @@ reads them, for what the earlier rounds (test_01, test_80, test_98,
 test_104) do not assert exactly."""
 
 import datetime
+import json
 import os
 import pwd
 import re
@@ -97,8 +98,11 @@ def test_the_debian_service_steps_run_as_written(tmp_path):
     (that user, UMask=0077, hubd.conf.example and rules.conf.example as
     installed, the keys root's hubctl keygen made); root's hubctl
     registers an agency beside it, whose event the running hub
-    acknowledges as stored; webd's steps follow, and webd, as that user,
-    serves its login page. SIGTERM stops both, exit 0."""
+    acknowledges as stored. ADAPTERS.md's steps for ungebro-adapter@school
+    follow (on the hub's machine): the watcher, as its unit runs it,
+    imports a file the export job drops into the setgid spool and moves
+    it to done/, its event stored. webd's steps follow, and webd, as that
+    user, serves its login page. SIGTERM stops all three, exit 0."""
     if os.geteuid() != 0:
         pytest.skip("only root installs files for another user")
     svc = pwd.getpwnam("nobody")
@@ -134,14 +138,26 @@ def steps_under(top, tmp_path, svc, group):
              .replace("port = 8080", f"port = {port}"))):
         (examples / name).write_text(text.replace("/etc/ungebro", str(etc))
                                      .replace("/var/lib/ungebro", str(state)))
+    adapter_conf = re.sub(
+        r"^hub = .*$", f"hub = tcp://127.0.0.1:{ingest}",
+        (deploy / "adapter.conf.example").read_text(), flags=re.M)
+    (examples / "adapter.conf.example").write_text(
+        adapter_conf.replace("/etc/ungebro", str(etc))
+        .replace("/var/lib/ungebro", str(state)))
+    spool = top / "var/spool/ungebro"
 
     def as_root(block):
         for line in block.splitlines():
             line = line.split("  #")[0].strip()
-            if not line or line.startswith(("adduser ", "systemctl ")):
+            if not line or line.startswith((
+                    "adduser ", "systemctl ", "journalctl ", "usermod ")) \
+                    or "/usr/local/bin" in line or "/etc/systemd" in line:
                 continue
             line = (line.replace("/usr/local/share/doc/ungebro/examples",
                                  str(examples))
+                    .replace("deploy/adapter.conf.example",
+                             str(examples / "adapter.conf.example"))
+                    .replace("/var/spool/ungebro", str(spool))
                     .replace("/etc/ungebro", str(etc))
                     .replace("-o ungebro", f"-o {svc.pw_name}")
                     .replace("-g ungebro", f"-g {group}"))
@@ -154,15 +170,16 @@ def steps_under(top, tmp_path, svc, group):
                                       capture_output=True, check=True,
                                       timeout=30).stdout
             p = subprocess.run(words, input=feed, capture_output=True,
-                               timeout=60)
+                               timeout=60, cwd=tmp_path)
             assert p.returncode == 0, (line, p.stderr)
 
     def as_service(unit, log):
         exec_start = re.search(r"^ExecStart=(.*)$", (deploy / unit)
                                .read_text(), re.M).group(1)
-        words = exec_start.replace("/usr/local/bin/", "").split()
+        words = [w.replace("%i", "school").replace("/etc/ungebro", str(etc))
+                 .replace("/var/spool/ungebro", str(spool))
+                 for w in exec_start.replace("/usr/local/bin/", "").split()]
         words[0] = hubtest.binary(words[0])
-        words = [w.replace("/etc/ungebro", str(etc)) for w in words]
 
         def drop():
             os.umask(0o077)
@@ -183,10 +200,16 @@ def steps_under(top, tmp_path, svc, group):
         hubtest.wait_for(lambda: hubd.poll() is not None or
                          "HUB-READY" in hub_log.read_text(), 20, "HUB-READY")
         assert hubd.poll() is None, hub_log.read_text()
+        # ADAPTERS.md, "Running unattended": the school's steps, here on
+        # the hub's machine; its key goes to the hub's operator, the
+        # hub's public key comes back.
+        shutil.copy(etc / "keys" / "hub.key", tmp_path / "hub.key")
+        adapters = (hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+        as_root(doc_block(adapters, "Under systemd, `deploy/ungebro-"
+                          "adapter@.service` is a template unit"))
         # "then register the agencies and caseworkers with hubctl as root"
         conf = etc / "hubd.conf"
-        for args in (["keygen", "school-hedemark"],
-                     ["register-agency", "school-hedemark"],
+        for args in (["register-agency", "school-hedemark"],
                      ["keygen", "cw-anna"],
                      ["register-caseworker", "cw-anna"]):
             p = subprocess.run([hubtest.binary("hubctl"), "--config",
@@ -203,6 +226,38 @@ def steps_under(top, tmp_path, svc, group):
         with hubtest.IngestClient(hub, "school-hedemark") as c:
             ack = c.ack_for(hubtest.frame(env))
         assert ack.status == hubtest.ACCEPTED, ack
+        # The watcher, as ungebro-adapter@school runs it: its
+        # StateDirectory made by systemd, 0700.
+        outbox_state = state / "adapters" / "school"
+        outbox_state.mkdir(parents=True)
+        os.chmod(outbox_state, 0o700)
+        for d in (state / "adapters", outbox_state):
+            os.chown(d, svc.pw_uid, svc.pw_gid)
+        watch_log = tmp_path / "adapter.log"
+        with open(watch_log, "wb") as out:
+            watcher = as_service("ungebro-adapter@.service", out)
+        procs.append(watcher)
+        hubtest.wait_for(lambda: watcher.poll() is not None or
+                         "ADP-WATCH watching" in watch_log.read_text(), 20,
+                         "ADP-WATCH watching")
+        assert watcher.poll() is None, watch_log.read_text()
+        # The export job (root here, the group's member) drops a file.
+        part = spool / "school" / "uge19.csv.part"
+        hubtest.write_absence_csv(part, [hubtest.AbsenceRow(
+            hubtest.CprGen(12102).take(1)[0])])
+        part.rename(spool / "school" / "uge19.csv")
+        done = spool / "school" / "done" / "uge19.csv"
+        hubtest.wait_for(lambda: watcher.poll() is not None or
+                         done.exists(), 30, "uge19.csv in done/")
+        assert done.exists(), watch_log.read_text()
+
+        def stored():
+            p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                                str(conf), "stats", "--json"],
+                               capture_output=True, text=True, timeout=60)
+            return p.returncode == 0 and \
+                json.loads(p.stdout)["log_events"] == 2
+        hubtest.wait_for(stored, 20, "the file's event in the hub's log")
         as_root(doc_block(ops, "Once, as root, after hubd's steps there"))
         web_log = tmp_path / "webd.log"
         with open(web_log, "wb") as out:
@@ -222,6 +277,7 @@ def steps_under(top, tmp_path, svc, group):
         for p in reversed(procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-    for p, log in zip(procs, (hub_log, tmp_path / "webd.log")):
+    for p, log in zip(procs, (hub_log, tmp_path / "adapter.log",
+                              tmp_path / "webd.log")):
         assert p.wait(timeout=30) == 0, log.read_text()
     assert "HUB-STOP" in hub_log.read_text()
