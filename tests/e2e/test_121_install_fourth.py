@@ -281,3 +281,42 @@ def steps_under(top, tmp_path, svc, group):
                               tmp_path / "webd.log")):
         assert p.wait(timeout=30) == 0, log.read_text()
     assert "HUB-STOP" in hub_log.read_text()
+
+
+def test_readmes_inbox_command_after_the_demo_says_what_readme_says(
+        tmp_path):
+    """README.md, "What the demo shows": the inbox command it shows, run
+    as written once the demo has ended (hubd stopped, its delivery port
+    closed), waits --timeout and exits 0 with nothing printed, as README
+    now says; it said nothing of it, and a reader who copied the command
+    after `make demo` saw only silence. The demo's config for cw-anna is
+    stood in for by one of the same settings (timeout 1 to keep it
+    short)."""
+    readme = (hubtest.ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What the demo shows", 1)[1]
+    command = re.search(r"\$ (build/release/bin/inbox [^\n]*)",
+                        section).group(1)
+    flat = " ".join(section.split())
+    assert ("The demo stops `hubd` when it ends, so that command run after "
+            "it finds no hub: it waits `--timeout` (10 s) and exits 0 with "
+            "nothing printed (`inbox --help`); run it while `make demo "
+            "DEMO_WEB_WAIT=600` keeps the hub") in flat
+    words = shlex.split(command)
+    conf = tmp_path / words[words.index("--config") + 1]
+    conf.parent.mkdir(parents=True)
+    keys = tmp_path / "var/demo/keys"
+    for name in ("hub", "cw-anna"):
+        subprocess.run([hubtest.binary("hubctl"), "--keys_dir", str(keys),
+                        "keygen", name], check=True, capture_output=True,
+                       timeout=60)
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {keys}\n"
+                    f"delivery = tcp://127.0.0.1:{hubtest.free_port()}\n"
+                    "timeout = 1\n")
+    words[0] = hubtest.binary("inbox")
+    help_text = subprocess.run([words[0], "--help"], capture_output=True,
+                               text=True, timeout=30).stdout
+    assert "(default: 10)" in help_text.split("--timeout VALUE")[1] \
+        .split("\n  --")[0]
+    p = subprocess.run(words, cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", ""), p
