@@ -4,6 +4,7 @@ reads them, for what the earlier rounds (test_01, test_80, test_98,
 test_104) do not assert exactly."""
 
 import datetime
+import grp
 import json
 import os
 import pwd
@@ -106,7 +107,7 @@ def test_the_debian_service_steps_run_as_written(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("only root installs files for another user")
     svc = pwd.getpwnam("nobody")
-    group = "nogroup"
+    group = grp.getgrgid(svc.pw_gid).gr_name
     # Under /tmp, not pytest's tmp_path: its parents are root's 0700.
     top = Path(tempfile.mkdtemp(prefix="ug-steps-"))
     try:
