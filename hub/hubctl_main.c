@@ -1129,8 +1129,10 @@ main(int argc, char **argv)
 	if (dashed) {
 		ug_eprintf("hubctl: unknown option %s (see --help)\n", dashed);
 	} else if (!known || (needs_id && !id)) {
-		if (!known && cmd[0] == '-' && cmd[1])
-			/* -x reaches here as a word: said as --x is. */
+		if (!known && cmd[0] == '-' && cmd[1] &&
+		    ug_config_rest_options(cfg) > 0)
+			/* -x reaches here as a word: said as --x is; after
+			 * "--" it is a word taken as it is, no command. */
 			ug_eprintf("hubctl: unknown option %s (see --help)\n",
 				   cmd);
 		else if (!known) {

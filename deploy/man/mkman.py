@@ -11,6 +11,7 @@ that each is what this script makes of the program's --help now (so a
 forgotten rerun fails there)."""
 
 import datetime
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -214,7 +215,7 @@ def main():
     date = datetime.date.today().isoformat()
     # Every page from a --help that answered, or none: a page written
     # from a missing or failing program would lose its options silently.
-    pages = {}
+    pages, help_texts = {}, {}
     for name, info in PAGES.items():
         try:
             p = subprocess.run([str(bindir / name), "--help"],
@@ -227,8 +228,21 @@ def main():
                      f"{': ' + failed if isinstance(failed, str) else ''}"
                      " (build the programs first: make); no page written")
         pages[name] = page(name, info, p.stdout, date)
+        help_texts[name] = p.stdout
     for name, text in pages.items():
-        (HERE / f"{name}.1").write_text(text)
+        path = HERE / f"{name}.1"
+        # A page keeps its date until its text changes: a rerun after one
+        # program's options changed touches that page alone, not every
+        # page for a new date (noise in a commit, a conflict in a merge).
+        try:
+            old = path.read_text()
+        except OSError:
+            old = None
+        kept = re.match(r'\.TH \S+ 1 "([^"]*)"', old or "")
+        if kept and old == page(name, PAGES[name], help_texts[name],
+                                kept.group(1)):
+            continue
+        path.write_text(text)
 
 
 if __name__ == "__main__":
