@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 
-from hubtest import (ACCEPTED, DUPLICATE, SLOW, CprGen, binary, envelope, ev_dropout, rules_hub,
+from hubtest import (ACCEPTED, DUPLICATE, SLOW, AbsenceRow, CprGen, binary, envelope, ev_dropout, rules_hub,
                      wait_for)
 
 
@@ -205,3 +205,44 @@ def test_an_action_recorded_just_before_a_kill9_is_kept_and_once(make_hub):
     st = hub.wait_applied()
     assert (st["log_events"], st["last_seq"]) == \
         (before["log_events"], before["last_seq"]), st
+
+
+def test_events_the_hub_stored_without_their_ack_count_twice_on_reimport(
+        hub):
+    """ADAPTERS.md, Duplicates: an event pending from an earlier run, met
+    again, "is counted as a duplicate (not queued twice ...). If the hub
+    already had it (the earlier run ... lost the connection, after the hub
+    stored it and before its ack was recorded), its ack is DUPLICATE and
+    counts once more among duplicates: the summary's duplicates may then
+    be more than its rows (each file's line counts the row once)". The
+    hub frozen (SIGSTOP) while the import sends: the adapter gives up,
+    the hub then stores what it had taken in; the re-import sends it
+    again and the hub answers DUPLICATE."""
+    n = 300
+    path, _ = hub.csv("frozen.csv",
+                      [AbsenceRow(c) for c in CprGen(12206).take(n)])
+    with hub.adapter_running("import", path, window=1, timeout=2) as proc:
+        hub.wait_stats("some events stored", lambda s: s["log_events"] >= 20)
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            first = hub.adapter_finish(proc)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+    s = first.summary
+    assert (first.rc, s["queued"], s["pending"]) == \
+        (2, n, n - s["accepted"]), first
+    # What the frozen hub had taken in, it stores once thawed: events
+    # whose ack the adapter never got.
+    stored = hub.wait_applied()["log_events"]
+    assert stored > s["accepted"], (stored, s)
+    r = hub.adapter("import", path)
+    assert r.rc == 0, r
+    [line] = [json.loads(ln) for ln in r.stdout.splitlines()
+              if ln.startswith('{"file"')]
+    assert (line["rows"], line["queued"], line["duplicates"]) == (n, 0, n)
+    again = r.summary
+    assert (again["rows"], again["queued"], again["accepted"],
+            again["duplicates"], again["pending"]) == \
+        (n, 0, n - stored, n + stored - s["accepted"], 0), (again, stored)
+    st = hub.wait_applied()
+    assert (st["log_events"], st["event_ids"]) == (n, n), st
