@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 from hubtest import (ACCEPTED, DUPLICATE, SLOW, AbsenceRow, CprGen, binary, envelope, ev_dropout, rules_hub,
                      wait_for)
@@ -246,3 +247,141 @@ def test_events_the_hub_stored_without_their_ack_count_twice_on_reimport(
         (n, 0, n - stored, n + stored - s["accepted"], 0), (again, stored)
     st = hub.wait_applied()
     assert (st["log_events"], st["event_ids"]) == (n, n), st
+
+
+READER_HOG = r"""
+import ctypes, sys, time
+lib = ctypes.CDLL("liblmdb.so.0")
+env = ctypes.c_void_p()
+assert lib.mdb_env_create(ctypes.byref(env)) == 0
+lib.mdb_env_set_maxdbs(env, 64)
+assert lib.mdb_env_open(env, sys.argv[1].encode(), 0x20000 | 0x200000,
+                        0o600) == 0
+n = 0
+while True:
+    txn = ctypes.c_void_p()
+    if lib.mdb_txn_begin(env, None, 0x20000, ctypes.byref(txn)):
+        break
+    n += 1
+print(n, flush=True)
+time.sleep(600)
+"""
+
+
+def hog_readers(env_dir):
+    """A process that takes every reader slot of env_dir, then is killed
+    by SIGKILL: its slots stay taken in lock.mdb until someone clears
+    them."""
+    p = subprocess.Popen(["/usr/bin/python3", "-c", READER_HOG,
+                          str(env_dir)], stdout=subprocess.PIPE, text=True)
+    assert int(p.stdout.readline()) > 0
+    p.kill()
+    p.wait()
+    p.stdout.close()
+
+
+def test_reader_slots_of_a_killed_process_are_cleared(make_hub):
+    """ARCHITECTURE.md, Crash and restart: "Stale reader slots left by
+    killed processes are cleared at open and every 5 s on the loop thread
+    (mdb_reader_check)". A process killed holding every reader slot of
+    log/: hubd reads log/ again within 5 s and a bit, without a restart;
+    and hubctl, opening the store, clears them itself."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(12207).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    conf = inbox_conf(hub, "cw-anna")
+
+    def lists():
+        p = subprocess.run([binary("inbox"), "--config", str(conf),
+                            "--list"], capture_output=True, text=True,
+                           timeout=30 * SLOW)
+        return p.returncode == 0 and p.stdout.endswith("1 open alerts\n")
+    hog_readers(hub.data_dir / "log")
+    t0 = time.monotonic()
+    wait_for(lists, 8, "hubd reading log/ again")
+    print("took", time.monotonic() - t0)
+    hog_readers(hub.data_dir / "log")
+    assert hub.stats()["alerts_open"] == 1
+    assert lists()
+
+
+def test_derived_left_behind_its_alerts_raises_them_again_kept_once(
+        make_hub):
+    """ARCHITECTURE.md, The life of one event, step 7: alerts commit
+    before the derived transaction; "A crash between the two replays the
+    same events, raises the same alert ids, and the store keeps each
+    once", the acked one a tombstone "so a replay never reopens it".
+    derived/ as an earlier flush left it (before the events), the alerts
+    stored, one acked: the start replays them, nothing doubles, the acked
+    one stays acked, the open one keeps its delivery count."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cprs = [CprGen(12208).born("2010-05-05"), CprGen(12209).born("2010-06-06")]
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    before = hub.wait_applied()
+    hub.stop()
+    old = hub.tmp / "derived-before"
+    shutil.copytree(hub.data_dir / "derived", old)
+    hub.start()
+    hub.send(*[ev_dropout(cpr, "2026-09-04") for cpr in cprs])
+    st = hub.wait_applied()
+    assert (st["alerts"], st["alerts_open"]) == (2, 2), st
+    a, b = hub.peek("cw-anna", 2)
+    p = subprocess.run([binary("inbox"), "--config",
+                        str(inbox_conf(hub, "cw-anna")), "--ack",
+                        a["alert_id"]], capture_output=True, text=True,
+                       timeout=30 * SLOW)
+    assert (p.returncode, p.stdout) == (0, "acknowledged\n"), p.stderr
+    [open_b] = listed(hub, "cw-anna")
+    assert open_b["alert_id"] == b["alert_id"]
+    hub.kill9()
+    shutil.rmtree(hub.data_dir / "derived")
+    shutil.copytree(old, hub.data_dir / "derived")
+    hub.start()
+    assert (f"HUB-REPLAY applying log entries {before['last_seq'] + 1}.."
+            f"{st['last_seq']} to derived state") in hub.current_log(), \
+        hub.current_log()
+    after = hub.wait_applied()
+    assert (after["alerts"], after["alerts_open"]) == (2, 1), after
+    [again] = listed(hub, "cw-anna")
+    assert (again["alert_id"], again["delivery"]) == \
+        (b["alert_id"], open_b["delivery"]), (again, open_b)
+    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1)
+    assert [x["alert_id"] for x in alerts] == [b["alert_id"]], err
+    assert hub.peek("cw-anna", 0) == []
+
+
+def test_an_escalation_before_a_crash_is_not_repeated_by_the_rebuild(
+        make_hub):
+    """OPERATIONS.md, Store format: after the derived state is rebuilt
+    "an open alert keeps its acknowledgement deadline and the escalation
+    steps it has had". hubd killed after the desk's step of an URGENT
+    alert (raised Monday 10:00 Danish time, window ending 14:00), derived/
+    deleted as after an OS crash: the start gives no second desk notice,
+    and the team lead's step still comes once, Tuesday 10:00."""
+    from test_91_escalate import escalating_hub, escalations
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    cpr = CprGen(12210).born("2001-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
+                         hub.log_text())
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(alert, "duty-desk")]
+    st = hub.stats()
+    hub.kill9()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.")
+    hub.settle()
+    assert escalations(hub) == [(alert, "duty-desk")]
+    again = hub.wait_applied()
+    assert (again["alerts"], again["alerts_open"], again["timers"]) == \
+        (st["alerts"], st["alerts_open"], st["timers"]), (again, st)
+    hub.advance("2026-09-08T07:59:59")
+    assert escalations(hub) == [(alert, "duty-desk")]
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(alert, "duty-desk"), (alert, "cw-lead")]
