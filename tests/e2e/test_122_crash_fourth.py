@@ -385,6 +385,11 @@ def test_an_escalation_before_a_crash_is_not_repeated_by_the_rebuild(
     assert escalations(hub) == [(alert, "duty-desk")]
     hub.advance("2026-09-08T08:00:00")
     assert escalations(hub) == [(alert, "duty-desk"), (alert, "cw-lead")]
+    # SECURITY.md, What a crash can lose: each notice with its one
+    # `escalate` record.
+    shown = hub.hubctl("audit", "show", "--json").stdout
+    assert len([r for r in map(json.loads, shown.splitlines())
+                if r["action"] == "escalate"]) == 2, shown
 
 
 def test_an_erasure_while_derived_is_behind_is_not_undone_by_the_replay(
