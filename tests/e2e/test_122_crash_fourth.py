@@ -3,14 +3,15 @@ killed at the moments ARCHITECTURE.md, OPERATIONS.md and PROTOCOL.md
 name, checked from outside against what those docs promise."""
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 
-from hubtest import (ACCEPTED, DUPLICATE, SLOW, AbsenceRow, CprGen, binary, envelope, ev_dropout, rules_hub,
+from hubtest import (ACCEPTED, DUPLICATE, SLOW, AbsenceRow, CprGen, binary,
+                     envelope, ev_dropout, ev_referral, rules_hub,
                      wait_for)
 
 
@@ -26,9 +27,10 @@ def test_a_purge_killed_mid_run_is_finished_at_start_each_record_once(
     whole, or (a crash ...) not at all, and the next turn finds the
     records again"; a run starts "when it starts". SIGKILL in the middle
     of runs of one-record turns, a handful of times: whenever it is
-    killed, every person whose record is gone has no index entry left
-    (derived/ deleted with the log, not behind it), the restart deletes
-    the rest, and the audit trail names every record exactly once."""
+    killed, no person whose record is gone from the log keeps an index
+    entry (nothing past its retention left in derived/, where no later
+    run would find it), the restart deletes the rest, and the audit
+    trail names every record exactly once."""
     n = 200
     hub = make_hub(clock="2026-01-05T10:00:00",
                    settings={"retention_absence": "1", "purge_batch": "1"})
@@ -44,12 +46,14 @@ def test_a_purge_killed_mid_run_is_finished_at_start_each_record_once(
                  "a purge turn after the start")
         hub.kill9()
         st = hub.stats()
-        assert 0 < st["log_events"] < n, st
+        assert st["log_events"] < n, st
         # One record and one index entry a person: never an entry left
         # of a record gone (the turn the kill met may have cleared
         # derived/ of a record still in the log: the next turn finds it).
         assert st["person_index_entries"] <= st["log_events"], (kill, st)
         hub.start()
+        if not st["log_events"]:
+            break       # a slow machine: the run ended before the kill
     hub.wait_log(r"HUB-PURGE retention purge done: [1-9]")
     st = hub.stats()
     assert (st["log_events"], st["person_index_entries"]) == (0, 0), st
@@ -442,3 +446,42 @@ def test_an_erasure_while_derived_is_behind_is_not_undone_by_the_replay(
     hub.hubctl("export", "--cpr", gone, "--out", str(export))
     doc = json.loads(export.read_text())
     assert (doc["events"], doc["alerts"]) == ([], []), doc
+
+
+def test_a_withdrawal_replayed_after_a_crash_is_recorded_once(make_hub):
+    """SECURITY.md, What a crash can lose: "a withdrawal and its
+    `withdraw` record" are one transaction, and ARCHITECTURE.md: a replay
+    raises the same alerts, kept once. hubd killed with derived/ behind a
+    consent's withdrawal (an earlier flush): the start's replay takes the
+    alert back again, but the trail keeps one `withdraw` record and the
+    store one `withdrawn` notice."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(12213).born("2008-05-05")
+    hub.cprs.add(cpr)
+    old = hub.tmp / "derived-before"
+
+    def withdraws():
+        shown = hub.hubctl("audit", "show", "--json").stdout
+        return [r["detail"] for r in map(json.loads, shown.splitlines())
+                if r["action"] == "withdraw"]
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-01", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.stop()
+    shutil.copytree(hub.data_dir / "derived", old)
+    hub.start()
+    hub.send(ev_referral(cpr, "2026-09-07", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    st = hub.wait_applied()
+    assert st["alerts"] == 2, st
+    before = withdraws()
+    assert len(before) == 1, before
+    hub.kill9()
+    shutil.rmtree(hub.data_dir / "derived")
+    shutil.copytree(old, hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY applying log entries")
+    after = hub.wait_applied()
+    assert (after["alerts"], after["alerts_open"]) == \
+        (st["alerts"], st["alerts_open"]), (after, st)
+    assert withdraws() == before
