@@ -363,6 +363,15 @@ def test_derived_left_behind_its_alerts_raises_them_again_kept_once(
         (b["alert_id"], open_b["delivery"]), (again, open_b)
     rc, alerts, err = hub.inbox("cw-anna", max_alerts=1)
     assert [x["alert_id"] for x in alerts] == [b["alert_id"]], err
+    # OPERATIONS.md, Store format, after an OS crash: derived/ deleted,
+    # the whole log replayed; "acknowledged ones stay acknowledged".
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    assert (f"HUB-REPLAY applying log entries 1..{st['last_seq']} to "
+            "derived state") in hub.current_log(), hub.current_log()
+    after = hub.wait_applied()
+    assert (after["alerts"], after["alerts_open"]) == (2, 0), after
     assert hub.peek("cw-anna", 0) == []
 
 
