@@ -494,3 +494,40 @@ def test_a_withdrawal_replayed_after_a_crash_is_recorded_once(make_hub):
     assert (after["alerts"], after["alerts_open"]) == \
         (st["alerts"], st["alerts_open"]), (after, st)
     assert withdraws() == before
+
+
+def test_a_key_replaced_just_before_a_crash_holds_after_the_restart(
+        make_hub):
+    """OPERATIONS.md, Replacing and revoking keys, and PROTOCOL.md §3
+    step 4: after `register-agency ID --key NEW.key` a connection with
+    the old key is refused; "reconnect with the new key and resend, and
+    it is acked DUPLICATE". The key replaced while hubd could not look
+    (stopped), then hubd killed: after the restart the old key is refused
+    at the handshake, and the new one gets the event it stored before as
+    DUPLICATE with its first sequence."""
+    import types
+    from hubtest import IngestClient, frame
+    hub = make_hub()
+    env = envelope("school-a", CprGen(12214).next(), salt="rot")
+    [seq] = hub.send(env)
+    new = hub.tmp / "new"
+    hub.hubctl("keygen", "--keys_dir", str(new), "school-a", config=False)
+    shutil.copy(hub.keys_dir / "hub.key", new / "hub.key")
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.hubctl("register-agency", "school-a", "--key",
+                   str(new / "school-a.key"), "--types", "absence")
+    finally:
+        hub.kill9()
+    hub.start()
+    with IngestClient(hub, "school-a") as old:
+        # What a refused socket takes is never sent (PROTOCOL.md §1).
+        old.send(frame(env), timeout=1)
+        hub.wait_log(r"HUB-ZAP refused CURVE client from 127\.0\.0\.1 on "
+                     r"ingest: key not registered")
+        assert old.recv_ack(1) is None
+    renewed = types.SimpleNamespace(keys_dir=new, ingest=hub.ingest)
+    with IngestClient(renewed, "school-a") as cli:
+        ack = cli.ack_for(frame(env))
+    assert (ack.status, ack.sequence) == (DUPLICATE, seq), ack
+    assert hub.stats()["log_events"] == 1
