@@ -623,8 +623,10 @@ typedef struct {
  * that person whatever remains: their person index, every alert in
  * their list, rule states and profile, timers and assignments.
  * One transaction on each environment (derived/ first, as hubd takes
- * them), the log committed first, derived/ synced: UG_OK means gone from
- * the B-trees (the pages they held are free and are reused; their old
+ * them), derived/ committed and synced before the log, so a crash
+ * between the two leaves the records for the next purge or erasure to
+ * find and delete, never derived entries of records gone: UG_OK means gone
+ * from the B-trees (the pages they held are free and are reused; their old
  * bytes stay in the file until then, sealed). A deleted sequence is
  * never handed out again. Records or entries already gone are skipped,
  * so a purge or erasure can be repeated. Must not be called with a

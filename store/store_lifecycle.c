@@ -431,36 +431,45 @@ store_purge_audited(store *s, const store_purge_item *items, size_t n,
 		store__audit_done(&signed_at, false);
 		return err;
 	}
-	/* The log first: what is gone from it stays gone; a derived commit
-	 * lost after that is repeated by the next purge or erasure. */
+	/* derived/ first, synced, then the log: a crash after the log's
+	 * commit could not be mended, as no later run finds the records
+	 * again to delete what derived/ still holds of them (a person's
+	 * index, profile and timers past their retention). A crash, or a
+	 * failed log commit, after derived/'s leaves the records in the log
+	 * with their derived entries gone: the next turn, or the erasure run
+	 * again, finds them and deletes them whole, what derived/ lacks
+	 * skipped. */
+	rc = mdb_txn_commit(dtxn);
+	if (rc == 0)
+		rc = mdb_env_sync(s->derived_env, 1);
+	if (rc != 0) {
+		mdb_txn_abort(ltxn);
+		mdb_txn_abort(itxn);
+		store__audit_done(&signed_at, false);
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "commit purge (derived)");
+	}
+	store__env_wrote(STORE_ENV_DERIVED);
 	rc = mdb_txn_commit(ltxn);
 	store__audit_done(&signed_at, rc == 0);
 	if (rc != 0) {
 		mdb_txn_abort(itxn);
-		mdb_txn_abort(dtxn);
 		return store__map_err(rc, "commit purge");
 	}
 	store__unqueued(s);
-	/* ids/ and derived/ commit without fsync; what was deleted there must
-	 * not come back after a crash. Each is committed even when the other
-	 * fails: an ids entry left behind names a record that is gone, and
-	 * counts as absent (store__log_holds) until ids/ is next rebuilt. */
-	int irc = mdb_txn_commit(itxn);
-	if (irc == 0)
-		irc = mdb_env_sync(s->ids_env, 1);
-	rc = mdb_txn_commit(dtxn);
-	if (rc == 0)
-		rc = mdb_env_sync(s->derived_env, 1);
 	store__env_wrote(STORE_ENV_LOG);
-	if (irc != 0)
-		return store__env_err(irc, STORE_ENV_IDS,
-				      "commit purge (ids)");
+	/* ids/ commits without fsync; what was deleted there must not come
+	 * back after a crash. An ids entry left behind names a record that
+	 * is gone, and counts as absent (store__log_holds) until ids/ is
+	 * next rebuilt. */
+	rc = mdb_txn_commit(itxn);
+	if (rc == 0)
+		rc = mdb_env_sync(s->ids_env, 1);
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_IDS, "commit purge (ids)");
 	store__env_wrote(STORE_ENV_IDS);
-	if (rc == 0) {
-		store__env_wrote(STORE_ENV_DERIVED);
-		store__env_wrote(STORE_ENV_ANY);
-	}
-	return store__env_err(rc, STORE_ENV_DERIVED, "commit purge (derived)");
+	store__env_wrote(STORE_ENV_ANY);
+	return UG_OK;
 }
 
 ug_err
