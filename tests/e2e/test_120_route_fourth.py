@@ -1,0 +1,244 @@
+"""120 routing and escalation, fourth round: docs/RULES.md sections 7-8
+read as caseworkers, the duty desk and team leads rely on them, each
+case built from the docs alone where the earlier rounds (test_35,
+test_39, test_57, test_88, test_91, test_92, test_101, test_106,
+test_108) left it unasserted. 2026-09-07 is a Monday; 08:00 UTC is
+10:00 in Copenhagen (summer time)."""
+
+import re
+
+from hubtest import (CprGen, escalated_dropout, ev_assignment, ev_desk,
+                     ev_dropout, ev_dropout_risk, rules_hub)
+from test_08_inbox_cli import run
+from test_35_rules_routing import LEAD, escalations
+
+
+def bit(alert_id, mask):
+    return alert_id[:-2] + "%02x" % (int(alert_id[-2:], 16) | mask)
+
+
+def raised(hub, rule):
+    return re.findall(r"HUB-ALERT alert (\w+) \(%s\) raised for ([\w.-]+)"
+                      % re.escape(rule), hub.log_text())
+
+
+def test_the_team_leads_notice_of_an_alert_moved_to_them_acks_it(make_hub):
+    """RULES.md §8, Acknowledging: a team lead's notice sent before the
+    alert moved to the team lead themselves is of their own alert from
+    then on; their acknowledgement of it acknowledges the alert (logged
+    HUB-ALERT-ACK ... team lead's notice ...), closing the desk's notice
+    too."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(12001).born("2001-04-04")
+    escalated_dropout(hub, adult)
+    [(a, _)] = raised(hub, "dropout")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    hub.assign(adult, "cw-lead", start="2026-09-16")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-lead" % a)
+    got = sorted((x["rule"], x["alert_id"]) for x in hub.peek("cw-lead", 2))
+    assert got == sorted([("dropout", a), ("escalation", bit(a, 0x80))])
+    rc, out, err = run(hub, "cw-lead", "--ack", bit(a, 0x80))
+    assert rc == 0, err
+    hub.wait_log(r"HUB-ALERT-ACK cw-lead acknowledged the team lead's "
+                 r"notice of their own alert %s: taken as the alert's" % a)
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("cw-lead", 0)
+    hub.peek("desk-dora", 0)
+    hub.peek("cw-anna", 0)
+
+
+def test_a_revoked_owners_alert_escalates_naming_them(make_hub):
+    """RULES.md §7: a revoked caseworker's alerts stay addressed to them
+    and escalate like any unacknowledged alert, so the desk and the team
+    lead get notices naming them; a successor takes the alert over and
+    the notices stay where they are."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(12002).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, to)] = raised(hub, "dropout")
+    assert to == "cw-anna"
+    hub.hubctl("revoke-caseworker", "cw-anna")
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    [n] = hub.peek("desk-dora", 1)
+    assert n["title"] == ("Overdue with cw-anna: Dropped out of eud-smed "
+                          "at college-x")
+    assert n["explanation"] == (
+        f"Alert {a} (dropout), addressed to cw-anna, due 2026-09-14, has "
+        "not been acknowledged within 24 office hours; it stays with cw-anna, who "
+        "remains responsible. Expected of you: make sure it is handled "
+        "today, by cw-anna or by the desk.")
+    hub.advance("2026-09-15T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    hub.assign(adult, "cw-bob", start="2026-09-15")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
+    assert [x["alert_id"] for x in hub.peek("desk-dora", 1)] == \
+        [bit(a, 0x40)]
+    assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == \
+        [bit(a, 0x80)]
+
+
+def test_a_desk_member_acking_a_desk_alert_closes_the_leads_notice(
+        make_hub):
+    """RULES.md §8: an alert addressed to the desk escalates straight to
+    the team lead; when any desk member acknowledges the original, its
+    open notices are closed."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(12003).born("2001-04-04")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, to)] = raised(hub, "dropout")
+    assert to == "duty-desk"
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "cw-lead")]
+    [n] = hub.peek("cw-lead", 1)
+    assert n["alert_id"] == bit(a, 0x80)
+    rc, out, err = run(hub, "desk-dora", "--ack", a)
+    assert rc == 0, err
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("cw-lead", 0)
+
+
+def test_a_health_notice_after_one_office_hour_says_hour(make_hub):
+    """RULES.md §8: the health notice's explanation says "office hour"
+    when <hours> is 1, as the other notices do."""
+    from hubtest import ev_referral
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"ack.high_hours": "1", "ack.urgent_hours": "1",
+                           "ack.normal_hours": "1", "ack.low_hours": "1"},
+                    escalation=True)
+    cpr = CprGen(12004).born("2008-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "addiction")
+    hub.advance("2026-09-07T09:00:00")
+    [n] = hub.peek("desk-dora", 1)
+    assert n["title"] == "An alert you may not read is overdue with cw-anna"
+    assert n["explanation"] == (
+        f"Alert {a}, addressed to cw-anna, has not been acknowledged within "
+        "1 office hour. It holds data that only its recipient may see, so "
+        "its content is not shown here. Expected of you: make sure cw-anna "
+        "handles it today.")
+
+
+def test_a_former_owner_on_the_desk_acking_the_desks_notice(make_hub):
+    """RULES.md §8: the owner's acknowledgement of the desk's notice is
+    taken as the alert's only while the alert is open and still theirs.
+    Once it moved to cw-bob, cw-anna (a desk member) acknowledging the
+    desk's notice is the desk's: it closes only the notice, the alert
+    stays open with cw-bob, and the team lead's step sends nothing."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    hub.send(ev_desk("cw-anna", "2026-01-01"))
+    hub.wait_applied()
+    adult = CprGen(12005).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "dropout")
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.assign(adult, "cw-bob", start="2026-09-10")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
+    rc, out, err = run(hub, "cw-anna", "--ack", bit(a, 0x40))
+    assert rc == 0, err
+    hub.wait_stats("notice closed", lambda s: s["alerts_open"] == 1)
+    assert "HUB-ALERT-ACK cw-anna acknowledged the desk's notice" \
+        not in hub.log_text()
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
+    hub.advance("2026-09-15T08:00:00")
+    hub.advance("2026-09-22T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.peek("cw-lead", 0)
+
+
+def test_assigning_the_desks_own_id_hands_open_alerts_to_the_desk(
+        make_hub):
+    """RULES.md §7: an assignment naming the desk's own id names no
+    contact person: the person's alerts go to the desk as for a person
+    without one, so an open dropout alert moves there as on an ended
+    assignment (logged HUB-REROUTE ... moved to duty-desk), and a new
+    one is raised for the desk."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(12006).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "dropout")
+    hub.send(ev_assignment(adult, "duty-desk", "2026-09-07"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a)
+    hub.peek("cw-anna", 0)
+    [d] = hub.peek("desk-dora", 1)
+    assert (d["alert_id"], d["recipient"]) == (a, "duty-desk")
+    hub.send(ev_dropout_risk(adult, "2026-09-07"))
+    hub.wait_applied()
+    assert [to for _, to in raised(hub, "dropout_risk")] == ["duty-desk"]
+
+
+def test_a_window_counts_from_the_opening_minute_to_the_second(make_hub):
+    """RULES.md §8, Office hours: raised outside office hours the window
+    starts at the next opening, and it ends the instant the hours have
+    passed. URGENT (4 office hours), Monday 2026-09-07, CEST:
+    raised 15:59:59 -> 1 s Monday + 3:59:59 Tuesday = Tuesday 11:59:59;
+    raised at closing 16:00:00, at 07:59:59 Tuesday and at the opening
+    08:00:00 -> Tuesday 12:00:00 (10:00 UTC), none a second before."""
+    hub = rules_hub(make_hub, "2026-09-07T13:59:59", rules=dict(
+        LEAD, **{"dropout.priority": "urgent"}), escalation=True)
+    gen = CprGen(12007)
+    ids = []
+    for at in ("2026-09-07T13:59:59", "2026-09-07T14:00:00",
+               "2026-09-08T05:59:59", "2026-09-08T06:00:00"):
+        hub.set_clock(at)
+        adult = gen.born("2001-04-04")
+        hub.assign(adult, "cw-anna", start="2026-09-07")
+        hub.send(ev_dropout(adult, "2026-09-07"))
+        hub.wait_applied()
+        ids.append(raised(hub, "dropout")[-1][0])
+    assert len(set(ids)) == 4
+    hub.advance("2026-09-08T09:59:58")
+    assert escalations(hub) == []
+    hub.advance("2026-09-08T09:59:59")
+    assert escalations(hub) == [(ids[0], "duty-desk")]
+    hub.advance("2026-09-08T10:00:00")
+    assert sorted(escalations(hub)) == sorted(
+        (a, "duty-desk") for a in ids)
+    # The team lead's step: 4 office hours after the window's end.
+    hub.advance("2026-09-08T13:59:58")
+    assert len(escalations(hub)) == 4
+    hub.advance("2026-09-08T13:59:59")
+    assert escalations(hub)[4:] == [(ids[0], "cw-lead")]
+    hub.advance("2026-09-08T14:00:00")
+    assert len(escalations(hub)) == 8
+
+
+def test_an_alert_moved_to_the_team_lead_between_the_steps(make_hub):
+    """RULES.md §8: who owns the alert is judged on the day of the
+    step. Handed to the team lead after the desk's notice, the alert
+    brings them no notice at the team lead's step: it is logged that the
+    desk's notice stands."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(12008).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "dropout")
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.assign(adult, "cw-lead", start="2026-09-11")
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-lead" % a)
+    hub.advance("2026-09-15T08:00:00")
+    hub.wait_log(r"HUB-ESCALATE alert %s not acknowledged in time; no "
+                 r"notice to the team lead cw-lead, who owns it: the "
+                 r"desk's notice stands" % a)
+    assert escalations(hub) == [(a, "duty-desk")]
+    assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == [a]
