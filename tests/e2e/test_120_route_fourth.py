@@ -242,3 +242,67 @@ def test_an_alert_moved_to_the_team_lead_between_the_steps(make_hub):
                  r"desk's notice stands" % a)
     assert escalations(hub) == [(a, "duty-desk")]
     assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == [a]
+
+
+def test_a_readiness_alert_at_the_desk_follows_the_contact_person(
+        make_hub):
+    """RULES.md §7: naming a counsellor moves no open alert at all: a
+    readiness alert that went to the desk for want of both follows the
+    next contact person, like the desk's other alerts."""
+    from hubtest import ev_readiness
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    pupil = CprGen(12009).born("2011-03-03")
+    hub.cprs.add(pupil)
+    hub.send(ev_readiness(pupil, "2026-09-07", 9))
+    hub.wait_applied()
+    [(r, to)] = raised(hub, "readiness")
+    assert to == "duty-desk"
+    hub.hubctl("assign", "--cpr", pupil, "--caseworker", "cw-bob",
+               "--role", "guidance", "--from", "2026-09-07")
+    hub.settle()
+    hub.peek("cw-bob", 0)
+    assert [x["alert_id"] for x in hub.peek("desk-dora", 1)] == [r]
+    hub.assign(pupil, "cw-anna", start="2026-09-07")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-anna" % r)
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [r]
+    hub.peek("cw-bob", 0)
+    hub.peek("desk-dora", 0)
+
+
+def test_a_withdrawn_notice_stays_with_its_recipient(make_hub):
+    """RULES.md §7: a `withdrawn` notice never moves: it is for the
+    recipient of the alert it withdraws, also when the person gets a new
+    contact person."""
+    from test_41_rules_followup import absence_alert_withdrawn
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    a, w = absence_alert_withdrawn(hub, 12010, 12, 0)
+    assert w["rule"] == "withdrawn"
+    hub.assign(w["cpr"] or a["cpr"], "cw-bob", start="2026-09-07")
+    hub.settle()
+    assert "HUB-REROUTE alert %s" % w["alert_id"] not in hub.log_text()
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == \
+        [w["alert_id"]]
+    hub.peek("cw-bob", 0)
+
+
+def test_a_desk_membership_ends_after_its_to_day(make_hub):
+    """RULES.md §7: desk members are named by DeskMembership events
+    valid on the day: on its `to` day cw-bob takes the desk's alerts,
+    the day after they are no longer his to see or acknowledge
+    (`inbox --ack` exit 4)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    m = ev_desk("cw-bob", "2026-01-01")
+    m.desk_membership.to = "2026-09-07"
+    hub.send(m)
+    adult = CprGen(12011).born("2001-04-04")
+    hub.cprs.add(adult)
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, to)] = raised(hub, "dropout")
+    assert to == "duty-desk"
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
+    hub.advance("2026-09-08T00:00:00")
+    hub.peek("cw-bob", 0)
+    rc, out, err = run(hub, "cw-bob", "--ack", a)
+    assert rc == 4, (rc, err)
+    assert [x["alert_id"] for x in hub.peek("desk-dora", 1)] == [a]
