@@ -7,8 +7,8 @@ test_108) left it unasserted. 2026-09-07 is a Monday; 08:00 UTC is
 
 import re
 
-from hubtest import (CprGen, escalated_dropout, ev_assignment, ev_desk,
-                     ev_dropout, ev_dropout_risk, rules_hub)
+from hubtest import (RULE_AGENCIES, CprGen, ev_assignment, ev_desk, ev_dropout,
+                     ev_dropout_risk, rules_hub)
 from test_08_inbox_cli import run
 from test_35_rules_routing import LEAD, escalations
 
@@ -20,32 +20,6 @@ def bit(alert_id, mask):
 def raised(hub, rule):
     return re.findall(r"HUB-ALERT alert (\w+) \(%s\) raised for ([\w.-]+)"
                       % re.escape(rule), hub.log_text())
-
-
-def test_the_team_leads_notice_of_an_alert_moved_to_them_acks_it(make_hub):
-    """RULES.md §8, Acknowledging: a team lead's notice sent before the
-    alert moved to the team lead themselves is of their own alert from
-    then on; their acknowledgement of it acknowledges the alert (logged
-    HUB-ALERT-ACK ... team lead's notice ...), closing the desk's notice
-    too."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
-                    escalation=True)
-    adult = CprGen(12001).born("2001-04-04")
-    escalated_dropout(hub, adult)
-    [(a, _)] = raised(hub, "dropout")
-    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
-    hub.assign(adult, "cw-lead", start="2026-09-16")
-    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-lead" % a)
-    got = sorted((x["rule"], x["alert_id"]) for x in hub.peek("cw-lead", 2))
-    assert got == sorted([("dropout", a), ("escalation", bit(a, 0x80))])
-    rc, out, err = run(hub, "cw-lead", "--ack", bit(a, 0x80))
-    assert rc == 0, err
-    hub.wait_log(r"HUB-ALERT-ACK cw-lead acknowledged the team lead's "
-                 r"notice of their own alert %s: taken as the alert's" % a)
-    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
-    hub.peek("cw-lead", 0)
-    hub.peek("desk-dora", 0)
-    hub.peek("cw-anna", 0)
 
 
 def test_a_revoked_owners_alert_escalates_naming_them(make_hub):
@@ -76,7 +50,8 @@ def test_a_revoked_owners_alert_escalates_naming_them(make_hub):
     assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
     hub.assign(adult, "cw-bob", start="2026-09-15")
     hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
-    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
+    assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
+        == [(a, "cw-bob")]
     assert [x["alert_id"] for x in hub.peek("desk-dora", 1)] == \
         [bit(a, 0x40)]
     assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == \
@@ -274,15 +249,22 @@ def test_a_withdrawn_notice_stays_with_its_recipient(make_hub):
     recipient of the alert it withdraws, also when the person gets a new
     contact person."""
     from test_41_rules_followup import absence_alert_withdrawn
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
     a, w = absence_alert_withdrawn(hub, 12010, 12, 0)
     assert w["rule"] == "withdrawn"
-    hub.assign(w["cpr"] or a["cpr"], "cw-bob", start="2026-09-07")
+    hub.assign(a["cpr"], "cw-bob", start="2026-09-07")
     hub.settle()
     assert "HUB-REROUTE alert %s" % w["alert_id"] not in hub.log_text()
     assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == \
         [w["alert_id"]]
     hub.peek("cw-bob", 0)
+    # RULES.md §8: a `withdrawn` notice has no acknowledgement deadline;
+    # it stays open with its recipient and nobody gets a notice of it.
+    hub.advance("2026-10-07T08:00:00")
+    assert escalations(hub) == []
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == \
+        [w["alert_id"]]
 
 
 def test_a_desk_membership_ends_after_its_to_day(make_hub):
@@ -306,3 +288,29 @@ def test_a_desk_membership_ends_after_its_to_day(make_hub):
     rc, out, err = run(hub, "cw-bob", "--ack", a)
     assert rc == 4, (rc, err)
     assert [x["alert_id"] for x in hub.peek("desk-dora", 1)] == [a]
+
+
+def test_an_empty_desks_alerts_wait_for_its_first_member(make_hub):
+    """RULES.md §7: a person without a contact person's alerts go to the
+    duty desk, where any member can take them. With nobody on the desk
+    they wait, open, and reach the first caseworker registered with
+    --desk; the team lead is told when the window passes all the same
+    (§8: an alert the desk owns escalates straight to the team lead)."""
+    hub = make_hub(clock="2026-09-07T08:00:00",
+                   agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "cw-lead": False},
+                   rules=LEAD)
+    adult = CprGen(12012).born("2001-04-04")
+    hub.cprs.add(adult)
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, to)] = raised(hub, "dropout")
+    assert to == "duty-desk"
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "cw-lead")]
+    hub.keygen("desk-dora")
+    hub.register_caseworker("desk-dora", desk=True)
+    [d] = hub.peek("desk-dora", 1)
+    assert (d["alert_id"], d["recipient"]) == (a, "duty-desk")
+    assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == \
+        [bit(a, 0x80)]
