@@ -314,3 +314,28 @@ def test_an_empty_desks_alerts_wait_for_its_first_member(make_hub):
     assert (d["alert_id"], d["recipient"]) == (a, "duty-desk")
     assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == \
         [bit(a, 0x80)]
+
+
+# A weekend office (office.days = sat, sun; 08:00-16:00; URGENT 8 office
+# hours, one office day) meets the public holidays that fall on its days
+# (RULES.md §8, Office hours, and §9): Whit Sunday 2027-05-16,
+# Constitution Day on Saturday 2027-06-05, Christmas Day, Boxing Day and
+# New Year's Day 2027/28 on a Saturday, a Sunday and a Saturday. Local
+# (Danish) times, worked out by hand.
+WEEKEND_HOLIDAYS = [
+    # Sat 4 h, Whit Sunday closed, Sat 05-22 4 h; then Sat 4 h, Sun 4 h.
+    ("2027-05-15 12:00", 4, "2027-05-22 12:00", "2027-05-23 12:00"),
+    # Constitution Day closed: Sunday 8 h, ending at closing; then the
+    # next Saturday whole.
+    ("2027-06-05 10:00", 4, "2027-06-06 16:00", "2027-06-12 16:00"),
+    # Sat 4 h, Sun 4 h; then Sun 4 h, 12-25, 12-26 and 01-01 closed,
+    # Sun 01-02 4 h.
+    ("2027-12-18 12:00", 4, "2027-12-19 12:00", "2028-01-02 12:00"),
+]
+
+
+def test_a_weekend_office_closed_on_the_holidays_of_its_days(make_hub):
+    from test_91_escalate import check_instants, escalating_hub
+    hub = escalating_hub(make_hub, WEEKEND_HOLIDAYS[0][0], **{
+        "office.days": "sat, sun", "ack.urgent_hours": "8"})
+    check_instants(hub, WEEKEND_HOLIDAYS, 12013)
