@@ -210,11 +210,12 @@ def test_an_alert_moved_to_the_team_lead_between_the_steps(make_hub):
     assert escalations(hub) == [(a, "duty-desk")]
     hub.assign(adult, "cw-lead", start="2026-09-11")
     hub.advance("2026-09-11T00:00:00")
-    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-lead" % a)
+    # OPERATIONS.md's log lines: HUB-REROUTE info, HUB-ESCALATE notice.
+    hub.wait_log(r"(?m)hubd info HUB-REROUTE alert %s moved to cw-lead$" % a)
     hub.advance("2026-09-15T08:00:00")
-    hub.wait_log(r"HUB-ESCALATE alert %s not acknowledged in time; no "
-                 r"notice to the team lead cw-lead, who owns it: the "
-                 r"desk's notice stands" % a)
+    hub.wait_log(r"(?m)hubd notice HUB-ESCALATE alert %s not acknowledged in "
+                 r"time; no notice to the team lead cw-lead, who owns it: "
+                 r"the desk's notice stands$" % a)
     assert escalations(hub) == [(a, "duty-desk")]
     assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == [a]
 
