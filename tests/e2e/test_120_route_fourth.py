@@ -340,3 +340,30 @@ def test_a_weekend_office_closed_on_the_holidays_of_its_days(make_hub):
     hub = escalating_hub(make_hub, WEEKEND_HOLIDAYS[0][0], **{
         "office.days": "sat, sun", "ack.urgent_hours": "8"})
     check_instants(hub, WEEKEND_HOLIDAYS, 12013)
+
+
+def test_a_to_does_not_call_a_planned_handover_off(make_hub):
+    """RULES.md §7: a `to` does not call a planned handover off: the
+    handover is in force until its `to`, at least its first day, and the
+    earlier contact person does not come back after it. cw-anna from
+    09-01, cw-bob from 09-21 corrected to end on 09-21: on 09-21 the open
+    alert moves to cw-bob, on 09-22 to the desk."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(12014).born("2005-01-13")
+    hub.assign(cpr, "cw-anna", start="2026-09-01")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    hub.wait_applied()
+    [(r, _)] = raised(hub, "dropout_risk")
+    hub.assign(cpr, "cw-bob", start="2026-09-21")
+    hub.assign(cpr, "cw-bob", start="2026-09-21", end="2026-09-21")
+    hub.advance("2026-09-20T23:59:59")
+    assert [x["recipient"] for x in hub.peek("cw-anna", 1)] == ["cw-anna"]
+    hub.advance("2026-09-21T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % r)
+    assert [x["recipient"] for x in hub.peek("cw-bob", 1)] == ["cw-bob"]
+    hub.advance("2026-09-22T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % r)
+    assert [x["recipient"] for x in hub.peek("desk-dora", 1)] == \
+        ["duty-desk"]
+    hub.peek("cw-anna", 0)
+    hub.peek("cw-bob", 0)
