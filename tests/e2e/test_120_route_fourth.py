@@ -367,3 +367,29 @@ def test_a_to_does_not_call_a_planned_handover_off(make_hub):
         ["duty-desk"]
     hub.peek("cw-anna", 0)
     hub.peek("cw-bob", 0)
+
+
+def test_a_clock_past_a_step_a_move_and_a_step_takes_them_in_order(
+        make_hub):
+    """RULES.md §6 and §8: timers that fell due together fire in the
+    order they fell due. One jump of the hub clock over the desk's step
+    (Thursday 09-10), cw-bob's first day (09-11) and the team lead's step
+    (Tuesday 09-15): the desk's notice names cw-anna, the alert moves to
+    cw-bob, and the team lead's notice names cw-bob."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(12015).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.assign(adult, "cw-bob", start="2026-09-11")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "dropout")
+    hub.advance("2026-09-16T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
+    [d] = hub.peek("desk-dora", 1)
+    [n] = hub.peek("cw-lead", 1)
+    assert d["title"].startswith("Overdue with cw-anna: "), d["title"]
+    assert n["title"].startswith("Overdue with cw-bob: "), n["title"]
+    assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
+        == [(a, "cw-bob")]
