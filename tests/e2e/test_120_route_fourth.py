@@ -393,3 +393,33 @@ def test_a_clock_past_a_step_a_move_and_a_step_takes_them_in_order(
     assert n["title"].startswith("Overdue with cw-bob: "), n["title"]
     assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
         == [(a, "cw-bob")]
+
+
+def test_a_handover_hubctl_wrote_while_hubd_was_down_between_the_steps(
+        make_hub):
+    """RULES.md §6: an assignment hubctl wrote while hubd was down is
+    applied as of when hubctl wrote it, in the clock's order with the
+    timers. Written on Saturday 09-12 (from 09-11), it comes after the
+    desk's step (Thursday 09-10: the notice names cw-anna) and before
+    the team lead's (Tuesday 09-15: it names cw-bob), hubd back on
+    09-16."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(12016).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "dropout")
+    hub.stop()
+    hub.set_clock("2026-09-12T09:00:00")
+    hub.assign(adult, "cw-bob", start="2026-09-11")
+    hub.set_clock("2026-09-16T08:00:00")
+    hub.start()
+    hub.wait_log(r"notice %s to cw-lead" % bit(a, 0x80))
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    [d] = hub.peek("desk-dora", 1)
+    [n] = hub.peek("cw-lead", 1)
+    assert d["title"].startswith("Overdue with cw-anna: "), d["title"]
+    assert n["title"].startswith("Overdue with cw-bob: "), n["title"]
+    assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
+        == [(a, "cw-bob")]
