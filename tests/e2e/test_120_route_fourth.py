@@ -284,8 +284,12 @@ def test_a_desk_membership_ends_after_its_to_day(make_hub):
     [(a, to)] = raised(hub, "dropout")
     assert to == "duty-desk"
     assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
+    # OPERATIONS.md, HUB-HELLO: a desk member's line says so.
+    hub.wait_log(r"HUB-HELLO caseworker cw-bob connected \(desk member\), "
+                 r"1 open alerts")
     hub.advance("2026-09-08T00:00:00")
     hub.peek("cw-bob", 0)
+    hub.wait_log(r"HUB-HELLO caseworker cw-bob connected, 0 open alerts")
     rc, out, err = run(hub, "cw-bob", "--ack", a)
     assert rc == 4, (rc, err)
     assert [x["alert_id"] for x in hub.peek("desk-dora", 1)] == [a]
