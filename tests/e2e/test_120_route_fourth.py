@@ -10,7 +10,7 @@ import re
 from hubtest import (RULE_AGENCIES, CprGen, ev_assignment, ev_desk, ev_dropout,
                      ev_dropout_risk, rules_hub)
 from test_08_inbox_cli import run
-from test_35_rules_routing import LEAD, escalations
+from test_35_rules_routing import LEAD, escalations, timeline_rc
 
 
 def bit(alert_id, mask):
@@ -36,8 +36,12 @@ def test_a_revoked_owners_alert_escalates_naming_them(make_hub):
     [(a, to)] = raised(hub, "dropout")
     assert to == "cw-anna"
     hub.hubctl("revoke-caseworker", "cw-anna")
+    # A desk member opens the person's timeline only while an alert
+    # about them addressed to the desk is open: not before the notice.
+    assert timeline_rc(hub, "desk-dora", adult) == 4
     hub.advance("2026-09-10T08:00:00")
     assert escalations(hub) == [(a, "duty-desk")]
+    assert timeline_rc(hub, "desk-dora", adult) == 0
     [n] = hub.peek("desk-dora", 1)
     assert n["title"] == ("Overdue with cw-anna: Dropped out of eud-smed "
                           "at college-x")
