@@ -431,3 +431,26 @@ def test_a_handover_hubctl_wrote_while_hubd_was_down_between_the_steps(
     assert n["title"].startswith("Overdue with cw-bob: "), n["title"]
     assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
         == [(a, "cw-bob")]
+
+
+# A weekday office open round the clock (office.hours = 00:00-24:00):
+# a window runs over midnight, and stops at Friday's 24:00 until Monday
+# 00:00, in either time (RULES.md §8). URGENT, 4 office hours.
+ROUND_THE_CLOCK = [
+    # Tuesday 22:00 -> Wednesday 02:00 -> 06:00.
+    ("2026-10-20 22:00", 4, "2026-10-21 02:00", "2026-10-21 06:00"),
+    # Friday 23:00 CEST: 1 h; the weekend of the autumn change closed;
+    # Monday 00:00 CET + 3 h.
+    ("2026-10-23 23:00", 4, "2026-10-26 03:00", "2026-10-26 07:00"),
+    # Thursday 2026-12-31 22:00: 2 h; New Year's Day, then the weekend,
+    # closed; Monday 2027-01-04 00:00 + 2 h.
+    ("2026-12-31 22:00", 4, "2027-01-04 02:00", "2027-01-04 06:00"),
+]
+
+
+def test_a_round_the_clock_office_stops_at_midnight_before_a_closed_day(
+        make_hub):
+    from test_91_escalate import check_instants, escalating_hub
+    hub = escalating_hub(make_hub, ROUND_THE_CLOCK[0][0], **{
+        "office.hours": "00:00-24:00"})
+    check_instants(hub, ROUND_THE_CLOCK, 12017)
