@@ -454,3 +454,31 @@ def test_a_round_the_clock_office_stops_at_midnight_before_a_closed_day(
     hub = escalating_hub(make_hub, ROUND_THE_CLOCK[0][0], **{
         "office.hours": "00:00-24:00"})
     check_instants(hub, ROUND_THE_CLOCK, 12017)
+
+
+def test_an_owner_on_the_desk_acking_its_notice_after_the_leads(make_hub):
+    """RULES.md §8: an owner on the desk too (a DeskMembership) who
+    acknowledges the desk's notice of their open alert acknowledges the
+    alert, as if they had acknowledged the original: its notices close,
+    the team lead's sent meanwhile too, and hubd logs HUB-ALERT-ACK ...
+    taken as the alert's (info)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    hub.send(ev_desk("cw-anna", "2026-01-01"))
+    hub.wait_applied()
+    adult = CprGen(12018).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "dropout")
+    hub.advance("2026-09-16T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    assert run(hub, "cw-anna", "--ack", bit(a, 0x40)) == \
+        (0, "acknowledged\n", "")
+    hub.wait_log(r"(?m)hubd info HUB-ALERT-ACK cw-anna acknowledged the "
+                 r"desk's notice of their own alert %s: taken as the "
+                 r"alert's$" % a)
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("cw-lead", 0)
+    hub.peek("desk-dora", 0)
+    hub.peek("cw-anna", 0)
