@@ -482,3 +482,40 @@ def test_an_owner_on_the_desk_acking_its_notice_after_the_leads(make_hub):
     hub.peek("cw-lead", 0)
     hub.peek("desk-dora", 0)
     hub.peek("cw-anna", 0)
+
+
+def test_a_missed_treatment_deadline_escalates_to_the_lead_unread(
+        make_hub):
+    """RULES.md §8: deadline.treatment.missed is a health alert the desk
+    owns: its window passed, it escalates straight to the team lead with
+    a notice that carries no CPR and none of its content. The deadline is
+    missed at 2026-09-22 00:00 UTC (Tuesday 02:00 CEST); HIGH, 24 office
+    hours from the opening: Thursday 09-24 16:00 CEST (14:00 UTC)."""
+    from hubtest import ev_referral
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    cpr = CprGen(12019).born("2008-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    hub.advance("2026-09-22T00:00:00")
+    [(m, to)] = raised(hub, "deadline.treatment.missed")
+    assert to == "duty-desk"
+    hub.advance("2026-09-24T13:59:59")
+    assert [x for x in escalations(hub) if x[0] == m] == []
+    hub.advance("2026-09-24T14:00:00")
+    assert [x for x in escalations(hub) if x[0] == m] == [(m, "cw-lead")]
+    # The addiction alert's own notice is there too (cw-anna's, 09-15).
+    [n] = [x for x in hub.peek("cw-lead", 2)
+           if x["alert_id"] == bit(m, 0x80)]
+    assert (n["alert_id"], n["rule"], n["priority"], n["cpr"],
+            n["due"]) == (bit(m, 0x80), "escalation", "HIGH", "",
+                          "2026-09-24")
+    assert n["title"] == \
+        "An alert you may not read is overdue with duty-desk"
+    assert n["explanation"] == (
+        f"Alert {m}, addressed to duty-desk, has not been acknowledged "
+        "within 24 office hours. It holds data that only its recipient "
+        "may see, so its content is not shown here. Expected of you: "
+        "make sure duty-desk handles it today.")
+    assert timeline_rc(hub, "cw-lead", cpr) == 4
