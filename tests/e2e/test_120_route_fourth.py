@@ -5,6 +5,7 @@ test_39, test_57, test_88, test_91, test_92, test_101, test_106,
 test_108) left it unasserted. 2026-09-07 is a Monday; 08:00 UTC is
 10:00 in Copenhagen (summer time)."""
 
+import json
 import re
 
 from hubtest import (RULE_AGENCIES, CprGen, ev_assignment, ev_desk, ev_dropout,
@@ -519,3 +520,41 @@ def test_a_missed_treatment_deadline_escalates_to_the_lead_unread(
         "may see, so its content is not shown here. Expected of you: "
         "make sure duty-desk handles it today.")
     assert timeline_rc(hub, "cw-lead", cpr) == 4
+
+
+def test_a_desk_member_acking_the_desks_notice_of_the_desks_alert(
+        make_hub):
+    """RULES.md §8, Acknowledging: an owner cannot end the oversight, nor
+    keep the team lead from being told, without acknowledging the alert.
+    cw-anna's assignment ends on 09-10, after the desk's notice of her
+    alert went out: from 09-11 the alert is the desk's, and a desk
+    member acknowledging the desk's notice acknowledges the alert (any
+    member takes the desk's alerts), logged; it no longer sat at the desk
+    open, with the team lead never told."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(12020).born("2001-04-04")
+    hub.assign(adult, "cw-anna", start="2026-01-01", end="2026-09-10")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(a, _)] = raised(hub, "dropout")
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a)
+    assert sorted(x["alert_id"] for x in hub.peek("desk-dora", 2)) == \
+        [a, bit(a, 0x40)]
+    assert run(hub, "desk-dora", "--ack", bit(a, 0x40)) == \
+        (0, "acknowledged\n", "")
+    hub.wait_log(r"(?m)hubd info HUB-ALERT-ACK desk-dora acknowledged the "
+                 r"desk's notice of the desk's own alert %s: taken as the "
+                 r"alert's$" % a)
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("desk-dora", 0)
+    hub.advance("2026-09-16T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    # The audit trail's `ack` names the alert.
+    p = hub.hubctl("audit", "show", "--json")
+    acks = [(r["actor"], r["detail"]) for r in
+            map(json.loads, p.stdout.splitlines()) if r["action"] == "ack"]
+    assert acks == [("desk-dora", a)], acks
