@@ -812,15 +812,18 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
  * team lead's: the owner, on the desk as well, acknowledging it would end
  * the oversight of their own alert without acknowledging it (RULES.md
  * §8), so their acknowledgement is taken as the owner's, of the alert.
- * The team lead's notice reaches its owner only when the alert moved to
- * the lead after it went out; there too the owner's acknowledgement can
- * only mean the alert. A state that cannot be read is the error (the ack
- * is kept). */
+ * So too a desk member's of the desk's notice of an alert that moved to
+ * the desk after the notice went out (*desk_owned): the desk owns it now,
+ * and any member acknowledges the desk's alerts. The team lead's notice
+ * reaches its owner only when the alert moved to the lead after it went
+ * out; there too the owner's acknowledgement can only mean the alert. A
+ * state that cannot be read is the error (the ack is kept). */
 static ug_err
 own_notice(hub *h, const char *caseworker, const uint8_t *id,
-	   uint8_t original[STORE_ALERT_ID_LEN], bool *own)
+	   uint8_t original[STORE_ALERT_ID_LEN], bool *own, bool *desk_owned)
 {
 	*own = false;
+	*desk_owned = false;
 	uint8_t last = id[STORE_ALERT_ID_LEN - 1];
 	uint8_t step = last & (R_ESCALATED_DESK | R_ESCALATED_LEAD);
 	if (step != R_ESCALATED_DESK && step != R_ESCALATED_LEAD)
@@ -835,6 +838,12 @@ own_notice(hub *h, const char *caseworker, const uint8_t *id,
 	if (err == UG_ENOTFOUND)
 		return UG_OK;
 	*own = err == UG_OK && open && strcmp(owner, caseworker) == 0;
+	if (err != UG_OK || !open || *own || step != R_ESCALATED_DESK ||
+	    strcmp(owner, h->rules.desk) != 0)
+		return err;
+	bool member = false;
+	err = hub__desk_member(h, caseworker, &member);
+	*own = *desk_owned = err == UG_OK && member;
 	return err;
 }
 
@@ -849,8 +858,8 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 {
 	*found = false;
 	memcpy(acked, id, STORE_ALERT_ID_LEN);
-	bool own;
-	ug_err oerr = own_notice(h, caseworker, id, acked, &own);
+	bool own, desk_owned;
+	ug_err oerr = own_notice(h, caseworker, id, acked, &own, &desk_owned);
 	if (oerr != UG_OK)
 		return oerr;
 	if (!own)
@@ -905,7 +914,12 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	h->alerts_acked++;
 	log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s", hexid,
 		 caseworker, note && note[0] ? " with a note" : "");
-	if (notice)
+	if (notice && desk_owned)
+		log_info("HUB-ALERT-ACK",
+			 "%s acknowledged the desk's notice of the desk's own "
+			 "alert %s: taken as the alert's",
+			 caseworker, hexid);
+	else if (notice)
 		log_info("HUB-ALERT-ACK",
 			 "%s acknowledged the %s notice of their own "
 			 "alert %s: taken as the alert's",
