@@ -382,7 +382,10 @@ uint64_t store_alerts_unqueued(store *s);
 
 typedef struct store_dtxn store_dtxn;
 
-/* Begin the (single) write transaction on derived/. */
+/* Begin the (single) write transaction on derived/. A purge (another
+ * process's: hubctl erase) that has committed derived/ but not yet the
+ * log is waited for: the log is read after it. Never call it holding a
+ * write transaction on the log. */
 ug_err store_derived_begin(store *s, store_dtxn **out);
 /* The last log sequence whose effects the derived state holds. */
 uint64_t store_derived_last_applied(store *s);
@@ -625,7 +628,10 @@ typedef struct {
  * One transaction on each environment (derived/ first, as hubd takes
  * them), derived/ committed and synced before the log, so a crash
  * between the two leaves the records for the next purge or erasure to
- * find and delete, never derived entries of records gone: UG_OK means gone
+ * find and delete, never derived entries of records gone (a
+ * store_derived_begin in between, hubd's applier while hubctl erases,
+ * waits for the log's commit rather than apply again from the log a
+ * record the purge deletes): UG_OK means gone
  * from the B-trees (the pages they held are free and are reused; their old
  * bytes stay in the file until then, sealed). A deleted sequence is
  * never handed out again. Records or entries already gone are skipped,

@@ -17,6 +17,53 @@
 #include "common/util.h"
 #include "store/store_int.h"
 
+/* A purge commits derived/ before the log (store_lifecycle.c), so a
+ * writer that takes derived/ in between would read the log as it was
+ * before the purge and apply again a record erased before it was
+ * applied: derived entries of a record gone. Each purge numbers itself
+ * in both metas; derived/'s ahead of the log's means its log commit is
+ * to come, and taking the log's write lock waits for it. Still ahead
+ * after that, the purge failed or crashed there: its records stay in
+ * the log (for the next purge or erasure), and the log takes the number
+ * so that no later begin waits. */
+static int
+purge_settled(store *s, MDB_txn *dtxn)
+{
+	MDB_val key = {9, "purge_gen"}, val;
+	int rc = mdb_get(dtxn, s->meta, &key, &val);
+	if (rc == MDB_NOTFOUND || (rc == 0 && val.mv_size != 8))
+		return 0;
+	if (rc != 0)
+		return rc;
+	uint64_t want = ug_get_be64(val.mv_data);
+	MDB_txn *txn;
+	for (int pass = 0; pass < 2; pass++) {
+		rc = pass ? store__begin_write(s->log_env, &txn)
+			  : store__begin_read(s->log_env, &txn);
+		if (rc != 0)
+			return rc;
+		rc = mdb_get(txn, s->log_meta, &key, &val);
+		uint64_t have =
+		    rc == 0 && val.mv_size == 8 ? ug_get_be64(val.mv_data) : 0;
+		if ((rc != 0 && rc != MDB_NOTFOUND) || have >= want) {
+			mdb_txn_abort(txn);
+			return rc == MDB_NOTFOUND ? 0 : rc;
+		}
+		if (pass)
+			break;
+		mdb_txn_abort(txn);
+	}
+	uint8_t v[8];
+	ug_put_be64(v, want);
+	val = (MDB_val){8, v};
+	rc = mdb_put(txn, s->log_meta, &key, &val, 0);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
 ug_err
 store_derived_begin(store *s, store_dtxn **out)
 {
@@ -28,6 +75,13 @@ store_derived_begin(store *s, store_dtxn **out)
 	if (rc != 0) {
 		free(t);
 		return store__env_err(rc, STORE_ENV_DERIVED, "begin derived");
+	}
+	rc = purge_settled(s, t->txn);
+	if (rc != 0) {
+		mdb_txn_abort(t->txn);
+		free(t);
+		return store__env_err(rc, STORE_ENV_LOG,
+				      "begin derived (wait for a purge)");
 	}
 	*out = t;
 	return UG_OK;

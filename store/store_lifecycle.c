@@ -359,6 +359,28 @@ keep_seq_floor(store *s, MDB_txn *ltxn)
 	return mdb_put(ltxn, s->log_meta, &fk, &fv, 0);
 }
 
+/* The purge's number, one past the log's last, in both metas: see
+ * purge_settled (store_derived.c), which waits for the log's commit. */
+static int
+number_purge(store *s, MDB_txn *ltxn, MDB_txn *dtxn)
+{
+	MDB_val key = {9, "purge_gen"}, val;
+	int rc = mdb_get(ltxn, s->log_meta, &key, &val);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	uint64_t gen =
+	    rc == 0 && val.mv_size == 8 ? ug_get_be64(val.mv_data) : 0;
+	uint8_t v[8];
+	ug_put_be64(v, gen + 1);
+	val = (MDB_val){8, v};
+	rc = mdb_put(ltxn, s->log_meta, &key, &val, 0);
+	if (rc == 0) {
+		val = (MDB_val){8, v};
+		rc = mdb_put(dtxn, s->meta, &key, &val, 0);
+	}
+	return rc;
+}
+
 static ug_err
 purge_in(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	 const store_purge_item *items, size_t n, const uint8_t *erase_person,
@@ -366,6 +388,8 @@ purge_in(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 {
 	ug_err err = UG_OK;
 	int rc = n ? keep_seq_floor(s, ltxn) : 0;
+	if (rc == 0)
+		rc = number_purge(s, ltxn, dtxn);
 	for (size_t i = 0; rc == 0 && err == UG_OK && i < n; i++)
 		rc = del_record(s, itxn, ltxn, dtxn, &items[i], c, &err);
 	if (rc == 0 && err == UG_OK && n)

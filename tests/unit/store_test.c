@@ -8,6 +8,7 @@
 #include "store/store.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1229,6 +1230,90 @@ test_stale_ids_entry_ignored(void)
 	CHECK_EQ_INT(t[1].ev.status, STORE_NEW);
 	CHECK(t[1].ev.seq > seq);
 	store_close(&s);
+}
+
+/* hubd's applier against a purge in another process (hubctl erase): it
+ * takes derived/ as soon as the purge has committed there, and reads the
+ * log then. A record erased before it was applied must not be applied
+ * from the log as it was before the purge's own commit there: derived/
+ * would hold entries of a record gone, an erased person's state again. */
+struct purge_race {
+	store *s;
+	uint64_t seq;
+	int seen;
+	pthread_t applier;
+	bool started;
+};
+
+static ug_err
+race_record(void *ctx, const store_record *rec)
+{
+	struct purge_race *r = ctx;
+	if (rec->seq == r->seq)
+		r->seen++;
+	return UG_OK;
+}
+
+static void *
+race_applier(void *arg)
+{
+	struct purge_race *r = arg;
+	store_dtxn *d = NULL;
+	uint64_t next = 0;
+	if (store_derived_begin(r->s, &d) == UG_OK) {
+		(void)store_log_scan(r->s, 1, 100, race_record, r, &next);
+		store_derived_abort(&d);
+	}
+	return NULL;
+}
+
+/* Called inside the purge, its transactions open: the applier starts
+ * and waits for derived/. */
+static ug_err
+race_audit(void *ctx, const store_purge_counts *c, const store_audit_entry **e,
+	   size_t *n)
+{
+	(void)c;
+	struct purge_race *r = ctx;
+	r->started = pthread_create(&r->applier, NULL, race_applier, r) == 0;
+	usleep(50 * 1000);
+	*e = NULL;
+	*n = 0;
+	return UG_OK;
+}
+
+static void
+test_purge_applier_race(void)
+{
+	const char *dir = ut_tmpdir();
+	tevent t[2];
+	store *s = two_events(dir, t, "school-a");
+	struct purge_race r = {.s = s, .seq = t[1].ev.seq};
+	store_purge_item it = {.seq = t[1].ev.seq, .has_person = true};
+	memcpy(it.event_id, t[1].id, STORE_EVENT_ID_LEN);
+	memcpy(it.person_key, t[1].person, UG_PERSON_KEY_LEN);
+	store_purge_counts counts;
+	CHECK_OK(store_purge_audited(s, &it, 1, t[1].person, &counts,
+				     race_audit, &r));
+	CHECK(r.started);
+	if (r.started)
+		pthread_join(r.applier, NULL);
+	CHECK_EQ_INT(counts.records, 1);
+	CHECK_EQ_INT(r.seen, 0);
+	store_close(&s);
+	/* A purge that crashed after derived/'s commit: its number is ahead
+	 * of the log's for good. A begin does not wait for it again and
+	 * again, nor for ever: the log takes the number. */
+	uint8_t gen[8], got[8];
+	ug_put_be64(gen, 7);
+	raw_put(dir, "derived", "meta", "purge_gen", 9, gen, 8);
+	s = open_store(dir, storage_key, 64);
+	store_dtxn *d = NULL;
+	CHECK_OK(store_derived_begin(s, &d));
+	store_derived_abort(&d);
+	store_close(&s);
+	CHECK_EQ_INT(raw_get(dir, "log", "meta", "purge_gen", 9, got, 8), 8);
+	CHECK(memcmp(got, gen, 8) == 0);
 }
 
 /* ids/ is written without fsync: after the machine started again it may
@@ -2926,6 +3011,7 @@ TEST_LIST = {
     {"ids rebuilt from the log", test_ids_rebuilt_from_log},
     {"ids found past the index", test_ids_found_past_the_index},
     {"stale ids entry ignored", test_stale_ids_entry_ignored},
+    {"purge applier race", test_purge_applier_race},
     {"ids rebuilt after boot", test_ids_rebuilt_after_boot},
     {"ids rebuild steps over a bad record",
      test_ids_rebuild_steps_over_bad_record},
