@@ -23,19 +23,30 @@ def raised(hub, rule):
                       % re.escape(rule), hub.log_text())
 
 
+def annas_dropout(make_hub, seed, anna_on_desk=False):
+    """A hub on 2026-09-07 08:00 with the team lead's escalation on, and
+    one dropout alert for an adult assigned to cw-anna (a DeskMembership
+    member too, with anna_on_desk): (hub, the adult, the alert's id)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    if anna_on_desk:
+        hub.send(ev_desk("cw-anna", "2026-01-01"))
+        hub.wait_applied()
+    adult = CprGen(seed).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(alert, to)] = raised(hub, "dropout")
+    assert to == "cw-anna", to
+    return hub, adult, alert
+
+
 def test_a_revoked_owners_alert_escalates_naming_them(make_hub):
     """RULES.md §7: a revoked caseworker's alerts stay addressed to them
     and escalate like any unacknowledged alert, so the desk and the team
     lead get notices naming them; a successor takes the alert over and
     the notices stay where they are."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
-                    escalation=True)
-    adult = CprGen(12002).born("2001-04-04")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    [(a, to)] = raised(hub, "dropout")
-    assert to == "cw-anna"
+    hub, adult, a = annas_dropout(make_hub, 12002)
     hub.hubctl("revoke-caseworker", "cw-anna")
     # A desk member opens the person's timeline only while an alert
     # about them addressed to the desk is open: not before the notice.
@@ -114,15 +125,7 @@ def test_a_former_owner_on_the_desk_acking_the_desks_notice(make_hub):
     Once it moved to cw-bob, cw-anna (a desk member) acknowledging the
     desk's notice is the desk's: it closes only the notice, the alert
     stays open with cw-bob, and the team lead's step sends nothing."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
-                    escalation=True)
-    hub.send(ev_desk("cw-anna", "2026-01-01"))
-    hub.wait_applied()
-    adult = CprGen(12005).born("2001-04-04")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    [(a, _)] = raised(hub, "dropout")
+    hub, adult, a = annas_dropout(make_hub, 12005, anna_on_desk=True)
     hub.advance("2026-09-10T08:00:00")
     assert escalations(hub) == [(a, "duty-desk")]
     hub.assign(adult, "cw-bob", start="2026-09-10")
@@ -204,13 +207,7 @@ def test_an_alert_moved_to_the_team_lead_between_the_steps(make_hub):
     step. Handed to the team lead after the desk's notice, the alert
     brings them no notice at the team lead's step: it is logged that the
     desk's notice stands."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
-                    escalation=True)
-    adult = CprGen(12008).born("2001-04-04")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    [(a, _)] = raised(hub, "dropout")
+    hub, adult, a = annas_dropout(make_hub, 12008)
     hub.advance("2026-09-10T08:00:00")
     assert escalations(hub) == [(a, "duty-desk")]
     hub.assign(adult, "cw-lead", start="2026-09-11")
@@ -412,13 +409,7 @@ def test_a_handover_hubctl_wrote_while_hubd_was_down_between_the_steps(
     desk's step (Thursday 09-10: the notice names cw-anna) and before
     the team lead's (Tuesday 09-15: it names cw-bob), hubd back on
     09-16."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
-                    escalation=True)
-    adult = CprGen(12016).born("2001-04-04")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    [(a, _)] = raised(hub, "dropout")
+    hub, adult, a = annas_dropout(make_hub, 12016)
     hub.stop()
     hub.set_clock("2026-09-12T09:00:00")
     hub.assign(adult, "cw-bob", start="2026-09-11")
@@ -463,15 +454,7 @@ def test_an_owner_on_the_desk_acking_its_notice_after_the_leads(make_hub):
     alert, as if they had acknowledged the original: its notices close,
     the team lead's sent meanwhile too, and hubd logs HUB-ALERT-ACK ...
     taken as the alert's (info)."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
-                    escalation=True)
-    hub.send(ev_desk("cw-anna", "2026-01-01"))
-    hub.wait_applied()
-    adult = CprGen(12018).born("2001-04-04")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    [(a, _)] = raised(hub, "dropout")
+    hub, adult, a = annas_dropout(make_hub, 12018, anna_on_desk=True)
     hub.advance("2026-09-16T08:00:00")
     assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
     assert run(hub, "cw-anna", "--ack", bit(a, 0x40)) == \
