@@ -41,6 +41,18 @@ def annas_dropout(make_hub, seed, anna_on_desk=False):
     return hub, adult, alert
 
 
+def desk_notice_acked_as_the_alert(hub, who, alert, whose):
+    """`who` acknowledges the desk's notice of `alert` with inbox, which
+    hubd takes as the alert's (RULES.md §8: logged HUB-ALERT-ACK ... the
+    desk's notice of WHOSE alert ...), and nothing stays open."""
+    assert run(hub, who, "--ack", bit(alert, 0x40)) == \
+        (0, "acknowledged\n", "")
+    hub.wait_log(r"(?m)hubd info HUB-ALERT-ACK %s acknowledged the desk's "
+                 r"notice of %s alert %s: taken as the alert's$"
+                 % (who, whose, alert))
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+
+
 def test_a_revoked_owners_alert_escalates_naming_them(make_hub):
     """RULES.md §7: a revoked caseworker's alerts stay addressed to them
     and escalate like any unacknowledged alert, so the desk and the team
@@ -457,12 +469,7 @@ def test_an_owner_on_the_desk_acking_its_notice_after_the_leads(make_hub):
     hub, adult, a = annas_dropout(make_hub, 12018, anna_on_desk=True)
     hub.advance("2026-09-16T08:00:00")
     assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
-    assert run(hub, "cw-anna", "--ack", bit(a, 0x40)) == \
-        (0, "acknowledged\n", "")
-    hub.wait_log(r"(?m)hubd info HUB-ALERT-ACK cw-anna acknowledged the "
-                 r"desk's notice of their own alert %s: taken as the "
-                 r"alert's$" % a)
-    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    desk_notice_acked_as_the_alert(hub, "cw-anna", a, "their own")
     hub.peek("cw-lead", 0)
     hub.peek("desk-dora", 0)
     hub.peek("cw-anna", 0)
@@ -527,12 +534,7 @@ def test_a_desk_member_acking_the_desks_notice_of_the_desks_alert(
     hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a)
     assert sorted(x["alert_id"] for x in hub.peek("desk-dora", 2)) == \
         [a, bit(a, 0x40)]
-    assert run(hub, "desk-dora", "--ack", bit(a, 0x40)) == \
-        (0, "acknowledged\n", "")
-    hub.wait_log(r"(?m)hubd info HUB-ALERT-ACK desk-dora acknowledged the "
-                 r"desk's notice of the desk's own alert %s: taken as the "
-                 r"alert's$" % a)
-    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    desk_notice_acked_as_the_alert(hub, "desk-dora", a, "the desk's own")
     hub.peek("desk-dora", 0)
     hub.advance("2026-09-16T08:00:00")
     assert escalations(hub) == [(a, "duty-desk")]
