@@ -163,6 +163,17 @@ def inbox_evidence(hub, caseworker):
     return shown
 
 
+def quarter_pupil(make_hub, clock, seed, born):
+    """A hub at clock with the quarter rule alone (the rolling one off)
+    and a pupil born on born assigned to cw-anna: (hub, the pupil)."""
+    hub = rules_hub(make_hub, clock,
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(seed).born(born)
+    hub.assign(cpr, "cw-anna")
+    return hub, cpr
+
+
 def test_every_row_of_the_rules_table_as_raised(make_hub, tmp_path):
     """RULES.md §2, row by row: each rule raised once by its own case,
     with the number the table gives in the last byte of its id (the
@@ -271,11 +282,8 @@ def test_the_quarter_split_of_7_of_31_over_3_and_2_school_days(make_hub):
     unlawful of 30 makes Q3 9 of 79 over 13 school days (11.4 %, Q3's
     warning: its part reaches back); the week after and the week after
     the autumn holiday (0 and 5 of 30) make Q4 8 of 72 over 12 (11.1 %)."""
-    hub = rules_hub(make_hub, "2026-10-26T08:00:00",
-                    rules={"absence.quarter.enabled": "yes",
-                           "absence.rolling.enabled": "no"})
-    cpr = CprGen(11403).born("2011-03-03")
-    hub.assign(cpr, "cw-anna")
+    hub, cpr = quarter_pupil(make_hub, "2026-10-26T08:00:00", 11403,
+                             "2011-03-03")
     hub.send(ev_absence(cpr, "2026-09-14", 3),
              ev_absence(cpr, "2026-09-21", 2),
              ev_absence(cpr, "2026-09-28", 7, expected=31))
@@ -447,11 +455,8 @@ def test_a_late_report_reaching_back_alerts_once_then_the_next_judges(
     79, 11.4 %: Q3's warning, the report's one alert) and Q4 3 of 12 (8
     of 72, 11.1 %: not judged by this report). The next report, 3 of 30,
     makes Q4 11 of 102 (10.8 %): Q4's warning."""
-    hub = rules_hub(make_hub, "2026-11-02T08:00:00",
-                    rules={"absence.quarter.enabled": "yes",
-                           "absence.rolling.enabled": "no"})
-    cpr = CprGen(11407).born("2011-05-01")
-    hub.assign(cpr, "cw-anna")
+    hub, cpr = quarter_pupil(make_hub, "2026-11-02T08:00:00", 11407,
+                             "2011-05-01")
     hub.send(ev_absence(cpr, "2026-09-14", 3),
              ev_absence(cpr, "2026-09-21", 2),
              ev_absence(cpr, "2026-10-05", 2),

@@ -41,6 +41,21 @@ def annas_dropout(make_hub, seed, anna_on_desk=False):
     return hub, adult, alert
 
 
+def desk_dropout_at_the_lead(hub, seed):
+    """A dropout alert on 2026-09-07 for an adult with no contact person,
+    so at the desk, escalated straight to the team lead on 09-10:
+    (the adult, the alert's id)."""
+    adult = CprGen(seed).born("2001-04-04")
+    hub.cprs.add(adult)
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [(alert, to)] = raised(hub, "dropout")
+    assert to == "duty-desk", to
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(alert, "cw-lead")]
+    return adult, alert
+
+
 def desk_notice_acked_as_the_alert(hub, who, alert, whose):
     """`who` acknowledges the desk's notice of `alert` with inbox, which
     hubd takes as the alert's (RULES.md §8: logged HUB-ALERT-ACK ... the
@@ -93,13 +108,7 @@ def test_a_desk_member_acking_a_desk_alert_closes_the_leads_notice(
     open notices are closed."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
                     escalation=True)
-    adult = CprGen(12003).born("2001-04-04")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    [(a, to)] = raised(hub, "dropout")
-    assert to == "duty-desk"
-    hub.advance("2026-09-10T08:00:00")
-    assert escalations(hub) == [(a, "cw-lead")]
+    adult, a = desk_dropout_at_the_lead(hub, 12003)
     [n] = hub.peek("cw-lead", 1)
     assert n["alert_id"] == bit(a, 0x80)
     rc, out, err = run(hub, "desk-dora", "--ack", a)
@@ -319,14 +328,7 @@ def test_an_empty_desks_alerts_wait_for_its_first_member(make_hub):
                    agencies=RULE_AGENCIES,
                    caseworkers={"cw-anna": False, "cw-lead": False},
                    rules=LEAD)
-    adult = CprGen(12012).born("2001-04-04")
-    hub.cprs.add(adult)
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    [(a, to)] = raised(hub, "dropout")
-    assert to == "duty-desk"
-    hub.advance("2026-09-10T08:00:00")
-    assert escalations(hub) == [(a, "cw-lead")]
+    adult, a = desk_dropout_at_the_lead(hub, 12012)
     hub.keygen("desk-dora")
     hub.register_caseworker("desk-dora", desk=True)
     [d] = hub.peek("desk-dora", 1)
