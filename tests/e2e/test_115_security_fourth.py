@@ -24,6 +24,18 @@ from test_54_gateway_frames import Gateway, gateway_and_passwords, \
 from test_61_audit import edit_audit, show, verify
 
 
+def unanswered(s, ms, what):
+    """A frame tried on a socket whose handshake is refused (none
+    completes: nowhere to queue it, or queued and never sent) draws no
+    answer within ms; the socket is closed."""
+    try:
+        s.send(b"\x01\x07", zmq.DONTWAIT)
+    except zmq.Again:
+        pass
+    assert not s.poll(ms, zmq.POLLIN), what
+    s.close()
+
+
 def test_a_curve_client_with_another_server_key_is_not_seen(make_hub):
     """SECURITY.md "Who can connect": a client that speaks CURVE to
     another server key fails its handshake inside libzmq before ZAP is
@@ -43,12 +55,7 @@ def test_a_curve_client_with_another_server_key_is_not_seen(make_hub):
             s.curve_publickey = own["public"].encode()
             s.curve_secretkey = own["secret"].encode()
             s.connect(endpoint)
-            try:           # no handshake completes: nowhere to queue it
-                s.send(b"\x01\x07", zmq.DONTWAIT)
-            except zmq.Again:
-                pass
-            assert not s.poll(1500, zmq.POLLIN), endpoint
-            s.close()
+            unanswered(s, 1500, endpoint)
     finally:
         ctx.destroy(linger=0)
     time.sleep(1.2)                # refusals are written once a second
@@ -206,12 +213,7 @@ def test_every_refused_handshake_is_logged_counted_and_recorded(make_hub):
     try:
         for who, endpoint, _, _ in tries:
             s = curve_dealer(ctx, hub, who, getattr(hub, endpoint))
-            try:
-                s.send(b"\x01\x07", zmq.DONTWAIT)
-            except zmq.Again:
-                pass
-            assert not s.poll(1000, zmq.POLLIN), who
-            s.close()
+            unanswered(s, 1000, who)
     finally:
         ctx.destroy(linger=0)
     keys = {who: read_key_file(hub.keys_dir / f"{who}.key")["public"]

@@ -41,6 +41,17 @@ def annas_dropout(make_hub, seed, anna_on_desk=False):
     return hub, adult, alert
 
 
+def notices_name_anna_then_bob(hub, alert):
+    """The desk's notice names cw-anna, the team lead's cw-bob, to whom
+    the alert moved between the two steps."""
+    [d] = hub.peek("desk-dora", 1)
+    [n] = hub.peek("cw-lead", 1)
+    assert d["title"].startswith("Overdue with cw-anna: "), d["title"]
+    assert n["title"].startswith("Overdue with cw-bob: "), n["title"]
+    assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
+        == [(alert, "cw-bob")]
+
+
 def desk_dropout_at_the_lead(hub, seed):
     """A dropout alert on 2026-09-07 for an adult with no contact person,
     so at the desk, escalated straight to the team lead on 09-10:
@@ -407,12 +418,7 @@ def test_a_clock_past_a_step_a_move_and_a_step_takes_them_in_order(
     hub.advance("2026-09-16T08:00:00")
     assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
     hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
-    [d] = hub.peek("desk-dora", 1)
-    [n] = hub.peek("cw-lead", 1)
-    assert d["title"].startswith("Overdue with cw-anna: "), d["title"]
-    assert n["title"].startswith("Overdue with cw-bob: "), n["title"]
-    assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
-        == [(a, "cw-bob")]
+    notices_name_anna_then_bob(hub, a)
 
 
 def test_a_handover_hubctl_wrote_while_hubd_was_down_between_the_steps(
@@ -431,12 +437,7 @@ def test_a_handover_hubctl_wrote_while_hubd_was_down_between_the_steps(
     hub.start()
     hub.wait_log(r"notice %s to cw-lead" % bit(a, 0x80))
     assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
-    [d] = hub.peek("desk-dora", 1)
-    [n] = hub.peek("cw-lead", 1)
-    assert d["title"].startswith("Overdue with cw-anna: "), d["title"]
-    assert n["title"].startswith("Overdue with cw-bob: "), n["title"]
-    assert [(x["alert_id"], x["recipient"]) for x in hub.peek("cw-bob", 1)] \
-        == [(a, "cw-bob")]
+    notices_name_anna_then_bob(hub, a)
 
 
 # A weekday office open round the clock (office.hours = 00:00-24:00):
