@@ -14,7 +14,7 @@ import re
 
 from hubtest import CprGen, envelope, ev_absence, ev_dropout, \
     ev_enrolment, ev_readiness, event, pb, rules_hub
-from test_81_report import assert_no_recompute, report
+from test_81_report import assert_no_recompute, enrolled_at, report
 from test_107_mgmt_third import CONTACT, OFFER, QUIET, act, annas_youth, \
     clock
 
@@ -283,13 +283,8 @@ def test_a_control_character_of_a_label_is_a_space_on_the_page(make_hub,
     the CSV file keeps the id as sent, and a tab stays a tab on both. A
     symbolic link at a name, to a file or to nothing, is replaced by the
     file, never written through."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    gen = CprGen(11909)
     ids = ["gym-\x1b[31mred", "eud-\x7fdel", "fgu-\u0085nel", "x\ty"]
-    for i in ids:
-        hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
-                                programme="x") for c in gen.take(5)])
-    hub.wait_applied()
+    hub = enrolled_at(make_hub, 11909, ids)
     d = tmp_path / "status"
     d.mkdir()
     precious = tmp_path / "precious.txt"

@@ -383,14 +383,9 @@ def test_an_escalation_before_a_crash_is_not_repeated_by_the_rebuild(
     alert (raised Monday 10:00 Danish time, window ending 14:00), derived/
     deleted as after an OS crash: the start gives no second desk notice,
     and the team lead's step still comes once, Tuesday 10:00."""
-    from test_91_escalate import escalating_hub, escalations
-    hub = escalating_hub(make_hub, "2026-09-07 10:00")
-    cpr = CprGen(12210).born("2001-05-05")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
-    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
-                         hub.log_text())
+    from test_91_escalate import annas_monday_dropout, escalations
+    hub, cpr, alert = annas_monday_dropout(make_hub, 12210,
+                                                  "2001-05-05")
     hub.advance("2026-09-07T12:00:00")
     assert escalations(hub) == [(alert, "duty-desk")]
     st = hub.stats()

@@ -23,6 +23,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 HEX_KEY = re.compile(r"[0-9a-f]{32,}")
 
 
+def enrolled_at(make_hub, seed, institutions):
+    """A hub on 2026-09-07 where five persons enrolled on 2026-08-10 at
+    each of the institutions, whatever their ids hold."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(seed)
+    for i in institutions:
+        hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
+                                programme="x") for c in gen.take(5)])
+    hub.wait_applied()
+    return hub
+
+
 def report(hub, tmp, *period):
     out = tmp / "status" / "status.html"
     out.parent.mkdir(exist_ok=True)
@@ -420,13 +432,8 @@ def test_a_label_with_a_line_break_stays_one_row_of_the_csv(make_hub,
     # An id may hold any control character an agency sent (PROTOCOL.md):
     # a carriage return left unquoted ends the CSV record to a reader,
     # and the row breaks in two.
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    gen = CprGen(8113)
     ids = ["a\rb", "c\nd", "e\r\nf", "x\ty"]
-    for i in ids:
-        hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
-                                programme="x") for c in gen.take(5)])
-    hub.wait_applied()
+    hub = enrolled_at(make_hub, 8113, ids)
     out, tables = report(hub, tmp_path, "--year", "2026")
     assert tables["dropouts"][1:] == \
         [[f"{i} (other)", "5", "0", "0"] for i in sorted(ids)] + \

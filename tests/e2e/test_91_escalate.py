@@ -201,6 +201,20 @@ def escalating_hub(make_hub, first, settings=None, **rules):
                      settings=settings)
 
 
+def annas_monday_dropout(make_hub, seed, born):
+    """An escalating hub on Monday 2026-09-07 10:00 Danish time and one
+    dropout alert, raised then, for an adult born on born assigned to
+    cw-anna: (hub, the adult, the alert's id)."""
+    hub = escalating_hub(make_hub, "2026-09-07 10:00")
+    adult = CprGen(seed).born(born)
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
+                         hub.log_text())
+    return hub, adult, alert
+
+
 def test_escalation_at_awkward_moments_comes_exactly_when_due(make_hub):
     hub = escalating_hub(make_hub, AWKWARD[0][0])
     check_instants(hub, AWKWARD, 9101)
@@ -688,13 +702,8 @@ def test_a_rebuild_after_a_reload_escalates_by_the_new_hours(make_hub):
     (10:00 UTC), the team lead's step 14:00 (12:00 UTC)."""
     import shutil
 
-    hub = escalating_hub(make_hub, "2026-09-07 10:00")
-    p = CprGen(9115).born("2001-03-15")
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-07"))
-    hub.wait_applied()
-    [alert] = re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
-                         hub.log_text())
+    hub, p, alert = annas_monday_dropout(make_hub, 9115,
+                                                  "2001-03-15")
     hub.write_rules(dict(LEAD, **{"dropout.priority": "urgent",
                                   "ack.urgent_hours": "2"}))
     hub.proc.send_signal(signal.SIGHUP)
