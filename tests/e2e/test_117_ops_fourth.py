@@ -206,15 +206,8 @@ def test_a_reload_naming_another_desk_ends_desk_uncovered(make_hub):
     reload (SIGHUP) names another routing.desk (then only the desk in
     force is watched)": the reload alone ends it, with HUB-OPS-CLEARED
     and the metric back at 0, nobody registered for either desk."""
-    import signal
-    from test_82_metrics import dropout_to_the_desk
-    hub = dropout_to_the_desk(make_hub, 11704, "desk-dora")
-    hub.advance("2026-09-11T00:00:00")
-    hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
-    hub.write_rules(dict(hubtest.NO_ESCALATION,
-                         **{"routing.desk": "night-desk"}))
-    hub.proc.send_signal(signal.SIGHUP)
-    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    from test_82_metrics import uncovered_desk_renamed
+    hub = uncovered_desk_renamed(make_hub, 11704)
     hub.wait_log(r"notice HUB-OPS-CLEARED desk_uncovered \(duty-desk\) no "
                  r"longer holds\n")
     assert value(scrape(hub)[0], "ungebro_ops_condition",

@@ -702,19 +702,26 @@ def test_a_shared_desk_login_covers_the_desk(make_hub):
     hub.peek("ops-olga", 0)
 
 
-def test_an_uncovered_desk_renamed_by_a_reload_ends(make_hub):
-    """OPERATIONS.md, Operational alerts: desk_uncovered ends when a member
-    is registered. After a SIGHUP naming another routing.desk (RULES.md),
-    registering a member of the desk now in force ends it too: the
-    condition of the former desk id is not left standing for good."""
+def uncovered_desk_renamed(make_hub, seed):
+    """desk_uncovered raised for duty-desk (a desk alert, nobody on the
+    desk), then a reload (SIGHUP) naming night-desk the routing.desk."""
     import signal
-    hub = dropout_to_the_desk(make_hub, 8215, "desk-dora")
+    hub = dropout_to_the_desk(make_hub, seed, "desk-dora")
     hub.advance("2026-09-11T00:00:00")
     hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
     hub.write_rules(dict(hubtest.NO_ESCALATION,
                          **{"routing.desk": "night-desk"}))
     hub.proc.send_signal(signal.SIGHUP)
     hub.wait_log(r"HUB-RELOAD rules reloaded")
+    return hub
+
+
+def test_an_uncovered_desk_renamed_by_a_reload_ends(make_hub):
+    """OPERATIONS.md, Operational alerts: desk_uncovered ends when a member
+    is registered. After a SIGHUP naming another routing.desk (RULES.md),
+    registering a member of the desk now in force ends it too: the
+    condition of the former desk id is not left standing for good."""
+    hub = uncovered_desk_renamed(make_hub, 8215)
     hub.register_caseworker("desk-dora", desk=True)
     hub.wait_log(r"HUB-OPS-CLEARED desk_uncovered \(duty-desk\)")
     assert value(scrape(hub)[0], "ungebro_ops_condition",
