@@ -27,6 +27,15 @@ def lang_link(page):
                                    page).group(1))
 
 
+def annas_person_on_the_web(make_hub, seed):
+    """A hub with webd, and a person assigned to cw-anna: (hub, the
+    person's CPR, the Web client)."""
+    hub = web_hub(make_hub)
+    cpr = CprGen(seed).next()
+    hub.assign(cpr, "cw-anna")
+    return hub, cpr, Web(hub)
+
+
 def test_the_language_link_keeps_every_message_of_the_login(make_hub):
     """OPERATIONS.md: the page's own language link keeps the page where
     it is, with the message it shows (`?msg=`, `?ended=1`,
@@ -80,10 +89,7 @@ def test_an_ack_note_too_long_is_marked_as_the_field_at_fault(make_hub):
     "Kvitteringen blev ikke gemt: Noten er for lang: ...", the note field
     marked; the alert stays open, and a note of exactly 200 bytes is
     taken."""
-    hub = web_hub(make_hub)
-    cpr = CprGen(11801).next()
-    hub.assign(cpr, "cw-anna")
-    web = Web(hub)
+    hub, cpr, web = annas_person_on_the_web(make_hub, 11801)
     try:
         session = anna_session(web)
         hexid, csrf = open_new_alert(hub, web, session, cpr, "ack-long")
@@ -276,10 +282,7 @@ def test_the_timeline_takes_one_space_or_dash_inside_blanks_around(make_hub):
     tabs, line ends) around it ignored; another form is 400 "Skriv et
     CPR-nummer med 10 cifre (DDMMÅÅSSSS, DDMMÅÅ-SSSS eller DDMMÅÅ
     SSSS).", the field marked."""
-    hub = web_hub(make_hub)
-    cpr = CprGen(11815).next()
-    hub.assign(cpr, "cw-anna")
-    web = Web(hub)
+    hub, cpr, web = annas_person_on_the_web(make_hub, 11815)
     try:
         session = anna_session(web)
         page = web.request("GET", "/timeline", cookies=session)[1]
@@ -384,10 +387,7 @@ def test_an_action_and_an_acknowledgement_from_the_keyboard_alone(make_hub):
     with the arrow keys (none is chosen when the form opens), types how
     and saves with Enter ("Handlingen er gemt."), then acknowledges with
     a note and Enter ("Advarslen er kvitteret.", the alert gone)."""
-    hub = web_hub(make_hub)
-    cpr = CprGen(11819).next()
-    hub.assign(cpr, "cw-anna")
-    web = Web(hub)
+    hub, cpr, web = annas_person_on_the_web(make_hub, 11819)
     d = chrome(hub, "chromium-keys")
     try:
         hexid, _ = open_new_alert(hub, web, anna_session(web), cpr, "keys")
