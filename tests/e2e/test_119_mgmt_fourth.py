@@ -32,6 +32,11 @@ def rows(tables, name):
     return {r[0]: r[1:] for r in tables[name][1:]}
 
 
+def born_in(gen, month, n):
+    """n persons born on the 1st to the nth of month ("YYYY-MM")."""
+    return [gen.born("%s-%02d" % (month, i + 1)) for i in range(n)]
+
+
 def test_absence_of_a_period_that_cuts_a_quarter(make_hub, tmp_path):
     """The absence tables count the reports whose last day is in the
     period, in the quarter of that day: 10 of 30 unlawful in the week
@@ -44,9 +49,9 @@ def test_absence_of_a_period_that_cuts_a_quarter(make_hub, tmp_path):
     m = pb()
     hub = rules_hub(make_hub, "2026-06-01T08:00:00", rules=MEASURES)
     gen = CprGen(11901)
-    cut = [gen.born("2012-01-%02d" % (i + 1)) for i in range(5)]
-    kinds = [gen.born("2012-02-%02d" % (i + 1)) for i in range(6)]
-    two = [gen.born("2012-03-%02d" % (i + 1)) for i in range(7)]
+    cut = born_in(gen, "2012-01", 5)
+    kinds = born_in(gen, "2012-02", 6)
+    two = born_in(gen, "2012-03", 7)
     hub.send(*[ev_absence(c, "2026-01-12", 10) for c in cut],
              *[ev_absence(c, "2026-02-02", 0) for c in cut],
              *[ev_absence(c, "2026-02-02", 2, kind=m.ILLNESS)
@@ -93,11 +98,11 @@ def test_without_attachment_on_the_months_last_day(make_hub, tmp_path):
     within the month stops it for that month."""
     hub = rules_hub(make_hub, "2026-06-01T08:00:00", rules=MEASURES)
     gen = CprGen(11902)
-    left_on_d = [gen.born("2006-01-%02d" % (i + 1)) for i in range(5)]
-    two_jcs = [gen.born("2006-02-%02d" % (i + 1)) for i in range(6)]
-    no_prog = [gen.born("2006-03-%02d" % (i + 1)) for i in range(7)]
-    end_on_d = [gen.born("2006-04-%02d" % (i + 1)) for i in range(8)]
-    stopped = [gen.born("2006-05-%02d" % (i + 1)) for i in range(9)]
+    left_on_d = born_in(gen, "2006-01", 5)
+    two_jcs = born_in(gen, "2006-02", 6)
+    no_prog = born_in(gen, "2006-03", 7)
+    end_on_d = born_in(gen, "2006-04", 8)
+    stopped = born_in(gen, "2006-05", 9)
     hub.send(*[ev_enrolment(c, "2026-01-05", institution="eud-x",
                             programme="eud") for c in left_on_d],
              *[ev_benefit(c, jc, "2026-01-01") for c in two_jcs
@@ -145,10 +150,10 @@ def test_corrections_move_a_fact_across_the_years_end(make_hub, tmp_path):
     report (2026), one clock, not two."""
     hub = rules_hub(make_hub, "2026-12-21T08:00:00", rules=QUIET)
     gen = CprGen(11903)
-    drop = [gen.born("2010-01-%02d" % (i + 1)) for i in range(5)]
-    moved = [gen.born("2008-01-%02d" % (i + 1)) for i in range(6)]
-    ended = [gen.born("2008-02-%02d" % (i + 1)) for i in range(7)]
-    pupils = [gen.born("2011-02-%02d" % (i + 1)) for i in range(8)]
+    drop = born_in(gen, "2010-01", 5)
+    moved = born_in(gen, "2008-01", 6)
+    ended = born_in(gen, "2008-02", 7)
+    pupils = born_in(gen, "2011-02", 8)
     for c in drop:
         hub.assign(c, "cw-anna")
     first = {c: ev_dropout(c, "2026-12-18") for c in drop}
@@ -248,7 +253,7 @@ def test_a_purged_enrolment_no_longer_counts_as_attachment(make_hub,
     hub = rules_hub(make_hub, "2026-03-02T10:00:00", rules=MEASURES,
                     settings={"retention_enrolment": "1"})
     gen = CprGen(11908)
-    youth = [gen.born("2006-06-%02d" % (i + 1)) for i in range(6)]
+    youth = born_in(gen, "2006-06", 6)
     hub.send(*[ev_benefit(c, "jc-a", "2026-01-01") for c in youth],
              *[ev_enrolment(c, "2026-01-05") for c in youth])
     hub.wait_applied()

@@ -13,6 +13,7 @@ import time
 from hubtest import (ACCEPTED, DUPLICATE, SLOW, AbsenceRow, CprGen, binary,
                      envelope, ev_dropout, ev_referral, rules_hub,
                      wait_for)
+from test_08_inbox_cli import conf_of
 
 
 def purge_audit(hub):
@@ -64,17 +65,9 @@ def test_a_purge_killed_mid_run_is_finished_at_start_each_record_once(
     assert hub.hubctl("audit", "verify").returncode == 0
 
 
-def inbox_conf(hub, caseworker):
-    conf = hub.tmp / f"inbox-{caseworker}.conf"
-    conf.write_text(f"caseworker = {caseworker}\n"
-                    f"keys_dir = {hub.keys_dir}\n"
-                    f"delivery = {hub.delivery}\n")
-    return conf
-
-
 def listed(hub, caseworker):
     p = subprocess.run([binary("inbox"), "--config",
-                        str(inbox_conf(hub, caseworker)), "--list", "--json"],
+                        str(conf_of(hub, caseworker)), "--list", "--json"],
                        capture_output=True, text=True, timeout=30 * SLOW)
     assert p.returncode == 0, p.stderr
     return [json.loads(ln) for ln in p.stdout.splitlines()]
@@ -99,7 +92,7 @@ def test_inbox_killed_between_receiving_an_alert_and_its_ack(make_hub):
         pass
     os.set_blocking(w, True)
     p = subprocess.Popen([binary("inbox"), "--config",
-                          str(inbox_conf(hub, "cw-anna")), "--json"],
+                          str(conf_of(hub, "cw-anna")), "--json"],
                          stdout=w, stderr=subprocess.PIPE)
     os.close(w)
     try:
@@ -304,7 +297,7 @@ def test_reader_slots_of_a_killed_process_are_cleared(make_hub):
     hub.assign(cpr, "cw-anna")
     hub.send(ev_dropout(cpr, "2026-09-04"))
     assert hub.wait_applied()["alerts"] == 1
-    conf = inbox_conf(hub, "cw-anna")
+    conf = conf_of(hub, "cw-anna")
 
     def lists():
         p = subprocess.run([binary("inbox"), "--config", str(conf),
@@ -343,7 +336,7 @@ def test_derived_left_behind_its_alerts_raises_them_again_kept_once(
     assert (st["alerts"], st["alerts_open"]) == (2, 2), st
     a, b = hub.peek("cw-anna", 2)
     p = subprocess.run([binary("inbox"), "--config",
-                        str(inbox_conf(hub, "cw-anna")), "--ack",
+                        str(conf_of(hub, "cw-anna")), "--ack",
                         a["alert_id"]], capture_output=True, text=True,
                        timeout=30 * SLOW)
     assert (p.returncode, p.stdout) == (0, "acknowledged\n"), p.stderr
