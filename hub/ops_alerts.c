@@ -532,24 +532,34 @@ bytes_text(uint64_t bytes, char *out, size_t size)
 
 static void
 map_one(hub *h, const char *env, const char *setting, uint64_t used,
-	uint64_t size)
+	uint64_t size, bool refused)
 {
-	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
+	if (!size ||
+	    (!refused && used * 100 <= size * (uint64_t)h->ops->map_percent))
 		return;
 	char title[160], why[400], used_text[32], size_text[32];
 	/* Rounded up: over 80 % is never said as "80 % (over 80 %)". */
 	unsigned long long percent = (used * 100 + size - 1) / size;
-	snprintf(title, sizeof title,
-		 "Operations: the %s store is %llu %% "
-		 "full",
-		 env, percent);
 	bytes_text(used, used_text, sizeof used_text);
 	bytes_text(size, size_text, sizeof size_text);
-	snprintf(why, sizeof why,
-		 "%s uses %s of %s, %llu %% (over %ld %%; "
-		 "raise %s and restart hubd before it fills)",
-		 env, used_text, size_text, percent, h->ops->map_percent,
-		 setting);
+	if (refused) {
+		snprintf(title, sizeof title,
+			 "Operations: the %s store is full", env);
+		snprintf(why, sizeof why,
+			 "%s refused a write: its map is full (it uses %s of "
+			 "%s, %llu %%, and the write did not fit); raise %s "
+			 "and restart hubd",
+			 env, used_text, size_text, percent, setting);
+	} else {
+		snprintf(title, sizeof title,
+			 "Operations: the %s store is %llu %% full", env,
+			 percent);
+		snprintf(why, sizeof why,
+			 "%s uses %s of %s, %llu %% (over %ld %%; raise %s "
+			 "and restart hubd before it fills)",
+			 env, used_text, size_text, percent,
+			 h->ops->map_percent, setting);
+	}
 	holds(h, OPS_MAP_FULL, env, title, why);
 }
 
@@ -560,11 +570,13 @@ check_map(hub *h)
 	if (store_get_stats(h->store, &st) != UG_OK)
 		return;
 	mark(h->ops, OPS_MAP_FULL);
-	map_one(h, "log", "log_map_mb", st.log_bytes, st.log_map_bytes);
+	map_one(h, "log", "log_map_mb", st.log_bytes, st.log_map_bytes,
+		st.log_map_refused);
 	map_one(h, "derived", "derived_map_mb", st.derived_bytes,
-		st.derived_map_bytes);
+		st.derived_map_bytes, st.derived_map_refused);
 	/* ids/ is mapped at log_map_mb too (store_ids.c). */
-	map_one(h, "ids", "log_map_mb", st.ids_bytes, st.ids_map_bytes);
+	map_one(h, "ids", "log_map_mb", st.ids_bytes, st.ids_map_bytes,
+		st.ids_map_refused);
 	sweep(h, OPS_MAP_FULL);
 }
 

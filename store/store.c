@@ -1265,5 +1265,8 @@ store_get_stats(store *s, store_stats *out)
 		  &out->derived_readers, &out->derived_max_readers);
 	env_bytes(s->ids_env, &out->ids_bytes, &out->ids_map_bytes,
 		  &out->ids_readers, &out->ids_max_readers);
+	out->log_map_refused = store__map_refused(STORE_ENV_LOG);
+	out->derived_map_refused = store__map_refused(STORE_ENV_DERIVED);
+	out->ids_map_refused = store__map_refused(STORE_ENV_IDS);
 	return err;
 }

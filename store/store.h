@@ -672,6 +672,8 @@ typedef struct {
 	/* pages in use x page size */
 	uint64_t log_bytes, derived_bytes, ids_bytes;
 	uint64_t log_map_bytes, derived_map_bytes, ids_map_bytes;
+	/* This process had a write refused for a full map (until it ends). */
+	bool log_map_refused, derived_map_refused, ids_map_refused;
 	/* Reader slots in use (the high-water mark of the reader table) and
 	 * the table's size. */
 	uint64_t log_readers, derived_readers, ids_readers;

@@ -36,6 +36,10 @@ typedef struct {
 	_Atomic uint64_t suppressed;
 } full_state;
 static full_state map_full[STORE_ENV_N], io_failing[STORE_ENV_N];
+/* A map that refused a write stays refused for the ops check until the
+ * process ends: only a restart with a larger map ends it, and a refused
+ * batch can leave the data file well under ops_map_percent. */
+static atomic_bool map_refused[STORE_ENV_N];
 
 static const char *const env_dir[STORE_ENV_N] = {
     "log/", "ids/", "derived/", "log/, ids/ or derived/", "the outbox"};
@@ -73,6 +77,7 @@ full_report_due(full_state *st)
 static void
 report_full(enum store__env env, const char *what)
 {
+	atomic_store(&map_refused[env], true);
 	if (!full_report_due(&map_full[env]))
 		return;
 	char since[80];
@@ -154,6 +159,12 @@ store__env_wrote(enum store__env env)
 	full_since(&map_full[env], "refused writes", since, sizeof since);
 	log_notice("STORE-FULL", "the %s map takes writes again%s",
 		   env_dir[env], since);
+}
+
+bool
+store__map_refused(enum store__env env)
+{
+	return atomic_load(&map_refused[env]);
 }
 
 const char *

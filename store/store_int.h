@@ -38,6 +38,8 @@ ug_err store__map_err(int rc, const char *what);
 /* A write transaction on env committed: if its map was full, say that it
  * takes writes again. */
 void store__env_wrote(enum store__env env);
+/* A write to env was refused for a full map since the process began. */
+bool store__map_refused(enum store__env env);
 /* Whether the file system under dir is (nearly) out of room. */
 bool store__disk_full(const char *dir);
 

@@ -1104,6 +1104,38 @@ def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
         "or one refused for good is a line of its own" in text
 
 
+def test_a_map_that_refused_a_write_is_map_full_whatever_its_percent(
+        make_hub):
+    """OPERATIONS.md, the ops conditions: map_full also holds once a map
+    has refused a write for want of room, whatever share its data file
+    uses (a refused batch can leave it under ops_map_percent), and holds
+    until hubd ends: only a restart with a larger map ends it. With
+    ops_map_percent = 100 nothing but the refusal can raise it."""
+    hub = metrics_hub(make_hub, settings={"log_map_mb": "1",
+                                          "ops_map_percent": "100"})
+    cprs = CprGen(8213).take(8000)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        _, refusals = hubtest.send_until_refused(cli, cprs, "refusedfull")
+    assert refusals, "log/ never filled up"
+    line = hub.wait_log(r"HUB-OPS-MAP-FULL map_full \((log|ids)\): "
+                        r"(log|ids) refused a write: its map is full \(it "
+                        r"uses [0-9.]+ (KiB|MiB) of 1.0 MiB, \d+ %, and the "
+                        r"write did not fit\); raise log_map_mb and "
+                        r"restart hubd")
+    assert line
+    # The ops alert itself is a small write that fits: the condition
+    # still holds, with no HUB-OPS-CLEARED after it.
+    time.sleep(3)
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_ops_condition", condition="map_full") == 1
+    assert "HUB-OPS-CLEARED map_full" not in hub.log_text()
+    text = " ".join(open(hubtest.ROOT / "docs" / "OPERATIONS.md").read()
+                    .split())
+    assert "or it has refused a write for want of room since hubd " \
+        "started, whatever its share" in text
+
+
 def test_map_used_bytes_help_says_what_the_table_says(make_hub):
     """OPERATIONS.md, the metrics table: ungebro_lmdb_map_used_bytes is
     the length of the environment's data file, free pages inside it
