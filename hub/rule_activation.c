@@ -93,24 +93,23 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	say(d->title, sizeof d->title,
 	    "%d missed activation%s within %d day%s", within,
 	    within == 1 ? "" : "s", days, ds);
-	char activity[96] = "";
-	if (x->activity && x->activity[0])
-		say(activity, sizeof activity, " (activity %s)", x->activity);
 	/* The caseworker calls the Jobcenter the event names; the agency id
-	 * is who sent it (one adapter may serve several Jobcenters). */
-	char jobcenter[2 * 64 + 16];
-	if (x->jobcenter && x->jobcenter[0] &&
-	    strcmp(x->jobcenter, in->agency) != 0)
-		say(jobcenter, sizeof jobcenter, "%s (sent by %s)",
-		    x->jobcenter, in->agency);
-	else
-		say(jobcenter, sizeof jobcenter, "%s", in->agency);
+	 * is who sent it (one adapter may serve several Jobcenters). Written
+	 * straight into the explanation: the names an agency sends may be
+	 * 256 bytes each, and only the explanation's own limit cuts them. */
+	bool named = x->jobcenter && x->jobcenter[0];
+	bool sent_by = named && strcmp(x->jobcenter, in->agency) != 0;
+	bool activity = x->activity && x->activity[0];
 	say(d->explanation, sizeof d->explanation,
-	    "%s reported a missed activation on %s%s: %d missed within %d "
-	    "day%s. Rule missed_activation: %d missed activation%s within %d "
-	    "day%s call%s for close follow-up. Expected of you: contact the "
-	    "young person and the Jobcenter about the activation by %s.",
-	    jobcenter, x->date, activity, within, days, ds, count,
+	    "%s%s%s%s reported a missed activation on %s%s%s%s: %d missed "
+	    "within %d day%s. Rule missed_activation: %d missed activation%s "
+	    "within %d day%s call%s for close follow-up. Expected of you: "
+	    "contact the young person and the Jobcenter about the activation "
+	    "by %s.",
+	    named ? x->jobcenter : in->agency, sent_by ? " (sent by " : "",
+	    sent_by ? in->agency : "", sent_by ? ")" : "", x->date,
+	    activity ? " (activity " : "", activity ? x->activity : "",
+	    activity ? ")" : "", within, days, ds, count,
 	    count == 1 ? "" : "s", days, ds, count == 1 ? "s" : "", due);
 	evidence_event(d, in->env, in->agency, x->date);
 }
