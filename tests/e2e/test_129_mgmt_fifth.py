@@ -1,0 +1,338 @@
+"""129 the annual status, a fifth reading (OPERATIONS.md "The annual
+status", "The tables, exactly", "Suppression of small cells"), and a
+crash sentence of SECURITY.md ("What a crash can lose", "Checkpoints"):
+figures worked out by hand from the doc alone for the second cases its
+sentences name that earlier rounds left out: the ages 15-24 on the
+month's last day, a benefit period as one Jobcenter, benefit and start,
+the doc's own programme-type examples, every anonymous stage, a
+correction chain and a correction of another type, what an erasure does
+to last year's figures, the offer row's and the dropout risks' twins in
+the alerts table, the report's printed line and its standard output,
+and the records a kill -9 left unsigned."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+from hubtest import CprGen, binary, dropout_alert, ev_dropout, \
+    ev_dropout_risk, ev_enrolment, ev_leaving, ev_readiness, event, \
+    rules_hub
+from test_80_ops import preload_env, preload_shim
+from test_81_report import SLOW_FCHMOD, assert_no_recompute, cells, \
+    report
+from test_107_mgmt_third import OFFER, QUIET, act, annas_youth, clock
+from test_119_mgmt_fourth import MEASURES, born_in, rows
+
+
+def benefit(cpr, start, stop="", kind="EDUCATION_BENEFIT"):
+    return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
+                 benefit=kind, start=start, stop=stop)
+
+
+def anonymous(stage):
+    return event("addiction-a", "", "addiction_referral",
+                 sensitivity="ANONYMOUS", service="rmc-a",
+                 date="2026-03-02", stage=stage)
+
+
+def corrected(fixes, firsts):
+    for fix, first in zip(fixes, firsts):
+        fix.supersedes = first.event_id
+    return fixes
+
+
+def test_a_cohort_worked_out_by_hand_from_the_doc(make_hub, tmp_path):
+    """One cohort, every figure from the doc alone (January to May 2026):
+
+    neet, "aged 15 to 24 on D" (D the month's last day; a year older from
+    the birthday on): a Dropout on 01-15 of 5 who turn 25 on 02-28 (Jan
+    only), 6 who turn 25 on 03-01 (Jan, Feb), 7 who turn 15 on 02-28
+    (from Feb) and 8 who turn 15 on 03-01 (from Mar). A benefit period
+    is "one Jobcenter, benefit and start": 5 with an education and a
+    cash benefit from 01-01, the education benefit stopped 02-10 (still
+    on benefit: every month); 6 whose period of 01-01 stopped 01-20 and
+    another of 02-01 runs (from Feb); 7 stopped on 03-31, "the stop day
+    itself still counts" (Jan-Mar). 8 on benefit enrolled from 03-15
+    (Jan, Feb); 9 who left school 02-10 and enrolled from 04-01 (Feb,
+    Mar). Corrections ("a later event of the same agency about the same
+    person whose supersedes names it"): 5 Dropouts superseded by a
+    DropoutRisk (no dropout: a risk, and not without attachment); 6
+    Dropouts corrected twice, to eud-d on 03-04 (one dropout, at eud-d);
+    7 Dropouts at eud-e naming an event stored only after them, the one
+    at eud-f (no correction: both count; from Mar).
+
+    Programme types as the doc's examples write them (`STX`,
+    `Eud-tomrer`, `GYM-nord`, the prefixes), five each; every anonymous
+    stage; readiness assessed in grades 7 and 10 (not counted)."""
+    hub = rules_hub(make_hub, "2026-06-01T08:00:00", rules=MEASURES)
+    gen = CprGen(12901)
+    turn25_feb = [gen.born("2001-02-28") for _ in range(5)]
+    turn25_mar = [gen.born("2001-03-01") for _ in range(6)]
+    turn15_feb = [gen.born("2011-02-28") for _ in range(7)]
+    turn15_mar = [gen.born("2011-03-01") for _ in range(8)]
+    two_kinds = born_in(gen, "2005-01", 5)
+    two_starts = born_in(gen, "2005-02", 6)
+    stop_day = born_in(gen, "2005-03", 7)
+    enrolled = born_in(gen, "2005-04", 8)
+    left = born_in(gen, "2005-05", 9)
+    risk_fix = born_in(gen, "2005-06", 5)
+    chain = born_in(gen, "2005-07", 6)
+    forward = born_in(gen, "2005-08", 7)
+    pupils = born_in(gen, "2011-06", 5)
+    ages = turn25_feb + turn25_mar + turn15_feb + turn15_mar
+    hub.send(*[ev_dropout(c, "2026-01-15") for c in ages],
+             *[benefit(c, "2026-01-01", kind=k) for c in two_kinds
+               for k in ("EDUCATION_BENEFIT", "CASH_BENEFIT")],
+             *[benefit(c, start) for c in two_starts
+               for start in ("2026-01-01", "2026-02-01")],
+             *[benefit(c, "2026-01-01") for c in stop_day + enrolled],
+             *[ev_leaving(c, "2026-02-10") for c in left])
+    hub.send(*[benefit(c, "2026-01-01", "2026-02-10") for c in two_kinds],
+             *[benefit(c, "2026-01-01", "2026-01-20") for c in two_starts],
+             *[benefit(c, "2026-01-01", "2026-03-31") for c in stop_day],
+             *[ev_enrolment(c, "2026-03-15") for c in enrolled],
+             *[ev_enrolment(c, "2026-04-01") for c in left])
+    # Corrections.
+    dropped = [ev_dropout(c, "2026-03-02", institution="eud-a")
+               for c in risk_fix]
+    first = [ev_dropout(c, "2026-03-02", institution="eud-b") for c in chain]
+    hub.send(*dropped, *first)
+    second = corrected([ev_dropout(c, "2026-03-03", institution="eud-c")
+                        for c in chain], first)
+    hub.send(*second,
+             *corrected([ev_dropout_risk(c, "2026-03-02",
+                                         institution="eud-a")
+                         for c in risk_fix], dropped))
+    hub.send(*corrected([ev_dropout(c, "2026-03-04", institution="eud-d")
+                         for c in chain], second))
+    later = [ev_dropout(c, "2026-03-02", institution="eud-f")
+             for c in forward]
+    hub.send(*corrected([ev_dropout(c, "2026-03-02", institution="eud-e")
+                         for c in forward], later))
+    hub.send(*later)
+    # Programme types, anonymous stages, readiness outside grades 8-9.
+    types = [("x-inst", "STX"), ("y-inst", "Eud-tomrer"), ("GYM-nord", "zzz"),
+             ("h", "HF2"), ("i", "IB"), ("j", "eux"), ("m", "htx"),
+             ("n", "hhx"), ("Fgu-a", "x"), ("o", "other")]
+    starters = [gen.born("2008-06-15") for _ in range(5 * len(types))]
+    hub.send(*[ev_enrolment(starters[5 * i + j], "2026-03-02",
+                            institution=inst, programme=prog)
+               for i, (inst, prog) in enumerate(types) for j in range(5)],
+             *[anonymous(stage) for stage, n in
+               (("REFERRED", 5), ("TREATMENT_STARTED", 6),
+                ("TREATMENT_ENDED", 7)) for _ in range(n)],
+             *[ev_readiness(c, "2026-03-02", g) for c in pupils
+               for g in (7, 10)])
+    hub.wait_applied()
+    period = ("--from", "2026-01-01", "--to", "2026-05-31")
+    out, tables = report(hub, tmp_path, *period)
+    assert rows(tables, "neet") == {
+        "2026-01": ["31"],   # 5+6 (ages), 5, 7, 8 (benefits)
+        "2026-02": ["48"],   # 6+7, 5, 6, 7, 8, 9
+        "2026-03": ["55"],   # 7+8, 5, 6, 7, 9, 6 (chain), 7 (forward)
+        "2026-04": ["39"],   # 7+8, 5, 6, 6, 7
+        "2026-05": ["39"]}
+    assert tables["enrolments"][1:] == [
+        ["gymnasium", "30"], ["EUD", "10"], ["FGU", "22"], ["other", "5"],
+        ["Total", "67"]]
+    assert "<li>Share of enrolments heading for vocational education " \
+        "(EUD): 14.9 % (10 of 67)</li>" in out.read_text()
+    assert tables["dropouts"][1:] == [
+        ["Fgu-a (FGU)", "5", "0", "0"],
+        ["GYM-nord (gymnasium)", "5", "0", "0"],
+        ["college-x (EUD)", "0", "0", "26"],
+        ["eud-a (EUD)", "0", "5", "0"],
+        ["eud-d (EUD)", "0", "0", "6"],
+        ["eud-e (EUD)", "0", "0", "7"],
+        ["eud-f (EUD)", "0", "0", "7"],
+        ["fgu-vest (FGU)", "17", "0", "0"],
+        ["h (gymnasium)", "5", "0", "0"],
+        ["i (gymnasium)", "5", "0", "0"],
+        ["j (EUD)", "5", "0", "0"],
+        ["m (gymnasium)", "5", "0", "0"],
+        ["n (gymnasium)", "5", "0", "0"],
+        ["o (other)", "5", "0", "0"],
+        ["x-inst (gymnasium)", "5", "0", "0"],
+        ["y-inst (EUD)", "5", "0", "0"],
+        ["Total", "67", "5", "46"]]
+    assert tables["anonymous"][1:] == [
+        ["referred", "5"], ["treatment started", "6"],
+        ["treatment ended", "7"], ["other", "0"], ["Total", "18"]]
+    assert tables["readiness"][1:] == [["Total", "0", "0", "0"]]
+    # An erasure takes the person out of last year's figures too: one
+    # who turned 25 on 03-01 no longer counts in January or February.
+    hub.hubctl("erase", "--cpr", turn25_mar[0], "--reason", "case 129")
+    _, tables = report(hub, tmp_path, *period)
+    assert rows(tables, "neet") == {
+        "2026-01": ["30"], "2026-02": ["47"], "2026-03": ["55"],
+        "2026-04": ["39"], "2026-05": ["39"]}
+    assert rows(tables, "dropouts")["college-x (EUD)"] == ["0", "0", "25"]
+    for t in tables.values():
+        assert_no_recompute(t)
+
+
+def test_the_offer_rows_misses_not_given_back_by_the_alerts(make_hub,
+                                                            tmp_path):
+    """OPERATIONS.md, suppression rule 2: the clocks table's `missed` of
+    the offer row and the alerts table's `raised` of
+    `deadline.offer.missed` count mostly the same misses. 23 contacted
+    16-year-olds, 3 offered in time, 20 not: the 3 is `<5`, the 20 `x`
+    beside it, and the 20 offer-missed alerts must not show it either
+    (23 - 20 = 3); the alerts' raised column then hides a second figure,
+    the dropouts, and so the dropouts table's Total of dropped out."""
+    hub = rules_hub(make_hub, "2026-09-01T08:00:00", rules=QUIET)
+    youth = annas_youth(hub, 12903, "2010-02", 23, dropout="2026-09-01")
+    hub.set_clock("2026-09-02T09:00:00")
+    act(hub, youth, "contact", None)
+    hub.wait_applied()
+    hub.set_clock("2026-09-20T09:00:00")
+    act(hub, youth[:3], "offer", None)
+    hub.wait_applied()
+    hub.advance("2026-10-06T10:00:00")     # the offers were due 10-02
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert clock(tables, OFFER) == ["<5", "x", "0", "0", "23"]
+    a = cells(tables["alerts"])
+    assert (a[("deadline.offer.missed", "raised")],
+            a[("dropout", "raised")], a[("Total", "raised")]) == \
+        ("x", "x", "43")
+    assert cells(tables["dropouts"])[("Total", "dropped out")] == "x"
+    for t in tables.values():
+        assert_no_recompute(t)
+
+
+def test_dropout_risks_not_given_back_by_the_alerts(make_hub, tmp_path):
+    """OPERATIONS.md, suppression rule 2: every DropoutRisk raises one
+    `dropout_risk` alert, so the dropouts table's Total of `dropout risk`
+    and the alerts' raised of `dropout_risk` count the same. 3 readiness
+    alerts beside 20 risk alerts: the 3 is hidden, the 20 with it, and
+    the dropouts table's 20 risks (its row and its Total) too."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(12904)
+    hub.send(*[ev_readiness(c, "2026-09-01", 8) for c in gen.take(3)])
+    adults = [gen.born("2007-01-%02d" % (i + 1)) for i in range(20)]
+    hub.send(*[ev_dropout_risk(c, "2026-09-04", institution="eud-a")
+               for c in adults])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    a = cells(tables["alerts"])
+    assert (a[("readiness", "raised")], a[("dropout_risk", "raised")],
+            a[("Total", "raised")]) == ("<5", "x", "23")
+    assert tables["dropouts"][1:] == [["eud-a (EUD)", "0", "x", "0"],
+                                      ["Total", "0", "x", "0"]]
+    for t in tables.values():
+        assert_no_recompute(t)
+
+
+def report_audit(hub):
+    shown = hub.hubctl("audit", "show", "--json").stdout
+    return [(r["result"], r["detail"]) for r in map(json.loads,
+                                                    shown.splitlines())
+            if r["action"] == "report"]
+
+
+def test_the_reports_line_and_its_standard_output(make_hub, tmp_path):
+    """OPERATIONS.md: `wrote status.html and 9 tables as ./status-*.csv`
+    for a FILE without a directory; the line standard output cannot
+    take (a full disk, or closed, `>&-`) leaves the files written and
+    the report recorded `ok`, exit 1, `hubctl: report: cannot write
+    standard output: WHY; the report was written all the same`; and
+    hubctl stopped with SIGTERM while it writes leaves none of its
+    files, the last report's as they were."""
+    hub = make_hub()
+    cmd = f"{binary('hubctl')} --config {hub.conf} report --year 2026 --out"
+    p = subprocess.run(cmd.split() + ["status.html"], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        0, "wrote status.html and 9 tables as ./status-*.csv\n", "")
+    for redirect, why in ((">/dev/full", "No space left on device"),
+                          (">&-", "Bad file descriptor")):
+        d = tmp_path / why.split()[0]
+        d.mkdir()
+        p = subprocess.run(f"{cmd} {d}/status.html {redirect}", shell=True,
+                           stderr=subprocess.PIPE, text=True)
+        assert (p.returncode, p.stderr) == (
+            1, f"hubctl: report: cannot write standard output: {why}; "
+            "the report was written all the same\n")
+        assert len([n for n in os.listdir(d)
+                    if re.fullmatch(r"status(-\w+\.csv|\.html)", n)]) == 10
+    assert report_audit(hub) == [
+        ("ok", "annual status 2026-01-01 to 2026-12-31: 0 events read, "
+         "0 alerts, 9 tables")] * 3
+    # SIGTERM while it writes: each run's Nth file is held open 0.3 s.
+    shim = preload_shim(tmp_path, "slowfchmod", SLOW_FCHMOD)
+    d = tmp_path / "term"
+    d.mkdir()
+    (d / "status.html").write_text("last year's page")
+    caught = 0
+    for nth in (1, 5, 10):
+        env = preload_env(shim, SLOW_FCHMOD_DIR=str(d),
+                          SLOW_FCHMOD_NTH=str(nth))
+        p = subprocess.Popen(cmd.split() + [str(d / "status.html")],
+                             env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        fds = f"/proc/{p.pid}/fd"
+        deadline = time.monotonic() + 20
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                held = [os.readlink(f"{fds}/{n}") for n in os.listdir(fds)]
+            except OSError:
+                continue
+            if any(t.startswith(str(d)) for t in held):
+                p.send_signal(signal.SIGTERM)
+                caught += 1
+                break
+        p.wait(timeout=30)
+        if p.returncode == 0:
+            continue                     # finished before it was caught
+        assert sorted(os.listdir(d)) == ["status.html"]
+        assert (d / "status.html").read_text() == "last year's page"
+    assert caught >= 2, f"only {caught} of 3 reports caught while they wrote"
+
+
+def test_records_a_kill9_left_unsigned_are_kept_and_signed_at_start(
+        make_hub):
+    """SECURITY.md: deliveries are written in one synced transaction once
+    a second, so a crash of hubd loses at most the last second's; a
+    checkpoint is signed "at hubd's first loop turn (covering what
+    hubctl or a crash left unsigned)". An alert delivered, more than a
+    second, then kill -9: its `deliver` record is there, unsigned, and
+    the restart signs it without a stop; the export still counts the
+    delivery."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    [cpr] = CprGen(12910).take(1)
+    dropout_alert(hub, cpr)
+    time.sleep(1.6)
+    hub.kill9()
+    p = hub.hubctl("audit", "verify")
+    m = re.fullmatch(r"audit trail intact: (\d+) records, \d+ signed "
+                     r"checkpoints \(last at record (\d+)\), head at record "
+                     r"(\d+)\nlast checkpoint: record \d+, head [0-9a-f]{64}\n"
+                     r"records (\d+)\.\.(\d+) come after the last checkpoint: "
+                     r"chained and sealed, not yet signed\n", p.stdout)
+    assert m, p.stdout
+    records = int(m.group(1))
+    assert int(m.group(2)) < records == int(m.group(3)) == int(m.group(5))
+    hub.start()
+    # No hubctl command that writes a record (its checkpoint would cover
+    # them) until hubd signed them.
+    signed = f"(last at record {records}), head at record {records}"
+    deadline = time.monotonic() + 10
+    while True:
+        p = hub.hubctl("audit", "verify")
+        if signed in p.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert signed in p.stdout and "not yet signed" not in p.stdout, p.stdout
+    # Run directly: the harness's hubctl log would keep what it prints.
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "export", "--cpr", cpr], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    [alert] = doc["alerts"]
+    assert alert["deliveries"] == 1, alert
+    assert [(r["action"], r["detail"]) for r in doc["audit"]
+            if r["action"] == "deliver"] == [("deliver", alert["id"])]
