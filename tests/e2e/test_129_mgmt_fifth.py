@@ -19,7 +19,7 @@ import time
 
 from hubtest import CprGen, binary, dropout_alert, ev_dropout, \
     ev_dropout_risk, ev_enrolment, ev_leaving, ev_readiness, event, \
-    rules_hub
+    rules_hub, wait_for
 from test_80_ops import preload_env, preload_shim
 from test_81_report import SLOW_FCHMOD, assert_no_recompute, cells, \
     report
@@ -304,7 +304,11 @@ def test_records_a_kill9_left_unsigned_are_kept_and_signed_at_start(
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     [cpr] = CprGen(12910).take(1)
     dropout_alert(hub, cpr)
-    time.sleep(1.6)
+    # audit verify writes no record (no checkpoint of hubctl's either):
+    # wait for hubd's once-a-second write of the delivery.
+    wait_for(lambda: "not yet signed" in hub.hubctl("audit",
+                                                    "verify").stdout,
+             10, "the deliver record written")
     hub.kill9()
     p = hub.hubctl("audit", "verify")
     m = re.fullmatch(r"audit trail intact: (\d+) records, \d+ signed "
