@@ -19,7 +19,7 @@ import time
 
 from hubtest import CprGen, binary, dropout_alert, ev_dropout, \
     ev_dropout_risk, ev_enrolment, ev_leaving, ev_readiness, event, \
-    rules_hub, wait_for
+    rules_hub, wait_for, ROOT
 from test_80_ops import preload_env, preload_shim
 from test_81_report import SLOW_FCHMOD, assert_no_recompute, cells, \
     report
@@ -340,3 +340,41 @@ def test_records_a_kill9_left_unsigned_are_kept_and_signed_at_start(
     assert alert["deliveries"] == 1, alert
     assert [(r["action"], r["detail"]) for r in doc["audit"]
             if r["action"] == "deliver"] == [("deliver", alert["id"])]
+
+
+STATS = ("log_events", "last_seq", "last_applied", "event_ids",
+         "assignments", "principals", "alerts", "alerts_open",
+         "person_index_entries", "timers", "audit_records", "log_bytes",
+         "derived_bytes", "ids_bytes", "log_map_bytes", "derived_map_bytes",
+         "ids_map_bytes")
+
+
+def test_stats_lines_as_the_doc_shows_them(make_hub):
+    """OPERATIONS.md, Monitoring: `hubctl stats` prints one line each, the
+    name padded with blanks to 22 characters, a blank and the value
+    (the doc's own example line, `log_events             12`), in the
+    doc's order; `--json` one object on one line, in the same order.
+    (The doc said "one `name value` line", which a reader splits on the
+    one blank it names.)"""
+    doc = (ROOT / "docs" / "OPERATIONS.md").read_text()
+    assert "(`%-22s 12`;" % "log_events" in doc
+    assert '`{"log_events": 12, "last_seq": 12, ...}`, in this order' in doc
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.send(*[ev_dropout(c, "2026-09-07") for c in CprGen(12914).take(2)])
+    hub.wait_applied()
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "stats", "--json"], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.count("\n") == 1, p
+    values = json.loads(p.stdout)
+    assert list(values) == list(STATS)
+    assert p.stdout == "{" + ", ".join(f'"{k}": {v}' for k, v in
+                                       values.items()) + "}\n"
+    lines = hub.hubctl("stats").stdout.splitlines()
+    assert [line[:23] for line in lines] == ["%-22s " % k for k in STATS]
+    assert all(line[23:].isdigit() for line in lines), lines
+    # The same figures (but the files' bytes and hubd's audit records,
+    # written once a second, which may grow in between).
+    steady = [k for k in STATS if "_bytes" not in k and k != "audit_records"]
+    assert [line for line in lines if line.split()[0] in steady] == \
+        ["%-22s %d" % (k, values[k]) for k in steady]
+    assert "%-22s 2" % "log_events" in lines
