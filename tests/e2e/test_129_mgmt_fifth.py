@@ -17,13 +17,14 @@ import signal
 import subprocess
 import time
 
-from hubtest import CprGen, binary, dropout_alert, ev_dropout, \
-    ev_dropout_risk, ev_enrolment, ev_leaving, ev_readiness, event, \
-    rules_hub, wait_for, ROOT
+from hubtest import ROOT, CprGen, binary, dropout_alert, ev_absence, \
+    ev_dropout, ev_dropout_risk, ev_enrolment, ev_leaving, ev_readiness, \
+    event, rules_hub, wait_for
 from test_80_ops import preload_env, preload_shim
 from test_81_report import SLOW_FCHMOD, assert_no_recompute, cells, \
     report
-from test_107_mgmt_third import OFFER, QUIET, act, annas_youth, clock
+from test_107_mgmt_third import CONTACT, OFFER, QUIET, act, annas_youth, \
+    clock
 from test_119_mgmt_fourth import MEASURES, born_in, rows
 
 
@@ -224,6 +225,78 @@ def test_dropout_risks_not_given_back_by_the_alerts(make_hub, tmp_path):
                                       ["Total", "0", "x", "0"]]
     for t in tables.values():
         assert_no_recompute(t)
+
+
+def test_enrolment_within_90_days_of_a_timers_alert(make_hub, tmp_path):
+    """OPERATIONS.md, the alerts table: enrolment within 90 days is an
+    Enrolment start received "from the alert's day to 90 days after,
+    logged after the event that raised the alert (for a timer's alert,
+    the event that started the timer)". 11 16-year-olds drop out on
+    09-07 and nobody makes contact: the miss is alerted on 09-15. An
+    Enrolment start of the education they left (08-01: it closes
+    nothing) received on 09-10 counts for the dropout alert of 09-07,
+    not for the miss of 09-15; one received on 09-16 counts for both."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=QUIET)
+    youth = annas_youth(hub, 12933, "2010-02", 11, dropout="2026-09-07")
+    hub.advance("2026-09-10T09:00:00")
+    hub.send(*[ev_enrolment(c, "2026-08-01") for c in youth[:5]])
+    hub.wait_applied()
+    hub.advance("2026-09-16T09:00:00")
+    hub.send(*[ev_enrolment(c, "2026-08-01") for c in youth[5:]])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert tables["alerts"][1:] == [
+        ["deadline.contact.missed", "11", "0", "0", "0", "6", "0"],
+        ["dropout", "11", "0", "0", "0", "11", "0"],
+        ["Total", "22", "0", "0", "0", "17", "0"]]
+    assert clock(tables, CONTACT) == ["0", "11", "0", "0", "11"]
+
+
+def test_more_than_five_records_that_do_not_open_fail_the_report(make_hub,
+                                                                tmp_path):
+    """OPERATIONS.md, The annual status: every log record that does not
+    open is named on stderr, the summary names "at most five sequences,
+    then `, ... (N in all)`", and the `failed` record's detail is
+    `annual status FROM to TO: E events read, 0 alerts, 0 tables; N log
+    records do not open (SEQ, ...); nothing written` (E the records that
+    opened). 7 of 9 records damaged."""
+    from test_60_store_at_rest import dump, load
+    hub = make_hub(clock="2026-01-05T10:00:00")
+    cprs = CprGen(12932).take(9)
+    hub.cprs.update(cprs)
+    seqs = [hub.acks(ev_absence(c, "2025-12-29", 1))[0].sequence
+            for c in cprs]
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    records = dict(dump(log, "log"))
+    damaged = []
+    for seq in seqs[1:8]:
+        key = seq.to_bytes(8, "big")
+        value = bytearray(records[key])
+        value[len(value) - 20] ^= 0x01          # in the sealed body
+        damaged.append((key, bytes(value)))
+    load(log, "log", damaged)
+    hub.start()
+    d = tmp_path / "status"
+    d.mkdir()
+    p = hub.hubctl("report", "--year", "2025", "--out",
+                   str(d / "status.html"), check=False)
+    named = ", ".join(str(s) for s in seqs[1:6]) + ", ... (7 in all)"
+    assert (p.returncode, p.stdout, os.listdir(d)) == (1, "", []), p
+    for seq in seqs[1:8]:
+        assert f"STORE-SEAL log record {seq} does not open with the " \
+            "storage key" in p.stderr, p.stderr
+    assert p.stderr.splitlines()[-1] == (
+        f"hubctl: report failed: 7 log records do not open with the "
+        f"storage key ({named}; STORE-SEAL above): the status would leave "
+        f"their events out of its figures; nothing written. Treat it as "
+        f"damage to the store: see OPERATIONS.md, \"Records that do not "
+        f"open\"")
+    assert report_audit(hub) == [(
+        "failed", f"annual status 2025-01-01 to 2025-12-31: 2 events read, "
+        f"0 alerts, 0 tables; 7 log records do not open ({named}); "
+        f"nothing written")]
 
 
 def report_audit(hub):
