@@ -47,3 +47,35 @@ def test_the_clear_table_names_every_database_and_meta_key(make_hub):
         # The boot id's key is stored as its first 7 bytes ("ids_boo").
         keys = {k.decode() for k, _ in dump(hub.data_dir / env, "meta")}
         assert keys <= dbs["meta"], (env, keys - dbs["meta"])
+
+
+def test_the_hubs_own_secret_file_open_by_any_bit_is_said_by_both(
+        make_hub):
+    """SECURITY.md "Personal data at rest": a secret key file whose mode
+    gives its group or others any right (read, write or execute) is used
+    but said, `KEYS-MODE PATH is open to others than its owner (mode
+    0MMM): it holds secret keys; chmod 600 it` (warn), by every program
+    that loads it, each time — here hub.key_secret, which hubd and
+    hubctl load; a mode of the owner's alone says nothing."""
+    hub = make_hub(start=False)
+    path = hub.keys_dir / "hub.key_secret"
+
+    def said(text, mode):
+        return (f"warn KEYS-MODE {path} is open to others than its owner "
+                f"(mode {mode}): it holds secret keys; chmod 600 it") in text
+    for mode in ("0640", "0602", "0610", "0601"):
+        path.chmod(int(mode, 8))
+        p = hub.hubctl("stats")
+        assert said(p.stderr, mode), (mode, p.stderr)
+    for mode in ("0400", "0700", "0600"):
+        path.chmod(int(mode, 8))
+        p = hub.hubctl("stats")
+        assert "KEYS-MODE" not in p.stderr, (mode, p.stderr)
+    path.chmod(0o610)
+    hub.start()
+    hub.stop()
+    assert said(hub.log_text(), "0610"), hub.log_text()
+    path.chmod(0o600)
+    hub.start()
+    hub.stop()
+    assert hub.log_text().count("KEYS-MODE") == 1, hub.log_text()
