@@ -79,3 +79,58 @@ def test_the_hubs_own_secret_file_open_by_any_bit_is_said_by_both(
     hub.start()
     hub.stop()
     assert hub.log_text().count("KEYS-MODE") == 1, hub.log_text()
+
+
+def test_deliver_list_listed_and_ack_records_of_an_owner_and_a_desk_member(
+        make_hub):
+    """SECURITY.md "Audit trail": `deliver`'s detail is the alert id,
+    followed by `for RECIPIENT` when it went to a desk member as such;
+    `inbox --ack` asks for its one alert before and after it
+    acknowledges — two `list` records, the alert id their detail and no
+    person, and one `listed` (the alert's person, the id its detail) for
+    the open alert — then `ack` with the id and the note, the person
+    named; each with the key the caseworker connected with."""
+    from test_61_audit import inbox_once, show
+    hub = make_hub()
+    mine, desks = CprGen(12603).take(2)
+    hub.cprs.update({mine, desks})
+    hub.assign(mine, "cw-anna")
+    path, _ = hub.csv("w19.csv", [AbsenceRow(c, absent=20, expected=100)
+                                  for c in (mine, desks)])
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_stats("two alerts", lambda s: s["alerts"] == 2)
+    ids = {}
+    for who in ("cw-anna", "desk-dora"):
+        rc, got, err = hub.inbox(who, no_ack=True, max_alerts=1,
+                                 idle_exit=5)
+        assert rc == 0 and len(got) == 1, err
+        ids[who] = got[0]["alert_id"]
+    for who, note in (("cw-anna", None), ("desk-dora", "ringede")):
+        args = ["--ack", ids[who]] + (["--note", note] if note else [])
+        p = inbox_once(hub, who, *args)
+        assert (p.returncode, p.stdout) == (0, "acknowledged\n"), p.stderr
+    hub.stop()
+    keys = {who: hubtest.read_key_file(hub.keys_dir / f"{who}.key")
+            ["public"] for who in ids}
+    recs = [r for r in show(hub) if r["actor"] in ids]
+    for r in recs:
+        assert r["key"] == keys[r["actor"]], r
+    got = sorted((r["actor"], r["action"], r["result"], r["detail"],
+                  bool(r["person"])) for r in recs)
+    anna, dora = ids["cw-anna"], ids["desk-dora"]
+    assert got == sorted([
+        ("cw-anna", "deliver", "ok", anna, True),
+        ("cw-anna", "list", "ok", anna, False),
+        ("cw-anna", "listed", "ok", anna, True),
+        ("cw-anna", "ack", "ok", anna, True),
+        ("cw-anna", "list", "ok", anna, False),
+        ("desk-dora", "deliver", "ok", f"{dora} for duty-desk", True),
+        ("desk-dora", "list", "ok", dora, False),
+        ("desk-dora", "listed", "ok", dora, True),
+        ("desk-dora", "ack", "ok", f"{dora} ringede", True),
+        ("desk-dora", "list", "ok", dora, False)]), got
+    # The person of each is the alert's: the owner's is not the desk's.
+    person = {(r["actor"], r["action"]): r["person"] for r in recs
+              if r["person"]}
+    assert person[("cw-anna", "deliver")] == person[("cw-anna", "ack")] \
+        != person[("desk-dora", "deliver")]
