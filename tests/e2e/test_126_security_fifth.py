@@ -134,3 +134,45 @@ def test_deliver_list_listed_and_ack_records_of_an_owner_and_a_desk_member(
               if r["person"]}
     assert person[("cw-anna", "deliver")] == person[("cw-anna", "ack")] \
         != person[("desk-dora", "deliver")]
+
+
+def test_a_gateway_beyond_16_wins_no_whole_allowance_when_a_place_frees(
+        make_hub):
+    """SECURITY.md "Login limits": beyond 16 gateways short of a whole
+    allowance the others share one, "so none gets more than its own".
+    web-17 spends the shared allowance (2 a minute here); 30 s on, the 16
+    others' allowances are whole again and give their places up, and the
+    shared one has refilled by one failure: web-17, taking a place, gets
+    that one failure, not a whole allowance of 2 (4 failures in 30 s,
+    where its own allows 3)."""
+    from test_54_gateway_frames import FRAME_LOGIN, Gateway, \
+        gateway_and_passwords
+    hub = make_hub(clock="2026-11-02T08:00:00",
+                   settings={"login_gateway_failures": "2",
+                             "login_failures_max": "1000"})
+    gateway_and_passwords(hub, "cw-anna")
+    names = [f"web-{i:02d}" for i in range(1, 18)]
+    for name in names:
+        hub.keygen(name)
+        hub.hubctl("register-gateway", name)
+    m = hubtest.pb()
+    gateways = {n: Gateway(hub, n) for n in names}
+    rid = [0]
+
+    def wrong(name):
+        rid[0] += 1
+        return gateways[name].ask(FRAME_LOGIN, m.Login(
+            request_id=rid[0], caseworker="cw-anna",
+            password="wrong one")).code
+    denied, limited = hubtest.E_DENIED, hubtest.E_UNAVAILABLE
+    try:
+        assert [wrong(n) for n in names[:16]] == [denied] * 16
+        assert [wrong("web-17") for _ in range(3)] == \
+            [denied, denied, limited]
+        hub.advance("2026-11-02T08:00:30")
+        assert [wrong("web-17") for _ in range(2)] == [denied, limited]
+        # A gateway that shared nothing and keeps its place is unchanged.
+        assert wrong("web-01") == denied
+    finally:
+        for g in gateways.values():
+            g.close()
