@@ -176,3 +176,50 @@ def test_a_gateway_beyond_16_wins_no_whole_allowance_when_a_place_frees(
     finally:
         for g in gateways.values():
             g.close()
+
+
+def test_an_id_holding_a_cpr_is_no_id_wherever_it_is_given(make_hub):
+    """SECURITY.md "No id holds a CPR number": an id in which a CPR
+    number stands alone is no id "wherever one is given" — the
+    `register-*` and `revoke-*` commands, `set-password`, `ops_silence`,
+    `inbox --caseworker`, webd's `--gateway`, an adapter's agency — with
+    the usual refusal, the CPR masked where the id is quoted, and no file
+    named after it."""
+    import subprocess
+    from hubtest import binary, dashed
+    hub = make_hub(start=False)
+    cpr = CprGen(12604).next()
+    hub.cprs.add(cpr)
+    rule = ("is not a valid id (1-63 of a-z 0-9 . _ -, starting with a "
+            "letter or digit, holding no CPR number)")
+    empty, _ = hub.csv("none.csv", [])
+    for form, masked in ((f"cw-{cpr}", "cw-xxxxxxxxxx"),
+                         (dashed(cpr), "xxxxxx-xxxx")):
+        said = []
+        for args in (["register-gateway", form], ["revoke-gateway", form],
+                     ["revoke-caseworker", form], ["revoke-agency", form],
+                     ["set-password", form]):
+            p = hub.hubctl(*args, check=False)
+            assert p.returncode == 2, (args, p.stderr)
+            said.append(p.stderr)
+        conf = hub.tmp / "ops.conf"
+        conf.write_text(hub.conf.read_text() + f"ops_silence = {form}=3\n")
+        # A usage error, exit 2; an adapter's setting, exit 3 (ADAPTERS.md).
+        runs = [
+            (2, [binary("hubd"), "--config", conf, "--check-config"]),
+            (2, [binary("inbox"), "--caseworker", form, "--keys_dir",
+                 hub.keys_dir, "--delivery", hub.delivery, "--list"]),
+            (2, [binary("webd"), "--gateway", form, "--keys_dir",
+                 hub.keys_dir, "--delivery", hub.delivery]),
+            (3, [binary("adapter-school"), "--config", hub.school_conf(),
+                 "--agency", form, "import", empty])]
+        for rc, cmd in runs:
+            p = subprocess.run([str(a) for a in cmd], capture_output=True,
+                               text=True, timeout=30)
+            assert (p.returncode, p.stdout) == (rc, ""), (cmd, p)
+            said.append(p.stderr)
+        for text in said:
+            assert f"'{masked}' {rule}" in text, text
+            assert cpr not in text and dashed(cpr) not in text, text
+    names = [p.name for p in hub.tmp.rglob("*")]
+    assert not [n for n in names if cpr in n or dashed(cpr) in n], names
