@@ -223,3 +223,48 @@ def test_an_id_holding_a_cpr_is_no_id_wherever_it_is_given(make_hub):
             assert cpr not in text and dashed(cpr) not in text, text
     names = [p.name for p in hub.tmp.rglob("*")]
     assert not [n for n in names if cpr in n or dashed(cpr) in n], names
+
+
+def test_a_cpr_typed_into_a_note_is_in_no_file_the_flow_leaves(make_hub):
+    """SECURITY.md "Personal data at rest" and "Audit trail": after a
+    flow — an import, an alert delivered and acknowledged with a note
+    naming another young person's CPR (in both written forms), a
+    timeline, a backup, the annual report and the person's export to a
+    file — no file holds the other person's CPR in either form: not the
+    store, the backup, the report, the logs, nor the export, whose `ack`
+    record shows the note masked. The person's own CPR is in the export
+    alone (made 0600)."""
+    import os
+    from hubtest import dashed, privacy_sweep
+    from test_61_audit import inbox_once
+    hub = make_hub()
+    cpr, other = CprGen(12605).take(2)
+    hub.cprs.update({cpr, other})
+    hub.assign(cpr, "cw-anna")
+    path, _ = hub.csv("w19.csv", [AbsenceRow(cpr, absent=20, expected=100)])
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_stats("an alert", lambda s: s["alerts"] == 1)
+    note = f"talked about {other} and {dashed(other)} at home"
+    rc, got, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
+                             idle_exit=5)
+    assert rc == 0 and len(got) == 1, err
+    p = inbox_once(hub, "cw-anna", "--ack", got[0]["alert_id"],
+                   "--note", note)
+    assert p.returncode == 0, p.stderr
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+    assert p.returncode == 0 and other not in p.stdout, p.stdout
+    hub.stop()
+    hub.hubctl("backup", str(hub.tmp / "backup"))
+    report = hub.tmp / "report" / "status.html"
+    report.parent.mkdir()
+    hub.hubctl("report", "--year", "2024", "--out", str(report))
+    export = hub.client_dir / "export.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(export))
+    assert os.stat(export).st_mode & 0o777 == 0o600
+    doc = export.read_text()
+    assert cpr in doc or dashed(cpr) in doc
+    masked = "talked about xxxxxxxxxx and xxxxxx-xxxx at home"
+    assert f'{got[0]["alert_id"]} {masked}' in doc, doc
+    assert privacy_sweep([export, hub.tmp / "backup", report.parent,
+                          hub.data_dir, hub.logs_dir], {other}) > 10
+    assert privacy_sweep([hub.tmp / "backup", report.parent], {cpr}) > 3
