@@ -268,3 +268,56 @@ def test_a_cpr_typed_into_a_note_is_in_no_file_the_flow_leaves(make_hub):
     assert privacy_sweep([export, hub.tmp / "backup", report.parent,
                           hub.data_dir, hub.logs_dir], {other}) > 10
     assert privacy_sweep([hub.tmp / "backup", report.parent], {cpr}) > 3
+
+
+def test_a_form_of_16_kib_is_read_and_one_byte_more_refused(make_hub):
+    """SECURITY.md "CSRF": "a body over 16 KiB is refused 413" — a login
+    form of exactly 16,384 bytes logs in, one of 16,385 is refused 413,
+    sent whole, announced with `Expect: 100-continue` (refused at once,
+    never sent; 16,384 is asked for) or chunked."""
+    import socket
+    import urllib.parse
+    from test_70_web import PASSWORD, Web, web_hub
+    hub = web_hub(make_hub)
+    web = Web(hub)
+
+    def answer(data, then=None):
+        """The status of each answer to one request (Connection: close,
+        so the answer ends with the connection); `then` is sent once
+        the server says 100 Continue."""
+        s = socket.create_connection(("127.0.0.1", web.port), timeout=10)
+        s.sendall(data)
+        out = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            out += got
+            if then and b"HTTP/1.1 100 Continue\r\n\r\n" in out:
+                s.sendall(then)
+                then = None
+        s.close()
+        return [line.split(b" ")[1].decode() for line in out.split(b"\r\n")
+                if line.startswith(b"HTTP/1.1 ")]
+    try:
+        for size, status in ((16384, "303"), (16385, "413")):
+            pre, csrf = web.login_form()
+            start = urllib.parse.urlencode(
+                {"csrf": csrf, "caseworker": "cw-anna",
+                 "password": PASSWORD}) + "&pad="
+            body = (start + "x" * (size - len(start))).encode()
+            head = ("POST /login HTTP/1.1\r\nHost: x\r\nConnection: "
+                    f"close\r\nCookie: ug_pre={pre}\r\nContent-Type: "
+                    "application/x-www-form-urlencoded\r\n").encode()
+            length = f"Content-Length: {size}\r\n".encode()
+            assert answer(head + length + b"\r\n" + body) == [status], size
+            expect = head + length + b"Expect: 100-continue\r\n\r\n"
+            assert answer(expect, then=body) == (
+                ["100", "303"] if size == 16384 else ["413"]), size
+            chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 4000]),
+                                                  body[i:i + 4000])
+                              for i in range(0, size, 4000))
+            assert answer(head + b"Transfer-Encoding: chunked\r\n\r\n" +
+                          chunks + b"0\r\n\r\n") == [status], size
+    finally:
+        web.stop()
