@@ -321,3 +321,33 @@ def test_a_form_of_16_kib_is_read_and_one_byte_more_refused(make_hub):
                           chunks + b"0\r\n\r\n") == [status], size
     finally:
         web.stop()
+
+
+def test_the_hubs_own_withdraw_and_escalate_records_exactly(make_hub):
+    """SECURITY.md's audit table: `withdraw` and `escalate` are the hub's
+    own changes to an alert — actor `hub`, no key, no result (the table's
+    result column is empty), the person the alert is about, detail the
+    withdrawn alert's id or the escalation notice's."""
+    from hubtest import escalated_dropout, referred_then_withdrawn, \
+        rules_hub
+    from test_61_audit import show
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    young, adult = CprGen(12606).born("2008-03-03"), \
+        CprGen(12607).born("2001-02-03")
+    hub.cprs.update({young, adult})
+    referred_then_withdrawn(hub, young, "2026-09-07", "2026-09-08")
+    [referral] = re.findall(r"HUB-ALERT alert (\w+) \(addiction\) raised",
+                            hub.log_text())
+    escalated_dropout(hub, adult)
+    recs = [r for r in show(hub) if r["action"] in ("withdraw", "escalate")]
+    assert {r["action"] for r in recs} == {"withdraw", "escalate"}, recs
+    for r in recs:
+        assert (r["actor"], r["key"], r["result"]) == ("hub", "", ""), r
+        assert re.fullmatch(r"[0-9a-f]{18}", r["detail"]) and r["person"], r
+    [withdrawn] = [r for r in recs if r["action"] == "withdraw"]
+    assert withdrawn["detail"] == referral, (withdrawn, referral)
+    notices = [r["detail"] for r in recs if r["action"] == "escalate"]
+    assert notices and referral not in notices, recs
+    young_key = show(hub, "--cpr", young)
+    assert [r["action"] for r in young_key if r["action"] in
+            ("withdraw", "escalate")] == ["withdraw"], young_key
