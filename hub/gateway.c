@@ -225,7 +225,21 @@ allowance_of(hub *h, const char *gateway)
 	if (!slot && spare) {
 		slot = spare;
 		ug_strlcpy(slot->gateway, gateway, sizeof slot->gateway);
-		slot->tokens = g->gateway_per_minute;
+		/* While gateways beyond the slots share an allowance that is
+		 * not whole, a place that comes free starts from what that
+		 * one holds: else a gateway that spent the shared allowance
+		 * would win a whole one of its own each time another's
+		 * refilled. */
+		const gateway_allowance *shared = &g->allowance[GATEWAY_SLOTS];
+		double start = g->gateway_per_minute;
+		if (shared->at != 0) {
+			double held = shared->tokens +
+				      (double)(h->now - shared->at) / 60000.0 *
+					  g->gateway_per_minute;
+			if (held < start)
+				start = held;
+		}
+		slot->tokens = start;
 		slot->at = h->now;
 	}
 	/* More gateways spending their allowance at once than slots: the
