@@ -20,9 +20,11 @@ enum raw_fields { RAW_FIELDS_OK, RAW_FIELDS_UNREADABLE, RAW_FIELDS_TOO_HIGH };
  * Walk the protobuf bytes of a message of type desc, and of every message
  * field it holds, for field numbers protobuf-c takes but protobuf does
  * not: over WIRE_FIELD_NUMBER_MAX, or 0 written in more than one byte.
- * Called only on bytes protobuf-c has unpacked, so the schema's depth
- * bounds the recursion; unknown fields are skipped unread, as a standard
- * decoder skips them.
+ * It recurses only into the message fields desc names, so the schema's
+ * depth bounds the recursion whatever the bytes; unknown fields are
+ * skipped unread, as a standard decoder skips them. Tags are read in
+ * order and the first that is too high or unreadable decides, as in a
+ * decoder that reads the tag before its wire type.
  */
 static enum raw_fields
 raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
@@ -106,15 +108,17 @@ static ProtobufCMessage *
 unpack_strict(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 	      size_t len, bool *too_high)
 {
-	*too_high = false;
 	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, data);
-	if (!m)
-		return NULL;
+	/* Also where protobuf-c refused the bytes: a tag of a field number
+	 * over the limit is named as such whatever its wire type (a group's,
+	 * or 6 or 7, which protobuf-c refuses unnamed), as upb and Go name
+	 * it (PROTOCOL.md §6). */
 	enum raw_fields r = raw_field_numbers(desc, data, len);
-	if (r == RAW_FIELDS_OK)
-		return m;
 	*too_high = r == RAW_FIELDS_TOO_HIGH;
-	protobuf_c_message_free_unpacked(m, NULL);
+	if (m && r == RAW_FIELDS_OK)
+		return m;
+	if (m)
+		protobuf_c_message_free_unpacked(m, NULL);
 	return NULL;
 }
 
