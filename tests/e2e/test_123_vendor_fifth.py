@@ -16,6 +16,8 @@ earlier vendor tests left out:
   role table; ids);
 - §4 Action: the event a recorded action becomes (`type` 12, agency
   `hub`, its id's first 8 bytes the action's day);
+- §4 step 2: `Hello.window` over 256 "is taken as 256" with more than
+  256 alerts open (earlier tests had fewer open than any window);
 - §4a ALERTS_CHANGED: it moves by exactly one for an alert moved into
   the list, for a withdrawal and its notice, and when a desk membership
   begins and ends."""
@@ -26,7 +28,8 @@ import zmq
 
 from hubtest import (CprGen, binary, day_ms, ev_assignment, ev_desk,
                      ev_dropout, ev_readiness, event, rules_hub)
-from vendorclient import (ACK, RESULT, Client, ld, schema, tag, varint)
+from vendorclient import (ACK, ALERT, ALERT_ACK, RESULT, WELCOME, Client, ld,
+                          schema, tag, varint)
 
 TOO_HIGH = ("{} does not decode as protobuf: a field number is over "
             "536870911, the largest protobuf allows")
@@ -430,3 +433,47 @@ def test_alerts_changed_counts_each_change_once(make_hub):
         assert (version(bob), rules(bob)) == (1, [])
     finally:
         gw.close()
+
+
+def test_a_window_over_256_is_taken_as_256(make_hub):
+    """§4 step 2: "`Hello.window` is the most unacknowledged alerts you
+    want in flight (0 = 32; more than 256 is taken as 256)"; step 3:
+    "each acknowledgement makes room for the next". With 260 alerts open,
+    a Hello with window 1000 gets 256 pushed and then nothing until two
+    are acknowledged: then two more, the last of the 260."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = schema()
+    g = CprGen(12306)
+    people = [g.born("2004-02-11") for _ in range(260)]
+    hub.cprs.update(people)
+    youth = Client(hub, "youth-a", hub.ingest)
+    college = Client(hub, "college-a", hub.ingest)
+    try:
+        for sender, envs in ((youth, [ev_assignment(p, "cw-anna",
+                                                    "2026-01-01")
+                                      for p in people]),
+                             (college, [ev_dropout(p, "2026-10-26")
+                                        for p in people])):
+            for env in envs:
+                sender.raw(bytes([1, 1]) + env.SerializeToString())
+            acks = [sender.want(ACK).status for _ in envs]
+            assert acks == [m.ACCEPTED] * len(envs), set(acks)
+    finally:
+        youth.close()
+        college.close()
+    assert hub.wait_applied()["alerts"] == 260
+    c = Client(hub, "cw-anna", hub.delivery)
+    try:
+        w = c.ask(bytes([1, 3]) + m.Hello(window=1000).SerializeToString(),
+                  WELCOME)
+        assert (w.code, w.open_alerts) == (m.OK, 260), w
+        pushed = [c.want(ALERT) for _ in range(256)]
+        assert c.recv(1.0) is None, "more than 256 in flight"
+        for a in pushed[:2]:
+            c.raw(bytes([1, ALERT_ACK]) + m.AlertAck(
+                alert_id=a.alert_id).SerializeToString())
+        more = [c.want(ALERT), c.want(ALERT)]
+        assert c.recv(1.0) is None, "more than 256 in flight"
+        assert len({a.alert_id for a in pushed + more}) == 258
+    finally:
+        c.close()
