@@ -16,6 +16,22 @@
 
 enum raw_fields { RAW_FIELDS_OK, RAW_FIELDS_UNREADABLE, RAW_FIELDS_TOO_HIGH };
 
+/* The wire type a field of the schema is written in: every field of
+ * ungebro.proto is a varint or length-delimited, none a packed repeated
+ * one. */
+static unsigned
+schema_wire_type(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_MESSAGE:
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
 /*
  * Walk the protobuf bytes of a message of type desc, and of every message
  * field it holds, for field numbers protobuf-c takes but protobuf does
@@ -49,6 +65,13 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 			return RAW_FIELDS_TOO_HIGH;
 		if (number == 0)
 			return RAW_FIELDS_UNREADABLE;
+		const ProtobufCFieldDescriptor *f =
+		    protobuf_c_message_descriptor_get_field(desc,
+							    (unsigned)number);
+		/* A field the schema defines, in another wire type than its
+		 * own, is where a decoder stops. */
+		if (f && (key & 7) != schema_wire_type(f))
+			return RAW_FIELDS_UNREADABLE;
 		size_t skip;
 		switch (key & 7) {
 		case 0:
@@ -78,9 +101,6 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 			}
 			if (n > len - i)
 				return RAW_FIELDS_UNREADABLE;
-			const ProtobufCFieldDescriptor *f =
-			    protobuf_c_message_descriptor_get_field(
-				desc, (unsigned)number);
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
 				enum raw_fields r = raw_field_numbers(
 				    f->descriptor, buf + i, (size_t)n);

@@ -402,8 +402,11 @@ test_field_number_limit(void)
 	    {"\x01\x03\x87\x80\x80\x80\x10\x01", 8, too_high},
 	    /* a group of a field number in range is no such tag */
 	    {"\x01\x03\x1b\x1c", 4, "Hello does not decode as protobuf"},
-	    /* the first tag decides: a group before the high one */
+	    /* the first tag decides: a group before the high one, or a
+	     * known field (window, a varint) sent length-delimited */
 	    {"\x01\x03\x1b\x1c\x80\x80\x80\x80\x10\x01", 10,
+	     "Hello does not decode as protobuf"},
+	    {"\x01\x03\x12\x00\x80\x80\x80\x80\x10\x01", 10,
 	     "Hello does not decode as protobuf"},
 	    /* field 0 in a 2-byte tag: refused as the 1-byte one is */
 	    {"\x01\x03\x80\x00\x01", 5, "Hello does not decode as protobuf"},
