@@ -1,7 +1,8 @@
 """123 a vendor's agency and caseworker clients a fifth time, written from
 docs/PROTOCOL.md alone (tests/e2e/vendorclient.py: its own key-file
 reader, framing, CURVE set-up and wire encoder). Only the hub itself
-(keys, registrations, the hub clock) comes from hubtest.py. What the
+(keys, registrations, the hub clock) and the envelopes' contents come
+from hubtest.py. What the
 earlier vendor tests left out:
 
 - §6: a tag whose field number is over 2^29 - 1 is named as such "of any
