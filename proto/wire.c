@@ -16,13 +16,31 @@
 
 enum raw_fields { RAW_FIELDS_OK, RAW_FIELDS_UNREADABLE, RAW_FIELDS_TOO_HIGH };
 
+/* The wire type a field of the schema is written in: every field of
+ * ungebro.proto is a varint or length-delimited, none a packed repeated
+ * one. */
+static unsigned
+schema_wire_type(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_MESSAGE:
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
 /*
  * Walk the protobuf bytes of a message of type desc, and of every message
  * field it holds, for field numbers protobuf-c takes but protobuf does
  * not: over WIRE_FIELD_NUMBER_MAX, or 0 written in more than one byte.
- * Called only on bytes protobuf-c has unpacked, so the schema's depth
- * bounds the recursion; unknown fields are skipped unread, as a standard
- * decoder skips them.
+ * It recurses only into the message fields desc names, so the schema's
+ * depth bounds the recursion whatever the bytes; unknown fields are
+ * skipped unread, as a standard decoder skips them. Tags are read in
+ * order and the first that is too high or unreadable decides, as in a
+ * decoder that reads the tag before its wire type.
  */
 static enum raw_fields
 raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
@@ -46,6 +64,13 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 		if (number > WIRE_FIELD_NUMBER_MAX)
 			return RAW_FIELDS_TOO_HIGH;
 		if (number == 0)
+			return RAW_FIELDS_UNREADABLE;
+		const ProtobufCFieldDescriptor *f =
+		    protobuf_c_message_descriptor_get_field(desc,
+							    (unsigned)number);
+		/* A field the schema defines, in another wire type than its
+		 * own, is where a decoder stops. */
+		if (f && (key & 7) != schema_wire_type(f))
 			return RAW_FIELDS_UNREADABLE;
 		size_t skip;
 		switch (key & 7) {
@@ -76,9 +101,6 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 			}
 			if (n > len - i)
 				return RAW_FIELDS_UNREADABLE;
-			const ProtobufCFieldDescriptor *f =
-			    protobuf_c_message_descriptor_get_field(
-				desc, (unsigned)number);
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
 				enum raw_fields r = raw_field_numbers(
 				    f->descriptor, buf + i, (size_t)n);
@@ -106,15 +128,17 @@ static ProtobufCMessage *
 unpack_strict(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 	      size_t len, bool *too_high)
 {
-	*too_high = false;
 	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, data);
-	if (!m)
-		return NULL;
+	/* Also where protobuf-c refused the bytes: a tag of a field number
+	 * over the limit is named as such whatever its wire type (a group's,
+	 * or 6 or 7, which protobuf-c refuses unnamed), as upb and Go name
+	 * it (PROTOCOL.md §6). */
 	enum raw_fields r = raw_field_numbers(desc, data, len);
-	if (r == RAW_FIELDS_OK)
-		return m;
 	*too_high = r == RAW_FIELDS_TOO_HIGH;
-	protobuf_c_message_free_unpacked(m, NULL);
+	if (m && r == RAW_FIELDS_OK)
+		return m;
+	if (m)
+		protobuf_c_message_free_unpacked(m, NULL);
 	return NULL;
 }
 

@@ -394,6 +394,20 @@ test_field_number_limit(void)
 	    /* after a known field, as a length-delimited and a fixed32 */
 	    {"\x01\x03\x10\x05\x82\x80\x80\x80\x10\x00", 10, too_high},
 	    {"\x01\x03\x85\x80\x80\x80\x10\x00\x00\x00\x00", 11, too_high},
+	    /* of any wire type: a group's start or end, or 6 or 7, which
+	     * protobuf-c refuses without looking at the number */
+	    {"\x01\x03\x83\x80\x80\x80\x10", 7, too_high},
+	    {"\x01\x03\x84\x80\x80\x80\x10", 7, too_high},
+	    {"\x01\x03\x86\x80\x80\x80\x10\x01", 8, too_high},
+	    {"\x01\x03\x87\x80\x80\x80\x10\x01", 8, too_high},
+	    /* a group of a field number in range is no such tag */
+	    {"\x01\x03\x1b\x1c", 4, "Hello does not decode as protobuf"},
+	    /* the first tag decides: a group before the high one, or a
+	     * known field (window, a varint) sent length-delimited */
+	    {"\x01\x03\x1b\x1c\x80\x80\x80\x80\x10\x01", 10,
+	     "Hello does not decode as protobuf"},
+	    {"\x01\x03\x12\x00\x80\x80\x80\x80\x10\x01", 10,
+	     "Hello does not decode as protobuf"},
 	    /* field 0 in a 2-byte tag: refused as the 1-byte one is */
 	    {"\x01\x03\x80\x00\x01", 5, "Hello does not decode as protobuf"},
 	    /* inside an unknown field's bytes: not read, as protobuf skips it
