@@ -661,7 +661,10 @@ csv_header_name(const csv_reader *r, size_t i)
 void
 csv_header_misread(const csv_reader *r, ug_diag *diag)
 {
-	size_t n = r->header.count;
+	/* Up to the last named column: a spreadsheet that saved the file
+	 * again pads every line, the hint line too, with separators
+	 * ("sep=;;;;;;"). */
+	size_t n = r->header_named;
 	const char *first = csv_header_name(r, 0);
 	/* A tab-separated export reads as one column whose name holds the
 	 * others: "missing cpr" would send the clerk looking for a column
@@ -672,8 +675,7 @@ csv_header_misread(const csv_reader *r, ug_diag *diag)
 			    "separator must be ';' or ',' (save or export the "
 			    "file as CSV)");
 	/* Excel's separator hint line, above the header. */
-	else if (n >= 1 && n <= 2 && strncasecmp(first, "sep=", 4) == 0 &&
-		 (n == 1 || csv_header_name(r, 1)[0] == '\0'))
+	else if (n == 1 && strncasecmp(first, "sep=", 4) == 0)
 		ug_diag_set(diag, "header",
 			    "the first line is a spreadsheet's \"sep=\" line, "
 			    "not the header row: delete that line");
