@@ -546,12 +546,8 @@ trim_values(jsonl_record *rec)
 {
 	for (size_t i = 0; i < rec->count; i++) {
 		char *v = rec->text + rec->value[i];
-		size_t len = strlen(v), lead = 0;
-		while (lead < len && (v[lead] == ' ' || v[lead] == '\t'))
-			lead++;
-		while (len > lead && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-			len--;
-		v[len] = '\0';
+		size_t lead, len = ug_value_trim(v, strlen(v), &lead);
+		v[lead + len] = '\0';
 		rec->value[i] += lead;
 	}
 }

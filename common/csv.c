@@ -217,17 +217,14 @@ end_field(csv_reader *r)
 			len--;
 	/* Blanks around a value are dropped inside quotes too: exports
 	 * quote every value and pad fixed-width ones ("8b   "). A line
-	 * break inside quotes stays: it is part of the value. */
-	if (r->quoted) {
-		char *v = rec->values + start;
-		size_t lead = 0;
-		while (lead < len && (v[lead] == ' ' || v[lead] == '\t'))
-			lead++;
-		while (len > lead && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-			len--;
-		memmove(v, v + lead, len - lead);
-		len -= lead;
-	}
+	 * break inside quotes stays: it is part of the value. So are
+	 * non-breaking spaces, quoted or not: "150309-4321" + U+00A0 pasted
+	 * into a cell looks right in the spreadsheet, and a school id with
+	 * one would be another school to the hub. */
+	char *v = rec->values + start;
+	size_t lead;
+	len = ug_value_trim(v, len, &lead);
+	memmove(v, v + lead, len);
 	rec->values_len = start + len;
 	if (rec->count >= CSV_COLUMNS_MAX) {
 		/* Spreadsheets pad rows with separators out to the widest

@@ -41,3 +41,46 @@ def test_a_sep_line_a_spreadsheet_padded_is_still_the_sep_line(make_hub):
         assert f"adapter-school: {path}:1: {message}\n" in r.stderr, r
         [line] = file_lines(r)
         assert (line["status"], line["error"]) == ("failed", message), r
+
+
+def test_non_breaking_spaces_around_any_value_are_dropped(make_hub):
+    """ADAPTERS.md, "Input files": blanks around values are dropped, and
+    non-breaking spaces (U+00A0, which a cell pasted from a web page or a
+    word processor brings along, invisible in the spreadsheet) with
+    them, in CSV (UTF-8 or Windows-1252, byte A0) and in JSON Lines
+    alike, whatever the value: a CPR, a date, a number, a school id. So
+    an export whose cells carry them is the same record as one without:
+    a duplicate, not a bad row "cpr is not a CPR number" the clerk cannot
+    see the cause of, nor another school the hub counts apart."""
+    hub = make_hub(agencies={"school-a": TYPES["school"]})
+    cprs = hubtest.CprGen(12401).take(2)
+    hub.cprs.update(cprs)
+    nb = "\u00a0"
+    plain = hub.inputs_dir / "plain.csv"
+    plain.write_text(ABSENCE + ";grade\n" + "".join(
+        f"{hubtest.dashed(c)};280017;2026-03-02;2026-03-06;4;30;ulovligt;8b\n"
+        for c in cprs))
+    r = run_adapter(hub, "school", "import", plain, agency="school-a")
+    assert (r.rc, r.summary["queued"]) == (0, 2), r
+    padded = "".join(
+        f"{nb}{hubtest.dashed(c)}{nb};280017{nb};{nb}2026-03-02;"
+        f"2026-03-06{nb} ;{nb}4;30{nb};ulovligt;\" 8b{nb}\"\n"
+        for c in cprs)
+    utf8 = hub.inputs_dir / "nbsp-utf8.csv"
+    utf8.write_text(ABSENCE + ";grade\n" + padded, encoding="utf-8")
+    cp1252 = hub.inputs_dir / "nbsp-cp1252.csv"
+    cp1252.write_bytes((ABSENCE + ";grade\n" + padded).encode("cp1252"))
+    jsonl = hub.inputs_dir / "nbsp.jsonl"
+    jsonl.write_text("".join(json.dumps({
+        "cpr": f"{hubtest.dashed(c)}{nb}", "school": f"{nb}280017{nb}",
+        "period_start": f"2026-03-02{nb}", "period_end": f"{nb}2026-03-06",
+        "lessons_absent": f"4{nb}", "lessons_expected": 30,
+        "kind": "ulovligt", "grade": f"8b{nb}"}) + "\n" for c in cprs))
+    r = run_adapter(hub, "school", "import", utf8, cp1252, jsonl,
+                    agency="school-a")
+    assert r.rc == 0, r
+    assert [(f["file"], f["rejected_rows"], f["queued"], f["duplicates"])
+            for f in file_lines(r)] == [
+        (str(utf8), 0, 0, 2), (str(cp1252), 0, 0, 2), (str(jsonl), 0, 0, 2)
+    ], r
+    assert r.stderr.count(": column ") == 0, r.stderr
