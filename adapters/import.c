@@ -775,11 +775,10 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 				    "JSON Lines? use --format csv for a CSV "
 				    "file)",
 				    first_bad, first_reason);
-		else
+		else /* only blank lines and DOS end-of-file marks */
 			ug_diag_set(diag, "file",
-				    "no line of the file is a JSON object (is "
-				    "it JSON Lines? use --format csv for a "
-				    "CSV file)");
+				    "the file is empty; JSON Lines holds one "
+				    "JSON object per line");
 		return UG_EMALFORMED;
 	}
 	err = choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);

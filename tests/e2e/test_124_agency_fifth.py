@@ -84,3 +84,32 @@ def test_non_breaking_spaces_around_any_value_are_dropped(make_hub):
         (str(utf8), 0, 0, 2), (str(cp1252), 0, 0, 2), (str(jsonl), 0, 0, 2)
     ], r
     assert r.stderr.count(": column ") == 0, r.stderr
+
+
+def test_a_file_of_blank_lines_and_ctrl_z_alone_is_empty(make_hub):
+    """ADAPTERS.md, "Whole-file problems": a file that is empty, or only
+    blank lines, is refused as a whole, and a line of only Ctrl-Z (the
+    end-of-file mark an old DOS program writes, even after no rows) is
+    skipped as a blank line is, in CSV and JSON Lines alike: such a
+    file is empty ("the file is empty; JSON Lines holds one JSON object
+    per line"), not "no line of the file is a JSON object (is it JSON
+    Lines? ...)", which sends the clerk after the wrong format."""
+    hub = make_hub(start=False, agencies={"school-a": TYPES["school"]})
+    cases = [
+        ("dos.csv", b"\r\n\x1a\r\n",
+         "the file is empty; a header row naming the columns is required"),
+        ("dos.jsonl", b"\r\n\x1a\r\n",
+         "the file is empty; JSON Lines holds one JSON object per line"),
+        ("eof.ndjson", b"\x1a",
+         "the file is empty; JSON Lines holds one JSON object per line"),
+        ("blank.jsonl", b"\n \n\t\r\n",
+         "the file is empty; JSON Lines holds one JSON object per line"),
+    ]
+    for name, data, message in cases:
+        path = hub.inputs_dir / name
+        path.write_bytes(data)
+        r = run_adapter(hub, "school", "import", path, agency="school-a")
+        assert r.rc == EXIT_FATAL, r
+        assert f"adapter-school: {path}: {message}\n" in r.stderr, r
+        [line] = file_lines(r)
+        assert (line["status"], line["error"]) == ("failed", message), r
