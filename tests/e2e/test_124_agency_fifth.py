@@ -113,3 +113,29 @@ def test_a_file_of_blank_lines_and_ctrl_z_alone_is_empty(make_hub):
         assert f"adapter-school: {path}: {message}\n" in r.stderr, r
         [line] = file_lines(r)
         assert (line["status"], line["error"]) == ("failed", message), r
+
+
+def test_json_lines_files_joined_with_their_byte_order_marks(make_hub):
+    """ADAPTERS.md, "Input files": JSON Lines files joined into one
+    (`cat uge19.jsonl uge20.jsonl`), each beginning with a byte order
+    mark, read as the files would: the mark that opens a later line is
+    passed over as the file's own is, so that line is a row like the
+    others, not "the line is not a JSON object (it must start with
+    '{')" for a line the clerk sees start with '{'; a line of only the
+    mark is a blank line."""
+    hub = make_hub(agencies={"school-a": TYPES["school"]})
+    cprs = hubtest.CprGen(12403).take(2)
+    hub.cprs.update(cprs)
+    parts = []
+    for n, cpr in enumerate(cprs):
+        row = {"cpr": hubtest.dashed(cpr), "skole": "280017",
+               "fra": "02.03.2026", "til": "06.03.2026", "fravær": 4,
+               "lektioner": 30, "type": "ulovligt"}
+        parts.append(b"\xef\xbb\xbf" + json.dumps(row).encode() + b"\r\n")
+    joined = hub.inputs_dir / "uge10-11.jsonl"
+    joined.write_bytes(parts[0] + b"\xef\xbb\xbf\r\n" + parts[1])
+    r = run_adapter(hub, "school", "import", joined, agency="school-a")
+    assert r.rc == 0, r
+    [line] = file_lines(r)
+    assert (line["rows"], line["queued"], line["rejected_rows"]) == \
+        (2, 2, 0), r
