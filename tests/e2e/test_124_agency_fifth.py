@@ -139,3 +139,36 @@ def test_json_lines_files_joined_with_their_byte_order_marks(make_hub):
     [line] = file_lines(r)
     assert (line["rows"], line["queued"], line["rejected_rows"]) == \
         (2, 2, 0), r
+
+
+def test_exports_joined_into_one_csv_file(make_hub):
+    """ADAPTERS.md, "Input files": two weeks' exports joined into one
+    file (`cat uge10.csv uge11.csv`, each from a spreadsheet that began
+    it with a byte order mark) bring the second header row along. That
+    row is a bad row as a whole, "the row repeats the header row (are
+    two exports joined into one file?): delete it", with an empty column
+    in the rejects file (not "column cpr: cpr is not a CPR number");
+    the rows of both weeks go through."""
+    hub = make_hub(agencies={"school-a": TYPES["school"]})
+    cprs = hubtest.CprGen(12404).take(2)
+    hub.cprs.update(cprs)
+    weeks = []
+    for cpr, (start, end) in zip(cprs, (("2026-03-02", "2026-03-06"),
+                                        ("2026-03-09", "2026-03-13"))):
+        weeks.append(b"\xef\xbb\xbf" + (
+            f"{ABSENCE}\r\n{hubtest.dashed(cpr)};280017;{start};{end};"
+            "4;30;ulovligt\r\n").encode())
+    joined = hub.inputs_dir / "uge10-11.csv"
+    joined.write_bytes(weeks[0] + weeks[1])
+    r = run_adapter(hub, "school", "import", joined, agency="school-a")
+    assert r.rc == hubtest.EXIT_ROWS_REJECTED, r
+    reason = ("the row repeats the header row (are two exports joined "
+              "into one file?): delete it")
+    assert f"{joined}:3: {reason}\n" in r.stderr, r
+    assert ": column " not in r.stderr, r
+    [line] = file_lines(r)
+    assert (line["rows"], line["queued"], line["rejected_rows"]) == \
+        (3, 2, 1), r
+    rejects = (hub.inputs_dir / "uge10-11.csv.rejects.csv").read_text(
+        encoding="utf-8-sig").splitlines()
+    assert rejects[1] == f"3;;{reason};\ufeff{ABSENCE}", rejects
