@@ -172,3 +172,34 @@ def test_exports_joined_into_one_csv_file(make_hub):
     rejects = (hub.inputs_dir / "uge10-11.csv.rejects.csv").read_text(
         encoding="utf-8-sig").splitlines()
     assert rejects[1] == f"3;;{reason};\ufeff{ABSENCE}", rejects
+
+
+def test_empty_fields_count_as_written_up_to_the_headers_names(make_hub):
+    """ADAPTERS.md, "Input files": a row has as many fields as the header
+    names, its empty ones counted as written: `1;2;;` fits a header of
+    four names (the benefit example's running period ends `;;`), `1;2;`
+    is three fields, "the row has 3 fields, the header has 4 (a
+    separator is missing, or the row is cut short)"; empty fields past
+    the header's last name, in the row or the header, do not count."""
+    hub = make_hub(agencies={"jc-a": TYPES["jobcenter"]})
+    cpr = hubtest.dashed(hubtest.CprGen(12405).take(1)[0])
+    hub.cprs.add(cpr.replace("-", ""))
+    path = hub.inputs_dir / "missed.csv"
+    path.write_text("cpr;jobcenter;date;activity;;\n"
+                    f"{cpr};jc-a;2026-09-14;;\n"          # 4 fields
+                    f"{cpr};jc-a;2026-09-15;A;;;;\n"      # 4, then empty
+                    f"{cpr};jc-a;\n"                       # 3 fields
+                    f"{cpr};jc-a\n"                        # 2 fields
+                    f"{cpr};jc-a;2026-09-16;A;;x\n")       # 6 fields
+    r = run_adapter(hub, "jobcenter", "import", path, agency="jc-a")
+    assert r.rc == hubtest.EXIT_ROWS_REJECTED, r
+    short = "(a separator is missing, or the row is cut short)"
+    assert [ln for ln in r.stderr.splitlines()
+            if ln.startswith(f"{path}:")] == [
+        f"{path}:4: the row has 3 fields, the header has 4 {short}",
+        f"{path}:5: the row has 2 fields, the header has 4 {short}",
+        f"{path}:6: the row has 6 fields, the header has 4 (is a "
+        "separator inside an unquoted value?)"], r.stderr
+    [line] = file_lines(r)
+    assert (line["rows"], line["queued"], line["rejected_rows"]) == \
+        (5, 2, 3), r
