@@ -977,7 +977,10 @@ create_rejects(struct runtime *rt)
 	 * rows to whoever reads it), a device swallow them: only a regular
 	 * file takes them. */
 	struct stat st;
-	bool not_regular = fd < 0 && errno == ENXIO;
+	/* A directory of that name is no more a file to write rows to:
+	 * "Is a directory ... in a directory you can write to" would send
+	 * the clerk after permissions. */
+	bool not_regular = fd < 0 && (errno == ENXIO || errno == EISDIR);
 	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 			fcntl(fd, F_SETFL, 0) != 0)) {
 		not_regular = true;
@@ -1657,7 +1660,7 @@ kept_open(const struct origin *o, const char *path, const char **what)
 		    S_ISLNK(link.st_mode))
 			*what = "it is a symbolic link, which the adapter "
 				"never writes through";
-		else if (errno == ENXIO)
+		else if (errno == ENXIO || errno == EISDIR)
 			*what = "it is not a regular file";
 		return NULL;
 	}

@@ -203,3 +203,42 @@ def test_empty_fields_count_as_written_up_to_the_headers_names(make_hub):
     [line] = file_lines(r)
     assert (line["rows"], line["queued"], line["rejected_rows"]) == \
         (5, 2, 3), r
+
+
+def test_a_directory_where_the_rejects_file_goes(make_hub):
+    """ADAPTERS.md, "The rejects file": a FILE.rejects.csv that is not a
+    regular file is never written to, a directory of that name as much
+    as a named pipe or a device: that file is not imported ("fatal",
+    nothing of it queued, exit 3) with `FILE: cannot create the rejects
+    file FILE.rejects.csv: it is not a regular file; nothing of FILE was
+    queued: remove it, or import it again with --rejects PATH`, not
+    "Is a directory ... in a directory you can write to", which sends
+    the clerk after permissions; the directory is left as it was."""
+    hub = make_hub(start=False, agencies={"school-a": TYPES["school"]})
+    cpr = hubtest.CprGen(12406).take(1)[0]
+    hub.cprs.add(cpr)
+    for name in ("uge19.csv", "uge19.jsonl"):
+        path = hub.inputs_dir / name
+        if name.endswith(".csv"):
+            path.write_text(f"{ABSENCE}\n{hubtest.dashed(cpr)};280017;"
+                            "2026-03-02;2026-03-06;4;30;nogle\n")
+        else:
+            path.write_text(json.dumps({
+                "cpr": hubtest.dashed(cpr), "school": "280017",
+                "period_start": "2026-03-02", "period_end": "2026-03-06",
+                "lessons_absent": 4, "lessons_expected": 30,
+                "kind": "nogle"}) + "\n")
+        ext = "csv" if name.endswith(".csv") else "jsonl"
+        rejects = hub.inputs_dir / f"{name}.rejects.{ext}"
+        rejects.mkdir()
+        (rejects / "kept").write_text("x")
+        r = run_adapter(hub, "school", "import", path, agency="school-a")
+        assert r.rc == EXIT_FATAL, r
+        assert (f"adapter-school: {path}: cannot create the rejects file "
+                f"{rejects}: it is not a regular file; nothing of {path} "
+                "was queued: remove it, or import it again with --rejects "
+                "PATH\n") in r.stderr, r
+        [line] = file_lines(r)
+        assert (line["status"], line["queued"]) == ("fatal", 0), r
+        assert r.summary["pending"] == 0, r
+        assert (rejects / "kept").read_text() == "x"
