@@ -775,11 +775,10 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 				    "JSON Lines? use --format csv for a CSV "
 				    "file)",
 				    first_bad, first_reason);
-		else
+		else /* only blank lines and DOS end-of-file marks */
 			ug_diag_set(diag, "file",
-				    "no line of the file is a JSON object (is "
-				    "it JSON Lines? use --format csv for a "
-				    "CSV file)");
+				    "the file is empty; JSON Lines holds one "
+				    "JSON object per line");
 		return UG_EMALFORMED;
 	}
 	err = choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
@@ -978,7 +977,10 @@ create_rejects(struct runtime *rt)
 	 * rows to whoever reads it), a device swallow them: only a regular
 	 * file takes them. */
 	struct stat st;
-	bool not_regular = fd < 0 && errno == ENXIO;
+	/* A directory of that name is no more a file to write rows to:
+	 * "Is a directory ... in a directory you can write to" would send
+	 * the clerk after permissions. */
+	bool not_regular = fd < 0 && (errno == ENXIO || errno == EISDIR);
 	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 			fcntl(fd, F_SETFL, 0) != 0)) {
 		not_regular = true;
@@ -1658,7 +1660,7 @@ kept_open(const struct origin *o, const char *path, const char **what)
 		    S_ISLNK(link.st_mode))
 			*what = "it is a symbolic link, which the adapter "
 				"never writes through";
-		else if (errno == ENXIO)
+		else if (errno == ENXIO || errno == EISDIR)
 			*what = "it is not a regular file";
 		return NULL;
 	}
@@ -1911,10 +1913,32 @@ fill_row(const struct runtime *rt, adapter_row *row)
 	}
 }
 
+/* Exports joined into one file (cat, copy /b) bring each one's header
+ * row along, after a byte order mark where a spreadsheet wrote one. Read
+ * as data, such a row would be blamed on its cpr cell, "not a CPR
+ * number". */
+static bool
+repeats_header(const struct runtime *rt)
+{
+	size_t hlen, len;
+	const char *header = csv_header_raw(rt->csv, &hlen);
+	const char *raw = csv_raw(rt->csv, &len, NULL);
+	if (len >= 3 && memcmp(raw, "\xef\xbb\xbf", 3) == 0)
+		raw += 3, len -= 3;
+	return len == hlen && memcmp(raw, header, len) == 0;
+}
+
 /* One good record: parse, finish, queue; a refusal is a bad row. */
 static ug_err
 import_record(struct runtime *rt)
 {
+	if (rt->csv && repeats_header(rt)) {
+		ug_diag diag = {0};
+		ug_diag_set(&diag, "",
+			    "the row repeats the header row (are two exports "
+			    "joined into one file?): delete it");
+		return reject_row(rt, &diag);
+	}
 	adapter_row row;
 	fill_row(rt, &row);
 	adapter_event ev;

@@ -528,11 +528,22 @@ read_line(jsonl_reader *r)
 	return UG_OK;
 }
 
+/* A byte order mark opening a line after the first: files joined with
+ * cat or copy, each beginning with one (the file's own is dropped as it
+ * is decoded). Unseen in an editor, it would make the line "not a JSON
+ * object" though it plainly starts with '{'. */
+static size_t
+bom_len(const jsonl_reader *r)
+{
+	return r->raw_len >= 3 && memcmp(r->raw, "\xef\xbb\xbf", 3) == 0 ? 3
+									 : 0;
+}
+
 static bool
 line_blank(const jsonl_reader *r)
 {
 	/* Ctrl-Z is the end-of-file mark DOS programs write. */
-	for (size_t i = 0; i < r->raw_len; i++)
+	for (size_t i = bom_len(r); i < r->raw_len; i++)
 		if (r->raw[i] != ' ' && r->raw[i] != '\t' &&
 		    r->raw[i] != '\r' && r->raw[i] != '\x1A')
 			return false;
@@ -546,12 +557,8 @@ trim_values(jsonl_record *rec)
 {
 	for (size_t i = 0; i < rec->count; i++) {
 		char *v = rec->text + rec->value[i];
-		size_t len = strlen(v), lead = 0;
-		while (lead < len && (v[lead] == ' ' || v[lead] == '\t'))
-			lead++;
-		while (len > lead && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-			len--;
-		v[len] = '\0';
+		size_t lead, len = ug_value_trim(v, strlen(v), &lead);
+		v[lead + len] = '\0';
 		rec->value[i] += lead;
 	}
 }
@@ -587,7 +594,9 @@ jsonl_next(jsonl_reader *r, ug_diag *diag)
 				    CSV_RECORD_MAX);
 			return UG_EMALFORMED;
 		}
-		ug_err got = jsonl_parse(r->raw, r->raw_len, &r->rec, diag);
+		size_t bom = bom_len(r);
+		ug_err got =
+		    jsonl_parse(r->raw + bom, r->raw_len - bom, &r->rec, diag);
 		if (got == UG_OK)
 			trim_values(&r->rec);
 		return got;

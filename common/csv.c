@@ -217,17 +217,14 @@ end_field(csv_reader *r)
 			len--;
 	/* Blanks around a value are dropped inside quotes too: exports
 	 * quote every value and pad fixed-width ones ("8b   "). A line
-	 * break inside quotes stays: it is part of the value. */
-	if (r->quoted) {
-		char *v = rec->values + start;
-		size_t lead = 0;
-		while (lead < len && (v[lead] == ' ' || v[lead] == '\t'))
-			lead++;
-		while (len > lead && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-			len--;
-		memmove(v, v + lead, len - lead);
-		len -= lead;
-	}
+	 * break inside quotes stays: it is part of the value. So are
+	 * non-breaking spaces, quoted or not: "150309-4321" + U+00A0 pasted
+	 * into a cell looks right in the spreadsheet, and a school id with
+	 * one would be another school to the hub. */
+	char *v = rec->values + start;
+	size_t lead;
+	len = ug_value_trim(v, len, &lead);
+	memmove(v, v + lead, len);
 	rec->values_len = start + len;
 	if (rec->count >= CSV_COLUMNS_MAX) {
 		/* Spreadsheets pad rows with separators out to the widest
@@ -661,7 +658,10 @@ csv_header_name(const csv_reader *r, size_t i)
 void
 csv_header_misread(const csv_reader *r, ug_diag *diag)
 {
-	size_t n = r->header.count;
+	/* Up to the last named column: a spreadsheet that saved the file
+	 * again pads every line, the hint line too, with separators
+	 * ("sep=;;;;;;"). */
+	size_t n = r->header_named;
 	const char *first = csv_header_name(r, 0);
 	/* A tab-separated export reads as one column whose name holds the
 	 * others: "missing cpr" would send the clerk looking for a column
@@ -672,8 +672,7 @@ csv_header_misread(const csv_reader *r, ug_diag *diag)
 			    "separator must be ';' or ',' (save or export the "
 			    "file as CSV)");
 	/* Excel's separator hint line, above the header. */
-	else if (n >= 1 && n <= 2 && strncasecmp(first, "sep=", 4) == 0 &&
-		 (n == 1 || csv_header_name(r, 1)[0] == '\0'))
+	else if (n == 1 && strncasecmp(first, "sep=", 4) == 0)
 		ug_diag_set(diag, "header",
 			    "the first line is a spreadsheet's \"sep=\" line, "
 			    "not the header row: delete that line");

@@ -780,6 +780,42 @@ ug_text_unseen(const char *s)
 	return true;
 }
 
+static bool
+blank_at(const char *p, size_t avail, size_t *width)
+{
+	if (avail >= 1 && (p[0] == ' ' || p[0] == '\t')) {
+		*width = 1;
+		return true;
+	}
+	if (avail >= 2 && (unsigned char)p[0] == 0xC2 &&
+	    (unsigned char)p[1] == 0xA0) {
+		*width = 2;
+		return true;
+	}
+	return false;
+}
+
+size_t
+ug_value_trim(const char *v, size_t len, size_t *lead)
+{
+	size_t from = 0, w;
+	while (blank_at(v + from, len - from, &w))
+		from += w;
+	/* 0xC2 only ever leads a sequence, so C2 A0 at the end is one. */
+	for (;;) {
+		if (len > from && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		else if (len - from >= 2 &&
+			 (unsigned char)v[len - 2] == 0xC2 &&
+			 (unsigned char)v[len - 1] == 0xA0)
+			len -= 2;
+		else
+			break;
+	}
+	*lead = from;
+	return len - from;
+}
+
 size_t
 ug_utf8_trim_tail(char *s)
 {

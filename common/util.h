@@ -245,6 +245,13 @@ bool ug_utf8_valid(const char *s, size_t len);
  */
 size_t ug_utf8_trim_tail(char *s);
 /*
+ * The value v[0..len) without the blanks (spaces, tabs) and non-breaking
+ * spaces (U+00A0) around it: sets *lead to the bytes dropped in front and
+ * returns the length left. A cell pasted from a web page or a word
+ * processor brings U+00A0 along, invisible in the spreadsheet.
+ */
+size_t ug_value_trim(const char *v, size_t len, size_t *lead);
+/*
  * Turn every byte of s that does not begin a valid UTF-8 sequence (as
  * ug_utf8_valid judges it) into '?', so that text from outside (a path
  * typed in a Latin-1 terminal) is UTF-8 wherever it is shown. Returns how

@@ -785,7 +785,43 @@ test_date_no_end_only_date_forms(void)
 	CHECK(!ug_date_no_end(NULL));
 }
 
+static void
+test_value_trim_blanks_and_nbsp(void)
+{
+	/* Blanks and U+00A0 around a value go; inside, and any other
+	 * character (U+202F, a lone 0xA0 byte), stay. */
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"150309-4321", "150309-4321"},
+	    {" \t150309-4321\t ", "150309-4321"},
+	    {"\xc2\xa0"
+	     "150309-4321"
+	     "\xc2\xa0",
+	     "150309-4321"},
+	    {" \xc2\xa0 \xc2\xa0"
+	     "8b"
+	     "\xc2\xa0\t\xc2\xa0 ",
+	     "8b"},
+	    {"Skole\xc2\xa0Nord\xc2\xa0", "Skole\xc2\xa0Nord"},
+	    {"\xc2\xa0\xc2\xa0", ""},
+	    {"", ""},
+	    {"x\xe2\x80\xaf", "x\xe2\x80\xaf"},
+	    {"x\xa0", "x\xa0"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t lead = 99;
+		size_t len =
+		    ug_value_trim(cases[i].in, strlen(cases[i].in), &lead);
+		char got[64];
+		snprintf(got, sizeof got, "%.*s", (int)len,
+			 cases[i].in + lead);
+		CHECK_EQ_STR(got, cases[i].out);
+	}
+}
+
 TEST_LIST = {
+    {"value trim blanks and nbsp", test_value_trim_blanks_and_nbsp},
     {"assignment file words and dates", test_assignment_file_words_and_dates},
     {"date no end only date forms", test_date_no_end_only_date_forms},
     {"big endian", test_big_endian},
