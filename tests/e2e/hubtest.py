@@ -302,8 +302,8 @@ def together(*cases):
         except BaseException as e:  # noqa: B902 - handed to the caller
             errors[i] = e
     threads = [threading.Thread(target=run, args=(i,), daemon=True,
-                                name=getattr(c, "__name__", str(i)))
-               for i, c in enumerate(cases)]
+                                name=f"case {i + 1} of {len(cases)}")
+               for i in range(len(cases))]
     for t in threads:
         t.start()
     for t in threads:
