@@ -29,6 +29,9 @@ polls a condition against a deadline, never a fixed sleep. What it gives:
                            open alerts without acknowledging them.
   CprGen.born(date)        a synthetic CPR whose century digit makes the
                            hub compute exactly that birth date.
+  together(f, g, ...)      run checks that each wait out a real minute at
+                           the same time, each on its own hub; the first
+                           failure is raised, the others noted on it.
 
 Logs of every process the harness starts go to <tmp>/logs, which pytest
 keeps (its last three runs) for a look after a failure. Client output that
@@ -49,6 +52,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -93,6 +97,8 @@ _PORTS = random.Random(os.urandom(16))
 # (a hub's ingest and delivery) are not bound yet, so the check below
 # alone could hand the same one out twice.
 _PORTS_GIVEN = set()
+# Cases run by together() take ports from their own threads.
+_PORTS_LOCK = threading.Lock()
 
 
 def _port_range():
@@ -117,17 +123,18 @@ def free_port():
     range (32768 and up on Debian): a port the kernel picks from that range
     can be handed to some outgoing connection before the program under
     test binds it (seen once as "Address already in use" at a hubd start)."""
-    for _ in range(500):
-        port = _PORTS.randint(*_PORT_RANGE)
-        if port in _PORTS_GIVEN:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
+    with _PORTS_LOCK:
+        for _ in range(500):
+            port = _PORTS.randint(*_PORT_RANGE)
+            if port in _PORTS_GIVEN:
                 continue
-            _PORTS_GIVEN.add(port)
-            return port
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                _PORTS_GIVEN.add(port)
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -277,6 +284,36 @@ def wait_for(condition, timeout, what, interval=0.02):
             raise AssertionError(f"timed out after {timeout * SLOW:.0f}s "
                                  f"waiting for {what} (last: {last!r})")
         time.sleep(interval)
+
+
+def together(*cases):
+    """Run the callables cases at the same time, each in a thread of its
+    own, and wait for all of them: for checks that each spend a real
+    minute waiting for a documented default, so that the minutes overlap
+    instead of adding up. Every case runs to its end whatever the others
+    do; the first case (in the order given) that raised has its exception
+    raised again here, with the others' failures in its notes, so none
+    goes unseen. Each case must use only its own hub and processes."""
+    errors = [None] * len(cases)
+
+    def run(i):
+        try:
+            cases[i]()
+        except BaseException as e:  # noqa: B902 - handed to the caller
+            errors[i] = e
+    threads = [threading.Thread(target=run, args=(i,), daemon=True,
+                                name=f"case {i + 1} of {len(cases)}")
+               for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failed = [(t.name, e) for t, e in zip(threads, errors) if e is not None]
+    if failed:
+        first = failed[0][1]
+        for name, e in failed[1:]:
+            first.add_note(f"also failed, in {name}: {e!r}")
+        raise first
 
 
 def curve_dealer(ctx, hub, key_id, endpoint, kind=zmq.DEALER):

@@ -25,7 +25,7 @@ import pytest
 from hubtest import (BUILD, ROOT, RULE_AGENCIES, SLOW, CprGen, binary,
                      envelope, ev_dropout, ev_enrolment, ev_referral,
                      escalated_dropout, free_port, read_key_file, rules_hub,
-                     wait_for)
+                     together, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -3114,7 +3114,30 @@ def tab_to_class(driver, cls, most=20):
     raise AssertionError(f".{cls} not reached with Tab")
 
 
-def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
+def test_the_idle_waits_of_30_s_and_more(make_hub):
+    """Four checks that each wait half a minute or more for webd's or the
+    page's idle time, each on a hub, webd (and browser) of its own, run at
+    the same time (so the suite spends one of their waits on them, not
+    the sum of all four); each is checked as its own docstring says:
+
+    - the idle warning and its button, then the login page
+      (a_warning_before_the_idle_end_offers_to_stay);
+    - the focus given back to the field
+      (staying_logged_in_gives_the_focus_back_to_the_field);
+    - the warning at a phone's width
+      (the_warning_covers_no_field_at_a_phones_width);
+    - webd's 30 s connection timeout
+      (webd_closes_a_connection_after_30_s_in_which_nothing_came)."""
+    together(
+        lambda: a_warning_before_the_idle_end_offers_to_stay(make_hub),
+        lambda: staying_logged_in_gives_the_focus_back_to_the_field(
+            make_hub),
+        lambda: the_warning_covers_no_field_at_a_phones_width(make_hub),
+        lambda: webd_closes_a_connection_after_30_s_in_which_nothing_came(
+            make_hub))
+
+
+def a_warning_before_the_idle_end_offers_to_stay(make_hub):
     """WCAG 2.2.1 (OPERATIONS.md, "The web inbox"): before the hub ends an
     idle session, every page in it warns — `session_warning` seconds
     before the end, or halfway when the session is shorter than twice
@@ -3122,7 +3145,7 @@ def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
     "Forbliv logget ind", that keeps the session at the hub without a
     reload. Left alone, the page goes to the login ("Din session er
     udløbet. Log ind igen.")."""
-    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+    hub = web_hub(make_hub, name="idle", clock="2026-09-07T09:00:00",
                   settings={"web_session_idle": "1"})
     web = Web(hub, session_warning=120)   # 60 s sessions: warn at 30 s
     d = chrome(hub, "idle")
@@ -3169,12 +3192,12 @@ def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
         web.stop()
 
 
-def test_staying_logged_in_gives_the_focus_back_to_the_field(make_hub):
+def staying_logged_in_gives_the_focus_back_to_the_field(make_hub):
     """Keyboard use (OPERATIONS.md, "The web inbox"): the warning takes no
     focus, so a note being typed keeps its keys; a keyboard user who goes
     up to "Forbliv logget ind" and presses it comes back to the field they
     left, with what they typed, not to a focus dropped with the warning."""
-    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+    hub = web_hub(make_hub, name="idle-focus", clock="2026-09-07T09:00:00",
                   settings={"web_session_idle": "1"})
     hub.absence_alerts("cw-anna", [CprGen(7031).next()], "stay-focus")
     hub.wait_applied()
@@ -3211,14 +3234,14 @@ def test_staying_logged_in_gives_the_focus_back_to_the_field(make_hub):
         web.stop()
 
 
-def test_the_warning_covers_no_field_at_a_phones_width(make_hub):
+def the_warning_covers_no_field_at_a_phones_width(make_hub):
     """README: the layout works at a phone's width; OPERATIONS.md: the
     warning at the bottom of the window takes no focus, so a field being
     typed in keeps its keys. On a phone the warning is a third of the
     window: the page makes room for it, so the field being typed in is
     not hidden behind it, and the page scrolls far enough to bring its
     last button up above it."""
-    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+    hub = web_hub(make_hub, name="idle-phone", clock="2026-09-07T09:00:00",
                   settings={"web_session_idle": "1"})
     web = Web(hub, session_warning=120)   # 60 s sessions: warn at 30 s
     d = chrome(hub, "idle-phone")
@@ -3464,14 +3487,14 @@ def test_a_password_that_is_not_utf8_is_refused_by_set_password(make_hub):
         web.stop()
 
 
-def test_webd_closes_a_connection_after_30_s_in_which_nothing_came(make_hub):
+def webd_closes_a_connection_after_30_s_in_which_nothing_came(make_hub):
     """SECURITY.md "Headers": webd closes a connection after 30 s in
     which nothing arrived on it, not 30 s after it opened: a request sent
     a byte at a time is still read after more than 30 s (the proxy in
     front, which passes on only whole requests, is what bounds that);
     one that stops sending is closed 30 s after its last byte."""
     import socket
-    hub = web_hub(make_hub)
+    hub = web_hub(make_hub, name="idle-connection")
     web = Web(hub)
     try:
         quiet = socket.create_connection(("127.0.0.1", web.port),

@@ -19,7 +19,7 @@ import pytest
 
 from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope, event,
                      escalated_dropout, ev_dropout, ev_referral, rules_hub,
-                     wait_for)
+                     together, wait_for)
 import test_70_web
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, left, login,
@@ -631,14 +631,15 @@ def flaky_sendmail(d):
 
 def anna_mail_hub(make_hub, script, start=True,
                   email="anna@kommune.example.dk",
-                  base_url="https://inbox.example.dk", **mail):
-    """A hub ("mailhub") that mails notices through script at once
-    (mail_delay 0; mail=... sets other mail_* settings), with cw-anna,
-    whose address is email, and desk-dora."""
+                  base_url="https://inbox.example.dk", name="mailhub",
+                  **mail):
+    """A hub (name, "mailhub" unless told) that mails notices through
+    script at once (mail_delay 0; mail=... sets other mail_* settings),
+    with cw-anna, whose address is email, and desk-dora."""
     settings = {"mail_base_url": base_url, "mail_sendmail": str(script),
                 "mail_delay": "0"}
     settings.update({f"mail_{k}": str(v) for k, v in mail.items()})
-    hub = make_hub(name="mailhub", start=start,
+    hub = make_hub(name=name, start=start,
                    caseworkers={"cw-anna": False, "desk-dora": True},
                    settings=settings)
     hub.hubctl("set-email", "cw-anna", email)
@@ -650,15 +651,15 @@ def notice_records(hub):
                       hub.hubctl("audit", "show", "--actor", "hub").stdout)
 
 
-def test_a_failed_notice_counts_into_the_next_and_the_mta_gets_no_store(
+def a_failed_notice_counts_into_the_next_and_the_mta_gets_no_store(
         make_hub, tmp_path):
     """OPERATIONS.md: a notice sendmail fails (the mail server down) is
     logged and audited `notice-mail failed`, and its alerts are counted
     into the next notice, tried once mail_interval has passed since the
     failed one; sendmail is given the message, not hubd's open files."""
-    d = tmp_path / "mailhub" / "mail"
+    d = tmp_path / "failmail" / "mail"
     script, out = flaky_sendmail(d)
-    hub = anna_mail_hub(make_hub, script, interval=1)
+    hub = anna_mail_hub(make_hub, script, interval=1, name="failmail")
     gen = CprGen(7221)
     a1, a2 = gen.next(), gen.next()
     hub.assign(a1, "cw-anna")
@@ -716,8 +717,8 @@ def test_a_sendmail_that_cannot_be_run_is_a_failed_notice(make_hub,
          "the MTA cannot be run (No such file or directory)")]
 
 
-def test_a_notice_address_that_does_not_open_is_a_failed_notice(make_hub,
-                                                              tmp_path):
+def a_notice_address_that_does_not_open_is_a_failed_notice(make_hub,
+                                                           tmp_path):
     """OPERATIONS.md, "E-mail notices": an address that cannot be read
     (its record does not open: STORE-FORGED, someone wrote to the store)
     is not the same as none. The notice is a failed one: logged (warn),
@@ -725,8 +726,8 @@ def test_a_notice_address_that_does_not_open_is_a_failed_notice(make_hub,
     notice, tried after mail_interval; set again, the address gets it,
     counting every alert since."""
     from test_60_store_at_rest import dump, load
-    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
-    hub = anna_mail_hub(make_hub, script, interval=1)
+    script, out = sendmail_stand_in(tmp_path / "forgedmail" / "mail")
+    hub = anna_mail_hub(make_hub, script, interval=1, name="forgedmail")
     a1, a2 = CprGen(7229).take(2)
     hub.assign(a1, "cw-anna")
     hub.assign(a2, "cw-anna")
@@ -1416,7 +1417,32 @@ def test_an_open_list_left_alone_ends_while_alerts_arrive(make_hub):
         web.stop()
 
 
-def test_a_notice_waits_mail_delay_60_s_by_default(make_hub, tmp_path):
+def test_the_minute_long_mail_waits(make_hub, tmp_path):
+    """Four checks that each wait a real minute for a mail setting,
+    each on a hub of its own, run at the same time (so the suite spends
+    one minute on them, not four); each is checked as its own docstring
+    says:
+
+    - mail_delay's default of 60 s
+      (a_notice_waits_mail_delay_60_s_by_default);
+    - mail_timeout's default of 60 s (mail_timeout_is_60_s_by_default);
+    - a notice address that does not open is a failed notice, tried
+      again after mail_interval's minute
+      (a_notice_address_that_does_not_open_is_a_failed_notice);
+    - a notice the MTA refuses is counted into the next, tried after
+      mail_interval's minute, and the MTA gets none of hubd's files
+      (a_failed_notice_counts_into_the_next_and_the_mta_gets_no_store)."""
+    together(
+        lambda: a_notice_waits_mail_delay_60_s_by_default(make_hub, tmp_path),
+        lambda: mail_timeout_is_60_s_by_default(make_hub, tmp_path),
+        lambda: a_notice_address_that_does_not_open_is_a_failed_notice(
+            make_hub, tmp_path),
+        lambda:
+        a_failed_notice_counts_into_the_next_and_the_mta_gets_no_store(
+            make_hub, tmp_path))
+
+
+def a_notice_waits_mail_delay_60_s_by_default(make_hub, tmp_path):
     """hubd --help and OPERATIONS.md, "E-mail notices of new alerts":
     mail_delay defaults to 60 seconds: the notice is not handed to
     sendmail before a minute after the first new alert, and then it is."""
@@ -1440,16 +1466,16 @@ def test_a_notice_waits_mail_delay_60_s_by_default(make_hub, tmp_path):
     assert "Subject: Ungebro: 1 ny advarsel / 1 new alert" in mail
 
 
-def test_mail_timeout_is_60_s_by_default(make_hub, tmp_path):
+def mail_timeout_is_60_s_by_default(make_hub, tmp_path):
     """hubd --help: mail_timeout (default 60) seconds a sendmail may run
     before hubd kills it: one that hangs runs past 55 s, and is then
     killed and said `timed out after 60 s`."""
-    d = tmp_path / "mailhub" / "mail"
+    d = tmp_path / "hangmail" / "mail"
     d.mkdir(parents=True)
     script = d / "sendmail"
     script.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 600\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    hub = anna_mail_hub(make_hub, script)
+    hub = anna_mail_hub(make_hub, script, name="hangmail")
     a1 = CprGen(7229).next()
     hub.assign(a1, "cw-anna")
     hub.send(absence(a1, "hang-60"))
