@@ -360,7 +360,7 @@ def test_web_inbox_in_a_browser(browser):
     wait_for(lambda: re.search(r"logout +logout",
                                hub.hubctl("audit", "show", "--actor",
                                           "cw-anna").stdout),
-             10, "the logout in the audit trail", interval=0.3)
+             20, "the logout in the audit trail", interval=0.3)
     audit = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
     assert re.search(r"login +ok", audit) and \
         re.search(r"login +denied", audit)
