@@ -101,7 +101,7 @@ def test_a_field_number_over_the_limit_is_named_whatever_its_wire_type(
 def test_a_vendors_own_key_pair_holding_equals_and_hash_signs(make_hub):
     """§3 "Key files": "you may also write them yourself from any CURVE
     key pair"; lines `name = value`, "spaces around `=` optional, ...
-    LF or CRLF line ends", blank and `#` lines (after blanks or tabs)
+    LF or CRLF line ends, or a CR alone", blank and `#` lines (after blanks or tabs)
     ignored, a byte order mark not counted; "The value is all that
     follows the first `=`, blanks at its ends trimmed: a Z85 key may
     itself hold `=` and `#` ... takes no `#` after a value for a comment
@@ -118,7 +118,7 @@ def test_a_vendors_own_key_pair_holding_equals_and_hash_signs(make_hub):
         raise AssertionError("no key pair with = and # in 5000")
     key = hub.tmp / "vendor.key"
     key.write_bytes(("\ufeff  \t# written by the vendor's tool\r\n\r\n"
-                     "id\t=\tvendor-five\r\n"
+                     "id\t=\tvendor-five\r"
                      f"public\t= {text} \t\r\n").encode())
     # A comment after the value makes it no key: refused, naming the
     # file and line, nothing registered.
