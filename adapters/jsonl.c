@@ -483,6 +483,17 @@ next_byte(jsonl_reader *r)
 	return (unsigned char)r->chunk[r->chunk_pos++];
 }
 
+/* Whether the file has no byte after the one last read. */
+static bool
+at_end(jsonl_reader *r)
+{
+	if (r->chunk_pos < r->chunk_len)
+		return false;
+	r->chunk_len = fread(r->chunk, 1, sizeof r->chunk, r->f);
+	r->chunk_pos = 0;
+	return r->chunk_len == 0;
+}
+
 /* One physical line into raw: UG_OK, UG_ENOTFOUND at the end, UG_EIO. */
 static ug_err
 read_line(jsonl_reader *r)
@@ -493,6 +504,10 @@ read_line(jsonl_reader *r)
 	bool any = false;
 	for (;;) {
 		int c = next_byte(r);
+		/* A DOS program's end-of-file mark right after the last
+		 * line, no line break between: the end, not part of it. */
+		if (c == 0x1A && any && at_end(r))
+			c = EOF;
 		if (c == EOF) {
 			if (ferror(r->f))
 				return UG_EIO;

@@ -362,6 +362,17 @@ next_byte(csv_reader *r)
 	return (unsigned char)r->chunk[r->chunk_pos++];
 }
 
+/* Whether the file has no byte after the one last read. */
+static bool
+at_end(csv_reader *r)
+{
+	if (r->again_pos < r->again_len || r->chunk_pos < r->chunk_len)
+		return false;
+	r->chunk_len = fread(r->chunk, 1, sizeof r->chunk, r->f);
+	r->chunk_pos = 0;
+	return r->chunk_len == 0;
+}
+
 /* A quote opened and never closed on its line makes the lines after it
  * one value; past the record limit, the text after the cut would be in
  * no rejects file. The record ends at the line break instead, rejected
@@ -416,6 +427,11 @@ read_record(csv_reader *r)
 	bool any = false;
 	for (;;) {
 		int c = next_byte(r);
+		/* A DOS program's end-of-file mark right after the last row,
+		 * no line break between: the end, not a byte of its last
+		 * value. */
+		if (c == 0x1A && any && at_end(r))
+			c = EOF;
 		if (c == EOF) {
 			if (ferror(r->f))
 				return UG_EIO;

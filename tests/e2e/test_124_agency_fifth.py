@@ -242,3 +242,41 @@ def test_a_directory_where_the_rejects_file_goes(make_hub):
         assert (line["status"], line["queued"]) == ("fatal", 0), r
         assert r.summary["pending"] == 0, r
         assert (rejects / "kept").read_text() == "x"
+
+
+def test_ctrl_z_stuck_to_the_last_row_is_the_files_end(make_hub):
+    """ADAPTERS.md, "Input files": the DOS end-of-file mark (Ctrl-Z, byte
+    1A) that old DOS programs write after the last line is no row. Such
+    a program may write it right after the last row, with no line break
+    between: it still ends the file, and the last row goes through as
+    it would without it (not a bad row for a value ending in an
+    invisible byte), in CSV and in JSON Lines. A Ctrl-Z inside a row,
+    with more after it, is still part of the value."""
+    hub = make_hub(agencies={"school-a": TYPES["school"]})
+    cprs = hubtest.CprGen(12408).take(4)
+    hub.cprs.update(cprs)
+
+    def row(c):
+        return (f"{hubtest.dashed(c)};280017;2026-03-02;2026-03-06;4;30;"
+                "ulovligt")
+    csv_crlf = hub.inputs_dir / "dos.csv"
+    csv_crlf.write_bytes((ABSENCE + "\r\n" + row(cprs[0]) + "\r\n"
+                          + row(cprs[1])).encode() + b"\x1a")
+    jsonl = hub.inputs_dir / "dos.jsonl"
+    jsonl.write_bytes(json.dumps({
+        "cpr": hubtest.dashed(cprs[2]), "school": "280017",
+        "period_start": "2026-03-02", "period_end": "2026-03-06",
+        "lessons_absent": 4, "lessons_expected": 30,
+        "kind": "ulovligt"}).encode() + b"\x1a")
+    r = run_adapter(hub, "school", "import", csv_crlf, jsonl,
+                    agency="school-a")
+    assert r.rc == 0, (r.stdout, r.stderr)
+    assert [(f["file"], f["rejected_rows"], f["queued"])
+            for f in file_lines(r)] == [
+        (str(csv_crlf), 0, 2), (str(jsonl), 0, 1)], r
+    inside = hub.inputs_dir / "inside.csv"
+    inside.write_bytes((ABSENCE + "\n" + row(cprs[3])).encode()
+                       + b"\x1a;\n")
+    r = run_adapter(hub, "school", "import", inside, agency="school-a")
+    assert [(f["rejected_rows"], f["queued"]) for f in file_lines(r)] == \
+        [(1, 0)], r
