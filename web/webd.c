@@ -2768,9 +2768,23 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 						"GET, HEAD, POST");
 		return send_response(&x, 405, r, "text/plain; charset=utf-8");
 	}
-	if (req->too_large)
+	if (req->too_large) {
+		/* Most often a long text pasted into a form of a session:
+		 * the answer is a page of that session like any (its menu,
+		 * "Log ud", live.js's warning before the idle end). Nothing
+		 * is done, so the hub is not asked. */
+		web_session *s =
+		    session_find(w, MHD_lookup_connection_value(
+					c, MHD_COOKIE_KIND, "ug_session"));
+		if (s && !s->expired && !s->over &&
+		    ug_mono_ms() - s->born < w->opts.lifetime_ms) {
+			x.s = s;
+			s->last = ug_now_ms();
+			csrf_of(w, "session", s->token, TOKEN_LEN, x.csrf);
+		}
 		return simple_page(&x, 413, T(&x, T_TITLE_TOO_LARGE),
 				   T(&x, T_TOO_LARGE));
+	}
 	enum MHD_Result rc = route(&x, url, post, &req->f);
 	/* The password is in the form: wiped once answered. */
 	form_free(&req->f);
