@@ -260,3 +260,41 @@ def test_a_form_too_large_in_a_session_is_a_page_of_the_session(make_hub):
             'action="/logout"' not in page
     finally:
         web.stop()
+
+
+def test_webd_logs_a_hub_that_is_down_and_a_key_it_refuses(make_hub):
+    """OPERATIONS.md, "Monitoring" (webd's message ids): a page asked for
+    while hubd is stopped is 503 "Hubben svarer ikke lige nu. Prøv igen om
+    lidt." and logged `WEB-HUB request not sent: no connection to the
+    hub` (warn); once a restart ended the session, its page leads to
+    /login?ended=1. A page whose frame the hub refuses for the gateway's
+    key (revoke-gateway) is logged `request refused: the hub refuses this
+    gateway's key (revoked or replaced: hubctl register-gateway); its
+    session ended` (warn) and leads to /login?ended=1 too."""
+    hub = web_hub(make_hub)
+    web = Web(hub, hub_timeout=1)
+    try:
+        anna = logged_in(web, "cw-anna")
+        hub.stop()
+        r, page = web.request("GET", "/alerts", cookies=anna)
+        assert r.status == 503 and errors_of(page) == [
+            "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+        hub.start()
+        r, _ = web.request("GET", "/alerts", cookies=anna)
+        assert (r.status, r.getheader("Location")) == (303,
+                                                       "/login?ended=1")
+        anna = logged_in(web, "cw-anna")
+        hub.hubctl("revoke-gateway", "web-1")
+        hub.wait_log(r"HUB-WEB web session of cw-anna ended: revoked")
+        r, _ = web.request("GET", "/alerts", cookies=anna)
+        assert (r.status, r.getheader("Location")) == (303,
+                                                       "/login?ended=1")
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    for line in ("webd warn WEB-HUB request not sent: no connection to the "
+                 "hub\n",
+                 "webd warn WEB-HUB request refused: the hub refuses this "
+                 "gateway's key (revoked or replaced: hubctl "
+                 "register-gateway); its session ended\n"):
+        assert line in log, (line, log)
