@@ -298,3 +298,24 @@ def test_webd_logs_a_hub_that_is_down_and_a_key_it_refuses(make_hub):
                  "gateway's key (revoked or replaced: hubctl "
                  "register-gateway); its session ended\n"):
         assert line in log, (line, log)
+
+
+def test_log_level_warn_in_any_case_keeps_only_warnings(make_hub):
+    """OPERATIONS.md, webd's settings: `log_level` is err, warn, notice,
+    info or debug, in any case. At `WARN` webd's info lines (`WEB-START`,
+    `WEB-LOGIN ... logged in`, `WEB-STOP stopped`) are not logged; a
+    warning (`WEB-CSRF POST PATH without a valid CSRF token refused`) is."""
+    hub = web_hub(make_hub)
+    web = Web(hub, log_level="WARN")
+    try:
+        anna = logged_in(web, "cw-anna")
+        r, _ = web.request("POST", "/timeline", {"csrf": "00"},
+                           cookies=anna)
+        assert r.status == 403
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert log.splitlines() != [] and all(
+        " webd warn " in line for line in log.splitlines()), log
+    assert "webd warn WEB-CSRF POST /timeline without a valid CSRF token " \
+        "refused" in log, log
