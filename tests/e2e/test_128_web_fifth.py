@@ -34,10 +34,11 @@ def logged_in(web, caseworker):
             session_cookie(web.raw_login(caseworker, PASSWORD)[1])}
 
 
-def open_events(web, session, method="GET"):
-    """/events on a raw socket, its answer's head read: the socket."""
+def open_events(web, session, with_head=False):
+    """GET /events on a raw socket, its answer's head read: the socket
+    (and with with_head the head too)."""
     s = socket.create_connection(("127.0.0.1", web.port), timeout=10)
-    s.sendall(f"{method} /events HTTP/1.1\r\nHost: x\r\n"
+    s.sendall(f"GET /events HTTP/1.1\r\nHost: x\r\n"
               f"Cookie: ug_session={session['ug_session']}\r\n\r\n"
               .encode())
     head = b""
@@ -46,7 +47,7 @@ def open_events(web, session, method="GET"):
         if not chunk:
             break
         head += chunk
-    return s
+    return (s, head) if with_head else s
 
 
 def ack(web, hexid, session):
@@ -319,3 +320,42 @@ def test_log_level_warn_in_any_case_keeps_only_warnings(make_hub):
         " webd warn " in line for line in log.splitlines()), log
     assert "webd warn WEB-CSRF POST /timeline without a valid CSRF token " \
         "refused" in log, log
+
+
+def test_32_streams_and_64_connections_by_default(make_hub):
+    """OPERATIONS.md, webd's settings: `streams_max` is 32 by default (one
+    more stream is answered 503, and pages still load) and
+    `connections_max` 64 (live-update streams included; a connection
+    beyond them is closed unanswered, logged `WEB-HTTP Server reached
+    connection limit. Closing inbound connection.`)."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    streams, held = [], []
+    try:
+        anna = logged_in(web, "cw-anna")
+        for _ in range(32):
+            streams.append(open_events(web, anna, with_head=True))
+        assert all(h.startswith(b"HTTP/1.1 200") for _, h in streams)
+        r, _ = web.request("GET", "/events", cookies=anna)
+        assert r.status == 503
+        assert web.request("GET", "/alerts", cookies=anna)[0].status == 200
+        # 32 streams and 32 idle connections: 64 in all.
+        for _ in range(32):
+            held.append(socket.create_connection(("127.0.0.1", web.port)))
+        time.sleep(0.5)
+        extra = socket.create_connection(("127.0.0.1", web.port))
+        extra.settimeout(10)
+        extra.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            said = extra.recv(100)
+        except ConnectionResetError:
+            said = b""
+        extra.close()
+        assert said == b"", said
+    finally:
+        for s in held + [s for s, _ in streams]:
+            s.close()
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert "webd warn WEB-HTTP Server reached connection limit. Closing " \
+        "inbound connection.\n" in log, log
