@@ -11,9 +11,14 @@ import time
 
 from hubtest import SLOW, CprGen, escalated_dropout, ev_dropout, rules_hub
 # pytestmark: the same skip as test_70 (no browser, no test).
-from test_70_web import (PASSWORD, Web, alerts_listed, errors_of,  # noqa: F401
-                         notices_of, pytestmark, session_cookie,
-                         set_password, web_hub)
+from test_70_web import (HAVE_SELENIUM, PASSWORD, Web,  # noqa: F401
+                         alerts_listed, chrome, errors_of, login,
+                         notices_of, open_new_alert, pytestmark,
+                         session_cookie, set_password, submit, text_of,
+                         web_hub)
+
+if HAVE_SELENIUM:
+    from selenium.webdriver.common.by import By
 
 
 def escalation_web_hub(make_hub, *caseworkers, **rules):
@@ -158,15 +163,13 @@ def test_a_login_that_takes_the_hubs_last_place_ends_the_idlest(make_hub):
     hub.wait_log(r"HUB-WEB web session of cw-bo ended: full")
 
 
-def test_a_404_page_and_the_live_lists_requests_are_uses_of_a_session(
-        make_hub):
+def a_404_page_and_the_live_lists_requests_are_uses_of_a_session(hub):
     """OPERATIONS.md, webd's `sessions_max`: a login beyond them makes
     webd forget the session whose last request to webd is the oldest —
     any page, `404` ones included, and the live list's requests count
     (`GET /alerts/list`, `/events`). Each of those keeps its session
     from being the one forgotten."""
-    hub = web_hub(make_hub)
-    web = Web(hub, sessions_max=2)
+    web = Web(hub, name="webd-sessions", sessions_max=2)
     try:
         def status(s):
             return web.request("GET", "/alerts", cookies=s)[0].status
@@ -195,7 +198,9 @@ def test_a_stream_is_kept_alive_every_15_s_and_refused_while_hubd_is_mute(
         make_hub):
     """OPERATIONS.md, live updates: `GET /events` is `503` when hubd does
     not answer (within `hub_timeout`), and every 15 s a comment line
-    keeps an open stream alive, a stopped hub or not."""
+    keeps an open stream alive, a stopped hub or not. While the first
+    one is awaited, the parts below run on webds of their own beside it
+    (the file's time is short)."""
     hub = web_hub(make_hub)
     web = Web(hub, hub_timeout=1)
     try:
@@ -208,6 +213,13 @@ def test_a_stream_is_kept_alive_every_15_s_and_refused_while_hubd_is_mute(
             assert r.status == 503
         finally:
             hub.proc.send_signal(signal.SIGCONT)
+        # The first comment comes 15 s after the stream opened: what
+        # else this file asserts of webd runs meanwhile, each part on a
+        # webd of its own beside this one.
+        a_404_page_and_the_live_lists_requests_are_uses_of_a_session(hub)
+        a_form_too_large_in_a_session_is_a_page_of_the_session(hub)
+        log_level_warn_in_any_case_keeps_only_warnings(hub)
+        busy = time.monotonic() - opened
         stream.settimeout(20)
         said = b""
         while b"\n: ping\n" not in said and b": ping" not in said:
@@ -216,7 +228,10 @@ def test_a_stream_is_kept_alive_every_15_s_and_refused_while_hubd_is_mute(
             said += chunk
         waited = time.monotonic() - opened
         stream.close()
-        assert 14 <= waited < 15 + 3 * SLOW, waited
+        # (A ping that came while the parts above still ran has waited
+        # for them in the socket.)
+        assert 14 <= waited and (busy > 14 or waited < 15 + 3 * SLOW), \
+            (waited, busy)
         # The comment is the stream's only line since it opened: no
         # event, no data.
         assert b"event:" not in said and b"data:" not in said, said
@@ -224,7 +239,7 @@ def test_a_stream_is_kept_alive_every_15_s_and_refused_while_hubd_is_mute(
         web.stop()
 
 
-def test_a_form_too_large_in_a_session_is_a_page_of_the_session(make_hub):
+def a_form_too_large_in_a_session_is_a_page_of_the_session(hub):
     """OPERATIONS.md: a body over 16 KiB is `413` ("Formularen er for stor
     (højst 16 KiB). Gå tilbage, gør teksten kortere og prøv igen."), and
     every page in a session loads /static/live.js (the warning before the
@@ -233,8 +248,7 @@ def test_a_form_too_large_in_a_session_is_a_page_of_the_session(make_hub):
     long text gets this page in their session: with the menu, "Log ud"
     and the script, as any page of theirs; without a session it is the
     page alone."""
-    hub = web_hub(make_hub)
-    web = Web(hub)
+    web = Web(hub, name="webd-large")
     try:
         anna = logged_in(web, "cw-anna")
         page = web.request("GET", "/timeline", cookies=anna)[1]
@@ -300,13 +314,12 @@ def test_webd_logs_a_hub_that_is_down_and_a_key_it_refuses(make_hub):
         assert line in log, (line, log)
 
 
-def test_log_level_warn_in_any_case_keeps_only_warnings(make_hub):
+def log_level_warn_in_any_case_keeps_only_warnings(hub):
     """OPERATIONS.md, webd's settings: `log_level` is err, warn, notice,
     info or debug, in any case. At `WARN` webd's info lines (`WEB-START`,
     `WEB-LOGIN ... logged in`, `WEB-STOP stopped`) are not logged; a
     warning (`WEB-CSRF POST PATH without a valid CSRF token refused`) is."""
-    hub = web_hub(make_hub)
-    web = Web(hub, log_level="WARN")
+    web = Web(hub, name="webd-warn", log_level="WARN")
     try:
         anna = logged_in(web, "cw-anna")
         r, _ = web.request("POST", "/timeline", {"csrf": "00"},
@@ -314,7 +327,7 @@ def test_log_level_warn_in_any_case_keeps_only_warnings(make_hub):
         assert r.status == 403
     finally:
         web.stop()
-    log = (hub.logs_dir / "webd.log").read_text()
+    log = (hub.logs_dir / "webd-warn.log").read_text()
     assert log.splitlines() != [] and all(
         " webd warn " in line for line in log.splitlines()), log
     assert "webd warn WEB-CSRF POST /timeline without a valid CSRF token " \
@@ -381,3 +394,37 @@ def test_32_streams_and_64_connections_by_default(make_hub):
     log = (hub.logs_dir / "webd.log").read_text()
     assert "webd warn WEB-HTTP Server reached connection limit. Closing " \
         "inbound connection.\n" in log, log
+
+
+def test_a_long_text_pasted_into_an_action_in_a_browser(make_hub):
+    """OPERATIONS.md: the form's `how` takes text of any length, so a
+    browser sends what was pasted; over 16 KiB the answer is the 413 page
+    ("Formularen er for stor ...") in the caseworker's session: its menu
+    and "Log ud" are there to go on from, and nothing was saved."""
+    hub = web_hub(make_hub)
+    cpr = CprGen(12803).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    d = chrome(hub, "long-how")
+    try:
+        session = logged_in(web, "cw-anna")
+        hexid, _ = open_new_alert(hub, web, session, cpr, "long-how")
+        login(d, web, "cw-anna", PASSWORD)
+        d.get(f"{web.base}/alert/{hexid}")
+        d.find_element(By.ID, "kind-offer").click()
+        d.execute_script("document.getElementById('how').value = "
+                         "'praktik '.repeat(2200)")
+        submit(d, "save-action")
+        assert "Formularen er for stor (højst 16 KiB). Gå tilbage, gør " \
+            "teksten kortere og prøv igen." in text_of(d)
+        assert d.find_element(By.ID, "logout").text == "Log ud"
+        assert d.find_element(By.ID, "session-warning").get_attribute(
+            "hidden") is not None
+        d.find_element(By.LINK_TEXT, "Åbne advarsler").click()
+        assert d.current_url == f"{web.base}/alerts"
+        assert alerts_listed(web, session) == [hexid]
+    finally:
+        d.quit()
+        web.stop()
+    audit = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    assert not re.search(r"\baction\b", audit), audit
