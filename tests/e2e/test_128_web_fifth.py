@@ -7,9 +7,11 @@ the doc describes requests and answers."""
 import re
 import signal
 import socket
+import subprocess
 import time
 
-from hubtest import SLOW, CprGen, escalated_dropout, ev_dropout, rules_hub
+from hubtest import (SLOW, CprGen, binary, escalated_dropout, ev_dropout,
+                     rules_hub)
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web,  # noqa: F401
                          alerts_listed, chrome, errors_of, login,
@@ -428,3 +430,14 @@ def test_a_long_text_pasted_into_an_action_in_a_browser(make_hub):
         web.stop()
     audit = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
     assert not re.search(r"\baction\b", audit), audit
+
+
+def test_keys_dir_is_var_keys_of_the_start_directory_by_default(tmp_path):
+    """OPERATIONS.md, webd's settings: `keys_dir` is `./var/keys` by
+    default, taken from the directory webd is started in; keys that
+    cannot be read are exit 1 naming the file."""
+    p = subprocess.run([binary("webd"), "--gateway", "web-1"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=10 * SLOW)
+    assert (p.returncode, p.stderr) == (
+        1, "webd: cannot open ./var/keys/hub.key: No such file or "
+           "directory\n"), p
