@@ -123,6 +123,7 @@ typedef struct {
 	/* The page asks by itself (live.js refreshing the list): its
 	 * queries do not keep the session alive. */
 	bool background;
+	bool head; /* HEAD: the GET's status and headers, no body */
 } ctx;
 
 ug_err
@@ -1109,6 +1110,18 @@ events(ctx *x)
 			memset(x->s, 0, sizeof *x->s);
 		return send_response(x, ended ? 401 : 503, empty_response(),
 				     "text/plain; charset=utf-8");
+	}
+	/* A stream's answer has no length, and libmicrohttpd would end a
+	 * HEAD's with a chunk after the headers: a body where none may be.
+	 * No stream is opened for it either. */
+	if (x->head) {
+		struct MHD_Response *r = empty_response();
+		if (r) {
+			MHD_add_response_header(
+			    r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+			MHD_add_response_header(r, "X-Accel-Buffering", "no");
+		}
+		return send_response(x, 200, r, "text/event-stream");
 	}
 	memset(st, 0, sizeof *st);
 	st->used = true;
@@ -2759,7 +2772,8 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (whole != MHD_YES)
 			form_refuse(req);
 	}
-	ctx x = {.w = w, .c = c};
+	ctx x = {
+	    .w = w, .c = c, .head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0};
 	x.lang = pick_lang(&x);
 	if (!post && !get) {
 		struct MHD_Response *r = empty_response();
@@ -2768,9 +2782,23 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 						"GET, HEAD, POST");
 		return send_response(&x, 405, r, "text/plain; charset=utf-8");
 	}
-	if (req->too_large)
+	if (req->too_large) {
+		/* Most often a long text pasted into a form of a session:
+		 * the answer is a page of that session like any (its menu,
+		 * "Log ud", live.js's warning before the idle end). Nothing
+		 * is done, so the hub is not asked. */
+		web_session *s =
+		    session_find(w, MHD_lookup_connection_value(
+					c, MHD_COOKIE_KIND, "ug_session"));
+		if (s && !s->expired && !s->over &&
+		    ug_mono_ms() - s->born < w->opts.lifetime_ms) {
+			x.s = s;
+			s->last = ug_now_ms();
+			csrf_of(w, "session", s->token, TOKEN_LEN, x.csrf);
+		}
 		return simple_page(&x, 413, T(&x, T_TITLE_TOO_LARGE),
 				   T(&x, T_TOO_LARGE));
+	}
 	enum MHD_Result rc = route(&x, url, post, &req->f);
 	/* The password is in the form: wiped once answered. */
 	form_free(&req->f);
