@@ -7,6 +7,7 @@ this process)."""
 import re
 
 import hubtest
+from hubtest import CprGen, envelope
 from test_60_store_at_rest import readers_taken
 from test_82_metrics import get, metrics_hub
 
@@ -60,3 +61,33 @@ def test_metrics_and_readyz_while_the_store_cannot_be_read(make_hub):
                      "/readyz 200 ready again")
     status, text = get(url + "/metrics")
     assert status == 200 and "ungebro_log_last_sequence 0" in text, text
+
+
+def test_a_purge_that_cannot_read_the_log_says_so_and_when_it_works(
+        make_hub):
+    """OPERATIONS.md, "Retention": a purge turn that fails is logged
+    `HUB-PURGE ...; retrying next turn` (err) when it starts failing, and
+    `HUB-PURGE the purge works again after S s and N failed turns`
+    (notice) once a turn goes through in the same run. A run whose first
+    turn could not read the log (no reader slot left) was retried in
+    silence, only `STORE-LMDB` saying anything, and its recovery was not
+    said either. The records due are deleted once the log reads again."""
+    hub = make_hub(clock="2026-03-02T10:00:00",
+                   settings={"retention_absence": "1"})
+    cprs = CprGen(12504).take(3)
+    hub.send(*[envelope("school-a", c, salt=c) for c in cprs])
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done: 0 records")
+    with readers_taken(hub.data_dir / "log"):
+        hub.set_clock("2026-03-04T00:00:00")
+        hub.wait_log(r"(?m)err HUB-PURGE reading the log for the purge: "
+                     r"input/output error; retrying next turn$")
+    hub.wait_log(r"(?m)notice HUB-PURGE the purge works again after \d+ s and "
+                 r"\d+ failed turns$")
+    hub.wait_log(r"HUB-PURGE retention purge done: 3 records, 0 alerts "
+                 r"deleted, 3 persons cleared")
+    log = hub.log_text()
+    assert log.count("retrying next turn") == 1, log
+    assert log.index("the purge works again") < \
+        log.index("retention purge done: 3 records"), log
+    assert hub.stats()["log_events"] == 0
