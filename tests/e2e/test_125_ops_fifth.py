@@ -91,3 +91,24 @@ def test_a_purge_that_cannot_read_the_log_says_so_and_when_it_works(
     assert log.index("the purge works again") < \
         log.index("retention purge done: 3 records"), log
     assert hub.stats()["log_events"] == 0
+
+
+def test_a_derived_read_that_fails_is_not_said_of_the_log(make_hub):
+    """OPERATIONS.md, Monitoring: `STORE-LMDB` is logged at most once a
+    minute per part of the store, with a notice when that part takes
+    writes again. A read of derived/ that failed (no reader slot left
+    there: the rules' read of a person's entries as an event came in)
+    was counted against log/, so the next write to the log, which had
+    never failed, logged `STORE-LMDB log/ takes writes again`: an
+    operator read it as log/ mended while derived/ was the part that
+    failed. The event is stored and acked all the same."""
+    hub = make_hub(clock="2026-03-02T10:00:00")
+    cprs = CprGen(12505).take(2)
+    with readers_taken(hub.data_dir / "derived"):
+        hub.send(envelope("school-a", cprs[0], salt=cprs[0]))
+        hub.wait_log(r"err STORE-LMDB begin read: MDB_READERS_FULL")
+        hub.send(envelope("school-a", cprs[1], salt=cprs[1]))
+    hub.wait_applied()
+    log = hub.log_text()
+    assert "STORE-LMDB log/ takes writes again" not in log, log
+    assert hub.stats()["log_events"] == 2
