@@ -112,3 +112,22 @@ def test_a_derived_read_that_fails_is_not_said_of_the_log(make_hub):
     log = hub.log_text()
     assert "STORE-LMDB log/ takes writes again" not in log, log
     assert hub.stats()["log_events"] == 2
+
+
+def test_applying_that_failed_with_nothing_waiting_says_it_works_again(
+        make_hub):
+    """OPERATIONS.md, Monitoring and "Where data lives": HUB-APPLY is
+    logged (err) when applying the log fails and once more (notice,
+    `HUB-APPLY applying the log works again after N s ...`) when it works
+    again. While the log could not be read (no reader slot left) the
+    applier's attempts failed with no event waiting; once it read again
+    there was still nothing to apply, and the notice waited for the next
+    event, perhaps hours on, counting all that time as failing."""
+    hub = make_hub()
+    with readers_taken(hub.data_dir / "log"):
+        hub.wait_log(r"err HUB-APPLY applying the log failed: input/output "
+                     r"error; retried, 1 failed attempts so far")
+    hub.wait_log(r"notice HUB-APPLY applying the log works again after "
+                 r"\d+ s and \d+ failed attempts", timeout=5)
+    assert hub.log_text().count("HUB-APPLY applying the log works "
+                                "again") == 1
