@@ -82,8 +82,8 @@ def test_a_purge_that_cannot_read_the_log_says_so_and_when_it_works(
         hub.set_clock("2026-03-04T00:00:00")
         hub.wait_log(r"(?m)err HUB-PURGE reading the log for the purge: "
                      r"input/output error; retrying next turn$")
-    hub.wait_log(r"(?m)notice HUB-PURGE the purge works again after \d+ s and "
-                 r"\d+ failed turns$")
+    hub.wait_log(r"(?m)notice HUB-PURGE the purge works again after \d+ s "
+                 r"and \d+ failed turns$")
     hub.wait_log(r"HUB-PURGE retention purge done: 3 records, 0 alerts "
                  r"deleted, 3 persons cleared")
     log = hub.log_text()
