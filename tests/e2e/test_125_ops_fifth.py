@@ -8,6 +8,7 @@ import re
 
 import hubtest
 from hubtest import ACCEPTED, CprGen, IngestClient, envelope, frame
+from test_53_delivery import clients  # noqa: F401 (a fixture)
 from test_60_store_at_rest import readers_taken
 from test_82_metrics import get, metrics_hub
 
@@ -164,3 +165,41 @@ def test_a_stop_while_applying_fails_leaves_the_rest_to_the_next_start(
         encoding="utf-8").split())
     assert ("the derived state is brought level with the log (as far as "
             "applying works: while it fails") in doc
+
+
+
+def test_acknowledgements_not_stored_are_one_line_a_minute(make_hub,
+                                                          clients):
+    """OPERATIONS.md, Monitoring, HUB-DELIVER: "acknowledgements not
+    stored, stored alerts that cannot be read: err, at most once a minute
+    with the count of the others since". Each acknowledgement the store
+    could not take (here: the log's map full, log_map_mb = 1) was a line
+    of its own, so a caseworker working through a full inbox flooded the
+    journal. The first is a line; the others are kept all the same."""
+    from test_53_delivery import (adults, ev_dropout, hub53, open_ids,
+                                  until_refused)
+    hub = hub53(make_hub, settings={"log_map_mb": "1"})
+    people = adults(12511, 3)
+    for p in people:
+        hub.assign(p, "cw-anna")
+    hub.send(*[ev_dropout(p, "2026-10-26") for p in people])
+    hub.wait_applied()
+    until_refused(hub, "acks")
+    until_refused(hub, "acks-1", step=1)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    ids = open_ids(a)
+    assert len(ids) == 3
+    for i in ids:
+        a.ack(i)
+    hub.wait_log(r"(?m)err HUB-DELIVER ack of alert [0-9a-f]{18} by "
+                 r"cw-anna not stored yet: .*; retried every second$")
+    # Answered in order on the connection: the acks were handled first.
+    a.ask(950)
+    log = hub.log_text()
+    assert len(re.findall(r"HUB-DELIVER ack of alert \S+ by cw-anna not "
+                          r"stored", log)) == 1, log
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text(
+        encoding="utf-8").split())
+    assert ("`ack of alert ID by CASEWORKER not stored yet: REASON; "
+            "retried every second`") in doc
