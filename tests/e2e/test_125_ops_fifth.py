@@ -203,3 +203,22 @@ def test_acknowledgements_not_stored_are_one_line_a_minute(make_hub,
         encoding="utf-8").split())
     assert ("`ack of alert ID by CASEWORKER not stored yet: REASON; "
             "retried every second`") in doc
+
+
+def test_stats_that_cannot_read_a_part_of_the_store_says_so(make_hub):
+    """OPERATIONS.md, Monitoring, `hubctl stats`: exit 1 when the store
+    cannot be read, nothing on stdout — with ids/ out of reader slots,
+    `hubctl: cannot read statistics` after the STORE-LMDB line naming the
+    failure; the list of stats' exit statuses was missing, so a script
+    could not tell a failure from figures."""
+    hub = make_hub()
+    with readers_taken(hub.data_dir / "ids"):
+        r = hub.hubctl("stats", "--json", check=False)
+    assert (r.returncode, r.stdout) == (1, ""), r
+    assert STORE_LMDB.search(r.stderr), r.stderr
+    assert r.stderr.endswith("\nhubctl: cannot read statistics\n"), r.stderr
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text(
+        encoding="utf-8").split())
+    assert ("`hubctl: cannot read statistics` after the `STORE-LMDB` line "
+            "naming the failure; nothing on stdout) or standard output "
+            "cannot be written, 2 usage.") in doc
