@@ -1285,7 +1285,10 @@ apply_upto(hub *h, size_t max, bool hand, bool replay, int64_t *held_at)
 		next = end + 1;
 	if (err == UG_OK && c.applied == 0 && next == from) {
 		store_derived_abort(&c.txn);
-		/* Nothing waits to be applied, so nothing is held up. */
+		/* Nothing waits to be applied, so nothing is held up; and the
+		 * log read, so a failure said before has ended: said now, not
+		 * with the next event, perhaps hours on. */
+		apply_works(h);
 		atomic_store(&h->apply_err, UG_OK);
 		return 0;
 	}

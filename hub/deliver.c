@@ -563,10 +563,42 @@ unreadable(const char *what, ug_err err)
 		unsaid++;
 		return;
 	}
-	log_err("HUB-DELIVER", "%s: %s (%llu more since the last report)",
-		what, ug_strerror(err), unsaid);
+	char since[64] = "";
+	if (unsaid)
+		snprintf(since, sizeof since,
+			 " (%llu more since the last report)", unsaid);
+	log_err("HUB-DELIVER", "%s: %s%s", what, ug_strerror(err), since);
 	logged_at = now ? now : 1;
 	unsaid = 0;
+}
+
+/* Acknowledgements the store cannot take come as fast as caseworkers
+ * send them: said once a minute, the others counted into the next line,
+ * as a stored alert that cannot be read. One kept (retried) and one lost
+ * (too many kept already) each have their own minute: a loss is never
+ * hidden behind the line of a kept one. */
+typedef struct {
+	int64_t logged_at;
+	unsigned long long unsaid;
+} ack_lines;
+
+static bool
+ack_line_due(ack_lines *l, char *since, size_t size)
+{
+	int64_t now = ug_mono_ms();
+	if (l->logged_at && now - l->logged_at < 60000) {
+		l->unsaid++;
+		return false;
+	}
+	since[0] = '\0';
+	if (l->unsaid)
+		snprintf(since, size,
+			 " (%llu more acknowledgements not stored since the "
+			 "last line)",
+			 l->unsaid);
+	l->logged_at = now ? now : 1;
+	l->unsaid = 0;
+	return true;
 }
 
 static ug_err
@@ -1026,19 +1058,24 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			       person ? person_key : NULL, hexid);
 	}
 	if (err != UG_OK) {
+		static ack_lines kept_lines, lost_lines;
+		char since[96];
 		if (!keep_ack(h, caseworker, id, note)) {
-			log_err("HUB-DELIVER",
-				"ack of alert %s by %s not stored: %s; not "
-				"kept either (%d acknowledgements wait "
-				"already): the alert stays open",
-				hexid, caseworker, ug_strerror(err),
-				HUB_PENDING_ACKS);
+			if (ack_line_due(&lost_lines, since, sizeof since))
+				log_err(
+				    "HUB-DELIVER",
+				    "ack of alert %s by %s not stored: %s; "
+				    "not kept either (%d acknowledgements "
+				    "wait already): the alert stays open%s",
+				    hexid, caseworker, ug_strerror(err),
+				    HUB_PENDING_ACKS, since);
 			return UG_EFULL;
 		}
-		log_err("HUB-DELIVER",
-			"ack of alert %s by %s not stored yet: "
-			"%s; retried every second",
-			hexid, caseworker, ug_strerror(err));
+		if (ack_line_due(&kept_lines, since, sizeof since))
+			log_err("HUB-DELIVER",
+				"ack of alert %s by %s not stored yet: "
+				"%s; retried every second%s",
+				hexid, caseworker, ug_strerror(err), since);
 		return UG_EAGAIN;
 	}
 	acked_everywhere(h, caseworker, id);

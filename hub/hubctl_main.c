@@ -1204,7 +1204,15 @@ main(int argc, char **argv)
 	} else {
 		bool restoring = strcmp(cmd, "restore") == 0;
 		ctl c = {.restoring = restoring};
-		if (open_ctl(&c, cfg, &diag) != UG_OK) {
+		ug_err open_err = open_ctl(&c, cfg, &diag);
+		if (open_err != UG_OK) {
+			/* A store that opened but could not be read is named
+			 * by the STORE-LMDB line before this one and leaves no
+			 * reason here: give the error, as hubd's HUB-START
+			 * does, so the line never stops short of a reason. */
+			if (!diag.reason[0])
+				snprintf(diag.reason, sizeof diag.reason, "%s",
+					 ug_strerror(open_err));
 			rc = fail("cannot open the hub's keys and store",
 				  &diag);
 		} else if (audit) {

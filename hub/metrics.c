@@ -540,7 +540,9 @@ hub__ready(hub *h, const char **why)
 	}
 	uint64_t applied = store_derived_last_applied(h->store);
 	if (store_log_last(h->store, &last) != UG_OK) {
-		*why = "derived state behind the log\n";
+		/* Whether the derived state is level is not known then:
+		 * "behind the log" would send an operator after the rules. */
+		*why = "store unreadable\n";
 		return false;
 	}
 	/* Behind at all and not catching up, because applying fails: the

@@ -564,8 +564,12 @@ retention_turn(hub *h, int32_t today)
 		R.run_day = today;
 		R.cursor = 1;
 		R.records = R.persons = R.alerts = 0;
-		if (store_log_last(h->store, &R.end) != UG_OK) {
+		ug_err last = store_log_last(h->store, &R.end);
+		if (last != UG_OK) {
+			/* A run that cannot start is a failed turn too: said
+			 * as HUB-PURGE, not only by the STORE-LMDB line. */
 			R.running = false;
+			turn_failed("reading the log for the purge", last);
 			return; /* tried again next turn */
 		}
 	}

@@ -1248,13 +1248,13 @@ store_get_stats(store *s, store_stats *out)
 	mdb_txn_abort(txn);
 	rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "begin stats");
+		return store__env_err(rc, STORE_ENV_DERIVED, "begin stats");
 	out->person_index_entries = entries(txn, s->person);
 	out->timers = entries(txn, s->timer);
 	mdb_txn_abort(txn);
 	rc = begin_read(s->ids_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "begin stats");
+		return store__env_err(rc, STORE_ENV_IDS, "begin stats");
 	out->event_ids += entries(txn, s->ids_db);
 	mdb_txn_abort(txn);
 	read_last_applied(s);

@@ -151,7 +151,7 @@ store_next_timer(store *s, int64_t *due)
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "begin read");
+		return store__env_err(rc, STORE_ENV_DERIVED, "begin read");
 	MDB_cursor *cur = NULL;
 	rc = mdb_cursor_open(txn, s->timer, &cur);
 	if (rc == 0) {
@@ -229,7 +229,7 @@ person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "begin read");
+		return store__env_err(rc, STORE_ENV_DERIVED, "begin read");
 	if (dbi == s->person) {
 		rc = store__person_walk(s, txn, person_key, take_entry, &a);
 	} else {
@@ -350,7 +350,7 @@ store_person_events_scan(store *s, const uint8_t *person_key, store_seq_fn fn,
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "begin read");
+		return store__env_err(rc, STORE_ENV_DERIVED, "begin read");
 	rc = store__person_walk(s, txn, person_key, scan_entry, &a);
 	mdb_txn_abort(txn);
 	return a.err != UG_OK
