@@ -23,7 +23,7 @@ from hubtest import ROOT, CprGen, binary, dropout_alert, ev_absence, \
     event, rules_hub, wait_for
 from test_80_ops import preload_env, preload_shim
 from test_81_report import SLOW_FCHMOD, assert_no_recompute, cells, \
-    report
+    report, three_readiness_and_twenty
 from test_107_mgmt_third import CONTACT, OFFER, QUIET, act, annas_youth, \
     clock
 from test_119_mgmt_fourth import MEASURES, born_in, rows
@@ -211,14 +211,8 @@ def test_dropout_risks_not_given_back_by_the_alerts(make_hub, tmp_path):
     and the alerts' raised of `dropout_risk` count the same. 3 readiness
     alerts beside 20 risk alerts: the 3 is hidden, the 20 with it, and
     the dropouts table's 20 risks (its row and its Total) too."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    gen = CprGen(12904)
-    hub.send(*[ev_readiness(c, "2026-09-01", 8) for c in gen.take(3)])
-    adults = [gen.born("2007-01-%02d" % (i + 1)) for i in range(20)]
-    hub.send(*[ev_dropout_risk(c, "2026-09-04", institution="eud-a")
-               for c in adults])
-    hub.wait_applied()
-    _, tables = report(hub, tmp_path, "--year", "2026")
+    tables = three_readiness_and_twenty(make_hub, tmp_path, 12904,
+                                        ev_dropout_risk)
     a = cells(tables["alerts"])
     assert (a[("readiness", "raised")], a[("dropout_risk", "raised")],
             a[("Total", "raised")]) == ("<5", "x", "23")

@@ -1137,6 +1137,19 @@ def test_not_ready_pupils_not_given_back_by_the_alerts(make_hub,
         assert_no_recompute(t)
 
 
+def three_readiness_and_twenty(make_hub, tmp_path, seed, ev):
+    """A hub whose year 2026 holds 3 readiness alerts beside 20 events
+    ev(cpr, "2026-09-04", institution="eud-a") of adults at eud-a: the
+    annual status's tables."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(seed)
+    hub.send(*[ev_readiness(c, "2026-09-01", 8) for c in gen.take(3)])
+    adults = [gen.born("2007-01-%02d" % (i + 1)) for i in range(20)]
+    hub.send(*[ev(c, "2026-09-04", institution="eud-a") for c in adults])
+    hub.wait_applied()
+    return report(hub, tmp_path, "--year", "2026")[1]
+
+
 def test_dropouts_not_given_back_by_the_alerts(make_hub, tmp_path):
     """OPERATIONS.md, suppression: every Dropout raises one `dropout`
     alert and every DropoutRisk one `dropout_risk` alert, so the
@@ -1145,14 +1158,8 @@ def test_dropouts_not_given_back_by_the_alerts(make_hub, tmp_path):
     3 readiness alerts beside 20 dropout alerts: the 3 is hidden and the
     20 with it (23 - 20); the dropouts table's Total of 20 must not give
     the 20 back, and so the 3."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    gen = CprGen(8122)
-    hub.send(*[ev_readiness(c, "2026-09-01", 8) for c in gen.take(3)])
-    adults = [gen.born("2007-01-%02d" % (i + 1)) for i in range(20)]
-    hub.send(*[ev_dropout(c, "2026-09-04", institution="eud-a")
-               for c in adults])
-    hub.wait_applied()
-    _, tables = report(hub, tmp_path, "--year", "2026")
+    tables = three_readiness_and_twenty(make_hub, tmp_path, 8122,
+                                        ev_dropout)
     a = cells(tables["alerts"])
     assert (a[("readiness", "raised")], a[("dropout", "raised")]) == \
         ("<5", "x")
