@@ -232,7 +232,7 @@ def test_a_stream_is_kept_alive_every_15_s_and_refused_while_hubd_is_mute(
         stream.close()
         # (A ping that came while the parts above still ran has waited
         # for them in the socket.)
-        assert 14 <= waited and (busy > 14 or waited < 15 + 3 * SLOW), \
+        assert 14 <= waited and (busy > 14 or waited < 15 + 6 * SLOW), \
             (waited, busy)
         # The comment is the stream's only line since it opened: no
         # event, no data.
