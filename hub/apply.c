@@ -1184,10 +1184,11 @@ announce(apply_ctx *c)
  * the operator acts): reported when it starts, then once a minute, and
  * when applying works again. Called with the derived lock held. */
 static void
-apply_failed(hub *h, const char *what, ug_err err)
+apply_failed(hub *h, const char *what, bool timers, ug_err err)
 {
 	int64_t now = ug_mono_ms();
 	h->apply_failures++;
+	h->apply_failing_timers = timers;
 	if (!h->apply_failing_since)
 		h->apply_failing_since = now ? now : 1;
 	else if (now - h->apply_logged_at < 60000)
@@ -1201,9 +1202,13 @@ apply_failed(hub *h, const char *what, ug_err err)
 }
 
 static void
-apply_works(hub *h)
+apply_works(hub *h, bool timers)
 {
-	if (!h->apply_failing_since)
+	/* A log applied, or found with nothing to apply, says nothing of
+	 * timers that could not fire (log/ full, where the notice of an
+	 * escalation goes): "works again" there, then "failed" at the next
+	 * firing, came two lines five times a second. */
+	if (!h->apply_failing_since || (h->apply_failing_timers && !timers))
 		return;
 	log_notice("HUB-APPLY",
 		   "applying the log works again after %lld s and %llu failed "
@@ -1212,11 +1217,13 @@ apply_works(hub *h)
 		   (unsigned long long)h->apply_failures);
 	h->apply_failing_since = 0;
 	h->apply_failures = 0;
+	h->apply_failing_timers = false;
 }
 
 /* Durable effects first, then the derived commit (see the file comment). */
 static long
-finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what)
+finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what,
+       bool timers)
 {
 	if (err == UG_OK)
 		err = store_effects(c);
@@ -1226,7 +1233,7 @@ finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what)
 		store_derived_abort(&c->txn);
 	if (err != UG_OK) {
 		c->err = err;
-		apply_failed(c->h, what, err);
+		apply_failed(c->h, what, timers, err);
 		free_effects(c);
 		return -1;
 	}
@@ -1248,7 +1255,7 @@ apply_upto(hub *h, size_t max, bool hand, bool replay, int64_t *held_at)
 	uint64_t from = store_derived_last_applied(h->store) + 1, next;
 	ug_err err = store_derived_begin(h->store, &c.txn);
 	if (err != UG_OK) {
-		apply_failed(h, "applying the log", err);
+		apply_failed(h, "applying the log", false, err);
 		atomic_store(&h->apply_err, (int)err);
 		return -1;
 	}
@@ -1288,13 +1295,13 @@ apply_upto(hub *h, size_t max, bool hand, bool replay, int64_t *held_at)
 		/* Nothing waits to be applied, so nothing is held up; and the
 		 * log read, so a failure said before has ended: said now, not
 		 * with the next event, perhaps hours on. */
-		apply_works(h);
+		apply_works(h, false);
 		atomic_store(&h->apply_err, UG_OK);
 		return 0;
 	}
-	long n = finish(&c, err, next - 1, "applying the log");
+	long n = finish(&c, err, next - 1, "applying the log", false);
 	if (n >= 0)
-		apply_works(h);
+		apply_works(h, false);
 	atomic_store(&h->apply_err, n >= 0 ? UG_OK : (int)c.err);
 	return n;
 }
@@ -1405,6 +1412,9 @@ fire_upto(hub *h, int64_t limit, bool *more)
 	if (more && (fired < n || n == FIRE_BATCH))
 		*more = true;
 	c.applied = fired;
-	return finish(&c, err, store_derived_last_applied(h->store),
-		      "firing timers");
+	long done = finish(&c, err, store_derived_last_applied(h->store),
+			   "firing timers", true);
+	if (done >= 0)
+		apply_works(h, true);
+	return done;
 }

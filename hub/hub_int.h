@@ -117,6 +117,9 @@ struct hub {
 	_Atomic uint64_t apply_damaged;
 	int64_t apply_failing_since, apply_logged_at;
 	uint64_t apply_failures;
+	/* The last failure was of firing timers, not of applying the log:
+	 * only timers that fire end it. */
+	bool apply_failing_timers;
 	/* Since when batches are not stored, when HUB-STORE last said so and
 	 * how many it has not said since (ingest.c). Loop thread only. */
 	int64_t store_failing_since, store_logged_at;
