@@ -580,8 +580,10 @@ def test_a_forged_alert_is_said_once_a_minute_not_at_every_pump(make_hub):
     assert len(said) == 1, "\n".join(said)
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
-    assert "stored alerts that cannot be read: err, at most once a minute" \
+    assert "stored alerts that cannot be read (`reading a queued alert: " \
+        "REASON` for one alert, such as one whose record does not open" \
         in doc
+    assert "for the queue): err, at most once a minute each" in doc
 
 
 def test_the_derived_state_is_as_large_as_operations_md_says(make_hub):
