@@ -15,7 +15,9 @@ from hubtest.py. What the earlier vendor tests left out:
   password";
 - §4a: every session-bound frame is activity, also one answered
   `E_DENIED` or `E_MALFORMED`, while `ALERTS_CHANGED` and a `background`
-  query are not (the session then ends at `web_session_idle`);
+  query are not (the session then ends at `web_session_idle`); a
+  `KEEP_ALIVE` with `background` set is (its other fields are ignored:
+  hubd took it for a page's own query and let the session end);
 - §4a Login: `lifetime` at 1439, 1440, one past it and far past it (no
   minute count whose seconds overflow 32 bits serves longer or shorter),
   and the end recorded 5 s after the lifetime, not before;
@@ -155,7 +157,9 @@ def test_refused_session_frames_are_activity_polls_are_not(make_hub):
     """§4a: a session ends after `web_session_idle` minutes "without a
     frame"; every session-bound frame counts, whatever its answer, but
     ALERTS_CHANGED ("does not count as activity") and a `background`
-    Query ("does not count as the session's activity"). One session per
+    Query ("does not count as the session's activity"); a KEEP_ALIVE
+    "counts as the session's activity" with `background` set as well,
+    since its "other fields are ignored". One session per
     frame, all on one clock: logged in at 0 s, the frame at 50 s, a
     KEEP_ALIVE at 105 s (web_session_idle 1: 55 s after the frame, 105 s
     after the login)."""
@@ -181,6 +185,9 @@ def test_refused_session_frames_are_activity_polls_are_not(make_hub):
             kind=m.OPEN_ALERTS, alert_id=b"12", session=s)),
         "KEEP_ALIVE": (QUERY, lambda s: m.Query(kind=m.KEEP_ALIVE,
                                                 session=s)),
+        # "the other fields are ignored": `background` too.
+        "KEEP_ALIVE background": (QUERY, lambda s: m.Query(
+            kind=m.KEEP_ALIVE, background=True, session=s)),
         "background OPEN_ALERTS": (QUERY, lambda s: m.Query(
             kind=m.OPEN_ALERTS, background=True, session=s)),
         "ALERTS_CHANGED": (QUERY, lambda s: m.Query(
