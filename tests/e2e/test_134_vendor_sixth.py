@@ -30,7 +30,8 @@ import json
 import subprocess
 import time
 
-from hubtest import SLOW, CprGen, binary, rules_hub, wait_for
+from hubtest import (SLOW, CprGen, binary, ev_assignment, ev_desk, ev_dropout,
+                     event, rules_hub, wait_for)
 from vendorclient import RESULT, Client, schema
 
 PASSWORD = "korrekt hest batteri"
@@ -346,3 +347,73 @@ def test_the_query_allowance_is_the_caseworkers_on_every_channel(make_hub):
     finally:
         for c in (g, one, two):
             c.close()
+
+
+def test_desk_at_midnight_and_acks_on_the_own_connection(make_hub):
+    """§4 "Desk members": a DeskMembership counts "from its first day to
+    its last": a session's answers say `desk` "at the time of the answer"
+    (§4a), so at 23:59:59 of cw-anna's last day and cw-bob's day before
+    it is as at login, at 00:00:00 it has turned, the desk's alert with
+    it, without a new login. §4a ALERTS_CHANGED: "A caseworker's own
+    acknowledgement leaves it as it was, in each of their sessions" —
+    also one sent on their own connection (no session, not answered)."""
+    start = "2026-11-02T12:00:00"
+    hub = gateway_hub(make_hub, start,
+                      settings={"web_session_idle": "1440"})
+    m = schema()
+    hub.send(ev_desk("cw-bob", "2026-11-03"),
+             event("youth-a", "", "desk_membership", desk="duty-desk",
+                   caseworker="cw-anna", team_lead=False,
+                   **{"from": "2026-10-01", "to": "2026-11-02"}))
+    hub.wait_applied()
+    desk_person, own_person = (CprGen(13406).born(d) for d in
+                               ("2004-02-02", "2004-03-03"))
+    hub.send(ev_assignment(own_person, "cw-bob", "2026-01-01"))
+    hub.send(ev_dropout(desk_person, "2026-11-02"),
+             ev_dropout(own_person, "2026-11-02"))
+    hub.wait_applied()
+    g = Client(hub, "web-1", hub.delivery)
+    try:
+        s = {"cw-anna": log_in(g, "cw-anna", 1),
+             "cw-bob": log_in(g, "cw-bob", 2),
+             "desk-dora": log_in(g, "desk-dora", 3)}
+
+        def seen(who):
+            r = ask(g, QUERY, m.Query(request_id=4, kind=m.OPEN_ALERTS,
+                                      session=s[who]))
+            assert (r.code, r.caseworker) == (0, who), r
+            return r.desk, sorted(a.cpr for a in r.alerts)
+
+        assert (seen("cw-anna"), seen("cw-bob")) == \
+            ((True, [desk_person]), (False, [own_person]))
+        hub.advance("2026-11-02T23:59:59")
+        assert (seen("cw-anna"), seen("cw-bob")) == \
+            ((True, [desk_person]), (False, [own_person]))
+        hub.advance("2026-11-03T00:00:00")
+        assert (seen("cw-anna"), seen("cw-bob")) == \
+            ((False, []), (True, sorted([desk_person, own_person])))
+
+        def version(who):
+            r = ask(g, QUERY, m.Query(request_id=5, kind=m.ALERTS_CHANGED,
+                                      session=s[who]))
+            assert r.code == 0, r
+            return r.alerts_version
+        before = {who: version(who) for who in s}
+        # cw-bob acknowledges both on his own connection: his own doing.
+        own = Client(hub, "cw-bob", hub.delivery)
+        try:
+            r = ask(own, QUERY, m.Query(request_id=6, kind=m.OPEN_ALERTS))
+            for a in r.alerts:
+                own.raw(bytes([1, ALERT_ACK]) + m.AlertAck(
+                    alert_id=a.alert_id).SerializeToString())
+            r = ask(own, QUERY, m.Query(request_id=7, kind=m.OPEN_ALERTS))
+            assert (r.code, list(r.alerts)) == (0, []), r
+        finally:
+            own.close()
+        wait_for(lambda: version("desk-dora") == before["desk-dora"] + 1,
+                 10 * SLOW, "desk-dora told of the desk alert cw-bob "
+                 "acknowledged")
+        assert (version("cw-bob"), version("cw-anna")) == \
+            (before["cw-bob"], before["cw-anna"])
+    finally:
+        g.close()
