@@ -924,10 +924,13 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		    ((const wire_query *)msg)->kind ==
 			UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
 		/* What a page does by itself keeps no unattended screen's
-		 * session alive. */
+		 * session alive. A KEEP_ALIVE is activity whatever else it
+		 * holds (PROTOCOL.md §4a: its other fields are ignored). */
 		bool background =
 		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
-		    ((const wire_query *)msg)->background;
+		    ((const wire_query *)msg)->background &&
+		    ((const wire_query *)msg)->kind !=
+			UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE;
 		bool unknown = false;
 		web_session *s = session_of(
 		    h, token, gateway, key ? key : "",
