@@ -1,0 +1,139 @@
+"""132 routing and escalation, fifth round: docs/RULES.md sections 7-8
+(and OPERATIONS.md "Contact persons") read as caseworkers, the duty desk
+and team leads rely on them, where the earlier rounds (test_35, test_39,
+test_57, test_88, test_91, test_92, test_106, test_108, test_120) left a
+case unasserted. 2026-09-07 is a Monday; a day is a UTC day; 08:00 UTC
+is 10:00 in Copenhagen (summer time)."""
+
+import re
+
+from hubtest import CprGen, ev_dropout, event, rules_hub
+from test_08_inbox_cli import run
+from test_35_rules_routing import LEAD, escalations
+
+
+def raised(hub, rule):
+    return re.findall(r"HUB-ALERT alert (\w+) \(%s\) raised for ([\w.-]+)"
+                      % re.escape(rule), hub.log_text())
+
+
+def moves(hub):
+    return re.findall(r"HUB-REROUTE alert (\w+) moved to ([\w.-]+)",
+                      hub.log_text())
+
+
+def dropout_of(hub, cpr, n):
+    """cpr drops out today; the hub's n-th alert: its id and owner."""
+    hub.cprs.add(cpr)
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == n
+    return raised(hub, "dropout")[n - 1]
+
+
+def test_assignment_edges_back_dated_and_ended(make_hub):
+    """RULES.md §7: the `to` day itself is still in force, the day after
+    the open alert goes to whoever is current (the desk if nobody); a
+    back-dated assignment later than the current one takes the open
+    alerts at once, one earlier than it changes nothing; an assignment
+    from tomorrow moves them at the start of that day."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(13201)
+    ended, later, back = (gen.born("2001-04-04") for _ in range(3))
+    hub.assign(ended, "cw-anna", start="2026-01-01", end="2026-09-07")
+    a1 = dropout_of(hub, ended, 1)
+    assert a1[1] == "cw-anna", a1
+    hub.assign(later, "cw-anna", start="2026-01-01")
+    hub.assign(later, "cw-bob", start="2026-09-08")
+    a2 = dropout_of(hub, later, 2)
+    assert a2[1] == "cw-anna", a2
+    hub.assign(back, "cw-anna", start="2026-01-01")
+    a3 = dropout_of(hub, back, 3)
+    assert a3[1] == "cw-anna", a3
+    hub.assign(back, "cw-bob", start="2026-09-01")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a3[0])
+    hub.assign(back, "cw-lead", start="2026-08-01")
+    hub.settle()
+    # the former recipient: no longer theirs to acknowledge
+    rc, out, err = run(hub, "cw-anna", "--ack", a3[0])
+    assert rc == 4, (rc, out, err)
+    print("ACK-ERR", repr(out), repr(err))
+    hub.advance("2026-09-07T23:59:59")
+    assert moves(hub) == [(a3[0], "cw-bob")]
+    hub.advance("2026-09-08T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a2[0])
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a1[0])
+    assert sorted(moves(hub)) == sorted([(a3[0], "cw-bob"),
+                                         (a2[0], "cw-bob"),
+                                         (a1[0], "duty-desk")])
+    got = {a["alert_id"]: a["recipient"] for a in hub.peek("cw-bob", 2)}
+    assert got == {a2[0]: "cw-bob", a3[0]: "cw-bob"}
+    [d] = hub.peek("desk-dora", 1)
+    assert (d["alert_id"], d["recipient"]) == (a1[0], "duty-desk")
+    hub.peek("cw-anna", 0)
+
+
+def lead_period(caseworker, start, end=None):
+    fields = {"from": start}
+    if end:
+        fields["to"] = end
+    return event("youth-a", "", "desk_membership", desk="duty-desk",
+                 caseworker=caseworker, team_lead=True, **fields)
+
+
+def test_the_leads_period_counts_to_its_last_day(make_hub):
+    """RULES.md §8: the team lead is the desk's team lead valid on the
+    day of the step: a period whose `to` is that day still names them,
+    the day after names the one whose period began then."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    hub.send(lead_period("cw-lead", "2026-01-01", "2026-09-15"),
+             lead_period("cw-bob", "2026-09-16"))
+    hub.wait_applied()
+    gen = CprGen(13202)
+    first, second = gen.born("2001-04-04"), gen.born("2001-05-05")
+    hub.assign(first, "cw-anna")
+    hub.assign(second, "cw-anna")
+    a1, _ = dropout_of(hub, first, 1)
+    hub.advance("2026-09-08T08:00:00")
+    a2, _ = dropout_of(hub, second, 2)
+    # HIGH, 24 office hours: the desk on Thursday and Friday 10:00, the
+    # team lead on Tuesday 09-15 and Wednesday 09-16 10:00.
+    hub.advance("2026-09-11T08:00:00")
+    assert escalations(hub) == [(a1, "duty-desk"), (a2, "duty-desk")]
+    hub.advance("2026-09-15T08:00:00")
+    assert escalations(hub)[2:] == [(a1, "cw-lead")]
+    hub.advance("2026-09-16T08:00:00")
+    assert escalations(hub)[2:] == [(a1, "cw-lead"), (a2, "cw-bob")]
+    [n] = hub.peek("cw-bob", 1)
+    assert n["recipient"] == "cw-bob" and n["rule"] == "escalation"
+    assert n["title"] == ("Overdue with cw-anna: Dropped out of eud-smed "
+                          "at college-x")
+
+
+def test_a_corrected_to_moves_the_alerts_on_its_new_day_only(make_hub):
+    """RULES.md §7: an assignment with the same `from` replaces the one
+    held (a corrected row, now with another `to`): the open alert moves
+    the day after the `to` in force, neither the day after the `to` it
+    replaced nor back to an earlier contact person."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(13203)
+    longer, shorter = gen.born("2001-04-04"), gen.born("2001-05-05")
+    for cpr, end, new_end in ((longer, "2026-09-10", "2026-09-20"),
+                              (shorter, "2026-09-20", "2026-09-10")):
+        hub.assign(cpr, "cw-anna", start="2026-01-01")
+        hub.assign(cpr, "cw-bob", start="2026-09-07", end=end)
+    a_long, to = dropout_of(hub, longer, 1)
+    assert to == "cw-bob"
+    a_short, to = dropout_of(hub, shorter, 2)
+    assert to == "cw-bob"
+    hub.assign(longer, "cw-bob", start="2026-09-07", end="2026-09-20")
+    hub.assign(shorter, "cw-bob", start="2026-09-07", end="2026-09-10")
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a_short)
+    assert moves(hub) == [(a_short, "duty-desk")]
+    hub.advance("2026-09-21T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a_long)
+    assert moves(hub) == [(a_short, "duty-desk"), (a_long, "duty-desk")]
+    got = {a["alert_id"]: a["recipient"] for a in hub.peek("desk-dora", 2)}
+    assert got == {a_short: "duty-desk", a_long: "duty-desk"}
+    hub.peek("cw-bob", 0)
+    hub.peek("cw-anna", 0)
