@@ -9,7 +9,11 @@ import re
 
 from hubtest import CprGen, ev_dropout, event, rules_hub
 from test_08_inbox_cli import run
-from test_35_rules_routing import LEAD, escalations
+from test_35_rules_routing import LEAD, escalations, timeline_rc
+
+
+def bit(alert_id, mask):
+    return alert_id[:-2] + "%02x" % (int(alert_id[-2:], 16) | mask)
 
 
 def raised(hub, rule):
@@ -137,3 +141,62 @@ def test_a_corrected_to_moves_the_alerts_on_its_new_day_only(make_hub):
     assert got == {a_short: "duty-desk", a_long: "duty-desk"}
     hub.peek("cw-bob", 0)
     hub.peek("cw-anna", 0)
+
+
+def test_the_leads_notice_opens_the_timeline_until_acknowledged(make_hub):
+    """inbox --help and RULES.md §8: a team lead opens the timeline of a
+    person named by an open alert addressed to them (their notice), and
+    no longer once they acknowledged it, which closes only that notice:
+    the original stays with its owner, the desk's notice with the desk.
+    The former owner after a reassignment opens it no more."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(13204).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    a, _ = dropout_of(hub, adult, 1)
+    assert timeline_rc(hub, "cw-lead", adult) == 4
+    hub.advance("2026-09-10T08:00:00")
+    hub.advance("2026-09-15T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    assert timeline_rc(hub, "cw-lead", adult) == 0
+    assert run(hub, "cw-lead", "--ack", bit(a, 0x80)) == \
+        (0, "acknowledged\n", "")
+    hub.wait_stats("the lead's closed", lambda s: s["alerts_open"] == 2)
+    assert timeline_rc(hub, "cw-lead", adult) == 4
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [a]
+    assert [x["alert_id"] for x in hub.peek("desk-dora", 1)] == \
+        [bit(a, 0x40)]
+    hub.assign(adult, "cw-bob", start="2026-09-15")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
+    assert timeline_rc(hub, "cw-anna", adult) == 4
+    assert timeline_rc(hub, "cw-bob", adult) == 0
+
+
+def test_a_jump_over_an_end_and_the_window_goes_straight_to_the_lead(
+        make_hub):
+    """RULES.md §8: a move and a step that fall due together are taken
+    in the order they fell due: an alert the ended assignment handed to
+    the desk (Wednesday 09-09) escalates straight to the team lead when
+    its window ends (Thursday 09-10), and no later step follows; the one
+    whose assignment ends after the desk's notice (09-11) keeps that
+    notice at the desk, and the team lead's notice names the desk."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    gen = CprGen(13205)
+    early, late = gen.born("2001-04-04"), gen.born("2001-05-05")
+    hub.assign(early, "cw-anna", start="2026-01-01", end="2026-09-08")
+    hub.assign(late, "cw-anna", start="2026-01-01", end="2026-09-10")
+    a1, _ = dropout_of(hub, early, 1)
+    a2, _ = dropout_of(hub, late, 2)
+    hub.advance("2026-09-25T08:00:00")
+    assert sorted(moves(hub)) == sorted([(a1, "duty-desk"),
+                                         (a2, "duty-desk")])
+    assert sorted(escalations(hub)) == sorted([(a1, "cw-lead"),
+                                               (a2, "duty-desk"),
+                                               (a2, "cw-lead")])
+    lead = {x["alert_id"]: x for x in hub.peek("cw-lead", 2)}
+    assert lead[bit(a1, 0x80)]["title"].startswith("Overdue with duty-desk: ")
+    assert lead[bit(a2, 0x80)]["title"].startswith("Overdue with duty-desk: ")
+    desk = {x["alert_id"]: x for x in hub.peek("desk-dora", 3)}
+    assert set(desk) == {a1, a2, bit(a2, 0x40)}
+    assert desk[bit(a2, 0x40)]["title"].startswith("Overdue with cw-anna: ")
