@@ -7,7 +7,8 @@ is 10:00 in Copenhagen (summer time)."""
 
 import re
 
-from hubtest import CprGen, ev_dropout, event, rules_hub
+from hubtest import (CprGen, ev_assignment, ev_dropout, ev_readiness, event,
+                     rules_hub)
 from test_08_inbox_cli import run
 from test_35_rules_routing import LEAD, escalations, timeline_rc
 
@@ -200,3 +201,38 @@ def test_a_jump_over_an_end_and_the_window_goes_straight_to_the_lead(
     desk = {x["alert_id"]: x for x in hub.peek("desk-dora", 3)}
     assert set(desk) == {a1, a2, bit(a2, 0x40)}
     assert desk[bit(a2, 0x40)]["title"].startswith("Overdue with cw-anna: ")
+
+
+def test_the_counsellors_alert_stays_when_their_assignment_ends(make_hub):
+    """RULES.md §7: the readiness alert addressed to the guidance
+    counsellor stays with them when the contact person is reassigned,
+    also once the counsellor's assignment has ended; a readiness alert
+    that went to the desk for want of both is not taken by a counsellor
+    named afterwards and follows the next contact person."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(13206)
+    pupil, alone = gen.born("2011-06-06"), gen.born("2011-07-07")
+    hub.cprs.update((pupil, alone))
+    hub.send(ev_assignment(pupil, "cw-anna", "2026-01-01"))
+    hub.assign(pupil, "cw-bob", start="2026-01-01")
+    hub.hubctl("assign", "--cpr", pupil, "--caseworker", "cw-lead",
+               "--role", "guidance", "--from", "2026-01-01",
+               "--to", "2026-09-08")
+    hub.send(ev_readiness(pupil, "2026-09-07", 9),
+             ev_readiness(alone, "2026-09-07", 9))
+    assert hub.wait_applied()["alerts"] == 2
+    owners = dict((to, a) for a, to in raised(hub, "readiness"))
+    assert set(owners) == {"cw-lead", "duty-desk"}, owners
+    hub.hubctl("assign", "--cpr", alone, "--caseworker", "cw-lead",
+               "--role", "guidance", "--from", "2026-09-07")
+    hub.assign(pupil, "cw-anna", start="2026-09-09")
+    hub.assign(alone, "cw-anna", start="2026-09-09")
+    hub.advance("2026-09-09T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-anna"
+                 % owners["duty-desk"])
+    assert moves(hub) == [(owners["duty-desk"], "cw-anna")]
+    [x] = hub.peek("cw-lead", 1)
+    assert (x["alert_id"], x["recipient"]) == (owners["cw-lead"], "cw-lead")
+    [y] = hub.peek("cw-anna", 1)
+    assert (y["alert_id"], y["recipient"]) == (owners["duty-desk"],
+                                               "cw-anna")
