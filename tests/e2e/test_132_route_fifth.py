@@ -7,8 +7,8 @@ is 10:00 in Copenhagen (summer time)."""
 
 import re
 
-from hubtest import (CprGen, ev_assignment, ev_dropout, ev_readiness, event,
-                     rules_hub)
+from hubtest import (CprGen, ev_assignment, ev_desk, ev_dropout, ev_readiness,
+                     event, rules_hub)
 from test_08_inbox_cli import run
 from test_35_rules_routing import LEAD, escalations, timeline_rc
 
@@ -236,3 +236,66 @@ def test_the_counsellors_alert_stays_when_their_assignment_ends(make_hub):
     [y] = hub.peek("cw-anna", 1)
     assert (y["alert_id"], y["recipient"]) == (owners["duty-desk"],
                                                "cw-anna")
+
+
+def member(caseworker, start, end=None):
+    fields = {"from": start}
+    if end:
+        fields["to"] = end
+    return event("youth-a", "", "desk_membership", desk="duty-desk",
+                 caseworker=caseworker, **fields)
+
+
+def test_a_desk_membership_serves_the_desk_on_its_days_only(make_hub):
+    """RULES.md §7: any member of the desk can take its alerts, a member
+    named by the youth unit's DeskMembership for the days it is valid:
+    through its `to` day, not from the day after (the alert is no longer
+    open for them, exit 4), and one that begins tomorrow not yet."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.send(member("cw-anna", "2026-01-01", "2026-09-07"),
+             member("cw-bob", "2026-09-08"))
+    hub.wait_applied()
+    adult = CprGen(13207).born("2001-04-04")
+    a, to = dropout_of(hub, adult, 1)
+    assert to == "duty-desk"
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [a]
+    hub.peek("cw-bob", 0)
+    assert timeline_rc(hub, "cw-anna", adult) == 0
+    assert timeline_rc(hub, "cw-bob", adult) == 4
+    hub.advance("2026-09-08T00:00:00")
+    hub.peek("cw-anna", 0)
+    assert timeline_rc(hub, "cw-anna", adult) == 4
+    rc, out, err = run(hub, "cw-anna", "--ack", a)
+    assert (rc, out) == (4, ""), (rc, out, err)
+    assert err == (f"inbox: alert {a} is not open for cw-anna (unknown, "
+                   "another caseworker's, or acknowledged already); "
+                   "nothing sent\n")
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
+    assert run(hub, "cw-bob", "--ack", a) == (0, "acknowledged\n", "")
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+
+
+def test_the_desks_lead_on_the_desk_acks_its_notice_and_gets_none(
+        make_hub):
+    """RULES.md §8: a DeskMembership with team_lead = true puts the lead
+    on the desk: they see the desk's notice, and their acknowledgement
+    of it is the desk's, which stops the team lead's step; the alert
+    stays open with its owner."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    hub.send(ev_desk("cw-lead", "2026-01-01", team_lead=True))
+    hub.wait_applied()
+    adult = CprGen(13208).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    a, _ = dropout_of(hub, adult, 1)
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    [n] = hub.peek("cw-lead", 1)
+    assert (n["alert_id"], n["recipient"]) == (bit(a, 0x40), "duty-desk")
+    assert run(hub, "cw-lead", "--ack", bit(a, 0x40)) == \
+        (0, "acknowledged\n", "")
+    hub.wait_stats("the notice closed", lambda s: s["alerts_open"] == 1)
+    hub.advance("2026-09-25T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.peek("cw-lead", 0)
+    hub.peek("desk-dora", 0)
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [a]
