@@ -11,6 +11,7 @@ from hubtest import (CprGen, ev_assignment, ev_desk, ev_dropout, ev_readiness,
                      event, rules_hub)
 from test_08_inbox_cli import run
 from test_35_rules_routing import LEAD, escalations, timeline_rc
+from test_53_delivery import clients, open_ids  # noqa: F401
 
 
 def bit(alert_id, mask):
@@ -298,4 +299,65 @@ def test_the_desks_lead_on_the_desk_acks_its_notice_and_gets_none(
     assert escalations(hub) == [(a, "duty-desk")]
     hub.peek("cw-lead", 0)
     hub.peek("desk-dora", 0)
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [a]
+
+
+def test_an_end_and_the_next_beginning_move_the_alert_once(make_hub):
+    """RULES.md §7: an assignment that ends hands the open alerts to
+    whoever is current the day after: with the next contact person's
+    first day the day after the `to`, they go to them in one move, not
+    by way of the desk (a desk member sees nothing of them)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(13209).born("2001-04-04")
+    hub.assign(adult, "cw-anna", start="2026-01-01", end="2026-09-08")
+    hub.assign(adult, "cw-bob", start="2026-09-09")
+    a, to = dropout_of(hub, adult, 1)
+    assert to == "cw-anna"
+    hub.advance("2026-09-09T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
+    assert moves(hub) == [(a, "cw-bob")]
+    hub.peek("desk-dora", 0)
+    assert [x["recipient"] for x in hub.peek("cw-bob", 1)] == ["cw-bob"]
+
+
+def test_an_ack_of_a_notice_not_open_for_the_owner_changes_nothing(
+        make_hub, clients):
+    """PROTOCOL.md §4: an AlertAck for an alert that is not open for you
+    (already acknowledged, someone else's) changes nothing; RULES.md §8:
+    the owner's acknowledgement of the desk's notice is taken as the
+    alert's only for an owner on the desk too, of a notice still open.
+    cw-anna, not on the desk, acknowledging the desk's notice and the
+    team lead's of her alert by their ids acknowledged the alert itself
+    (its notices closed, "taken as the alert's" logged); so did desk-dora
+    (the owner, on the desk) after cw-bob had acknowledged the desk's
+    notice."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    hub.send(member("cw-bob", "2026-01-01"))
+    hub.wait_applied()
+    gen = CprGen(13210)
+    annas, doras = gen.born("2001-04-04"), gen.born("2001-05-05")
+    hub.assign(annas, "cw-anna")
+    hub.assign(doras, "desk-dora")
+    a, _ = dropout_of(hub, annas, 1)
+    d, _ = dropout_of(hub, doras, 2)
+    hub.advance("2026-09-10T08:00:00")
+    hub.advance("2026-09-15T08:00:00")
+    assert sorted(escalations(hub)) == sorted(
+        [(a, "duty-desk"), (a, "cw-lead"), (d, "duty-desk"), (d, "cw-lead")])
+    assert run(hub, "cw-bob", "--ack", bit(d, 0x40)) == \
+        (0, "acknowledged\n", "")
+    hub.wait_stats("the desk's notice closed",
+                   lambda s: s["alerts_open"] == 5)
+    for who, alert, notices in (("cw-anna", a, (0x40, 0x80)),
+                                ("desk-dora", d, (0x40,))):
+        c = clients(hub, who, hello=False)
+        c.connected()
+        for mask in notices:
+            c.ack(bytes.fromhex(bit(alert, mask)))
+        # The connection's frames are handled in order: its list,
+        # asked after the acknowledgements, follows them.
+        assert bytes.fromhex(alert) in open_ids(c)
+    assert hub.stats()["alerts_open"] == 5
+    assert "taken as the alert's" not in hub.log_text()
     assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [a]
