@@ -8,7 +8,7 @@ is 10:00 in Copenhagen (summer time)."""
 import re
 
 from hubtest import (CprGen, ev_assignment, ev_desk, ev_dropout, ev_readiness,
-                     event, rules_hub)
+                     ev_referral, event, rules_hub)
 from test_08_inbox_cli import run
 from test_35_rules_routing import LEAD, escalations, timeline_rc
 from test_53_delivery import clients, open_ids  # noqa: F401
@@ -361,3 +361,52 @@ def test_an_ack_of_a_notice_not_open_for_the_owner_changes_nothing(
     assert hub.stats()["alerts_open"] == 5
     assert "taken as the alert's" not in hub.log_text()
     assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [a]
+
+
+def test_a_jump_over_the_leads_change_names_the_lead_of_the_steps_day(
+        make_hub):
+    """RULES.md §6 and §8: timers that fell due together fire in the
+    order they fell due, as on their day, and the team lead is the one
+    valid on the day of the step: one jump of the hub clock over the
+    step (Tuesday 09-15, cw-lead's last day) and cw-bob's first day
+    (09-16) names cw-lead, as a running hub did. It named cw-bob, the
+    lead of the day the clock was read."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    hub.send(lead_period("cw-lead", "2026-01-01", "2026-09-15"),
+             lead_period("cw-bob", "2026-09-16"))
+    hub.wait_applied()
+    adult = CprGen(13211).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    a, _ = dropout_of(hub, adult, 1)
+    hub.advance("2026-09-16T09:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    [n] = hub.peek("cw-lead", 1)
+    assert n["alert_id"] == bit(a, 0x80)
+    # cw-bob, on the desk as its lead from 09-16, sees the desk's notice.
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [bit(a, 0x40)]
+
+
+def test_a_jump_over_a_health_step_and_the_consents_end(make_hub):
+    """RULES.md §6 and §8: a health alert escalates while the consent
+    allows sharing on the day of the step, and timers that fell due
+    together fire in the order they fell due: one jump over the desk's
+    step (Thursday 09-10) and the consent's end (after 09-12) sends the
+    desk's notice, which the consent's end then closes with the alert,
+    as a running hub did (no notice at all, judged by the consent of the
+    day the clock was read)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    cpr = CprGen(13212).born("2008-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-12"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [(a, to)] = raised(hub, "addiction")
+    assert to == "cw-anna"
+    hub.advance("2026-09-16T09:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.wait_log(r"HUB-WITHDRAW alert %s withdrawn" % a)
+    hub.peek("desk-dora", 0)
+    hub.peek("cw-lead", 0)
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
