@@ -869,14 +869,31 @@ own_notice(hub *h, const char *caseworker, const uint8_t *id,
 	    store_alert_state(h->store, original, &open, owner, &escalations);
 	if (err == UG_ENOTFOUND)
 		return UG_OK;
-	*own = err == UG_OK && open && strcmp(owner, caseworker) == 0;
-	if (err != UG_OK || !open || *own || step != R_ESCALATED_DESK ||
-	    strcmp(owner, h->rules.desk) != 0)
+	if (err != UG_OK || !open)
 		return err;
-	bool member = false;
-	err = hub__desk_member(h, caseworker, &member);
-	*own = *desk_owned = err == UG_OK && member;
-	return err;
+	/* Only a notice open for them speaks for them: an owner off the
+	 * desk, or one whose desk colleague acknowledged the notice
+	 * already, acknowledging its id changes nothing (PROTOCOL.md §4). */
+	bool notice_open = false, member = false;
+	char to[STORE_ID_MAX];
+	err = store_alert_state(h->store, id, &notice_open, to, &escalations);
+	if (err == UG_ENOTFOUND)
+		return UG_OK;
+	if (err != UG_OK || !notice_open)
+		return err;
+	if (strcmp(to, caseworker) != 0) {
+		if (strcmp(to, h->rules.desk) != 0)
+			return UG_OK;
+		err = hub__desk_member(h, caseworker, &member);
+		if (err != UG_OK || !member)
+			return err;
+	}
+	*own = strcmp(owner, caseworker) == 0;
+	if (*own || step != R_ESCALATED_DESK ||
+	    strcmp(owner, h->rules.desk) != 0)
+		return UG_OK;
+	*own = *desk_owned = member;
+	return UG_OK;
 }
 
 /* Record an acknowledgement durably with its audit record, in one

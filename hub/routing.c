@@ -275,6 +275,11 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 				   sizeof owner);
 			break;
 		}
+	/* The step is taken as on its day, as a running hub took it: a
+	 * hub that was down (or whose clock jumped) over it judges the
+	 * consent and the team lead of that day, as the moves among the
+	 * timers are made on theirs (RULES.md §6, §8). */
+	int64_t at = t->due > 0 && t->due < h->now ? t->due : h->now;
 	if (special_rule(rule)) {
 		/* Consent judged at this disclosure too: once it no longer
 		 * allows sharing, nothing about the alert travels further. */
@@ -283,13 +288,14 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		    effects_profile_load(c, t->person_key, NULL, &p, NULL);
 		if (err != UG_OK)
 			return err;
-		if (!consent_allows(&p, h->now, rule == R_TREATMENT_MISSED))
+		if (!consent_allows(&p, at, rule == R_TREATMENT_MISSED))
 			return UG_OK;
 	}
 	if (h->rules.team_lead[0])
 		ug_strlcpy(lead, h->rules.team_lead, sizeof lead);
 	else
-		store_desk_lead(h->store, h->rules.desk, hub__today(h), lead);
+		store_desk_lead(h->store, h->rules.desk,
+				(int32_t)(at / UG_DAY_MS), lead);
 	uint8_t desk_id[STORE_ALERT_ID_LEN], lead_id[STORE_ALERT_ID_LEN];
 	memcpy(desk_id, id, sizeof id);
 	memcpy(lead_id, id, sizeof id);

@@ -721,6 +721,47 @@ test_office_hours_across_summer_time_switches(void)
 		     "2026-10-25T01:30");
 }
 
+/* Office hours that lie wholly or partly in the hour the clocks skip
+ * or repeat (RULES.md §8): a skipped time is read an hour later, a
+ * repeated one is its first occurrence, and the hours between pass in
+ * real time. */
+static void
+test_office_hours_inside_the_switch_hour(void)
+{
+	calendar cal = bare();
+	ug_diag diag = {0};
+	office_hours oh;
+	CHECK_OK(calendar_parse_office_days(&oh, "sun", &diag));
+	/* 02:00-03:00 on the spring Sunday opens at 03:00 CEST, which is
+	 * its closing: nothing that day; Easter Sunday 04-05 is closed;
+	 * 04-12 02:00 CEST is 00:00 UTC. */
+	CHECK_OK(calendar_parse_office_hours(&oh, "02:00-03:00", &diag));
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			 &cal, &oh, utc("2026-03-28T12:00"), 1)),
+		     "2026-04-12T01:00");
+	/* 01:00-02:30: from 01:00 CET (00:00 UTC) to 03:30 CEST (01:30
+	 * UTC), an hour and a half. */
+	CHECK_OK(calendar_parse_office_hours(&oh, "01:00-02:30", &diag));
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			 &cal, &oh, utc("2026-03-28T12:00"), 1)),
+		     "2026-03-29T01:00");
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			 &cal, &oh, utc("2026-03-28T12:00"), 2)),
+		     "2026-04-11T23:30");
+	/* 02:00-03:00 on the autumn Sunday: 02:00 CEST (00:00 UTC) to
+	 * 03:00 CET (02:00 UTC), two real hours. */
+	CHECK_OK(calendar_parse_office_hours(&oh, "02:00-03:00", &diag));
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			 &cal, &oh, utc("2026-10-24T12:00"), 2)),
+		     "2026-10-25T02:00");
+	/* 02:00-02:30: both first occurrences, half an hour (00:00-00:30
+	 * UTC); the next Sunday 11-01 is winter time (01:00 UTC). */
+	CHECK_OK(calendar_parse_office_hours(&oh, "02:00-02:30", &diag));
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			 &cal, &oh, utc("2026-10-24T12:00"), 1)),
+		     "2026-11-01T01:30");
+}
+
 static void
 test_office_hours_configured(void)
 {
@@ -831,6 +872,8 @@ TEST_LIST = {
      test_office_hours_over_public_holidays},
     {"office hours across summer time switches",
      test_office_hours_across_summer_time_switches},
+    {"office hours inside the switch hour",
+     test_office_hours_inside_the_switch_hour},
     {"office hours configured", test_office_hours_configured},
     {"office days parse", test_office_days_parse},
     {"office hours parse", test_office_hours_parse},
