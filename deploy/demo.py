@@ -512,11 +512,12 @@ def hold_web(web):
              "DEMO_WEB_WAIT=600")
         return
     heading("The web inbox stays up for %d s" % wait)
-    note("http://127.0.0.1:%d/  log in as %s, password %s (Ctrl-C ends)"
-         % (web.demo_port, WEB_USER, WEB_PASSWORD))
     # In steps: one sleep cannot take more than about 292 years in ns, and
-    # a longer wait is still whole seconds.
+    # a longer wait is still whole seconds. The line inside the try: a
+    # Ctrl-C (or SIGTERM) as soon as it shows ends the wait, not the demo.
     try:
+        note("http://127.0.0.1:%d/  log in as %s, password %s (Ctrl-C ends)"
+             % (web.demo_port, WEB_USER, WEB_PASSWORD))
         while wait > 0:
             step = min(wait, 86400)
             time.sleep(step)
@@ -880,15 +881,36 @@ def privacy_check(hub, cohort):
               % (rel(root), n, (": " + str(hits)) if hits else ""))
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM (kill, a make stopped, a CI timeout) or SIGHUP (the
+    terminal closed) taken as Ctrl-C: hubd and webd run in sessions of
+    their own, so a demo that died of the signal left them running, on
+    7601/7602 and 8080, for good."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop_on_signal(signum, frame):
+    # Once: a second signal must not cut short the stopping of hubd and
+    # webd that the first one began.
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
 if __name__ == "__main__":
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, stop_on_signal)
     code = 0
     try:
         main()
     except DemoError as e:
         print("\nDEMO FAILED: %s" % e, flush=True)
         code = 1
-    except KeyboardInterrupt:
-        code = 130
+    except KeyboardInterrupt as e:
+        code = 128 + getattr(e, "signum", signal.SIGINT)
     if failures and not code:
         print("\nDEMO FAILED: %d check(s) failed:" % len(failures))
         for f in failures:

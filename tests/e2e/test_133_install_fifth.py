@@ -2,8 +2,11 @@
 Debian units as a new operator meets them, for what test_01, test_80,
 test_98, test_104 and test_121 do not assert exactly."""
 
+import os
 import re
+import signal
 import subprocess
+import sys
 
 import hubtest
 
@@ -68,3 +71,74 @@ def test_readmes_adapter_paragraph_names_every_command_they_take():
         assert sorted(commands) == ["flush", "import", "watch"], usage
         for cmd in commands:
             assert f"`{cmd}`" in para or f"`{cmd} " in para, (cmd, para)
+
+
+def own_processes(marker):
+    """Pids of the processes whose command line names marker (a test's
+    temp dir): the hubd and webd a demo there started."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmd and ("/hubd " in cmd or "/webd " in cmd):
+            pids.append(int(d))
+    return pids
+
+
+def test_a_demo_stopped_by_sigterm_stops_hubd_and_webd(tmp_path):
+    """README.md: `make demo DEMO_WEB_WAIT=600` keeps hubd and webd for
+    the wait, and Ctrl-C ends it with both stopped and checked. hubd and
+    webd run in sessions of their own, so a SIGTERM to the demo (kill, a
+    CI job's timeout; make passes its own on, to demo.py since the recipe
+    execs it) or a SIGHUP (the terminal closed) killed the demo alone and
+    left both running on 7601/7602 and 8080 for good."""
+    rel_build = os.environ.get("UG_BUILD", "build/release")
+    if not os.path.isabs(rel_build):
+        (tmp_path / rel_build).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel_build).symlink_to(hubtest.BUILD)
+    (tmp_path / "deploy").mkdir()
+    for name in ("demo.py", "gen_cohort.py"):
+        (tmp_path / "deploy" / name).symlink_to(hubtest.ROOT / "deploy" / name)
+    env = dict(os.environ, UG_BUILD=rel_build, DEMO_WEB_WAIT="600")
+    p = subprocess.Popen([sys.executable, str(tmp_path / "deploy/demo.py")],
+                         cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    out = []
+    try:
+        for line in p.stdout:
+            out.append(line)
+            if "(Ctrl-C ends)" in line:
+                assert len(own_processes(str(tmp_path))) == 2, "".join(out)
+                p.send_signal(signal.SIGTERM)
+                break
+        rest, _ = p.communicate(timeout=60 * hubtest.SLOW)
+        out.append(rest)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        left = own_processes(str(tmp_path))
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+    text = "".join(out)
+    assert left == [], text[-3000:]
+    assert "[ok] webd exited with code 0" in text, text[-3000:]
+    assert "[ok] hubd exited with code 0" in text, text[-3000:]
+    assert "Traceback" not in text and p.returncode == 0, text[-3000:]
+
+
+def test_make_demo_execs_the_demo_so_its_sigterm_reaches_it():
+    """The recipe's shell would take make's SIGTERM and die, leaving
+    demo.py (and its hubd and webd) running out the wait; exec'd, as
+    make bench's is, the demo gets it and stops them."""
+    out = subprocess.run(["make", "-n", "--no-print-directory", "demo"],
+                         cwd=hubtest.ROOT, capture_output=True, text=True,
+                         timeout=120).stdout
+    [line] = [ln for ln in out.splitlines() if "deploy/demo.py" in ln]
+    assert re.search(r"\bexec \S*python3? deploy/demo\.py$", line), line
