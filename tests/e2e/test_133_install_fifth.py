@@ -160,3 +160,94 @@ def test_readmes_bootstrap_list_is_every_package_bootstrap_installs():
     para = " ".join(para[:para.index("`make test` runs")].split())
     named = set(re.findall(r"[a-z0-9][a-z0-9+-]*[a-z0-9]", para))
     assert [p for p in packages if p not in named] == [], para
+
+
+def unit_settings(name):
+    unit = {}
+    for line in (hubtest.ROOT / "deploy" / name).read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            unit.setdefault(key.strip(), []).append(value.strip())
+    return unit
+
+
+# OPERATIONS.md, "Start and stop": hubd.service's hardening, each phrase
+# with the directive that gives it.
+HARDENING = {
+    "no new privileges": ("NoNewPrivileges", "yes"),
+    "the file system read-only": ("ProtectSystem", "strict"),
+    "no home directories": ("ProtectHome", "yes"),
+    "private `/tmp`": ("PrivateTmp", "yes"),
+    "and `/dev`": ("PrivateDevices", "yes"),
+    "no capabilities": ("CapabilityBoundingSet", ""),
+    "kernel tunables": ("ProtectKernelTunables", "yes"),
+    "modules": ("ProtectKernelModules", "yes"),
+    "logs": ("ProtectKernelLogs", "yes"),
+    "clock": ("ProtectClock", "yes"),
+    "control groups protected": ("ProtectControlGroups", "yes"),
+    "no namespaces": ("RestrictNamespaces", "yes"),
+    "realtime": ("RestrictRealtime", "yes"),
+    "setuid/setgid files": ("RestrictSUIDSGID", "yes"),
+    "writable-executable memory": ("MemoryDenyWriteExecute", "yes"),
+    "native system calls only": ("SystemCallArchitectures", "native"),
+    "`UMask=0077`": ("UMask", "0077"),
+    "`LimitCORE=0`": ("LimitCORE", "0"),
+}
+
+
+def test_the_units_say_what_operations_md_says_of_them():
+    """OPERATIONS.md names each unit's settings: hubd's hardening phrase
+    by phrase (webd's is "the hardening of hubd.service", the adapters'
+    the same but for AF_NETLINK), its open files and its stop and start
+    timeouts; webd's notify, restarts, order after hubd, no reload and no
+    state directory. test_80 checks hubd's restarts and rates the units
+    as a whole; these are the sentences it does not hold them to."""
+    ops = " ".join((hubtest.ROOT / "docs/OPERATIONS.md").read_text()
+                   .split())
+    hubd = unit_settings("hubd.service")
+    webd = unit_settings("webd.service")
+    adapter = unit_settings("ungebro-adapter@.service")
+    para = ops[ops.index("`deploy/hubd.service` runs hubd as user "
+                         "`ungebro` with the hardening"):]
+    para = para[:para.index("- `SIGHUP`")]
+    for phrase, (key, value) in HARDENING.items():
+        assert phrase in para, phrase
+        for name, unit in (("hubd", hubd), ("webd", webd),
+                           ("adapter", adapter)):
+            assert unit.get(key) == [value], (name, key, unit.get(key))
+    families = "RestrictAddressFamilies"
+    assert hubd[families] == webd[families] == [
+        "AF_INET AF_INET6 AF_UNIX AF_NETLINK"]
+    assert adapter[families] == ["AF_INET AF_INET6 AF_UNIX"]
+    assert hubd["ReadWritePaths"] == ["/var/lib/ungebro"]
+
+    assert "`deploy/hubd.service` sets `LimitNOFILE=131072`" in ops
+    assert hubd["LimitNOFILE"] == ["131072"]
+    # sessions_max at most 100000, and 1024 more.
+    assert 100000 + 1024 <= 131072
+    assert "`deploy/webd.service` sets `LimitNOFILE=16384`" in ops
+    assert webd["LimitNOFILE"] == ["16384"]
+    assert 10000 + 64 <= 16384   # connections_max at most 10000, 64 more
+    assert "the unit's `TimeoutStopSec` (30 s)" in ops
+    assert hubd["TimeoutStopSec"] == webd["TimeoutStopSec"] == ["30"]
+    assert "the unit allows 15 minutes" in ops
+    assert hubd["TimeoutStartSec"] == ["15min"]
+
+    para = ops[ops.index("As a service: `deploy/webd.service`"):]
+    para = para[:para.index("```sh")]
+    assert "`Type=notify`" in para and webd["Type"] == ["notify"]
+    assert webd["User"] == webd["Group"] == ["ungebro"]
+    assert webd["ExecStart"] == [
+        "/usr/local/bin/webd --config /etc/ungebro/webd.conf"]
+    assert "`Restart=on-failure` (`RestartSec=2`, " \
+        "`StartLimitIntervalSec=0`: however often) but not after exit 2" \
+        in para
+    assert webd["Restart"] == ["on-failure"]
+    assert webd["RestartSec"] == ["2"]
+    assert webd["StartLimitIntervalSec"] == ["0"]
+    assert webd["RestartPreventExitStatus"] == ["2"]
+    assert "starts after `hubd.service`" in para
+    assert "hubd.service" in webd["After"][0].split()
+    assert "no state directory" in para
+    assert "StateDirectory" not in webd and "ReadWritePaths" not in webd
+    assert "the unit has no reload" in ops and "ExecReload" not in webd
