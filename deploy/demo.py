@@ -426,11 +426,13 @@ def main():
     heading("Start hubd")
     hub = Hub(hub_conf, os.path.join(VAR, "hubd.log"))
     t = time.monotonic()
-    hub.start()
-    note("hubd pid %d logged HUB-READY after %.2f s (log: %s)"
-         % (hub.proc.pid, time.monotonic() - t, rel(hub.log_path)))
     web = None
+    # From hubd's start on: one that does not get ready in time, or a
+    # signal while it starts, must not leave it running.
     try:
+        hub.start()
+        note("hubd pid %d logged HUB-READY after %.2f s (log: %s)"
+             % (hub.proc.pid, time.monotonic() - t, rel(hub.log_path)))
         web = start_web(hub_conf, delivery)
         demo_with_hub(hub, hub_conf, cohort)
         hold_web(web)
@@ -442,7 +444,9 @@ def main():
             except subprocess.TimeoutExpired:
                 web.kill()
                 check(False, "webd did not stop on SIGTERM")
-        if hub.proc.poll() is None:
+        if hub.proc is None:
+            pass
+        elif hub.proc.poll() is None:
             heading("Stop hubd (SIGTERM)")
             rc = hub.stop()
             check(rc == 0, "hubd exited with code %s" % rc)
@@ -479,11 +483,19 @@ def start_web(hub_conf, delivery):
                            stdout=log, stderr=subprocess.STDOUT,
                            start_new_session=True)
     deadline = time.monotonic() + 10
-    while port_free(port) and web.poll() is None and \
-            time.monotonic() < deadline:
-        time.sleep(0.05)
-    if web.poll() is not None or port_free(port):
-        raise DemoError("webd did not start (log: var/demo/webd.log)")
+    try:
+        while port_free(port) and web.poll() is None and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        if web.poll() is not None or port_free(port):
+            raise DemoError("webd did not start (log: var/demo/webd.log)")
+    except BaseException:
+        # Not yet the caller's to stop: a webd slow to listen, or a
+        # signal meanwhile, must not outlive the demo.
+        if web.poll() is None:
+            web.kill()
+            web.wait()
+        raise
     note("web inbox: http://127.0.0.1:%d/  log in as %s, password %s"
          % (port, WEB_USER, WEB_PASSWORD))
     web.demo_port = port

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import hubtest
 
@@ -90,13 +91,9 @@ def own_processes(marker):
     return pids
 
 
-def test_a_demo_stopped_by_sigterm_stops_hubd_and_webd(tmp_path):
-    """README.md: `make demo DEMO_WEB_WAIT=600` keeps hubd and webd for
-    the wait, and Ctrl-C ends it with both stopped and checked. hubd and
-    webd run in sessions of their own, so a SIGTERM to the demo (kill, a
-    CI job's timeout; make passes its own on, to demo.py since the recipe
-    execs it) or a SIGHUP (the terminal closed) killed the demo alone and
-    left both running on 7601/7602 and 8080 for good."""
+def start_demo(tmp_path, wait=None):
+    """deploy/demo.py in tmp_path, as test_01 runs it (var/demo there), in
+    a session of its own as a terminal's foreground job would be."""
     rel_build = os.environ.get("UG_BUILD", "build/release")
     if not os.path.isabs(rel_build):
         (tmp_path / rel_build).parent.mkdir(parents=True, exist_ok=True)
@@ -104,18 +101,34 @@ def test_a_demo_stopped_by_sigterm_stops_hubd_and_webd(tmp_path):
     (tmp_path / "deploy").mkdir()
     for name in ("demo.py", "gen_cohort.py"):
         (tmp_path / "deploy" / name).symlink_to(hubtest.ROOT / "deploy" / name)
-    env = dict(os.environ, UG_BUILD=rel_build, DEMO_WEB_WAIT="600")
-    p = subprocess.Popen([sys.executable, str(tmp_path / "deploy/demo.py")],
-                         cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True,
-                         start_new_session=True)
+    env = dict(os.environ, UG_BUILD=rel_build)
+    env.pop("DEMO_WEB_WAIT", None)
+    if wait:
+        env["DEMO_WEB_WAIT"] = wait
+    return subprocess.Popen(
+        [sys.executable, str(tmp_path / "deploy/demo.py")], cwd=tmp_path,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+
+
+def signal_demo_at(p, tmp_path, mark, sig, group=False):
+    """Sends sig once the demo prints a line holding mark (None: now);
+    returns its output and the hubd and webd it left running (killed
+    here)."""
     out = []
+
+    def send():
+        if group:
+            os.killpg(p.pid, sig)
+        else:
+            p.send_signal(sig)
     try:
-        for line in p.stdout:
+        if mark is None:
+            send()
+        for line in p.stdout if mark is not None else ():
             out.append(line)
-            if "(Ctrl-C ends)" in line:
-                assert len(own_processes(str(tmp_path))) == 2, "".join(out)
-                p.send_signal(signal.SIGTERM)
+            if mark in line:
+                send()
                 break
         rest, _ = p.communicate(timeout=60 * hubtest.SLOW)
         out.append(rest)
@@ -126,7 +139,40 @@ def test_a_demo_stopped_by_sigterm_stops_hubd_and_webd(tmp_path):
         left = own_processes(str(tmp_path))
         for pid in left:
             os.kill(pid, signal.SIGKILL)
-    text = "".join(out)
+    return "".join(out), left
+
+
+def test_a_closed_terminal_while_hubd_starts_leaves_no_hubd(tmp_path):
+    """A SIGHUP (the terminal closed: the whole foreground group) while
+    hubd starts, before the demo saw its HUB-READY, ended the demo and
+    left that hubd running; now the demo stops it and exits 129."""
+    p = start_demo(tmp_path)
+    out = []
+    for line in p.stdout:
+        out.append(line)
+        if "Start hubd" in line:
+            break
+    # The moment hubd runs, well before the demo reads its HUB-READY.
+    deadline = time.monotonic() + 30 * hubtest.SLOW
+    while not own_processes(str(tmp_path)) and p.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.002)
+    text, left = signal_demo_at(p, tmp_path, None, signal.SIGHUP, group=True)
+    text = "".join(out) + text
+    assert left == [], text[-3000:]
+    assert p.returncode == 128 + signal.SIGHUP, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+
+
+def test_a_demo_stopped_by_sigterm_stops_hubd_and_webd(tmp_path):
+    """README.md: `make demo DEMO_WEB_WAIT=600` keeps hubd and webd for
+    the wait, and Ctrl-C ends it with both stopped and checked. hubd and
+    webd run in sessions of their own, so a SIGTERM to the demo (kill, a
+    CI job's timeout; make passes its own on, to demo.py since the recipe
+    execs it) or a SIGHUP (the terminal closed) killed the demo alone and
+    left both running on 7601/7602 and 8080 for good."""
+    p = start_demo(tmp_path, wait="600")
+    text, left = signal_demo_at(p, tmp_path, "(Ctrl-C ends)", signal.SIGTERM)
     assert left == [], text[-3000:]
     assert "[ok] webd exited with code 0" in text, text[-3000:]
     assert "[ok] hubd exited with code 0" in text, text[-3000:]
