@@ -297,3 +297,31 @@ def test_the_units_say_what_operations_md_says_of_them():
     assert "no state directory" in para
     assert "StateDirectory" not in webd and "ReadWritePaths" not in webd
     assert "the unit has no reload" in ops and "ExecReload" not in webd
+
+
+# What hubctl(1)'s DESCRIPTION says for each command.
+HUBCTL_DESCRIBED = {
+    "keygen": "makes keys", "register": "registers", "revoke": "revokes",
+    "set-password": "web passwords", "set-email": "e-mail addresses",
+    "assign": "assigns contact persons", "stats": "statistics",
+    "log": "the event log", "audit": "the audit trail", "export": "exports",
+    "erase": "erases", "pass-damaged": "(pass-damaged)",
+    "report": "annual status report", "backup": "backs the store up",
+    "restore": "restores it",
+}
+
+
+def test_hubctls_man_page_describes_every_command():
+    """man hubctl, the page make install puts in man1: its DESCRIPTION
+    is what hubctl is for, and it said nothing of revoking a
+    registration or of pass-damaged, both in hubctl --help (OPTIONS,
+    below it)."""
+    page = (hubtest.ROOT / "deploy/man/hubctl.1").read_text()
+    desc = page.split(".SH DESCRIPTION\n")[1].split("\n.SH ")[0]
+    desc = " ".join(desc.replace("\\-", "-").split())
+    for cmd in hubctl_commands():
+        key = cmd.split()[0]
+        key = next((k for k in HUBCTL_DESCRIBED
+                    if key == k or key.startswith(k + "-")), key)
+        assert key in HUBCTL_DESCRIBED, f"{cmd}: not described in this test"
+        assert HUBCTL_DESCRIBED[key] in desc, (cmd, desc)
