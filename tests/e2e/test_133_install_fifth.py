@@ -325,3 +325,23 @@ def test_hubctls_man_page_describes_every_command():
                     if key == k or key.startswith(k + "-")), key)
         assert key in HUBCTL_DESCRIBED, f"{cmd}: not described in this test"
         assert HUBCTL_DESCRIBED[key] in desc, (cmd, desc)
+
+
+def test_readmes_history_command_prints_what_it_checked():
+    """README.md: test_50_history "prints what it checked"; under make
+    test (pytest -q, in worker processes) a passing test's output is never
+    shown, so README now gives the command that shows it. Run as written
+    (2 kills: a few seconds), it prints the line README names."""
+    text = " ".join(readme().split())
+    m = re.search(r"`(UG_HISTORY_KILLS=(\d+) /usr/bin/python3 -m pytest -s "
+                  r"tests/e2e/test_50_history\.py)`", text)
+    assert m, "README gives no command that shows what test_50 checked"
+    env = dict(os.environ, UG_HISTORY_KILLS=m.group(2))
+    env.pop("UG_HISTORY_SEED", None)
+    p = subprocess.run(m.group(1).split()[1:] + ["-p", "no:cacheprovider"],
+                       cwd=hubtest.ROOT, env=env, capture_output=True,
+                       text=True, timeout=300 * hubtest.SLOW)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    assert re.search(rf"^history: seed=\d+ kills={m.group(2)} events sent=",
+                     p.stdout, re.M), p.stdout[-3000:]
+    assert " lost=0 duplicated=0 " in p.stdout, p.stdout[-3000:]
