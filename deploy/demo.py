@@ -909,6 +909,14 @@ def stop_on_signal(signum, frame):
     # webd that the first one began.
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)
+    if signum == signal.SIGHUP:
+        # The terminal is gone: a line written to it fails (EIO), which
+        # broke off the stopping after webd and left hubd running. What
+        # the demo still says goes nowhere.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
     raise Stopped(signum)
 
 

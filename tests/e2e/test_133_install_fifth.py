@@ -3,6 +3,7 @@ Debian units as a new operator meets them, for what test_01, test_80,
 test_98, test_104 and test_121 do not assert exactly."""
 
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -91,9 +92,10 @@ def own_processes(marker):
     return pids
 
 
-def start_demo(tmp_path, wait=None):
+def start_demo(tmp_path, wait=None, terminal=None):
     """deploy/demo.py in tmp_path, as test_01 runs it (var/demo there), in
-    a session of its own as a terminal's foreground job would be."""
+    a session of its own as a terminal's foreground job would be; its
+    output into a pipe, or onto the terminal (a pty's slave) given."""
     rel_build = os.environ.get("UG_BUILD", "build/release")
     if not os.path.isabs(rel_build):
         (tmp_path / rel_build).parent.mkdir(parents=True, exist_ok=True)
@@ -105,33 +107,19 @@ def start_demo(tmp_path, wait=None):
     env.pop("DEMO_WEB_WAIT", None)
     if wait:
         env["DEMO_WEB_WAIT"] = wait
+    out = subprocess.PIPE if terminal is None else terminal
     return subprocess.Popen(
         [sys.executable, str(tmp_path / "deploy/demo.py")], cwd=tmp_path,
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        env=env, stdin=subprocess.DEVNULL if terminal is None else terminal,
+        stdout=out, stderr=subprocess.STDOUT if terminal is None else out,
+        text=True, start_new_session=True)
 
 
-def signal_demo_at(p, tmp_path, mark, sig, group=False):
-    """Sends sig once the demo prints a line holding mark (None: now);
-    returns its output and the hubd and webd it left running (killed
-    here)."""
-    out = []
-
-    def send():
-        if group:
-            os.killpg(p.pid, sig)
-        else:
-            p.send_signal(sig)
+def ended(p, tmp_path):
+    """Waits for the demo; returns the hubd and webd it left running,
+    killed here."""
     try:
-        if mark is None:
-            send()
-        for line in p.stdout if mark is not None else ():
-            out.append(line)
-            if mark in line:
-                send()
-                break
-        rest, _ = p.communicate(timeout=60 * hubtest.SLOW)
-        out.append(rest)
+        p.wait(timeout=60 * hubtest.SLOW)
     finally:
         if p.poll() is None:
             p.kill()
@@ -139,13 +127,14 @@ def signal_demo_at(p, tmp_path, mark, sig, group=False):
         left = own_processes(str(tmp_path))
         for pid in left:
             os.kill(pid, signal.SIGKILL)
-    return "".join(out), left
+    return left
 
 
-def test_a_closed_terminal_while_hubd_starts_leaves_no_hubd(tmp_path):
-    """A SIGHUP (the terminal closed: the whole foreground group) while
-    hubd starts, before the demo saw its HUB-READY, ended the demo and
-    left that hubd running; now the demo stops it and exits 129."""
+def test_a_sigterm_while_hubd_starts_leaves_no_hubd(tmp_path):
+    """A SIGTERM to the demo (kill, a CI job's timeout) while hubd starts,
+    before the demo saw its HUB-READY, ended the demo and left that hubd
+    running, in a session of its own; now the demo stops it and exits
+    128 + 15."""
     p = start_demo(tmp_path)
     out = []
     for line in p.stdout:
@@ -157,26 +146,51 @@ def test_a_closed_terminal_while_hubd_starts_leaves_no_hubd(tmp_path):
     while not own_processes(str(tmp_path)) and p.poll() is None and \
             time.monotonic() < deadline:
         time.sleep(0.002)
-    text, left = signal_demo_at(p, tmp_path, None, signal.SIGHUP, group=True)
-    text = "".join(out) + text
+    p.send_signal(signal.SIGTERM)
+    try:
+        out.append(p.stdout.read())
+    finally:
+        left = ended(p, tmp_path)
+    text = "".join(out)
     assert left == [], text[-3000:]
-    assert p.returncode == 128 + signal.SIGHUP, text[-3000:]
+    # Stopped (hubd, just exec'd, may not yet have its handlers: a
+    # SIGTERM then ends it as the kernel does, -15).
+    assert "Stop hubd (SIGTERM)" in text, text[-3000:]
+    assert p.returncode == 128 + signal.SIGTERM, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
 
 
-def test_a_demo_stopped_by_sigterm_stops_hubd_and_webd(tmp_path):
+def test_a_terminal_closed_in_the_web_wait_stops_hubd_and_webd(tmp_path):
     """README.md: `make demo DEMO_WEB_WAIT=600` keeps hubd and webd for
-    the wait, and Ctrl-C ends it with both stopped and checked. hubd and
-    webd run in sessions of their own, so a SIGTERM to the demo (kill, a
-    CI job's timeout; make passes its own on, to demo.py since the recipe
-    execs it) or a SIGHUP (the terminal closed) killed the demo alone and
-    left both running on 7601/7602 and 8080 for good."""
-    p = start_demo(tmp_path, wait="600")
-    text, left = signal_demo_at(p, tmp_path, "(Ctrl-C ends)", signal.SIGTERM)
-    assert left == [], text[-3000:]
-    assert "[ok] webd exited with code 0" in text, text[-3000:]
-    assert "[ok] hubd exited with code 0" in text, text[-3000:]
-    assert "Traceback" not in text and p.returncode == 0, text[-3000:]
+    the wait, and Ctrl-C ends it with both stopped. They run in sessions
+    of their own, so when the terminal closed (an ssh connection lost:
+    SIGHUP to the foreground group, and every line written after it
+    fails) the demo died and left both running on 7601/7602 and 8080
+    for good; once it took the SIGHUP, its next line failed and stopped
+    it after webd, before hubd."""
+    master, slave = pty.openpty()
+    p = start_demo(tmp_path, wait="600", terminal=slave)
+    os.close(slave)
+    seen = b""
+    try:
+        while b"(Ctrl-C ends)" not in seen:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # EIO: the demo closed its end
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert b"(Ctrl-C ends)" in seen, seen[-3000:]
+    assert len(own_processes(str(tmp_path))) == 2
+    os.killpg(p.pid, signal.SIGHUP)
+    left = ended(p, tmp_path)
+    assert left == []
+    assert p.returncode == 0
+    log = (tmp_path / "var/demo/hubd.log").read_text(errors="replace")
+    assert re.search(r"hubd \w+ HUB-STOP", log), log[-2000:]
 
 
 def test_make_demo_execs_the_demo_so_its_sigterm_reaches_it():
