@@ -150,6 +150,10 @@ def last_json(text):
     raise DemoError("no JSON summary in output:\n" + text)
 
 
+# Ctrl-C, SIGTERM and SIGHUP end the demo; it stops hubd and webd first.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
 class Hub:
     def __init__(self, conf, log_path):
         self.conf = conf
@@ -161,10 +165,17 @@ class Hub:
         # A session of its own: Ctrl-C in the terminal (ending the
         # DEMO_WEB_WAIT wait) reaches the demo, which then stops hubd
         # with SIGTERM and checks how it ended, as after any run.
-        self.proc = subprocess.Popen(
-            [os.path.join(BIN, "hubd"), "--config", self.conf],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
-            start_new_session=True)
+        # A stop signal inside Popen, hubd already running but not yet
+        # self.proc, would leave it to no one: held until it is ours
+        # (hubd unblocks them first thing, OPERATIONS.md).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.proc = subprocess.Popen(
+                [os.path.join(BIN, "hubd"), "--config", self.conf],
+                stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
+                start_new_session=True)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "HUB-READY" in self.text():
@@ -426,17 +437,18 @@ def main():
     heading("Start hubd")
     hub = Hub(hub_conf, os.path.join(VAR, "hubd.log"))
     t = time.monotonic()
-    web = None
+    started = {}
     # From hubd's start on: one that does not get ready in time, or a
-    # signal while it starts, must not leave it running.
+    # signal while it or webd starts, must not leave it running.
     try:
         hub.start()
         note("hubd pid %d logged HUB-READY after %.2f s (log: %s)"
              % (hub.proc.pid, time.monotonic() - t, rel(hub.log_path)))
-        web = start_web(hub_conf, delivery)
+        start_web(hub_conf, delivery, started)
         demo_with_hub(hub, hub_conf, cohort)
-        hold_web(web)
+        hold_web(started["web"])
     finally:
+        web = started.get("web")
         if web is not None and web.poll() is None:
             web.send_signal(signal.SIGTERM)
             try:
@@ -461,9 +473,9 @@ WEB_USER = CASEWORKERS[0]
 WEB_PASSWORD = "demo-adgangskode"
 
 
-def start_web(hub_conf, delivery):
+def start_web(hub_conf, delivery, started):
     """The web inbox: a gateway key, a demo password, webd on 8080 (or a
-    free port)."""
+    free port), as started["web"] once it runs, for the caller to stop."""
     heading("Start the web inbox (webd)")
     hubctl("keygen", "--keys_dir", KEYS, "web-1")
     hubctl("register-gateway", "--config", hub_conf, "web-1")
@@ -477,25 +489,20 @@ def start_web(hub_conf, delivery):
         raise DemoError("hubctl set-password: " + p.stderr.strip())
     port = 8080 if port_free(8080) else free_port()
     log = open(os.path.join(VAR, "webd.log"), "ab")
-    web = subprocess.Popen([os.path.join(BIN, "webd"), "--gateway", "web-1",
-                            "--keys_dir", KEYS, "--delivery", delivery,
-                            "--port", str(port)],
-                           stdout=log, stderr=subprocess.STDOUT,
-                           start_new_session=True)
-    deadline = time.monotonic() + 10
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
-        while port_free(port) and web.poll() is None and \
-                time.monotonic() < deadline:
-            time.sleep(0.05)
-        if web.poll() is not None or port_free(port):
-            raise DemoError("webd did not start (log: var/demo/webd.log)")
-    except BaseException:
-        # Not yet the caller's to stop: a webd slow to listen, or a
-        # signal meanwhile, must not outlive the demo.
-        if web.poll() is None:
-            web.kill()
-            web.wait()
-        raise
+        web = started["web"] = subprocess.Popen(
+            [os.path.join(BIN, "webd"), "--gateway", "web-1", "--keys_dir",
+             KEYS, "--delivery", delivery, "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    deadline = time.monotonic() + 10
+    while port_free(port) and web.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    if web.poll() is not None or port_free(port):
+        raise DemoError("webd did not start (log: var/demo/webd.log)")
     note("web inbox: http://127.0.0.1:%d/  log in as %s, password %s"
          % (port, WEB_USER, WEB_PASSWORD))
     web.demo_port = port
