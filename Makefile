@@ -159,9 +159,11 @@ bench: bootstrap
 	@$(MAKE) --no-print-directory all
 	UG_BUILD=$(BUILD) exec $(PYTHON) tests/bench/bench.py
 
+# exec: as for bench, make's SIGTERM must reach demo.py, which stops the
+# hubd and webd it started, not a shell that dies and leaves them.
 demo: bootstrap
 	@$(MAKE) --no-print-directory all
-	UG_BUILD=$(BUILD) $(PYTHON) deploy/demo.py
+	UG_BUILD=$(BUILD) exec $(PYTHON) deploy/demo.py
 
 # Fuzz every decoder of outside input: each tests/fuzz/NAME_fuzz.c is a
 # libFuzzer target build/fuzz/NAME_fuzz (clang), run for FUZZ_SECONDS from

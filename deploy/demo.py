@@ -150,6 +150,10 @@ def last_json(text):
     raise DemoError("no JSON summary in output:\n" + text)
 
 
+# Ctrl-C, SIGTERM and SIGHUP end the demo; it stops hubd and webd first.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
 class Hub:
     def __init__(self, conf, log_path):
         self.conf = conf
@@ -161,10 +165,17 @@ class Hub:
         # A session of its own: Ctrl-C in the terminal (ending the
         # DEMO_WEB_WAIT wait) reaches the demo, which then stops hubd
         # with SIGTERM and checks how it ended, as after any run.
-        self.proc = subprocess.Popen(
-            [os.path.join(BIN, "hubd"), "--config", self.conf],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
-            start_new_session=True)
+        # A stop signal inside Popen, hubd already running but not yet
+        # self.proc, would leave it to no one: held until it is ours
+        # (hubd unblocks them first thing, OPERATIONS.md).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.proc = subprocess.Popen(
+                [os.path.join(BIN, "hubd"), "--config", self.conf],
+                stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
+                start_new_session=True)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "HUB-READY" in self.text():
@@ -426,15 +437,18 @@ def main():
     heading("Start hubd")
     hub = Hub(hub_conf, os.path.join(VAR, "hubd.log"))
     t = time.monotonic()
-    hub.start()
-    note("hubd pid %d logged HUB-READY after %.2f s (log: %s)"
-         % (hub.proc.pid, time.monotonic() - t, rel(hub.log_path)))
-    web = None
+    started = {}
+    # From hubd's start on: one that does not get ready in time, or a
+    # signal while it or webd starts, must not leave it running.
     try:
-        web = start_web(hub_conf, delivery)
+        hub.start()
+        note("hubd pid %d logged HUB-READY after %.2f s (log: %s)"
+             % (hub.proc.pid, time.monotonic() - t, rel(hub.log_path)))
+        start_web(hub_conf, delivery, started)
         demo_with_hub(hub, hub_conf, cohort)
-        hold_web(web)
+        hold_web(started["web"])
     finally:
+        web = started.get("web")
         if web is not None and web.poll() is None:
             web.send_signal(signal.SIGTERM)
             try:
@@ -442,7 +456,9 @@ def main():
             except subprocess.TimeoutExpired:
                 web.kill()
                 check(False, "webd did not stop on SIGTERM")
-        if hub.proc.poll() is None:
+        if hub.proc is None:
+            pass
+        elif hub.proc.poll() is None:
             heading("Stop hubd (SIGTERM)")
             rc = hub.stop()
             check(rc == 0, "hubd exited with code %s" % rc)
@@ -457,9 +473,9 @@ WEB_USER = CASEWORKERS[0]
 WEB_PASSWORD = "demo-adgangskode"
 
 
-def start_web(hub_conf, delivery):
+def start_web(hub_conf, delivery, started):
     """The web inbox: a gateway key, a demo password, webd on 8080 (or a
-    free port)."""
+    free port), as started["web"] once it runs, for the caller to stop."""
     heading("Start the web inbox (webd)")
     hubctl("keygen", "--keys_dir", KEYS, "web-1")
     hubctl("register-gateway", "--config", hub_conf, "web-1")
@@ -473,11 +489,14 @@ def start_web(hub_conf, delivery):
         raise DemoError("hubctl set-password: " + p.stderr.strip())
     port = 8080 if port_free(8080) else free_port()
     log = open(os.path.join(VAR, "webd.log"), "ab")
-    web = subprocess.Popen([os.path.join(BIN, "webd"), "--gateway", "web-1",
-                            "--keys_dir", KEYS, "--delivery", delivery,
-                            "--port", str(port)],
-                           stdout=log, stderr=subprocess.STDOUT,
-                           start_new_session=True)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        web = started["web"] = subprocess.Popen(
+            [os.path.join(BIN, "webd"), "--gateway", "web-1", "--keys_dir",
+             KEYS, "--delivery", delivery, "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
     deadline = time.monotonic() + 10
     while port_free(port) and web.poll() is None and \
             time.monotonic() < deadline:
@@ -512,11 +531,12 @@ def hold_web(web):
              "DEMO_WEB_WAIT=600")
         return
     heading("The web inbox stays up for %d s" % wait)
-    note("http://127.0.0.1:%d/  log in as %s, password %s (Ctrl-C ends)"
-         % (web.demo_port, WEB_USER, WEB_PASSWORD))
     # In steps: one sleep cannot take more than about 292 years in ns, and
-    # a longer wait is still whole seconds.
+    # a longer wait is still whole seconds. The line inside the try: a
+    # Ctrl-C (or SIGTERM) as soon as it shows ends the wait, not the demo.
     try:
+        note("http://127.0.0.1:%d/  log in as %s, password %s (Ctrl-C ends)"
+             % (web.demo_port, WEB_USER, WEB_PASSWORD))
         while wait > 0:
             step = min(wait, 86400)
             time.sleep(step)
@@ -880,15 +900,44 @@ def privacy_check(hub, cohort):
               % (rel(root), n, (": " + str(hits)) if hits else ""))
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM (kill, a make stopped, a CI timeout) or SIGHUP (the
+    terminal closed) taken as Ctrl-C: hubd and webd run in sessions of
+    their own, so a demo that died of the signal left them running, on
+    7601/7602 and 8080, for good."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop_on_signal(signum, frame):
+    # Once: a second signal must not cut short the stopping of hubd and
+    # webd that the first one began.
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    if signum == signal.SIGHUP:
+        # The terminal is gone: a line written to it fails (EIO), which
+        # broke off the stopping after webd and left hubd running. What
+        # the demo still says goes nowhere.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    raise Stopped(signum)
+
+
 if __name__ == "__main__":
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, stop_on_signal)
     code = 0
     try:
         main()
     except DemoError as e:
         print("\nDEMO FAILED: %s" % e, flush=True)
         code = 1
-    except KeyboardInterrupt:
-        code = 130
+    except KeyboardInterrupt as e:
+        code = 128 + getattr(e, "signum", signal.SIGINT)
     if failures and not code:
         print("\nDEMO FAILED: %d check(s) failed:" % len(failures))
         for f in failures:

@@ -88,12 +88,14 @@ PAGES = {
              "RULES.md"]),
     "hubctl": dict(
         summary="administer the ungebro hub",
-        description="hubctl makes keys, registers agencies, caseworkers "
-                    "and the web gateway, sets web passwords and e-mail "
-                    "addresses for notices, assigns contact persons, shows "
-                    "statistics and the event log, verifies and shows the "
-                    "audit trail, exports and erases a person's data, "
-                    "writes the annual status report, and backs the store "
+        description="hubctl makes keys, registers and revokes agencies, "
+                    "caseworkers and the web gateway, sets web passwords "
+                    "and e-mail addresses for notices, assigns contact "
+                    "persons, shows statistics and the event log, verifies "
+                    "and shows the audit trail, exports and erases a "
+                    "person's data, passes over a log record that does not "
+                    "open (pass-damaged), writes the annual status report, "
+                    "and backs the store "
                     "up and restores it. It works on the store named by "
                     "the hub's configuration, also while hubd runs "
                     "(restore excepted).",
