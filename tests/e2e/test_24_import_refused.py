@@ -374,7 +374,10 @@ def test_full_disk_while_delivering_says_so_and_loses_nothing(hub, tmp_path):
         try:
             p = hub.adapter_popen("flush", outbox=outbox, window=65536,
                                   timeout=60)
-            time.sleep(3)
+            # Long enough for all 2,000 to be sent on a loaded machine:
+            # acks that came in smaller bursts could reuse the pages
+            # the outbox frees, and the disk would never fill (once).
+            time.sleep(8 * hubtest.SLOW)
         finally:
             hub.proc.send_signal(signal.SIGCONT)
         f = hub.adapter_finish(p)
