@@ -4,13 +4,19 @@ checked from outside against what those docs promise."""
 
 import json
 import re
+import shutil
 import signal
 import subprocess
+import time
 
-from hubtest import SLOW, CprGen, binary, wait_for
+import pytest
 
-from test_53_delivery import (adults, clients, ev_dropout,  # noqa: F401
-                              hub53, open_ids, until_refused)
+from hubtest import OK, SLOW, CprGen, binary, strace_env, wait_for
+
+from test_53_delivery import (adults, anna_with_one_dropout,  # noqa: F401
+                              clients, ev_dropout, hub53, next_result,
+                              open_ids, until_refused)
+from test_98_architecture import thread_comms, traced_calls
 
 
 def ack_records(hub, alert_id):
@@ -126,3 +132,96 @@ def test_hubctl_assign_file_killed_keeps_whole_batches_and_a_rerun_ends_it(
     assert (len(ok), len({r["person"] for r in ok}), len(known)) == \
         (n, n, k), (len(ok), len(known))
     assert {r["person"] for r in known} <= {r["person"] for r in ok}
+
+
+
+def traced_while(hub, steps):
+    """Run each step (a callable) with strace on hubd; returns the
+    hubd threads' names and, per step, the calls traced while it ran
+    (test_98's reading of strace -ff: tid, start, end, name, fd path)."""
+    prefix = hub.tmp / "trace"
+    st = subprocess.Popen(
+        ["strace", "-f", "-ff", "-qq", "-ttt", "-T", "-yy",
+         "-e", "trace=fdatasync,fsync,pwrite64,pwritev,writev,write,"
+               "sendto,sendmsg",
+         "-o", str(prefix), "-p", str(hub.proc.pid)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=strace_env())
+    spans = []
+    try:
+        time.sleep(1.0 * SLOW)      # attached to every thread
+        comms = thread_comms(hub.proc.pid)
+        for step in steps:
+            t0 = time.time()
+            step()
+            spans.append((t0, time.time()))
+        # A call still under way when strace detaches is cut off
+        # (`<detached ...>`) and not read: let the last send finish.
+        time.sleep(0.3 * SLOW)
+    finally:
+        st.terminate()
+        st.wait(timeout=20)
+    calls = traced_calls(prefix)
+    return comms, [[c for c in calls if lo <= c[1] <= hi]
+                   for lo, hi in spans]
+
+
+def test_an_action_is_answered_and_an_alert_pushed_only_once_synced(
+        make_hub, clients):  # noqa: F811
+    """PROTOCOL.md, Action item 4: "`OK` once the action is durably
+    stored: ... in a synchronous transaction ... and answers only after
+    the commit"; ARCHITECTURE.md, The life of one event, 7-8: alerts are
+    committed (synced), and a connected caseworker is sent the alert
+    then. Traced on the running hubd: the Result's bytes, and the
+    Alert's, leave on the delivery connection after the fdatasync of
+    log/data.mdb that holds them (and LMDB's meta page written after
+    it), the alert's sync not the ingest writer's."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 13103)
+    [q] = adults(13104, 1)
+    hub.assign(q, "cw-anna")
+    got = {}
+
+    def act():
+        got["result"] = next_result(a, lambda: a.send(9, a.m.Action(
+            request_id=7, alert_id=aid, kind=a.m.CONTACT_MADE,
+            how="phone")))
+
+    def raise_one():
+        hub.send(ev_dropout(q, "2026-10-27"))
+        a.wait(lambda: [x for x in a.alerts if x.cpr == q], 15,
+               "the new dropout's alert")
+    a.hello()
+    a.wait_alerts(1)
+    comms, (acting, raising) = traced_while(hub, [act, raise_one])
+    assert got["result"].code == OK, got["result"]
+    log_file = str(hub.data_dir / "log" / "data.mdb")
+    port = hub.delivery.rsplit(":", 1)[1]
+
+    def sends(calls):
+        return [c for c in calls if c[3] in ("sendto", "sendmsg", "write",
+                                             "writev")
+                and c[4].startswith(f"TCP:[127.0.0.1:{port}->")]
+
+    def log_syncs(calls):
+        return [c for c in calls if c[3] in ("fdatasync", "fsync")
+                and c[4] == log_file]
+
+    def log_writes(calls):
+        return [c for c in calls if c[4] == log_file
+                and c[3] in ("pwrite64", "pwritev", "writev", "write")]
+    for what, calls in (("the action's Result", acting),
+                        ("the alert", raising)):
+        out = sends(calls)
+        assert out, f"{what}: nothing sent on delivery: {calls}"
+        sent = out[-1][1]
+        synced = [c for c in log_syncs(calls) if c[2] <= sent
+                  and comms.get(c[0]) != "hubd-writer"]
+        assert synced, f"{what} left at {sent} before a sync of the log " \
+            f"that holds it: {log_syncs(calls)}"
+        assert all(c[2] <= sent for c in log_syncs(calls)
+                   if c[1] <= sent), (what, log_syncs(calls), sent)
+        assert max(c[2] for c in log_writes(calls)
+                   if c[1] <= sent) <= sent, (what, log_writes(calls), sent)
