@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from hubtest import (OK, SLOW, CprGen, binary, frame, send_all_accepted,
+from hubtest import (OK, SLOW, AbsenceRow, CprGen, binary, frame, send_all_accepted,
                      strace_env, wait_for)
 
 from test_53_delivery import (adults, anna_with_one_dropout,  # noqa: F401
@@ -299,3 +299,54 @@ def test_hubd_killed_during_a_rebuild_goes_on_and_keeps_each_alert_once(
     got = b.wait_alerts(3)
     assert first.alert_id not in {x.alert_id for x in got}
     assert len(open_ids(b, 920)) == 3
+
+
+
+def test_events_lost_by_a_restore_come_back_by_the_runbook_each_once(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore, "events acked since": with the
+    outbox moved aside, import the exports made since the backup into a
+    new one (the hub answers DUPLICATE for what it holds and takes the
+    lost ones), "Then run one `flush` with `outbox` set to the old
+    directory: it sends what that outbox still held that no export gave
+    again (the rest is answered DUPLICATE)". Here the old outbox still
+    holds two exports queued while hubd was down: one imported again
+    (DUPLICATE from the old outbox), one whose file is gone (stored by
+    that flush). Each event ends stored once."""
+    hub = make_hub()
+    weeks = [("2024-05-06", "2024-05-10"), ("2024-05-13", "2024-05-17"),
+             ("2024-05-20", "2024-05-24"), ("2024-05-27", "2024-05-31")]
+    cprs = CprGen(13108).take(3)
+    files = [hub.csv(f"week{i + 1}.csv", [
+        AbsenceRow(c, period_start=a, period_end=b) for c in cprs])[0]
+        for i, (a, b) in enumerate(weeks)]
+    w1, w2, w3, w4 = files
+    assert hub.adapter("import", w1).summary["accepted"] == 3
+    held = hub.stats()["log_events"]
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    assert hub.adapter("import", w2).summary["accepted"] == 3
+    hub.stop()
+    for f in (w3, w4):
+        r = hub.adapter("import", f, timeout=0)
+        assert (r.rc, r.summary["queued"]) == (2, 3), r
+    assert r.summary["pending"] == 6, r.summary
+    w4.unlink()             # that export is not kept
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    hub.hubctl("restore", str(backup))
+    hub.start()
+    assert hub.stats()["log_events"] == held
+    old_outbox = tmp_path / "outbox-before-restore"
+    shutil.move(hub.outbox_dir(), old_outbox)
+    again = hub.adapter("import", w1, w2, w3)
+    assert (again.rc, again.summary["accepted"], again.summary["duplicates"],
+            again.summary["pending"]) == (0, 6, 3, 0), again
+    old = hub.adapter("flush", outbox=old_outbox)
+    assert (old.rc, old.summary["accepted"], old.summary["duplicates"],
+            old.summary["pending"]) == (0, 3, 3, 0), old
+    st = hub.wait_applied()
+    assert st["log_events"] == held + 9, st
+    assert st["person_index_entries"] == st["log_events"], st
+    assert hub.adapter("flush", outbox=old_outbox).summary["accepted"] == 0
