@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from hubtest import (OK, SLOW, AbsenceRow, CprGen, binary, frame, send_all_accepted,
+from hubtest import (ACCEPTED, DUPLICATE, OK, SLOW, AbsenceRow, CprGen,
+                     IngestClient, binary, envelope, frame, send_all_accepted,
                      strace_env, wait_for)
 
 from test_53_delivery import (adults, anna_with_one_dropout,  # noqa: F401
@@ -350,3 +351,53 @@ def test_events_lost_by_a_restore_come_back_by_the_runbook_each_once(
     assert st["log_events"] == held + 9, st
     assert st["person_index_entries"] == st["log_events"], st
     assert hub.adapter("flush", outbox=old_outbox).summary["accepted"] == 0
+
+
+
+def answers(hub, envs):
+    with IngestClient(hub, "school-a") as cli:
+        return [(a.status, a.sequence) for a in
+                (cli.ack_for(frame(e)) for e in envs)]
+
+
+def test_a_log_restored_alone_from_an_older_copy_beside_newer_ids(
+        make_hub, tmp_path):
+    """ARCHITECTURE.md, ids/: "an entry counts only while the log still
+    holds its record with that id (... a log restored alone from an
+    older copy)", and Crash and restart: derived state ahead of the log
+    is dropped and rebuilt (`HUB-REBUILD derived state is ahead of the
+    log (N > M); rebuilding it`). log/data.mdb put back from a copy
+    taken before five more events, ids/ and derived/ left as they were:
+    those five are lost, so their resend is ACCEPTED anew (behind two
+    new events, under other sequences than ids/ remembers), then
+    DUPLICATE with the new sequence, also after a restart; each event
+    held once (PROTOCOL.md §3: an id is ACCEPTED at most once while the
+    hub holds its event)."""
+    hub = make_hub()
+    cprs = CprGen(13111).take(12)
+    hub.cprs.update(cprs)
+    held, lost, new = (
+        [envelope("school-a", c, salt=f"{tag}{i}") for i, c in
+         enumerate(part)]
+        for tag, part in (("a", cprs[:5]), ("b", cprs[5:10]),
+                          ("c", cprs[10:])))
+    assert answers(hub, held) == [(ACCEPTED, s) for s in range(1, 6)]
+    hub.stop()
+    shutil.copy(hub.data_dir / "log" / "data.mdb", tmp_path / "old.mdb")
+    hub.start()
+    assert answers(hub, lost) == [(ACCEPTED, s) for s in range(6, 11)]
+    hub.stop()
+    shutil.copy(tmp_path / "old.mdb", hub.data_dir / "log" / "data.mdb")
+    hub.start()
+    assert "warn HUB-REBUILD derived state is ahead of the log (10 > 5); " \
+        "rebuilding it" in hub.current_log(), hub.current_log()
+    assert hub.stats()["log_events"] == 5
+    assert answers(hub, new) == [(ACCEPTED, 6), (ACCEPTED, 7)]
+    assert answers(hub, lost) == [(ACCEPTED, s) for s in range(8, 13)]
+    assert answers(hub, lost + held) == \
+        [(DUPLICATE, s) for s in list(range(8, 13)) + list(range(1, 6))]
+    hub.restart()
+    assert answers(hub, lost) == [(DUPLICATE, s) for s in range(8, 13)]
+    st = hub.wait_applied()
+    assert (st["log_events"], st["event_ids"], st["person_index_entries"]) \
+        == (12, 12, 12), st
