@@ -5,15 +5,14 @@ checked from outside against what those docs promise."""
 import json
 import re
 import shutil
-import signal
 import subprocess
 import time
 
 import pytest
 
 from hubtest import (ACCEPTED, DUPLICATE, OK, SLOW, AbsenceRow, CprGen,
-                     IngestClient, binary, envelope, frame, send_all_accepted,
-                     strace_env, wait_for)
+                     IngestClient, envelope, frame, send_all_accepted,
+                     strace_env)
 
 from test_53_delivery import (adults, anna_with_one_dropout,  # noqa: F401
                               clients, ev_dropout, hub53, next_result,
@@ -81,59 +80,6 @@ def test_an_ack_kept_in_memory_is_lost_by_a_kill9_and_sent_again(
         b = clients(hub, "cw-anna")
         assert open_ids(b, 903) == []
     assert hub.stats()["alerts_open"] == 0
-
-
-
-def test_hubctl_assign_file_killed_keeps_whole_batches_and_a_rerun_ends_it(
-        make_hub):
-    """OPERATIONS.md, Contact persons: each assignment is stored with its
-    `assign` audit record in one transaction, `--file` 512 rows at a
-    time; hubctl killed partway through a file (`kill -9`; "its
-    `assignments:` line is not printed then"): "the batches it committed
-    stay, each row whole with its audit record, none half; run the same
-    file again, and its line counts those as `already known` and stores
-    the rest, each row once". hubd runs beside it and applies them all."""
-    hub = make_hub()
-    n = 20000
-    cprs = CprGen(13102).take(n)
-    hub.cprs.update(cprs)
-    path = hub.inputs_dir / "assign.csv"
-    path.write_text("cpr;caseworker;from\n" + "".join(
-        f"{c};cw-anna;2026-01-05\n" for c in cprs))
-    before = hub.stats()
-    p = subprocess.Popen([binary("hubctl"), "--config", str(hub.conf),
-                          "assign", "--file", str(path)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        wait_for(lambda: hub.stats()["assignments"] > 0, 30 * SLOW,
-                 "a first batch of assignments committed")
-    finally:
-        p.send_signal(signal.SIGKILL)
-        out, err = p.communicate(timeout=30)
-    assert (p.returncode, out) == (-signal.SIGKILL, b""), (out, err)
-    st = hub.stats()
-    k = st["assignments"]
-    assert 0 < k < n and k % 512 == 0, st
-    assert st["log_events"] - before["log_events"] == k, st
-    assert st["audit_records"] - before["audit_records"] == k, st
-    assert err == b"", err
-    again = hub.hubctl("assign", "--file", str(path), check=False)
-    assert (again.returncode, again.stdout, again.stderr) == (
-        0, f"assignments: {n - k} new, {k} already known, 0 rejected\n",
-        ""), again
-    st = hub.wait_applied()
-    assert (st["assignments"], st["log_events"] - before["log_events"],
-            st["last_applied"]) == (n, n, st["last_seq"]), st
-    # SECURITY.md, Audit trail: `assign` `ok` for each stored, one per
-    # person; `already-known` for each the rerun found stored.
-    recs = [r for r in map(json.loads, hub.hubctl(
-        "audit", "show", "--json").stdout.splitlines())
-        if r["action"] == "assign"]
-    ok = [r for r in recs if r["result"] == "ok"]
-    known = [r for r in recs if r["result"] == "already-known"]
-    assert (len(ok), len({r["person"] for r in ok}), len(known)) == \
-        (n, n, k), (len(ok), len(known))
-    assert {r["person"] for r in known} <= {r["person"] for r in ok}
 
 
 
