@@ -347,3 +347,36 @@ def test_a_log_restored_alone_from_an_older_copy_beside_newer_ids(
     st = hub.wait_applied()
     assert (st["log_events"], st["event_ids"], st["person_index_entries"]) \
         == (12, 12, 12), st
+
+
+
+def test_a_rebuild_moves_an_alert_by_an_assignment_applied_in_it(make_hub):
+    """OPERATIONS.md, Store format, after an OS crash: delete derived/,
+    start hubd, it replays the whole log, "the rules and the timers";
+    the alerts raised again are the ones stored, kept once. RULES.md §7:
+    a person's open alerts follow the contact person. A `hubctl assign`
+    hubd had not applied yet (hubd stopped, or an OS crash right after
+    it) is applied by the rebuild in the same chunk as the event that
+    raised the alert: the alert, kept as stored with the old contact
+    person, moves to the new one. Before, the person's alert list read
+    outside the chunk's transaction lacked it, and it stayed with the
+    old contact person for good."""
+    hub = hub53(make_hub)
+    [p] = adults(13114, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-27"))
+    [alert] = hub.peek("cw-anna", 1)
+    hub.stop()
+    hub.hubctl("assign", "--cpr", p, "--caseworker", "cw-bob", "--from",
+               "2026-10-28")
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    st = hub.wait_applied()
+    assert (st["last_applied"], st["alerts"], st["alerts_open"]) == \
+        (3, 1, 1), st
+    assert f"HUB-REROUTE alert {alert['alert_id']} moved to cw-bob" in \
+        hub.current_log(), hub.current_log()
+    [moved] = hub.peek("cw-bob", 1)
+    assert (moved["alert_id"], moved["recipient"]) == \
+        (alert["alert_id"], "cw-bob"), moved
+    hub.peek("cw-anna", 0)
