@@ -350,6 +350,53 @@ def test_a_log_restored_alone_from_an_older_copy_beside_newer_ids(
 
 
 
+def test_hubctl_first_on_a_log_restored_alone_leaves_nothing_unapplied(
+        make_hub, tmp_path):
+    """ARCHITECTURE.md, Crash and restart: "Derived state is never
+    trusted beyond the log: if it is ahead (log restored from an older
+    backup) it is dropped and rebuilt". log/data.mdb put back alone from
+    an older copy, and a `hubctl assign` run before hubd starts: its
+    record takes the log's next sequence, one derived/ had counted as
+    applied (a lost event's). The first program to open the store throws
+    derived/ away (hubctl says so on stderr), hubd's start replays the
+    whole log, and the reassignment is applied: the person's open alert
+    follows the new contact person (RULES.md §7), kept once. Before,
+    hubd's start saw derived/ no longer ahead, replayed nothing of it and
+    the alert stayed with the old one."""
+    hub = hub53(make_hub)
+    [p] = adults(13113, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-27"))
+    [alert] = hub.peek("cw-anna", 1)
+    hub.stop()
+    shutil.copy(hub.data_dir / "log" / "data.mdb", tmp_path / "old.mdb")
+    old = hub.stats()["last_seq"]
+    hub.start()
+    hub.cprs.add(hub.SENTINEL_CPR)
+    send_all_accepted(hub, [frame(sentinel(i, "gone")) for i in range(5)])
+    assert hub.wait_applied()["last_applied"] == old + 5
+    hub.stop()
+    shutil.copy(tmp_path / "old.mdb", hub.data_dir / "log" / "data.mdb")
+    r = hub.hubctl("assign", "--cpr", p, "--caseworker", "cw-bob",
+                   "--from", "2026-10-28", check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "assigned to cw-bob from 2026-10-28\n",
+        f"hubctl: derived state is ahead of the log ({old + 5} > {old}): "
+        "thrown away; hubd rebuilds it from the log at its next start\n"), r
+    hub.start()
+    log = hub.current_log()
+    assert f"HUB-REPLAY applying log entries 1..{old + 1} to derived " \
+        "state" in log, log
+    st = hub.wait_applied()
+    assert (st["last_applied"], st["alerts"], st["alerts_open"]) == \
+        (old + 1, 1, 1), st
+    [moved] = hub.peek("cw-bob", 1)
+    assert (moved["alert_id"], moved["recipient"]) == \
+        (alert["alert_id"], "cw-bob"), moved
+    hub.peek("cw-anna", 0)
+
+
+
 def test_a_rebuild_moves_an_alert_by_an_assignment_applied_in_it(make_hub):
     """OPERATIONS.md, Store format, after an OS crash: delete derived/,
     start hubd, it replays the whole log, "the rules and the timers";
