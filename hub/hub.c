@@ -641,19 +641,12 @@ catch_up(hub *h)
 			 "derived state was written in another "
 			 "format; rebuilding it from the log (format %d)",
 			 HUB_DERIVED_SCHEMA);
+	/* Derived state ahead of the log (the log was restored from an
+	 * older copy): the store's open threw it away; rebuild it. */
+	if (store_derived_was_ahead(h->store))
+		log_warn("HUB-REBUILD", "%s; rebuilding it",
+			 store_derived_was_ahead(h->store));
 	uint64_t from = store_derived_last_applied(h->store);
-	if (from > last) {
-		/* Derived state ahead of the log: the log was restored from
-		 * an older backup. Rebuild rather than trust it. */
-		log_warn("HUB-REBUILD",
-			 "derived state is ahead of the log "
-			 "(%llu > %llu); rebuilding it",
-			 (unsigned long long)from, (unsigned long long)last);
-		err = store_derived_reset(h->store);
-		if (err != UG_OK)
-			return err;
-		from = 0;
-	}
 	if (last > from)
 		log_notice("HUB-REPLAY",
 			   "applying log entries %llu..%llu to "

@@ -484,6 +484,10 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	if (err == UG_OK && store_upgraded(c->store))
 		ug_eprintf("hubctl: STORE-UPGRADED %s\n",
 			   store_upgraded(c->store));
+	if (err == UG_OK && store_derived_was_ahead(c->store))
+		ug_eprintf("hubctl: %s: thrown away; hubd rebuilds it from "
+			   "the log at its next start\n",
+			   store_derived_was_ahead(c->store));
 	if (err == UG_OK)
 		hubctl_audit_signer(c->store, c->keys);
 	return err;

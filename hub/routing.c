@@ -178,7 +178,21 @@ routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key, int64_t at)
 		return err;
 	m.referral_shared = consent_allows(&p, now, false);
 	m.p = &p;
-	return store_person_alerts(c->h->store, person_key, move_alert, &m);
+	err = store_person_alerts(c->h->store, person_key, move_alert, &m);
+	/* The person's list is read outside this batch's transaction, so it
+	 * lacks the alerts the batch raised. A new one went to the contact
+	 * of the day already, but one raised again (a replay, a rebuild of
+	 * derived/) is kept as stored, with the recipient it had: it must
+	 * follow an assignment the batch applies after it too, or a rebuild
+	 * would leave it with the old contact person for good. move_alert
+	 * reads the stored state, so a new one (not stored yet) is passed
+	 * over. */
+	for (size_t i = 0; err == UG_OK && i < c->nalerts; i++)
+		if (c->alerts[i].has_person &&
+		    memcmp(c->alerts[i].person_key, person_key,
+			   UG_PERSON_KEY_LEN) == 0)
+			err = move_alert(&m, c->alerts[i].alert.id);
+	return err;
 }
 
 enum { ALERT_NONE, ALERT_OPEN, ALERT_CLOSED };

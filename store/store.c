@@ -505,6 +505,30 @@ end_new_store(const char *dir, int fd)
 	close(fd);
 }
 
+/* Derived state applied past the log's last sequence describes events the
+ * log no longer holds (the log restored alone from an older copy). It is
+ * thrown away by whichever program opens the store first, not only by
+ * hubd's start: a hubctl that appended first would give the log's next
+ * sequences to records derived/ counts as applied, and hubd would then
+ * never apply them. last_applied is read before the log's end, so a hubd
+ * applying meanwhile can only make the log look longer, never derived/
+ * look ahead. */
+static ug_err
+drop_derived_ahead(store *s)
+{
+	uint64_t applied = s->last_applied, last;
+	ug_err err = store_log_last(s, &last);
+	if (err != UG_OK || applied <= last)
+		return err;
+	err = store_derived_reset(s);
+	if (err == UG_OK)
+		snprintf(s->ahead_note, sizeof s->ahead_note,
+			 "derived state is ahead of the log (%llu > %llu)",
+			 (unsigned long long)applied,
+			 (unsigned long long)last);
+	return err;
+}
+
 ug_err
 store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 {
@@ -572,6 +596,8 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		goto fail;
 	err = open_derived(
 	    s, dir, opts->derived_map_mb ? opts->derived_map_mb : 8192, diag);
+	if (err == UG_OK && s->last_applied > 0)
+		err = drop_derived_ahead(s);
 	if (err != UG_OK)
 		goto fail;
 	if (making > 0)
@@ -584,6 +610,12 @@ fail:
 		close(making);
 	store_close(&s);
 	return err;
+}
+
+const char *
+store_derived_was_ahead(const store *s)
+{
+	return s->ahead_note[0] ? s->ahead_note : NULL;
 }
 
 const char *

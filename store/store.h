@@ -76,6 +76,10 @@ ug_err store_open(store **out, const char *dir, const store_opts *opts,
  * 3 to 4, docs/OPERATIONS.md "Store format"), what it did, as logged with
  * STORE-UPGRADED; else NULL. */
 const char *store_upgraded(const store *s);
+/* "derived state is ahead of the log (N > M)" when this open found
+ * derived/ applied past the log's last sequence (the log restored alone
+ * from an older copy) and threw it away for a rebuild, else NULL. */
+const char *store_derived_was_ahead(const store *s);
 /* Close; accepts NULL. Derived state is flushed to disk first. */
 void store_close(store **s);
 /* Timer work: clear stale reader slots. */

@@ -119,6 +119,7 @@ struct store {
 	/* Upgraded from format 2 or 3: log/ids holds the older entries. */
 	bool ids_in_log;
 	char upgrade_note[200]; /* what this open upgraded, else empty */
+	char ahead_note[100]; /* derived/ found ahead of the log, else empty */
 	void (*say)(const char *msgid, const char *text); /* store_opts */
 	/* Queue entries this process removed (acknowledged, withdrawn,
 	 * moved, purged); any thread. */
