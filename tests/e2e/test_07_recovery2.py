@@ -211,17 +211,14 @@ def test_an_ack_proved_stored_survives_kill9(make_hub, clients):
     assert hub.stats()["alerts_open"] == 0
 
 
-def test_acks_kept_at_a_stop_are_said_and_the_alert_comes_again(
-        make_hub, clients):
-    """PROTOCOL.md §4 item 4: an AlertAck the store cannot take is kept;
-    a stop before it is written logs `HUB-DELIVER N acknowledgement(s)
-    not stored at stop; their alerts stay open and are delivered again`
-    (err), hubd exits 0, and the alert is open and sent again after the
-    next start."""
-    from test_53_delivery import (hub53, adults, until_refused, open_ids,
+def an_ack_kept_in_memory(make_hub, clients, seed):
+    """cw-anna's dropout alert acknowledged while log/ (log_map_mb = 1)
+    is full: the ack is kept and retried (`HUB-DELIVER ack ... not stored
+    yet`). (hub, cw-anna's client, the alert as first pushed)."""
+    from test_53_delivery import (hub53, adults, until_refused,
                                   ev_dropout)
     hub = hub53(make_hub, settings={"log_map_mb": "1"})
-    [p] = adults(7110, 1)
+    [p] = adults(seed, 1)
     hub.assign(p, "cw-anna")
     hub.send(ev_dropout(p, "2026-10-27"))
     hub.wait_applied()
@@ -232,6 +229,18 @@ def test_acks_kept_at_a_stop_are_said_and_the_alert_comes_again(
     a.ack(x.alert_id)
     hub.wait_log(r"err HUB-DELIVER ack of alert [0-9a-f]{18} by cw-anna "
                  r"not stored yet: .*; retried every second")
+    return hub, a, x
+
+
+def test_acks_kept_at_a_stop_are_said_and_the_alert_comes_again(
+        make_hub, clients):
+    """PROTOCOL.md §4 item 4: an AlertAck the store cannot take is kept;
+    a stop before it is written logs `HUB-DELIVER N acknowledgement(s)
+    not stored at stop; their alerts stay open and are delivered again`
+    (err), hubd exits 0, and the alert is open and sent again after the
+    next start."""
+    from test_53_delivery import open_ids
+    hub, a, x = an_ack_kept_in_memory(make_hub, clients, 7110)
     a.close()
     hub.stop()
     log = hub.current_log()

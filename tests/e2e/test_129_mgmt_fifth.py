@@ -23,7 +23,7 @@ from hubtest import ROOT, CprGen, binary, dropout_alert, ev_absence, \
     event, rules_hub, wait_for
 from test_80_ops import preload_env, preload_shim
 from test_81_report import SLOW_FCHMOD, assert_no_recompute, cells, \
-    report, three_readiness_and_twenty
+    report, signalled_once_it_writes, three_readiness_and_twenty
 from test_107_mgmt_third import CONTACT, OFFER, QUIET, act, annas_youth, \
     clock
 from test_119_mgmt_fourth import MEASURES, born_in, rows
@@ -338,21 +338,9 @@ def test_the_reports_line_and_its_standard_output(make_hub, tmp_path):
     for nth in (1, 5, 10):
         env = preload_env(shim, SLOW_FCHMOD_DIR=str(d),
                           SLOW_FCHMOD_NTH=str(nth))
-        p = subprocess.Popen(cmd.split() + [str(d / "status.html")],
-                             env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        fds = f"/proc/{p.pid}/fd"
-        deadline = time.monotonic() + 20
-        while p.poll() is None and time.monotonic() < deadline:
-            try:
-                held = [os.readlink(f"{fds}/{n}") for n in os.listdir(fds)]
-            except OSError:
-                continue
-            if any(t.startswith(str(d)) for t in held):
-                p.send_signal(signal.SIGTERM)
-                caught += 1
-                break
-        p.wait(timeout=30)
+        p, hit = signalled_once_it_writes(
+            cmd.split() + [str(d / "status.html")], env, d, signal.SIGTERM)
+        caught += hit
         if p.returncode == 0:            # finished before it was caught
             for n in os.listdir(d):
                 os.unlink(d / n)

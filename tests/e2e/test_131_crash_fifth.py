@@ -16,7 +16,8 @@ from hubtest import (ACCEPTED, DUPLICATE, OK, SLOW, AbsenceRow, CprGen,
 
 from test_53_delivery import (adults, anna_with_one_dropout,  # noqa: F401
                               clients, ev_dropout, hub53, next_result,
-                              open_ids, sentinel, until_refused)
+                              open_ids, sentinel)
+from test_07_recovery2 import an_ack_kept_in_memory
 from test_98_architecture import thread_comms, traced_calls
 
 
@@ -37,19 +38,8 @@ def test_an_ack_kept_in_memory_is_lost_by_a_kill9_and_sent_again(
     the start (the map raised) the alert is open and pushed again (its
     `delivery` at most 2), with no `ack` record; or, when a retry got it in just
     before the kill, it is closed and audited once."""
-    hub = hub53(make_hub, settings={"log_map_mb": "1"})
-    [p] = adults(13101, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-10-27"))
-    hub.wait_applied()
-    until_refused(hub, "kept")
-    until_refused(hub, "kept-1", step=1)
-    a = clients(hub, "cw-anna")
-    [x] = a.wait_alerts(1)
+    hub, a, x = an_ack_kept_in_memory(make_hub, clients, 13101)
     assert x.delivery == 1, x
-    a.ack(x.alert_id)
-    hub.wait_log(r"err HUB-DELIVER ack of alert [0-9a-f]{18} by cw-anna "
-                 r"not stored yet: .*; retried every second")
     hub.kill9()
     a.close()
     killed = hub.current_log()

@@ -1137,6 +1137,29 @@ def test_not_ready_pupils_not_given_back_by_the_alerts(make_hub,
         assert_no_recompute(t)
 
 
+def signalled_once_it_writes(cmd, env, d, sig):
+    """Run cmd (env) and send it sig the moment it holds a file open in
+    directory d (/proc/PID/fd): (the finished process, whether it was
+    caught so)."""
+    import time
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    fds = f"/proc/{p.pid}/fd"
+    deadline = time.monotonic() + 20
+    caught = False
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            held = [os.readlink(f"{fds}/{n}") for n in os.listdir(fds)]
+        except OSError:
+            continue
+        if any(t.startswith(str(d)) for t in held):
+            p.send_signal(sig)
+            caught = True
+            break
+    p.wait(timeout=30)
+    return p, caught
+
+
 def three_readiness_and_twenty(make_hub, tmp_path, seed, ev):
     """A hub whose year 2026 holds 3 readiness alerts beside 20 events
     ev(cpr, "2026-09-04", institution="eud-a") of adults at eud-a: the
@@ -1543,23 +1566,11 @@ def test_a_report_killed_while_it_writes_leaves_no_file_of_its_own(
     for i, sig in enumerate([signal.SIGKILL, signal.SIGINT] * 6):
         env = preload_env(shim, SLOW_FCHMOD_DIR=str(d),
                           SLOW_FCHMOD_NTH=str(i // 2 % 3 + 1))
-        p = subprocess.Popen([binary("hubctl"), "--config", str(hub.conf),
-                              "report", "--year", "2026", "--out",
-                              str(d / "status.html")], env=env,
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        fds = f"/proc/{p.pid}/fd"
-        deadline = time.monotonic() + 20
-        while p.poll() is None and time.monotonic() < deadline:
-            try:
-                held = [os.readlink(f"{fds}/{n}") for n in os.listdir(fds)]
-            except OSError:
-                continue
-            if any(t.startswith(str(d)) for t in held):
-                p.send_signal(sig)
-                caught += 1
-                break
-        p.wait(timeout=30)
+        p, hit = signalled_once_it_writes(
+            [binary("hubctl"), "--config", str(hub.conf), "report",
+             "--year", "2026", "--out", str(d / "status.html")], env, d,
+            sig)
+        caught += hit
         left = sorted(os.listdir(d))
         if p.returncode == 0:
             for n in left:
