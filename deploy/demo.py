@@ -18,6 +18,7 @@ cleanly), the hub listens on 127.0.0.1 only, and every CPR number is made
 up by deploy/gen_cohort.py. Exits non-zero if any step or check fails.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -113,6 +115,28 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def ports_lock():
+    """A lock held from choosing a port until the server binds it: two
+    demos started together (two checkouts, or two tests) would otherwise
+    both find 7601 or 8080 free and both bind it, one failing. Closed (or
+    at the demo's exit) it is released. Another user's lock file that
+    cannot be opened leaves the demo as it was without one: None."""
+    path = os.path.join(tempfile.gettempdir(), "ungebro-demo-ports.lock")
+    for flags in (os.O_RDONLY, os.O_RDONLY | os.O_CREAT):
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError:
+            continue
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+    return None
+
+
+def ports_unlock(fd):
+    if fd is not None:
+        os.close(fd)
 
 
 def port_free(port):
@@ -391,6 +415,7 @@ def main():
     check(rc == 1, "keygen refuses to overwrite an existing key (exit 1)")
 
     heading("Configuration")
+    lock = ports_lock()
     ingest_port, delivery_port = 7601, 7602
     if not (port_free(ingest_port) and port_free(delivery_port)):
         ingest_port, delivery_port = free_port(), free_port()
@@ -442,6 +467,7 @@ def main():
     # signal while it or webd starts, must not leave it running.
     try:
         hub.start()
+        ports_unlock(lock)
         note("hubd pid %d logged HUB-READY after %.2f s (log: %s)"
              % (hub.proc.pid, time.monotonic() - t, rel(hub.log_path)))
         start_web(hub_conf, delivery, started)
@@ -487,6 +513,7 @@ def start_web(hub_conf, delivery, started):
                        text=True, timeout=60)
     if p.returncode != 0:
         raise DemoError("hubctl set-password: " + p.stderr.strip())
+    lock = ports_lock()
     port = 8080 if port_free(8080) else free_port()
     log = open(os.path.join(VAR, "webd.log"), "ab")
     held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -501,6 +528,7 @@ def start_web(hub_conf, delivery, started):
     while port_free(port) and web.poll() is None and \
             time.monotonic() < deadline:
         time.sleep(0.05)
+    ports_unlock(lock)
     if web.poll() is not None or port_free(port):
         raise DemoError("webd did not start (log: var/demo/webd.log)")
     note("web inbox: http://127.0.0.1:%d/  log in as %s, password %s"

@@ -359,3 +359,24 @@ def test_readmes_history_command_prints_what_it_checked():
     assert re.search(rf"^history: seed=\d+ kills={m.group(2)} events sent=",
                      p.stdout, re.M), p.stdout[-3000:]
     assert " lost=0 duplicated=0 " in p.stdout, p.stdout[-3000:]
+
+
+def test_two_demos_started_at_once_both_run(tmp_path):
+    """README.md, "What the demo shows": two demos started at once, from
+    two checkouts, take turns choosing their ports, so the second takes
+    free ones and both run. Each found 7601 and 8080 free before either
+    bound them, and one hubd or webd then failed to bind."""
+    demos = []
+    for n in (1, 2):
+        (tmp_path / f"d{n}").mkdir()
+        demos.append(start_demo(tmp_path / f"d{n}"))
+    outs = []
+    for n, p in enumerate(demos, 1):
+        out, _ = p.communicate(timeout=300 * hubtest.SLOW)
+        outs.append(out)
+        assert p.returncode == 0, out[-3000:]
+        assert "all checks passed" in out, out[-3000:]
+        assert ended(p, tmp_path / f"d{n}") == []
+    addresses = [re.search(r"web inbox: (http://127\.0\.0\.1:\d+/)", o)
+                 .group(1) for o in outs]
+    assert addresses[0] != addresses[1], addresses
