@@ -96,8 +96,16 @@ MONDAYS = [(datetime.date(2026, 1, 5) + datetime.timedelta(weeks=k))
 
 
 def env_int(name, default):
+    """A whole number from 0 up in the environment, or default when unset:
+    anything else fails the test with a line saying what was wrong, not a
+    traceback from int()."""
     value = os.environ.get(name)
-    return int(value) if value else default
+    if not value:
+        return default
+    if not value.isdigit():
+        pytest.fail(f"{name} must be a whole number from 0 up, not "
+                    f"{value!r}", pytrace=False)
+    return int(value)
 
 
 def adult_cpr(gen, rng):
