@@ -165,37 +165,6 @@ def test_a_login_that_takes_the_hubs_last_place_ends_the_idlest(make_hub):
     hub.wait_log(r"HUB-WEB web session of cw-bo ended: full")
 
 
-def a_404_page_and_the_live_lists_requests_are_uses_of_a_session(hub):
-    """OPERATIONS.md, webd's `sessions_max`: a login beyond them makes
-    webd forget the session whose last request to webd is the oldest —
-    any page, `404` ones included, and the live list's requests count
-    (`GET /alerts/list`, `/events`). Each of those keeps its session
-    from being the one forgotten."""
-    web = Web(hub, name="webd-sessions", sessions_max=2)
-    try:
-        def status(s):
-            return web.request("GET", "/alerts", cookies=s)[0].status
-
-        def use(s, path):
-            time.sleep(0.05)        # webd orders uses by the millisecond
-            if path == "/events":
-                stream = open_events(web, s)
-                stream.close()
-            else:
-                web.request("GET", path, cookies=s)
-            time.sleep(0.05)
-
-        kept = logged_in(web, "cw-anna")
-        for path in ("/nope", "/alerts/list", "/events"):
-            other = logged_in(web, "cw-anna")
-            use(kept, path)        # kept's last request is now the newest
-            logged_in(web, "cw-anna")
-            assert status(other) == 303, path      # other forgotten
-            assert status(kept) == 200, path
-    finally:
-        web.stop()
-
-
 def test_a_stream_is_kept_alive_every_15_s_and_refused_while_hubd_is_mute(
         make_hub):
     """OPERATIONS.md, live updates: `GET /events` is `503` when hubd does
@@ -218,7 +187,6 @@ def test_a_stream_is_kept_alive_every_15_s_and_refused_while_hubd_is_mute(
         # The first comment comes 15 s after the stream opened: what
         # else this file asserts of webd runs meanwhile, each part on a
         # webd of its own beside this one.
-        a_404_page_and_the_live_lists_requests_are_uses_of_a_session(hub)
         a_form_too_large_in_a_session_is_a_page_of_the_session(hub)
         log_level_warn_in_any_case_keeps_only_warnings(hub)
         busy = time.monotonic() - opened
