@@ -340,6 +340,18 @@ def test_a_log_restored_alone_from_an_older_copy_beside_newer_ids(
 
 
 
+def an_alert_with_anna_then_stopped(make_hub, seed):
+    """A person assigned to cw-anna, a dropout that raised her alert,
+    hubd stopped: (hub, cpr, alert)."""
+    hub = hub53(make_hub)
+    [p] = adults(seed, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-27"))
+    [alert] = hub.peek("cw-anna", 1)
+    hub.stop()
+    return hub, p, alert
+
+
 def test_hubctl_first_on_a_log_restored_alone_leaves_nothing_unapplied(
         make_hub, tmp_path):
     """ARCHITECTURE.md, Crash and restart: "Derived state is never
@@ -353,12 +365,7 @@ def test_hubctl_first_on_a_log_restored_alone_leaves_nothing_unapplied(
     follows the new contact person (RULES.md §7), kept once. Before,
     hubd's start saw derived/ no longer ahead, replayed nothing of it and
     the alert stayed with the old one."""
-    hub = hub53(make_hub)
-    [p] = adults(13113, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-10-27"))
-    [alert] = hub.peek("cw-anna", 1)
-    hub.stop()
+    hub, p, alert = an_alert_with_anna_then_stopped(make_hub, 13113)
     shutil.copy(hub.data_dir / "log" / "data.mdb", tmp_path / "old.mdb")
     old = hub.stats()["last_seq"]
     hub.start()
@@ -386,7 +393,6 @@ def test_hubctl_first_on_a_log_restored_alone_leaves_nothing_unapplied(
     hub.peek("cw-anna", 0)
 
 
-
 def test_a_rebuild_moves_an_alert_by_an_assignment_applied_in_it(make_hub):
     """OPERATIONS.md, Store format, after an OS crash: delete derived/,
     start hubd, it replays the whole log, "the rules and the timers";
@@ -398,12 +404,7 @@ def test_a_rebuild_moves_an_alert_by_an_assignment_applied_in_it(make_hub):
     person, moves to the new one. Before, the person's alert list read
     outside the chunk's transaction lacked it, and it stayed with the
     old contact person for good."""
-    hub = hub53(make_hub)
-    [p] = adults(13114, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-10-27"))
-    [alert] = hub.peek("cw-anna", 1)
-    hub.stop()
+    hub, p, alert = an_alert_with_anna_then_stopped(make_hub, 13114)
     hub.hubctl("assign", "--cpr", p, "--caseworker", "cw-bob", "--from",
                "2026-10-28")
     shutil.rmtree(hub.data_dir / "derived")
