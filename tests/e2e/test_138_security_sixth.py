@@ -94,7 +94,9 @@ def test_every_writing_hubctl_command_signs_a_checkpoint_over_its_record(
     checkpoint at the head after each of them — register-*, assign,
     set-password, set-email, keygen, export, audit show, backup, report,
     revoke-*, pass-damaged (not-found) and erase (hubd stopped, so that
-    hubctl alone writes) — and its `last checkpoint:` line names it."""
+    hubctl alone writes) — and its `last checkpoint:` line names it.
+    hubctl's standard error stays as it was: empty for a command that
+    succeeds, but for `export --out`'s one line."""
     hub = make_hub()
     cpr = CprGen(13803).next()
     hub.cprs.add(cpr)
@@ -126,6 +128,13 @@ def test_every_writing_hubctl_command_signs_a_checkpoint_over_its_record(
                            input="et godt kodeord\n", capture_output=True,
                            text=True, timeout=60 * hubtest.SLOW)
         assert p.returncode in (0, 1), (command, p.stderr)
+        # Its stderr is unchanged by the checkpoint's witness line, which
+        # goes to the system log: empty, but for export --out's line.
+        if p.returncode == 0:
+            assert p.stderr == ("" if command[0] != "export" else
+                                "hubctl: exported 3 events (0 actions), 1 "
+                                "alerts, 3 audit records to a file\n"), \
+                (command, p.stderr)
         records += 1
         v = verify(hub)
         lines = v.stdout.splitlines()
@@ -179,3 +188,57 @@ def test_a_key_of_one_kind_is_refused_for_every_other_kind(make_hub):
         kind = command.split("-", 1)[1]
         p = hub.hubctl(f"revoke-{kind}", new, check=False)
         assert p.returncode == 1, (new, p.stdout, p.stderr)
+
+
+def test_a_multipart_message_and_a_kind_not_taken_on_either_endpoint(
+        make_hub):
+    """SECURITY.md "Audit trail": `frame` `malformed` for a multi-part
+    message (detail `a message must be exactly one frame`, on either
+    endpoint) and for a frame of a kind the endpoint does not take
+    (detail: why), the sender's id as actor and the key its connection
+    authenticated with; each is answered and the connection lives on."""
+    import zmq
+    from hubtest import (E_MALFORMED, IngestClient, curve_dealer, envelope,
+                         frame, read_key_file)
+    from test_53_delivery import FRAME_RESULT
+    hub = make_hub()
+    cpr = CprGen(13804).next()
+    hub.cprs.add(cpr)
+    one = "a message must be exactly one frame"
+    with IngestClient(hub, key_id="school-a") as c:
+        c.sock.send_multipart([frame(envelope("school-a", cpr, salt=1)),
+                               b"x"])
+        a = c.recv_ack(10)
+        assert (a.code, a.reason) == (E_MALFORMED, one), a
+        a = c.ack_for(b"\x01\x03")
+        assert (a.code, a.reason) == (E_MALFORMED, "only event frames are "
+                                      "accepted on the ingest endpoint"), a
+    ctx = zmq.Context()
+    s = curve_dealer(ctx, hub, "cw-anna", hub.delivery)
+    m = hubtest.pb()
+    try:
+        for data in ([b"\x01\x02", b"y"],
+                     [frame(envelope("school-a", cpr, salt=2))]):
+            s.send_multipart(data)
+            assert s.poll(10000), data
+            got = s.recv()
+            assert got[:2] == bytes([1, FRAME_RESULT]), got
+            r = m.Result.FromString(got[2:])
+            assert r.code == E_MALFORMED, r
+    finally:
+        s.close()
+        ctx.destroy(linger=0)
+    hub.stop()
+    keys = {who: read_key_file(hub.keys_dir / f"{who}.key")["public"]
+            for who in ("school-a", "cw-anna")}
+    got = [(r["actor"], r["result"], r["detail"], r["key"], r["person"])
+           for r in show(hub) if r["action"] == "frame"]
+    assert got == [
+        ("school-a", "malformed", one, keys["school-a"], ""),
+        ("school-a", "malformed",
+         "only event frames are accepted on the ingest endpoint",
+         keys["school-a"], ""),
+        ("cw-anna", "malformed", one, keys["cw-anna"], ""),
+        ("cw-anna", "malformed", "only Hello, AlertAck, Query and Action "
+         "frames are accepted on the delivery endpoint", keys["cw-anna"],
+         "")], got
