@@ -242,3 +242,35 @@ def test_a_multipart_message_and_a_kind_not_taken_on_either_endpoint(
         ("cw-anna", "malformed", "only Hello, AlertAck, Query and Action "
          "frames are accepted on the delivery endpoint", keys["cw-anna"],
          "")], got
+
+
+def test_an_event_ids_time_stays_in_the_clear_only_for_2000_to_2099(
+        make_hub):
+    """SECURITY.md's table, `ids/ids`: the key is the event id's first 8
+    bytes when they read as a time — ms since the epoch, years 2000-2099
+    — then a keyed hash; any other id is keyed by a hash alone. At each
+    end of that range and one millisecond past it: 2000-01-01T00:00:00.000
+    and 2099-12-31T23:59:59.999 stay in the clear, 1999-12-31T23:59:59.999
+    and 2100-01-01T00:00:00.000 do not (their last 6 bytes stand nowhere
+    in a key)."""
+    from hubtest import envelope
+    from test_60_store_at_rest import dump
+    hub = make_hub()
+    cprs = CprGen(13805).take(4)
+    hub.cprs.update(cprs)
+    first, past = 946684800000, 4102444800000
+    times = {first - 1: False, first: True, past - 1: True, past: False}
+    envs = []
+    for (ms, _), cpr in zip(times.items(), cprs):
+        env = envelope("school-a", cpr, salt=f"ids-{ms}")
+        env.event_id = ms.to_bytes(8, "big") + env.event_id[8:]
+        envs.append(env)
+    hub.send(*envs)
+    hub.wait_applied()
+    hub.stop()
+    keys = [k for k, _ in dump(hub.data_dir / "ids", "ids")]
+    assert len(keys) == 4 and {len(k) for k in keys} == {24}, keys
+    for ms, clear in times.items():
+        prefix = ms.to_bytes(8, "big")
+        assert any(k.startswith(prefix) for k in keys) == clear, (ms, keys)
+        assert not any(prefix[2:] in k for k in keys) or clear, (ms, keys)
