@@ -274,3 +274,41 @@ def test_an_event_ids_time_stays_in_the_clear_only_for_2000_to_2099(
         prefix = ms.to_bytes(8, "big")
         assert any(k.startswith(prefix) for k in keys) == clear, (ms, keys)
         assert not any(prefix[2:] in k for k in keys) or clear, (ms, keys)
+
+
+def test_audit_show_days_end_at_utc_midnight(make_hub):
+    """SECURITY.md "Audit trail": hubd's records carry the hub clock's
+    time; `hubctl audit show --from DAY` starts at that UTC day's 00:00
+    and `--to DAY` takes in the whole of that day (hubctl --help). A
+    record of 23:59:59 is the day's, one of 00:00:00 the next day's, at
+    either end. hubctl's records are on the system clock: it does not
+    read the clock_file for them."""
+    import time
+    hub = make_hub(clock="2026-03-05T23:59:59")
+    cprs = CprGen(13806).take(2)
+    hub.cprs.update(cprs)
+    for cpr, when in zip(cprs, ("2026-03-05T23:59:59",
+                                "2026-03-06T00:00:00")):
+        hub.set_clock(when)
+        hub.settle()
+        p = inbox_once(hub, "desk-dora", "--timeline", cpr)
+        assert p.returncode == 4, p.stderr
+    # hubctl's records are on the system clock, also assign's, which
+    # dates the assignment by the clock_file.
+    before = time.time() * 1000
+    hub.assign(cprs[0], "cw-anna", start="2026-03-01")
+    after = time.time() * 1000
+    hub.stop()
+    [assign] = [r for r in show(hub) if r["action"] == "assign"]
+    assert before - 1000 <= assign["at"] <= after + 1000, (before, assign)
+
+    def timelines(*args):
+        return [r["time"] for r in show(hub, *args)
+                if r["action"] == "timeline"]
+    assert timelines() == ["2026-03-05T23:59:59Z", "2026-03-06T00:00:00Z"]
+    assert timelines("--to", "2026-03-05") == ["2026-03-05T23:59:59Z"]
+    assert timelines("--from", "2026-03-06") == ["2026-03-06T00:00:00Z"]
+    assert timelines("--from", "2026-03-05", "--to", "2026-03-05") == \
+        ["2026-03-05T23:59:59Z"]
+    assert timelines("--from", "2026-03-06", "--to", "2026-03-06") == \
+        ["2026-03-06T00:00:00Z"]
