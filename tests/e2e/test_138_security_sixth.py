@@ -7,6 +7,7 @@ hubctl command, and a key of one kind refused for every other kind with
 the holder recorded. Every hub is privacy-swept at teardown."""
 
 import json
+import re
 import subprocess
 
 import hubtest
@@ -94,7 +95,8 @@ def test_every_writing_hubctl_command_signs_a_checkpoint_over_its_record(
     checkpoint at the head after each of them — register-*, assign,
     set-password, set-email, keygen, export, audit show, backup, report,
     revoke-*, pass-damaged (not-found) and erase (hubd stopped, so that
-    hubctl alone writes) — and its `last checkpoint:` line names it.
+    hubctl alone writes), and restore in the store it restored — and its
+    `last checkpoint:` line names it.
     hubctl's standard error stays as it was: empty for a command that
     succeeds, but for `export --out`'s one line."""
     hub = make_hub()
@@ -144,6 +146,24 @@ def test_every_writing_hubctl_command_signs_a_checkpoint_over_its_record(
             f"{records}"), (command, v.stdout)
         assert lines[1].startswith(f"last checkpoint: record {records}, "
                                    "head "), (command, v.stdout)
+    # restore: the backup (taken before its own record) restored into
+    # another data_dir holds its `restore` record, signed too.
+    conf = hub.tmp / "restored.conf"
+    conf.write_text(hub.conf_elsewhere(hub.tmp / "restored", hub.keys_dir))
+    hubctl = [hubtest.binary("hubctl"), "--config", str(conf)]
+    p = subprocess.run(hubctl + ["restore", str(out / "backup")],
+                       capture_output=True, text=True,
+                       timeout=60 * hubtest.SLOW)
+    assert p.returncode == 0, p.stderr
+    v = subprocess.run(hubctl + ["audit", "verify"], capture_output=True,
+                       text=True, timeout=60 * hubtest.SLOW)
+    head = re.search(r"head at record (\d+)", v.stdout).group(1)
+    assert (v.returncode, v.stdout.splitlines()[0].split(", ", 1)[1]) == (
+        0, f"{head} signed checkpoints (last at record {head}), head at "
+        f"record {head}"), v.stdout
+    last = subprocess.run(hubctl + ["audit", "show", "--json"],
+                          capture_output=True, text=True).stdout
+    assert json.loads(last.splitlines()[-1])["action"] == "restore", last
 
 
 def test_a_key_of_one_kind_is_refused_for_every_other_kind(make_hub):
