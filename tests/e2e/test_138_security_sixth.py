@@ -332,3 +332,49 @@ def test_audit_show_days_end_at_utc_midnight(make_hub):
         ["2026-03-05T23:59:59Z"]
     assert timelines("--from", "2026-03-06", "--to", "2026-03-06") == \
         ["2026-03-06T00:00:00Z"]
+
+
+def test_a_head_removed_or_altered_is_recorded_by_the_next_append(
+        make_hub):
+    """SECURITY.md "The chain": hubctl, about to append to a chain whose
+    recorded head was removed or altered, first appends what it found
+    (`audit-changed` `found`, actor `hub`), logs it (`STORE-AUDIT the
+    audit trail was changed outside the hub: ...`, err) and `audit
+    verify` names that record from then on — before, it names the head
+    itself (`the chain's recorded head is missing` / `... is altered
+    (does not open)`)."""
+    import shutil
+    from test_61_audit import broken_at, edit_audit
+    hub = make_hub()
+    hub.stop()
+    last = show(hub)[-1]["seq"] + 1      # that show's own record
+    saved = hub.tmp / "log-as-it-was"
+    shutil.copytree(hub.data_dir / "log", saved)
+
+    def removed(pairs):
+        return [p for p in pairs if p[0].strip() != "68"]
+
+    def altered(pairs):
+        return [(k, v[:-4] + ("0000" if v[-4:] != "0000" else "1111"))
+                if k.strip() == "68" else (k, v) for k, v in pairs]
+    for change, was, said in (
+            (removed, "missing", "is missing"),
+            (altered, "altered (does not open)",
+             "is altered (does not open)")):
+        shutil.rmtree(hub.data_dir / "log")
+        shutil.copytree(saved, hub.data_dir / "log")
+        edit_audit(hub, change, db="audit_ckpt")
+        assert broken_at(hub) == (last, f"the chain's recorded head {said}")
+        p = hub.hubctl("register-caseworker", "cw-anna")
+        what = f"the chain's recorded head was {was}, the last record {last}"
+        assert p.stderr.endswith(
+            f" hubctl err STORE-AUDIT the audit trail was changed outside "
+            f"the hub: {what}; recorded as record {last + 1} (hubctl audit "
+            "verify names it)\n"), p.stderr
+        assert broken_at(hub) == (last + 1, f"record {last + 1}: the trail "
+                                  f"was changed outside the hub before it: "
+                                  f"{what}")
+        [found] = [r for r in show(hub) if r["seq"] == last + 1]
+        assert (found["actor"], found["action"], found["result"],
+                found["detail"]) == ("hub", "audit-changed", "found",
+                                     what), found
