@@ -25,7 +25,11 @@ contents come from hubtest.py. What the earlier vendor tests left out:
 - §3 step 1 / step 3: ids whose first 8 bytes are no time of 2000-2099
   (all 0xff, all zero, one ms before 2000, 2100) work as any other, and
   "the id goes with the event when the hub deletes it": after `hubctl
-  erase` the same frames are ACCEPTED again with new sequences."""
+  erase` the same frames are ACCEPTED again with new sequences;
+- §3 "Payload rules": what "standing alone" and "a real birth date" make
+  of a CPR number inside an id; §2: an oversized event frame whose
+  Envelope decodes (its content refused or not) is answered with its
+  id, one that does not decode without."""
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
@@ -320,4 +324,59 @@ def test_multi_part_over_the_limit_and_ids_gone_with_an_erasure(make_hub):
             a = c.ask(data, ACK)
             assert (a.status, a.sequence) == (m.DUPLICATE, seq), a
     finally:
+        c.close()
+
+
+def test_ids_holding_a_cpr_and_oversized_frames_that_still_decode(
+        make_hub):
+    """§3 "Payload rules": an id holds no CPR number, "`DDMMYYSSSS` or
+    `DDMMYY-SSSS` with a real birth date, standing alone (no letter or
+    digit right before or after it)": an underscore or a dot beside it
+    is no letter or digit, 29 February 00 is a real birth date only in
+    the century the 7th digit gives (2000: digit 4), an underscore in
+    place of the dash is no CPR form, and an 11th digit makes it no CPR.
+    §2: a frame over 65,536 bytes is answered `E_TOO_LARGE` "with the
+    frame's `event_id` when it is an event frame (`01 01`) whose
+    `Envelope` still decodes with an `event_id` of 16 bytes" (a payload
+    sent twice, or of another type, still decodes; a field number over
+    2^29 - 1 or a string sent as a varint does not: §6)."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = schema()
+    g = CprGen(13504)
+    not_an_id = ("contact_assignment.caseworker is not an id (1-63 of a-z "
+                 "0-9 . _ -, starting with a letter or digit, holding no "
+                 "CPR number)")
+    y = Client(hub, "youth-a", hub.ingest)
+    c = Client(hub, "college-a", hub.ingest)
+    try:
+        for cw, refused in (("cw_0101101234", True),
+                            ("x-0101101234.y", True),
+                            ("cw-2902004234", True),
+                            ("cw-2902001234", False),
+                            ("cw-010110_1234", False),
+                            ("010110-12345", False),
+                            ("1010110-1234", False)):
+            cpr = g.next()
+            hub.cprs.add(cpr)
+            env = event("youth-a", cpr, "contact_assignment", caseworker=cw,
+                        **{"from": "2026-10-01"})
+            a = y.ask(frame(env), ACK)
+            want = ((m.REJECTED, not_an_id) if refused
+                    else (m.ACCEPTED, ""))
+            assert (a.status, a.reason) == want, cw
+
+        payload = dropout(hub, g).dropout.SerializeToString()
+        for extra, decodes in ((ld(21, payload), True),
+                               (ld(20, ld(1, b"280017")), True),
+                               (b"\x80\x80\x80\x80\x10\x01", False),
+                               (b"\x10\x01", False)):
+            env = dropout(hub, g)
+            data = frame(env) + extra + ld(99, b"z" * 70000)
+            a = c.ask(data, ACK)
+            assert (a.status, a.code, a.reason, a.event_id) == (
+                m.REJECTED, m.E_TOO_LARGE,
+                f"frame of {len(data)} bytes exceeds the limit of 65536",
+                env.event_id if decodes else b""), extra
+    finally:
+        y.close()
         c.close()
