@@ -1,0 +1,135 @@
+"""OPERATIONS.md as municipal IT operations use it, a sixth reading: the
+limits it names taken at the value and one past it, and the second case
+of sentences whose first case earlier rounds assert (a correction and an
+event about no one in `hubctl log`, the roles `assignments` counts,
+endpoints named by interface, `pass-damaged`'s option ranges)."""
+
+import json
+import subprocess
+
+import hubtest
+from hubtest import CprGen, envelope
+from test_80_ops import check_config
+
+SILENCE = ("ops_silence must be agency=HOURS[,agency=HOURS]... (1 to 8784 "
+           "hours, at most 32 agencies): ")
+
+
+def test_ops_silence_at_its_limits_and_one_past(tmp_path):
+    """OPERATIONS.md, "Operational alerts": ops_silence takes 1 to 8784
+    whole hours and at most 32 agencies, blanks (spaces, tabs) around an
+    item or its `=` ignored; anything else is refused at start and by
+    --check-config, exit 2, `ops_silence must be ... : 'ITEM'`. A start
+    refuses it before it opens anything (no data_dir is made)."""
+    ok = (0, "hubd: configuration OK\n", "")
+    many = [f"school-{i}=1" for i in range(33)]
+    for value, want in (
+            (",".join(many[:32]), ok),
+            (",".join(many), (2, "", f"hubd: {SILENCE}'school-32=1'\n")),
+            ("school-a=8784", ok),
+            ("school-a=8785", (2, "", f"hubd: {SILENCE}'school-a=8785'\n")),
+            ("school-a=1", ok),
+            ("school-a=0", (2, "", f"hubd: {SILENCE}'school-a=0'\n")),
+            ("\tschool-a\t=\t3 ,\tcollege-a = 48\t", ok)):
+        p = check_config("--ops_silence", value)
+        assert (p.returncode, p.stdout, p.stderr) == want, value
+    conf = tmp_path / "hubd.conf"
+    data = tmp_path / "data"
+    conf.write_text(f"data_dir = {data}\nkeys_dir = {tmp_path / 'keys'}\n"
+                    f"ops_silence = {','.join(many)}\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:3: {SILENCE}'school-32=1'\n"), p.stderr
+    p = subprocess.run([hubtest.binary("hubd"), "--config", str(conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.endswith(
+        f" hubd err HUB-START cannot start: ops_silence: {conf}:3: "
+        f"{SILENCE}'school-32=1'\n"), p.stderr
+    assert not data.exists()
+
+
+def test_endpoints_by_interface_name_and_wildcard_in_the_check():
+    """OPERATIONS.md, "Checking the configuration": an ADDRESS may be an
+    interface name of 1 to 15 bytes (16 is none); delivery on the port of
+    ingest is refused where either address is `*` or `0.0.0.0`, an
+    interface-named ingest too; metrics_listen on delivery's port is
+    named as delivery's, with a wildcard on either side."""
+    ingest_rule = "ingest must be tcp://ADDRESS:PORT (port 1-65535) or " \
+        "ipc://PATH, not "
+    for args, err in (
+            (["--ingest", "tcp://abcdefghijklmno:7601"], ""),
+            (["--ingest", "tcp://abcdefghijklmnop:7601"],
+             f"hubd: {ingest_rule}'tcp://abcdefghijklmnop:7601'\n"),
+            (["--ingest", "tcp://1.2.3:7601"],
+             f"hubd: {ingest_rule}'tcp://1.2.3:7601'\n"),
+            (["--ingest", "tcp://eth0:7601", "--delivery", "tcp://*:7601"],
+             "hubd: delivery must be another endpoint than ingest, not "
+             "'tcp://*:7601' beside 'tcp://eth0:7601'\n"),
+            (["--ingest", "tcp://eth0:7601", "--delivery",
+              "tcp://0.0.0.0:7601"],
+             "hubd: delivery must be another endpoint than ingest, not "
+             "'tcp://0.0.0.0:7601' beside 'tcp://eth0:7601'\n"),
+            (["--delivery", "tcp://10.0.0.1:7602", "--metrics_listen",
+              "0.0.0.0:7602"],
+             "hubd: metrics_listen must be another port than delivery's, "
+             "not '0.0.0.0:7602' beside 'tcp://10.0.0.1:7602'\n"),
+            (["--ingest", "tcp://*:7601", "--metrics_listen",
+              "127.0.0.1:7601"],
+             "hubd: metrics_listen must be another port than ingest's, "
+             "not '127.0.0.1:7601' beside 'tcp://*:7601'\n"),
+            (["--ingest", "ipc:///run/ungebro/ingest", "--metrics_listen",
+              "127.0.0.1:7601"], "")):
+        p = check_config(*args)
+        assert (p.returncode, p.stderr) == ((2 if err else 0), err), args
+
+
+def test_log_names_corrections_and_events_about_no_one(make_hub):
+    """OPERATIONS.md, "Monitoring": `hubctl log` prints `supersedes ID`
+    after a correction's event id (`--json`: `supersedes` in hex),
+    `person` false for an event about no one (a desk membership),
+    `received_at` in ms of the hub clock, hubctl's assignments among
+    the events (agency `hubctl`); `stats` counts `assignments` one per
+    person and role (`contact`, `guidance`: a mentor, kept only in the
+    log, routes nothing and makes none), `person_index_entries` one per
+    stored event about a person and `log_events` every event."""
+    hub = make_hub(clock="2026-03-02T10:00:00",
+                   agencies={"school-a": "absence",
+                             "youth-a": "desk,assignment"})
+    cpr, other = CprGen(13701).take(2)
+    first = envelope("school-a", cpr, salt="first")
+    fixed = envelope("school-a", cpr, salt="fixed", absent=3,
+                     supersedes=first.event_id)
+    desk = hubtest.ev_desk("cw-anna", "2026-03-01")
+    youth = [hubtest.ev_assignment(other, "cw-anna", "2026-01-01"),
+             hubtest.ev_assignment(other, "desk-dora", "2026-02-01"),
+             hubtest.ev_assignment(other, "cw-anna", "2026-01-01",
+                                   role="guidance")]
+    hub.send(first, fixed, desk, *youth)
+    hub.assign(other, "cw-anna", start="2026-03-01")
+    hub.hubctl("assign", "--cpr", other, "--caseworker", "desk-dora",
+               "--role", "mentor")
+    hub.wait_applied()
+
+    plain = [line.split() for line in hub.hubctl("log").stdout.splitlines()]
+    assert [line[1:3] for line in plain] == [
+        ["AbsenceReport", "school-a"], ["AbsenceReport", "school-a"],
+        ["DeskMembership", "youth-a"], *[["ContactAssignment",
+                                          "youth-a"]] * 3,
+        *[["ContactAssignment", "hubctl"]] * 2]
+    assert plain[1][3:] == [fixed.event_id.hex(), "supersedes",
+                            first.event_id.hex()], plain[1]
+    assert all(len(line) == 4 for i, line in enumerate(plain) if i != 1)
+
+    recs = [json.loads(line) for line in
+            hub.hubctl("log", "--json").stdout.splitlines()]
+    assert [r["seq"] for r in recs] == list(range(1, 9))
+    assert [r["supersedes"] for r in recs] == \
+        ["", first.event_id.hex()] + [""] * 6
+    assert [r["person"] for r in recs] == [True, True, False] + [True] * 5
+    clock_ms = hubtest.day_ms("2026-03-02") + 10 * 3600 * 1000
+    assert {r["received_at"] for r in recs} == {clock_ms}, recs
+
+    st = hub.stats()
+    assert (st["log_events"], st["assignments"],
+            st["person_index_entries"]) == (8, 2, 7), st
