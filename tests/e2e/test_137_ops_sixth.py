@@ -2,9 +2,11 @@
 limits it names taken at the value and one past it, and the second case
 of sentences whose first case earlier rounds assert (a correction and an
 event about no one in `hubctl log`, the roles `assignments` counts,
-endpoints named by interface, `pass-damaged`'s option ranges)."""
+endpoints named by interface), and a start that reads the files the
+check read (a rules file and clock file named by more than 511 bytes)."""
 
 import json
+import signal
 import subprocess
 
 import hubtest
@@ -133,3 +135,55 @@ def test_log_names_corrections_and_events_about_no_one(make_hub):
     st = hub.stats()
     assert (st["log_events"], st["assignments"],
             st["person_index_entries"]) == (8, 2, 7), st
+
+
+def test_a_rules_file_and_clock_file_of_long_names_are_the_ones_read(
+        make_hub, tmp_path):
+    """OPERATIONS.md, "Checking the configuration": a start refuses
+    exactly what --check-config reports, and SIGHUP reloads the file the
+    `rules` setting named. Named by a path of more than 511 bytes (given
+    on the command line), the check read the files by their whole names
+    and said OK, while hubd cut both names at 511 bytes: the start failed,
+    exit 1, `HUB-START cannot start: cannot open` a file no one named
+    (and the clock file was never read). Now the start takes them whole:
+    the rules are reloaded from the file named, and the hub clock is the
+    clock file's."""
+    hub = make_hub(start=False, clock="2026-03-02T10:00:00")
+    deep = tmp_path
+    for i in range(6):
+        deep = deep / (f"{i}" * 99)
+    deep.mkdir(parents=True)
+    rules, clock = deep / "rules.conf", deep / "clock"
+    rules.write_text((hub.tmp / "rules.conf").read_text())
+    clock.write_text("2026-03-05T12:00:00\n")
+    assert len(str(rules)) > 600
+    args = ["--rules", str(rules), "--clock_file", str(clock)]
+    p = check_config("--config", str(hub.conf), *args)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        0, "hubd: configuration OK\n", ""), p.stderr
+    log = hub.logs_dir / "long-names.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([hubtest.binary("hubd"), "--config",
+                                 str(hub.conf), *args], stdout=out,
+                                stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    try:
+        hubtest.wait_for(lambda: proc.poll() is not None or
+                         "HUB-READY" in log.read_text(), 15 * hubtest.SLOW,
+                         "HUB-READY")
+        assert proc.poll() is None, log.read_text()
+        [seq] = hub.send(envelope("school-a", CprGen(13708).next(),
+                                  salt="long"))
+        proc.send_signal(signal.SIGHUP)
+        hubtest.wait_for(lambda: "HUB-RELOAD" in log.read_text(),
+                         10 * hubtest.SLOW, "HUB-RELOAD")
+        assert f" hubd notice HUB-RELOAD rules reloaded from {rules}\n" \
+            in log.read_text(), log.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=20 * hubtest.SLOW)
+    assert rc == 0, log.read_text()
+    [rec] = [json.loads(line) for line in hub.hubctl(
+        "log", "--json", "--after", str(seq - 1)).stdout.splitlines()]
+    assert rec["received_at"] == hubtest.day_ms("2026-03-05") + \
+        12 * 3600 * 1000, rec
