@@ -8,6 +8,7 @@ check read (a rules file and clock file named by more than 511 bytes)."""
 import json
 import signal
 import subprocess
+import time
 
 import hubtest
 from hubtest import CprGen, envelope
@@ -187,3 +188,32 @@ def test_a_rules_file_and_clock_file_of_long_names_are_the_ones_read(
         "log", "--json", "--after", str(seq - 1)).stdout.splitlines()]
     assert rec["received_at"] == hubtest.day_ms("2026-03-05") + \
         12 * 3600 * 1000, rec
+
+
+def test_adapter_silent_counts_accepted_events_only_for_longer_than(
+        make_hub):
+    """OPERATIONS.md, "Operational alerts": adapter_silent holds when the
+    agency "has had no event accepted for longer than its hours": at
+    exactly its hours since the last accepted event it does not hold; a
+    resend answered DUPLICATE and an event refused (a type the agency may
+    not send, E_DENIED) are no accepted events and do not put it off."""
+    hub = make_hub(clock="2026-03-02T08:00:00",
+                   settings={"ops_silence": "school-a=1"})
+    cpr = CprGen(13711).next()
+    first = envelope("school-a", cpr, salt="first")
+    hub.send(first)
+    hub.set_clock("2026-03-02T09:00:00")
+    time.sleep(2 * hubtest.SLOW)          # two checks, at least
+    assert "HUB-OPS-ADAPTER-SILENT" not in hub.log_text()
+    denied = hubtest.event("school-a", cpr, "dropout",
+                           institution="college-x", programme="eud-smed",
+                           date="2026-03-01")
+    again, refused = hub.acks(first, denied)
+    assert (again.status, refused.status, refused.code) == (
+        hubtest.DUPLICATE, hubtest.REJECTED, hubtest.E_DENIED), refused
+    assert refused.reason == "agency is not registered for this event type"
+    hub.set_clock("2026-03-02T09:00:01")
+    hub.wait_log(r"hubd warn HUB-OPS-ADAPTER-SILENT adapter_silent "
+                 r"\(school-a\): no event from school-a accepted for 1 hour "
+                 r"\(expected at least every 1 hour; ops_silence\)\n",
+                 timeout=5 * hubtest.SLOW)
