@@ -217,3 +217,32 @@ def test_adapter_silent_counts_accepted_events_only_for_longer_than(
                  r"\(school-a\): no event from school-a accepted for 1 hour "
                  r"\(expected at least every 1 hour; ops_silence\)\n",
                  timeout=5 * hubtest.SLOW)
+
+
+def test_a_reload_reads_the_rules_file_named_at_start_and_nothing_else(
+        make_hub):
+    """OPERATIONS.md, "Start and stop": SIGHUP reloads "the file the
+    `rules` setting named at start, and nothing else: hubd.conf and the
+    command line are read at start only". hubd.conf changed meanwhile --
+    `rules` naming another (bad) file, `log_level = debug`, a `batch_max`
+    out of range -- changes nothing until a restart: the reload reads the
+    first file, says so at notice, and no debug line follows."""
+    hub = make_hub()
+    other = hub.tmp / "other-rules.conf"
+    other.write_text("dropout.priority = panic\n")
+    text = hub.conf.read_text()
+    hub.conf.write_text(
+        text.replace(f"rules = {hub.tmp / 'rules.conf'}", f"rules = {other}")
+        .replace("log_level = info", "log_level = debug") +
+        "batch_max = 0\n")
+    before = len(hub.log_text().splitlines())
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD")
+    hub.send(envelope("school-a", CprGen(13712).next(), salt="reload"))
+    lines = hub.log_text().splitlines()[before:]
+    assert [ln.split(" ", 1)[1] for ln in lines if "HUB-RELOAD" in ln] == [
+        f"hubd notice HUB-RELOAD rules reloaded from "
+        f"{hub.tmp / 'rules.conf'}"], lines
+    assert not [ln for ln in lines if " debug " in ln], lines
+    assert hub.running
+    hub.conf.write_text(text)
