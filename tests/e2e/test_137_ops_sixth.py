@@ -246,3 +246,23 @@ def test_a_reload_reads_the_rules_file_named_at_start_and_nothing_else(
     assert not [ln for ln in lines if " debug " in ln], lines
     assert hub.running
     hub.conf.write_text(text)
+
+
+def test_an_ops_silence_of_32_long_ids_goes_on_the_command_line(tmp_path):
+    """OPERATIONS.md, "Operational alerts": 32 agencies with ids of
+    registered length do not fit on a hubd.conf line of 510 bytes, which
+    the document now says, naming the way that takes them: the command
+    line, where the whole list passes the check."""
+    value = ",".join(f"school-hedemark-{i:02d}=48" for i in range(32))
+    conf = tmp_path / "hubd.conf"
+    conf.write_text(f"ops_silence = {value}\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:1: line longer than 510 bytes\n"), p.stderr
+    p = check_config("--ops_silence", value)
+    assert (p.returncode, p.stdout) == (0, "hubd: configuration OK\n"), \
+        p.stderr
+    text = " ".join(open(hubtest.ROOT / "docs" / "OPERATIONS.md").read()
+                    .split())
+    assert "give it as `--ops_silence LIST` on hubd's command line " \
+        "instead (in a drop-in's `ExecStart=` under systemd)" in text
