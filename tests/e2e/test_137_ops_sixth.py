@@ -265,4 +265,7 @@ def test_an_ops_silence_of_32_long_ids_goes_on_the_command_line(tmp_path):
     text = " ".join(open(hubtest.ROOT / "docs" / "OPERATIONS.md").read()
                     .split())
     assert "give it as `--ops_silence LIST` on hubd's command line " \
-        "instead (in a drop-in's `ExecStart=` under systemd)" in text
+        "instead, where it has no such limit (under systemd, a drop-in " \
+        "made with `systemctl edit hubd` that empties `ExecStart=` and " \
+        "gives it again: `ExecStart=/usr/local/bin/hubd --config " \
+        "/etc/ungebro/hubd.conf --ops_silence LIST`)" in text
