@@ -310,38 +310,54 @@ ug_kv_read_from(const char *path, unsigned flags, long from, ug_kv_fn fn,
 static void
 place_diag(ug_diag *diag, const char *where)
 {
-	char path[sizeof diag->file + 32];
 	size_t n = strlen(where);
 	if (!diag || n < 2)
 		return;
-	snprintf(path, sizeof path, "%.*s", (int)(n - 2), where);
-	char *colon = strrchr(path, ':');
-	if (!colon)
+	/* The line is the number after the last colon before ": ". */
+	const char *colon = where + n - 2;
+	while (colon > where && colon[-1] != ':')
+		colon--;
+	if (colon == where)
 		return;
-	*colon = '\0';
-	diag->line = strtol(colon + 1, NULL, 10);
-	ug_strlcpy(diag->file, path, sizeof diag->file);
+	diag->line = strtol(colon, NULL, 10);
+	size_t len = (size_t)(colon - 1 - where);
+	if (len >= sizeof diag->file)
+		len = sizeof diag->file - 1;
+	memcpy(diag->file, where, len);
+	diag->file[len] = '\0';
 }
+
+typedef struct {
+	ug_config *cfg;
+	const char *path;
+} file_ctx;
 
 static ug_err
 config_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
-	ug_config *cfg = ctx;
+	file_ctx *f = ctx;
+	ug_config *cfg = f->cfg;
 	ug_err err = set(cfg, name, value, diag);
 	long i = find(cfg, name);
 	if (err != UG_OK || i < 0)
 		return err;
-	char where[sizeof diag->file + 32];
-	snprintf(where, sizeof where, "%s:%ld: ", diag->file, diag->line);
-	cfg->where[i] = strdup(where);
-	return cfg->where[i] ? UG_OK : UG_ENOMEM;
+	/* From the path as given: diag->file holds 255 bytes, and a longer
+	 * name cut there would name a directory instead of the file in
+	 * every message about this value. */
+	size_t size = strlen(f->path) + 32;
+	cfg->where[i] = malloc(size);
+	if (!cfg->where[i])
+		return UG_ENOMEM;
+	snprintf(cfg->where[i], size, "%s:%ld: ", f->path, diag->line);
+	return UG_OK;
 }
 
 static ug_err
 load_file(ug_config *cfg, const char *path, ug_diag *diag)
 {
 	ug_diag local = {0};
-	ug_err err = ug_kv_read(path, 0, config_pair, cfg, &local);
+	file_ctx f = {cfg, path};
+	ug_err err = ug_kv_read(path, 0, config_pair, &f, &local);
 	if (err != UG_OK && diag)
 		*diag = local;
 	return err == UG_ENOTFOUND ? UG_EIO : err;

@@ -372,10 +372,12 @@ load_settings(hub *h, const ug_config *cfg, bool rules, bool mix,
 		return err;
 	h->query_rate = (double)rate;
 	h->query_burst = (double)burst;
-	ug_strlcpy(h->rules_path, ug_config_get(cfg, "rules"),
-		   sizeof h->rules_path);
-	ug_strlcpy(h->clock_path, ug_config_get(cfg, "clock_file"),
-		   sizeof h->clock_path);
+	free(h->rules_path);
+	free(h->clock_path);
+	h->rules_path = strdup(ug_config_get(cfg, "rules"));
+	h->clock_path = strdup(ug_config_get(cfg, "clock_file"));
+	if (!h->rules_path || !h->clock_path)
+		return UG_ENOMEM;
 	return !rules || hub__load_rules(h, diag) ? UG_OK : UG_EINVAL;
 }
 
@@ -397,7 +399,7 @@ hub__load_rules(hub *h, ug_diag *diag)
 int64_t
 hub__clock(hub *h)
 {
-	if (!h->clock_path[0])
+	if (!h->clock_path || !h->clock_path[0])
 		return ug_now_ms();
 	int64_t ms;
 	if (ug_clock_file_ms(h->clock_path, &ms))
@@ -432,6 +434,8 @@ check_settings(const ug_config *cfg, bool mix, ug_diag *diag)
 	if (err == UG_OK)
 		err = hub__gateway_open(h, cfg, diag);
 	hub__gateway_close(h);
+	free(h->rules_path);
+	free(h->clock_path);
 	free(h);
 	return err;
 }
@@ -596,6 +600,8 @@ hub_close(hub **hp)
 	free(h->pending_acks);
 	free(h->buckets);
 	free(h->action_buckets);
+	free(h->rules_path);
+	free(h->clock_path);
 	free(h);
 	*hp = NULL;
 }
@@ -673,7 +679,8 @@ reload(hub *h)
 	ug_diag diag = {0};
 	if (hub__load_rules(h, &diag))
 		log_notice("HUB-RELOAD", "rules reloaded from %s",
-			   h->rules_path[0] ? h->rules_path : "(defaults)");
+			   h->rules_path && h->rules_path[0] ? h->rules_path
+							     : "(defaults)");
 	else
 		/* The file stays as it is for the next start, which it stops
 		 * with exit 2, and the unit does not start hubd again after

@@ -91,9 +91,11 @@ struct hub {
 	int lock_fd; /* data_dir/hubd.lock, held while hubd runs; 0: none */
 	store *store;
 	ug_keys *keys;
-	rules_config rules;   /* thresholds, calendars, recipients */
-	char rules_path[512]; /* reloaded on SIGHUP */
-	char clock_path[512]; /* injectable clock for tests; "" = system */
+	rules_config rules; /* thresholds, calendars, recipients */
+	/* Whole, as given: --check-config reads the files by their full
+	 * names, so the start and every reload must too. */
+	char *rules_path; /* reloaded on SIGHUP; "" = the defaults */
+	char *clock_path; /* injectable clock for tests; "" = system */
 	/* hub clock, ms, read once per loop turn (set by the loop thread,
 	 * read by the applier too) */
 	_Atomic int64_t now;

@@ -644,6 +644,54 @@ test_double_dash_and_given(void)
 	ug_config_destroy(&cfg);
 }
 
+/* A file named by more than diag->file's 255 bytes is named whole where
+ * a value of it is refused (OPERATIONS.md: "a bad value read from a file
+ * is reported with that file and line before the reason, in every
+ * program"): cut, the name was a directory's. */
+static void
+test_long_file_name_is_named_whole(void)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", ut_tmpdir());
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(dir);
+		snprintf(dir + n, sizeof dir - n, "/%0120d", i);
+		CHECK(mkdir(dir, 0700) == 0);
+	}
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s",
+		 write_conf(dir, "long.conf", "timeout = x\njson = maybe\n"));
+	CHECK(strlen(path) > 300);
+	char *argv[] = {"prog", "--config", path, "--agency", "a1", NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag), UG_EINVAL);
+	char want[PATH_MAX + 128];
+	snprintf(want, sizeof want,
+		 "%s:2: json must be true or false (or yes/no, on/off, 1/0), "
+		 "not 'maybe'",
+		 path);
+	CHECK_EQ_STR(diag.reason, want);
+	CHECK_EQ_INT(diag.line, 2);
+	CHECK(strncmp(diag.file, path, sizeof diag.file - 1) == 0);
+
+	char *argv2[] = {"prog", "--config", path, "--agency",
+			 "a1",	 "--json",   "no", NULL};
+	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
+	snprintf(want, sizeof want, "%s:1: ", path);
+	CHECK_EQ_STR(ug_config_where(cfg, "timeout"), want);
+	long v;
+	CHECK_ERR(ug_config_int(cfg, "timeout", 0, 9, &v, &diag),
+		  UG_EMALFORMED);
+	snprintf(want, sizeof want,
+		 "%s:1: timeout must be a whole number from 0 to 9", path);
+	CHECK_EQ_STR(diag.reason, want);
+	ug_config_destroy(&cfg);
+}
+
 /* The --config files as ug_config_load reads them, in order, --config=FILE
  * too: hubd checks each of them line by line before it loads the whole. */
 static void
@@ -687,6 +735,7 @@ test_next_file(void)
 TEST_LIST = {
     {"double dash and given", test_double_dash_and_given},
     {"next file", test_next_file},
+    {"long file name is named whole", test_long_file_name_is_named_whole},
     {"file and override", test_file_and_override},
     {"defaults and flags", test_defaults_and_flags},
     {"bad flag values refused", test_bad_flag_values_refused},
