@@ -48,9 +48,12 @@ static const struct {
 #define OPS_SILENCE_MAX 32
 #define OPS_TRACKED_MAX 4096
 /* Room for every subject a condition can hold for (the agencies watched,
- * every queue counted, three store parts, the desk, the audit trail): a
- * condition finding the table full would be neither logged nor alerted. */
-#define OPS_ACTIVE_MAX	   (OPS_SILENCE_MAX + OPS_TRACKED_MAX + 5)
+ * every queue counted, the desk's queue under its old name and its new
+ * one for the moment after a reload renames it, three store parts, the
+ * desk, the audit trail, the log): a condition finding the table full
+ * would be neither logged nor alerted, so the room is counted with a
+ * margin rather than to the slot. */
+#define OPS_ACTIVE_MAX	   (OPS_SILENCE_MAX + OPS_TRACKED_MAX + 16)
 #define OPS_CHECK_MS	   1000
 #define OPS_QUEUES_MS	   60000
 #define OPS_RECIPIENTS_MAX 256 /* ops caseworkers an alert goes to */
