@@ -464,7 +464,15 @@ assign_file(ctl *c, const char *path)
 		ug_err row = csv_next(r, &diag);
 		if (row == UG_ENOTFOUND)
 			break;
-		if (row == UG_OK) {
+		if (row == UG_OK && csv_repeats_header(r)) {
+			/* Read as data, its role cell would take the blame. */
+			ug_diag_set(
+			    &diag, "",
+			    "the row repeats the header row (are two "
+			    "exports joined into one file?): delete it");
+			diag.line = csv_line(r);
+			row = UG_EMALFORMED;
+		} else if (row == UG_OK) {
 			const char *field[COL_COUNT];
 			for (int i = 0; i < COL_COUNT; i++)
 				field[i] = idx[i] >= 0
