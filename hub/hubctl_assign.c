@@ -429,12 +429,31 @@ assign_file(ctl *c, const char *path)
 	/* A directory opens for reading; its first read would be blamed on
 	 * line 1 of a file that has none. */
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+	bool stat_ok = fstat(fileno(f), &st) == 0;
+	if (stat_ok && S_ISDIR(st.st_mode)) {
 		ug_eprintf("hubctl: cannot read %s: %s\n", path,
 			   strerror(EISDIR));
 		fclose(f);
 		return 1;
 	}
+	/* The youth unit's adapter also reads JSON Lines; read as CSV, its
+	 * first '{' line would be blamed on a quote. Only a regular file is
+	 * read ahead: a pipe cannot be read again. */
+	unsigned char head[4] = {0};
+	size_t got = stat_ok && S_ISREG(st.st_mode)
+			 ? fread(head, 1, sizeof head, f)
+			 : 0;
+	size_t at = got >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	if (got > at && head[at] == '{') {
+		ug_eprintf("hubctl: %s: the file is JSON Lines; assign --file "
+			   "reads CSV only (import JSON Lines with "
+			   "adapter-youthunit)\n",
+			   path);
+		fclose(f);
+		return 1;
+	}
+	if (got)
+		rewind(f);
 	enum { BATCH = 512 };
 	assignment *batch = calloc(BATCH, sizeof *batch);
 	csv_reader *r = NULL;
