@@ -94,11 +94,31 @@ def test_hubctl_assign_reads_less_than_the_adapter_as_the_doc_says(
     assert (f"adapter-youthunit: {extra}:1: unknown column for assignment: "
             "Navn (list in ignore_columns what may be left out)\n"
             ) in r.stderr, r.stderr
+    # An empty or missing from is the day hubctl runs; the adapter needs
+    # the day.
+    nofrom = hub.inputs_dir / "uden-fra.csv"
+    nofrom.write_text(f"cpr;caseworker\n{dashed(cprs[0])};cw-anna\n")
+    p = hub.hubctl("assign", "--file", str(nofrom), check=False)
+    assert (p.returncode, p.stdout) == \
+        (0, "assignments: 1 new, 0 already known, 0 rejected\n"), p
+    empty = hub.inputs_dir / "tom-fra.csv"
+    empty.write_text(f"cpr;caseworker;from\n{dashed(cprs[1])};cw-anna;\n")
+    p = hub.hubctl("assign", "--file", str(empty), check=False)
+    assert p.returncode == 0, p
+    r = run_adapter(hub, "youthunit", "import", nofrom, agency="ungeenheden")
+    assert r.rc == hubtest.EXIT_FATAL, r
+    assert "missing required column(s): from (or fra, " in r.stderr, r
+    r = run_adapter(hub, "youthunit", "import", empty, agency="ungeenheden")
+    assert r.rc == EXIT_ROWS_REJECTED, r
+    assert f"{empty}:2: column from: from is empty\n" in r.stderr, r.stderr
     doc = " ".join((hubtest.ROOT / "docs" / "ADAPTERS.md").read_text(
         encoding="utf-8").split())
     assert ("is JSON Lines; assign --file reads CSV only (import JSON Lines "
             "with adapter-youthunit)`") in doc
     assert "it leaves a column it does not read unread" in doc
+    assert ("An empty or missing `from` is the day hubctl runs, where the "
+            "adapter rejects the row (`from is empty`) or the file "
+            "(`missing required column(s): from ...`)") in doc
 
 
 def test_the_rejects_setting_names_its_twin_by_the_path_s_extension(
