@@ -403,9 +403,7 @@ pending_same_day(const assignment *batch, size_t n, const assignment *a)
 enum { COL_CPR, COL_CASEWORKER, COL_FROM, COL_TO, COL_ROLE, COL_COUNT };
 static const csv_column assign_columns[] = {
     [COL_CPR] = {"cpr", {UG_ASSIGN_CPR_ALIASES}, true},
-    [COL_CASEWORKER] = {"caseworker",
-			{"case_worker", UG_ASSIGN_CASEWORKER_ALIASES},
-			true},
+    [COL_CASEWORKER] = {"caseworker", {UG_ASSIGN_CASEWORKER_ALIASES}, true},
     [COL_FROM] = {"from", {UG_ASSIGN_FROM_ALIASES}, false},
     [COL_TO] = {"to", {UG_ASSIGN_TO_ALIASES}, false},
     [COL_ROLE] = {"role", {UG_ASSIGN_ROLE_ALIASES}, false},

@@ -4,6 +4,7 @@ the second cases of sentences the earlier agency tests (06, 11-16, 20-25,
 Several cases share one hub, so the file stays within its time budget."""
 
 import json
+import subprocess
 
 import hubtest
 from agencytest import TYPES, run_adapter, stored
@@ -272,3 +273,31 @@ def test_a_withdrawal_is_sent_whatever_its_scope_and_expiry_hold(make_hub):
                      f"{path}:3: column Udløb: {why}",
                      f"{path}:4: column Udløb: {why}"], r.stderr
     assert not (hub.inputs_dir / "rmc.csv.rejects.csv").exists()
+
+
+def test_a_spreadsheet_s_case_worker_heading_is_the_caseworker(make_hub):
+    """ADAPTERS.md, adapter-youthunit: hubctl assign --file reads the
+    youth unit's file with the adapter's column names and aliases, "this
+    table's for both". hubctl also found a spreadsheet's `Case worker`
+    (OPERATIONS.md, "Contact persons"), which the adapter refused as a
+    file with no caseworker column: the alias `case_worker` is now in
+    the tables, for the assignment and the desk alike."""
+    hub = make_hub(agencies={"ungeenheden": TYPES["youthunit"]})
+    cpr = CprGen(13606).next()
+    hub.cprs.add(cpr)
+    assign = hub.inputs_dir / "kontakt.csv"
+    assign.write_text(f"CPR;Case worker;From\n{dashed(cpr)};cw-anna;"
+                      "2026-10-01\n")
+    desk = hub.inputs_dir / "vagt.csv"
+    desk.write_text("Vagt;Case-worker;Fra\nduty-desk;cw-desk;2026-10-01\n")
+    r = run_adapter(hub, "youthunit", "import", assign, desk,
+                    agency="ungeenheden")
+    assert (r.rc, r.summary["accepted"]) == (EXIT_OK, 2), r
+    assert sorted(e["type"] for e in stored(hub)) == \
+        ["ContactAssignment", "DeskMembership"]
+    p = hub.hubctl("assign", "--file", str(assign))
+    assert p.stdout == "assignments: 1 new, 0 already known, 0 rejected\n"
+    helptext = subprocess.run([hubtest.binary("adapter-youthunit"), "--help"],
+                              capture_output=True, text=True, timeout=60)
+    assert helptext.stdout.count("caseworker (or case_worker, ") == 2, \
+        helptext.stdout
