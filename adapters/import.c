@@ -1913,26 +1913,11 @@ fill_row(const struct runtime *rt, adapter_row *row)
 	}
 }
 
-/* Exports joined into one file (cat, copy /b) bring each one's header
- * row along, after a byte order mark where a spreadsheet wrote one. Read
- * as data, such a row would be blamed on its cpr cell, "not a CPR
- * number". */
-static bool
-repeats_header(const struct runtime *rt)
-{
-	size_t hlen, len;
-	const char *header = csv_header_raw(rt->csv, &hlen);
-	const char *raw = csv_raw(rt->csv, &len, NULL);
-	if (len >= 3 && memcmp(raw, "\xef\xbb\xbf", 3) == 0)
-		raw += 3, len -= 3;
-	return len == hlen && memcmp(raw, header, len) == 0;
-}
-
 /* One good record: parse, finish, queue; a refusal is a bad row. */
 static ug_err
 import_record(struct runtime *rt)
 {
-	if (rt->csv && repeats_header(rt)) {
+	if (rt->csv && csv_repeats_header(rt->csv)) {
 		ug_diag diag = {0};
 		ug_diag_set(&diag, "",
 			    "the row repeats the header row (are two exports "

@@ -112,7 +112,8 @@ enum { DK_DESK, DK_CASEWORKER, DK_FROM, DK_TO, DK_LEAD };
 static const csv_column desk_columns[] = {
     [DK_DESK] = {"desk", {"desk_id", "vagt", "vagtfunktion", "team"}, true},
     [DK_CASEWORKER] = {"caseworker",
-		       {"caseworker_id", "sagsbehandler", "medarbejder"},
+		       {"case_worker", "caseworker_id", "sagsbehandler",
+			"medarbejder"},
 		       true},
     [DK_FROM] = {"from", {"fra", "start", "startdato", "from_date"}, true},
     [DK_TO] = {"to", {"til", "slut", "slutdato", "to_date"}, false},

@@ -14,8 +14,10 @@
 
 /* The other names of its columns. */
 #define UG_ASSIGN_CPR_ALIASES "cprnr", "cpr_nr"
+/* "case_worker": a spreadsheet's "Case worker" heading. */
 #define UG_ASSIGN_CASEWORKER_ALIASES                                          \
-	"caseworker_id", "sagsbehandler", "kontaktperson", "medarbejder"
+	"case_worker", "caseworker_id", "sagsbehandler", "kontaktperson",     \
+	    "medarbejder"
 #define UG_ASSIGN_ROLE_ALIASES "rolle", "funktion"
 #define UG_ASSIGN_FROM_ALIASES "fra", "start", "startdato", "from_date"
 #define UG_ASSIGN_TO_ALIASES   "til", "slut", "slutdato", "to_date"

@@ -792,6 +792,16 @@ csv_raw(const csv_reader *r, size_t *len, bool *truncated)
 	return r->rec.raw;
 }
 
+bool
+csv_repeats_header(const csv_reader *r)
+{
+	size_t hlen = r->header.raw_len, len = r->rec.raw_len;
+	const char *raw = r->rec.raw;
+	if (len >= 3 && memcmp(raw, "\xef\xbb\xbf", 3) == 0)
+		raw += 3, len -= 3;
+	return len == hlen && memcmp(raw, r->header.raw, len) == 0;
+}
+
 /* Fold a name for matching: ASCII and Latin-1 (U+00C0-U+00DE, as UTF-8
  * C3 80-9E except the multiplication sign) to lower case, ' ', '-' and
  * the non-breaking space (C2 A0, what a header pasted in a spreadsheet

@@ -95,6 +95,12 @@ long csv_line(const csv_reader *r);
  * (if not NULL) is set when the record was longer than CSV_RECORD_MAX and
  * only its first CSV_RECORD_MAX bytes were kept. */
 const char *csv_raw(const csv_reader *r, size_t *len, bool *truncated);
+/* True if the current record is the header line again, byte for byte, a
+ * byte order mark before it or not: exports joined into one file (cat,
+ * copy /b) bring each one's header along. Every reader of such a file
+ * (the adapters, hubctl assign --file) says so, "the row repeats the
+ * header row", rather than blaming whichever cell fails first. */
+bool csv_repeats_header(const csv_reader *r);
 
 /* A column a caller expects, by its canonical name and its aliases. */
 typedef struct {

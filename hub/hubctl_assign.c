@@ -403,9 +403,7 @@ pending_same_day(const assignment *batch, size_t n, const assignment *a)
 enum { COL_CPR, COL_CASEWORKER, COL_FROM, COL_TO, COL_ROLE, COL_COUNT };
 static const csv_column assign_columns[] = {
     [COL_CPR] = {"cpr", {UG_ASSIGN_CPR_ALIASES}, true},
-    [COL_CASEWORKER] = {"caseworker",
-			{"case_worker", UG_ASSIGN_CASEWORKER_ALIASES},
-			true},
+    [COL_CASEWORKER] = {"caseworker", {UG_ASSIGN_CASEWORKER_ALIASES}, true},
     [COL_FROM] = {"from", {UG_ASSIGN_FROM_ALIASES}, false},
     [COL_TO] = {"to", {UG_ASSIGN_TO_ALIASES}, false},
     [COL_ROLE] = {"role", {UG_ASSIGN_ROLE_ALIASES}, false},
@@ -429,12 +427,31 @@ assign_file(ctl *c, const char *path)
 	/* A directory opens for reading; its first read would be blamed on
 	 * line 1 of a file that has none. */
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+	bool stat_ok = fstat(fileno(f), &st) == 0;
+	if (stat_ok && S_ISDIR(st.st_mode)) {
 		ug_eprintf("hubctl: cannot read %s: %s\n", path,
 			   strerror(EISDIR));
 		fclose(f);
 		return 1;
 	}
+	/* The youth unit's adapter also reads JSON Lines; read as CSV, its
+	 * first '{' line would be blamed on a quote. Only a regular file is
+	 * read ahead: a pipe cannot be read again. */
+	unsigned char head[4] = {0};
+	size_t got = stat_ok && S_ISREG(st.st_mode)
+			 ? fread(head, 1, sizeof head, f)
+			 : 0;
+	size_t at = got >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	if (got > at && head[at] == '{') {
+		ug_eprintf("hubctl: %s: the file is JSON Lines; assign --file "
+			   "reads CSV only (import JSON Lines with "
+			   "adapter-youthunit)\n",
+			   path);
+		fclose(f);
+		return 1;
+	}
+	if (got)
+		rewind(f);
 	enum { BATCH = 512 };
 	assignment *batch = calloc(BATCH, sizeof *batch);
 	csv_reader *r = NULL;
@@ -464,7 +481,15 @@ assign_file(ctl *c, const char *path)
 		ug_err row = csv_next(r, &diag);
 		if (row == UG_ENOTFOUND)
 			break;
-		if (row == UG_OK) {
+		if (row == UG_OK && csv_repeats_header(r)) {
+			/* Read as data, its role cell would take the blame. */
+			ug_diag_set(
+			    &diag, "",
+			    "the row repeats the header row (are two "
+			    "exports joined into one file?): delete it");
+			diag.line = csv_line(r);
+			row = UG_EMALFORMED;
+		} else if (row == UG_OK) {
 			const char *field[COL_COUNT];
 			for (int i = 0; i < COL_COUNT; i++)
 				field[i] = idx[i] >= 0

@@ -596,6 +596,33 @@ test_column_matches(void)
 	CHECK(!csv_column_matches(&columns[0], "cpr2"));
 }
 
+/* Exports joined into one file bring their header rows along, after a
+ * byte order mark or not; a row that only resembles the header (another
+ * case, a blank more, a field more) is data. */
+static void
+test_repeated_header(void)
+{
+	struct fixture fx;
+	ug_diag d = {0};
+	const char text[] = "\xef\xbb\xbf"
+			    "cpr;Rolle\r\n1;a\r\n"
+			    "\xef\xbb\xbf"
+			    "cpr;Rolle\r\n"
+			    "cpr;Rolle\r\n"
+			    "CPR;Rolle\r\n"
+			    "cpr; Rolle\r\n"
+			    "cpr;Rolle;\r\n";
+	CHECK_OK(open_n(&fx, text, sizeof text - 1, &d));
+	bool want[] = {false, true, true, false, false, false};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		CHECK_OK(csv_next(fx.r, &d));
+		CHECK_EQ_INT(csv_repeats_header(fx.r), want[i]);
+		CHECK_EQ_INT(csv_line(fx.r), (long)i + 2);
+	}
+	CHECK_ERR(csv_next(fx.r, &d), UG_ENOTFOUND);
+	close_fx(&fx);
+}
+
 TEST_LIST = {
     {"semicolon basic", test_semicolon_basic},
     {"comma detected", test_comma_detected},
@@ -618,5 +645,6 @@ TEST_LIST = {
     {"map columns", test_map_columns},
     {"map missing and duplicate", test_map_missing_and_duplicate},
     {"column matches", test_column_matches},
+    {"repeated header", test_repeated_header},
     {NULL, NULL},
 };
