@@ -4,7 +4,10 @@ carriage return in an adapter's file (ADAPTERS.md), invisible-only
 text in an Action's `how` (PROTOCOL.md), a 413 past a web session's
 lifetime (OPERATIONS.md), and what RULES.md says ingest refuses."""
 
-from hubtest import CprGen
+from hubtest import E_MALFORMED, EXIT_FATAL, EXIT_ROWS_REJECTED, OK, CprGen
+from test_53_delivery import (anna_with_one_dropout,  # noqa: F401
+                              clients, hub53)
+from test_57_deliver2 import action
 from vendorclient import ACK, EVENT, Client, ld, schema, tag, varint
 
 
@@ -57,3 +60,73 @@ def test_varint_over_64_bits_is_refused_naming_the_field(make_hub):
         assert (a.status, a.event_id) == (m.ACCEPTED, eid), a
     finally:
         c.close()
+
+
+ABSENCE = ("cpr;school;period_start;period_end;lessons_absent;"
+           "lessons_expected;kind")
+STRAY = ("line {}, column {} holds a carriage return alone, which ends no "
+         "line here (are two lines joined into this row?): save the file "
+         "with Windows or Unix line ends")
+
+
+def test_a_stray_carriage_return_is_named_by_line_and_column(make_hub):
+    """ADAPTERS.md, "Input files": a CR outside quotes (outside strings)
+    with text after it on its line ends no line; the row it joined is a
+    bad row named by the CR's line and column, not by its field count;
+    CR CR LF is a line end. A JSON Lines file of CR line ends alone is
+    the whole-file "the lines end in a carriage return alone"."""
+    hub = make_hub()
+    a, b, c = CprGen(14103).take(3)
+    hub.cprs.update([a, b, c])
+
+    def row(cpr):
+        return f"{cpr};school-x;2024-05-06;2024-05-10;3;30;ulovligt"
+    path = hub.inputs_dir / "joined.csv"
+    path.write_bytes((ABSENCE + "\n" + row(a) + "\r" + row(b) + "\n" +
+                      row(c) + "\r\r\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, r
+    assert f"{path}:2: {STRAY.format(2, len(row(a)) + 1)}" in \
+        r.stderr.splitlines(), r.stderr
+    assert "fields, the header has" not in r.stderr, r.stderr
+    assert (r.summary["rows"], r.summary["queued"]) == (2, 1), r
+
+    def obj(cpr):
+        return ('{"cpr": "%s", "school": "school-x", "period_start": '
+                '"2024-05-06", "period_end": "2024-05-10", '
+                '"lessons_absent": 3, "lessons_expected": 30, '
+                '"kind": "ulovligt"}' % cpr)
+    path = hub.inputs_dir / "joined.jsonl"
+    path.write_bytes((obj(a) + "\n" + obj(b) + "\r" + obj(c) +
+                      "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, r
+    assert f"{path}:2: {STRAY.format(2, len(obj(b)) + 1)}" in \
+        r.stderr.splitlines(), r.stderr
+    path = hub.inputs_dir / "mac.jsonl"
+    path.write_bytes((obj(a) + "\r" + obj(b) + "\r").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, r  # a whole-file problem
+    assert "the lines end in a carriage return alone" in r.stderr, r
+
+
+def test_a_how_of_invisible_format_characters_is_refused_as_empty(
+        make_hub, clients):
+    """PROTOCOL.md §4, "Recording what was done": a `how` shows nothing
+    when each character is white space or a format character that shows
+    nothing (a soft hyphen, zero-width ones, direction marks, the word
+    joiner, the byte order mark); it is refused as an empty one."""
+    hub = hub53(make_hub)
+    _, a, aid = anna_with_one_dropout(hub, clients, 14104)
+    say_how = "how must say how (phone, meeting, home visit, letter, ...)"
+    for i, how in enumerate(["\u00ad", " \u00ad\u00ad ", "\u200e\u200f",
+                             "\u202a\u202e", "\u2061\u2064", "\u2066\u2069",
+                             "\u180e", "\u00ad\u200b\u200c\u200d\u2060\ufeff"]):
+        r = action(a, 10 + i, aid, how=how)
+        assert (r.code, r.reason) == (E_MALFORMED, say_how), (i, r)
+    r = action(a, 30, aid, kind=2, how="\u00ad")
+    assert (r.code, r.reason) == (E_MALFORMED,
+                                  "how must say what was offered"), r
+    # One visible character beside them is text.
+    r = action(a, 31, aid, how="tele\u00adfon")
+    assert r.code == OK, r
