@@ -4,7 +4,12 @@ carriage return in an adapter's file (ADAPTERS.md), invisible-only
 text in an Action's `how` (PROTOCOL.md), a 413 past a web session's
 lifetime (OPERATIONS.md), and what RULES.md says ingest refuses."""
 
+import re
+import time
+
 from hubtest import E_MALFORMED, EXIT_FATAL, EXIT_ROWS_REJECTED, OK, CprGen
+from test_70_web import PASSWORD, Web, anna_session, set_password, web_hub
+from test_102_web_session import cleared
 from test_53_delivery import (anna_with_one_dropout,  # noqa: F401
                               clients, hub53)
 from test_57_deliver2 import action
@@ -130,3 +135,41 @@ def test_a_how_of_invisible_format_characters_is_refused_as_empty(
     # One visible character beside them is text.
     r = action(a, 31, aid, how="tele\u00adfon")
     assert r.code == OK, r
+
+
+def test_a_form_too_large_past_the_lifetime_ends_the_session(make_hub):
+    """OPERATIONS.md, webd: a session's next request after
+    session_lifetime is not done: a form redirects (303) to
+    /login?ended=lifetime with the cookie cleared, one over 16 KiB too
+    (not the 413 page of a session that has ended); POST /session is 401
+    with the session kept. Before the lifetime such a form is 413."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub, session_lifetime=1)
+    try:
+        born = time.monotonic()
+        anna = anna_session(web)
+        bo = {"ug_session": re.search(
+            r"ug_session=([0-9a-f]+)",
+            " ".join(web.raw_login("cw-bo", PASSWORD)[1])).group(1)}
+        page = web.request("GET", "/timeline", cookies=anna)[1]
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        big = {"csrf": csrf, "cpr": "x" * 17000}
+        r, _ = web.request("POST", "/timeline", big, cookies=anna)
+        assert r.status == 413, r.status
+        time.sleep(max(0, born + 62 - time.monotonic()))
+        r, _ = web.request("POST", "/session", big, cookies=bo)
+        assert r.status == 401 and not cleared(r), r.status
+        r, _ = web.request("POST", "/timeline", big, cookies=anna)
+        assert r.status == 303, r.status
+        assert r.getheader("Location") == "/login?ended=lifetime"
+        assert cleared(r)
+        # Bo's session was kept for the page his script goes to.
+        r, _ = web.request("POST", "/timeline", big, cookies=bo)
+        assert (r.status, r.getheader("Location")) == \
+            (303, "/login?ended=lifetime")
+        # Told once: the token opens nothing again.
+        r, _ = web.request("POST", "/timeline", big, cookies=anna)
+        assert r.status == 413, r.status
+    finally:
+        web.stop()
