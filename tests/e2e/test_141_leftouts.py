@@ -7,8 +7,10 @@ lifetime (OPERATIONS.md), and what RULES.md says ingest refuses."""
 import re
 import time
 
-from hubtest import E_MALFORMED, EXIT_FATAL, EXIT_ROWS_REJECTED, OK, CprGen
+from hubtest import (ACCEPTED, E_MALFORMED, EXIT_FATAL, EXIT_ROWS_REJECTED,
+                     OK, REJECTED, CprGen, envelope, event, rules_hub)
 from test_70_web import PASSWORD, Web, anna_session, set_password, web_hub
+from test_81_report import cells, report
 from test_102_web_session import cleared
 from test_53_delivery import (anna_with_one_dropout,  # noqa: F401
                               clients, hub53)
@@ -173,3 +175,40 @@ def test_a_form_too_large_past_the_lifetime_ends_the_session(make_hub):
         assert r.status == 413, r.status
     finally:
         web.stop()
+
+
+def test_what_the_report_tables_never_count_is_refused_at_ingest(
+        make_hub, tmp_path):
+    """OPERATIONS.md, the report's tables: the `anonymous` table's
+    `other` row is always 0, as ingest refuses a stage outside 1-3 ("...
+    stage is required", "... stage 4 is not a known ReferralStage"),
+    anonymous or not; and a report of 0 expected lessons never reaches
+    the store ("absence_report.lessons_expected must be above 0")."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    [cpr] = CprGen(14106).take(1)
+
+    def referral(stage, **kw):
+        return event("addiction-a", cpr, "addiction_referral",
+                     service="rmc-a", date="2026-09-01", stage=stage, **kw)
+    sent = [(referral(0, sensitivity="ANONYMOUS"),
+             "addiction_referral.stage is required"),
+            (referral(4, sensitivity="ANONYMOUS"),
+             "addiction_referral.stage 4 is not a known ReferralStage"),
+            (referral(4), "addiction_referral.stage 4 is not a known "
+             "ReferralStage"),
+            (envelope("school-a", cpr, "none", period_start="2026-08-31",
+                      period_end="2026-09-04", absent=0, expected=0),
+             "absence_report.lessons_expected must be above 0")]
+    acks = hub.acks(*[e for e, _ in sent])
+    for (_, reason), a in zip(sent, acks):
+        assert (a.status, a.code, a.reason) == \
+            (REJECTED, E_MALFORMED, reason), a
+    # Five good ones, so that no cell is suppressed (1-4 show "<5").
+    ok = hub.acks(*[referral("REFERRED", sensitivity="ANONYMOUS")
+                    for _ in range(5)])
+    assert [a.status for a in ok] == [ACCEPTED] * 5, ok
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    a = cells(tables["anonymous"])
+    assert (a[("other", "records")], a[("Total", "records")]) == \
+        ("0", "5"), a
