@@ -128,7 +128,8 @@ def test_a_how_of_invisible_format_characters_is_refused_as_empty(
     say_how = "how must say how (phone, meeting, home visit, letter, ...)"
     for i, how in enumerate(["\u00ad", " \u00ad\u00ad ", "\u200e\u200f",
                              "\u202a\u202e", "\u2061\u2064", "\u2066\u2069",
-                             "\u180e", "\u00ad\u200b\u200c\u200d\u2060\ufeff"]):
+                             "\u180e",
+                             "\u00ad\u200b\u200c\u200d\u2060\ufeff"]):
         r = action(a, 10 + i, aid, how=how)
         assert (r.code, r.reason) == (E_MALFORMED, say_how), (i, r)
     r = action(a, 30, aid, kind=2, how="\u00ad")
