@@ -484,6 +484,14 @@ test_stray_carriage_return(void)
 	CHECK_EQ_STR(d.reason, want);
 	CHECK_ERR(csv_next(fx.r, &d), UG_ENOTFOUND);
 	close_fx(&fx);
+	/* In the header row of an LF file: the file's problem, said so. */
+	CHECK_ERR(open_n(&fx, "a;b\rc;d\n1;2;3;4\n", 0, &d), UG_EMALFORMED);
+	snprintf(want, sizeof want, "header row: ");
+	snprintf(want + 12, sizeof want - 12, stray, 1, 4);
+	CHECK_EQ_STR(d.reason, want);
+	CHECK_EQ_INT(d.line, 1);
+	fclose(fx.f);
+	free(fx.buf);
 }
 
 static void
