@@ -110,6 +110,15 @@ def test_a_stray_carriage_return_is_named_by_line_and_column(make_hub):
     assert r.rc == EXIT_ROWS_REJECTED, r
     assert f"{path}:2: {STRAY.format(2, len(obj(b)) + 1)}" in \
         r.stderr.splitlines(), r.stderr
+    # hubctl assign --file reads CSV as the adapters do (OPERATIONS.md).
+    path = hub.tmp / "assignments.csv"
+    path.write_bytes(f"cpr;caseworker\n{a};cw-anna\r{b};cw-anna\n"
+                     f"{c};cw-anna\n".encode())
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.returncode == 1, p
+    assert p.stdout == "assignments: 1 new, 0 already known, 1 rejected\n"
+    assert p.stderr.splitlines() == [
+        f"{path}:2: {STRAY.format(2, len(a) + len(';cw-anna') + 1)}"], p
     path = hub.inputs_dir / "mac.jsonl"
     path.write_bytes((obj(a) + "\r" + obj(b) + "\r").encode())
     r = hub.adapter("import", path)
