@@ -736,11 +736,15 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	size_t good = 0;
 	long first_bad = 0;
 	char first_reason[sizeof diag->reason] = "";
+	bool no_lf = false;
 	while (err == UG_OK) {
 		ug_diag line = {0};
 		ug_err got = jsonl_next(r, &line);
-		if (got == UG_ENOTFOUND)
+		if (got == UG_ENOTFOUND) {
+			/* The end is still on line 1: no LF in the file. */
+			no_lf = jsonl_line(r) == 1;
 			break;
+		}
 		if (got == UG_EIO) {
 			*diag = line;
 			err = got;
@@ -768,7 +772,18 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 		/* The first line's reason: "not a JSON object" alone sends
 		 * the clerk looking for the wrong fault in a file of one
 		 * broken object. Reasons about JSON never quote a value. */
-		if (first_bad)
+		/* Lines ended by CR alone (the old Mac format) make the
+		 * file one line with CRs inside: as in a CSV file, the line
+		 * ends are the fault, not one line. */
+		if (first_bad == 1 && no_lf &&
+		    strncmp(first_reason, "line 1, column ", 15) == 0) {
+			if (diag)
+				diag->line = 0;
+			ug_diag_set(diag, "file",
+				    "the lines end in a carriage return alone "
+				    "(an old Mac format): save the file with "
+				    "Windows or Unix line ends");
+		} else if (first_bad)
 			ug_diag_set(diag, "file",
 				    "no line of the file is a JSON object the "
 				    "adapter can read (line %ld: %s; is it "

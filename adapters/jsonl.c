@@ -565,6 +565,43 @@ line_blank(const jsonl_reader *r)
 	return !r->truncated;
 }
 
+/*
+ * The column (in characters, from 1) of a CR outside strings that text
+ * follows on the line, 0 when none: a line ended by CR alone in an LF
+ * file joins the next line to this one, and the parser would blame the
+ * text after the first object. Blanks and more CRs before the line end
+ * are no text. A CR inside a string is a control character there.
+ */
+static long
+stray_cr(const char *s, size_t len)
+{
+	bool in_string = false, escaped = false;
+	long col = 0, cr_col = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c & 0xC0) != 0x80)
+			col++;
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '\r') {
+			if (!cr_col)
+				cr_col = col;
+		} else if (c != ' ' && c != '\t') {
+			if (cr_col)
+				return cr_col;
+			in_string = c == '"';
+		}
+	}
+	return 0;
+}
+
 /* A value reads as a CSV cell does, without blanks around it: an export
  * that pads its strings (" 8b ") means what it would say unpadded. */
 static void
@@ -610,6 +647,19 @@ jsonl_next(jsonl_reader *r, ug_diag *diag)
 			return UG_EMALFORMED;
 		}
 		size_t bom = bom_len(r);
+		long cr = stray_cr(r->raw + bom, r->raw_len - bom);
+		if (cr) {
+			r->rec.count = 0;
+			r->rec.bad_key = -1;
+			ug_diag_set(
+			    diag, "",
+			    "line %ld, column %ld holds a carriage "
+			    "return alone, which ends no line here (are "
+			    "two lines joined into this row?): save the "
+			    "file with Windows or Unix line ends",
+			    r->line, cr);
+			return UG_EMALFORMED;
+		}
 		ug_err got =
 		    jsonl_parse(r->raw + bom, r->raw_len - bom, &r->rec, diag);
 		if (got == UG_OK)

@@ -62,13 +62,16 @@ struct csv_reader {
 	struct record rec;
 	long line;
 	enum state state;
-	bool quoted;	     /* the current field began with a quote */
-	size_t field_start;  /* its first byte in rec.values */
-	size_t quoted_nl;    /* 1 + raw offset of the first line break in
-				the open quoted field, 0 if none */
-	long quoted_nl_line; /* the line after that break */
-	bool bad;	     /* first error of the record, if any */
-	long bad_field;	     /* field index, -1 for the whole row */
+	bool quoted;	      /* the current field began with a quote */
+	size_t field_start;   /* its first byte in rec.values */
+	size_t quoted_nl;     /* 1 + raw offset of the first line break in
+				 the open quoted field, 0 if none */
+	long quoted_nl_line;  /* the line after that break */
+	long at_line, at_col; /* where the byte fed last stands (feed) */
+	long cr_line, cr_col; /* a CR outside quotes no LF has followed yet;
+				 cr_line 0 when none */
+	bool bad;	      /* first error of the record, if any */
+	long bad_field;	      /* field index, -1 for the whole row */
 	char bad_reason[200];
 
 	struct record header;
@@ -128,6 +131,9 @@ record_reset(csv_reader *r)
 	r->bad = false;
 	r->bad_field = -1;
 	r->bad_reason[0] = '\0';
+	r->at_line = r->line;
+	r->at_col = 0;
+	r->cr_line = 0;
 }
 
 static void
@@ -256,6 +262,25 @@ text_after_quote(csv_reader *r)
 static bool
 feed(csv_reader *r, unsigned char c)
 {
+	/* Columns count characters, as an editor shows them. */
+	if (c == '\n')
+		r->at_line++, r->at_col = 0;
+	else if ((c & 0xC0) != 0x80)
+		r->at_col++;
+	/* A CR outside quotes that text follows on its line ends no line:
+	 * a line ended by CR alone in an LF file joins the next line to
+	 * this row, whose field count would then be blamed. Blanks and
+	 * more CRs before the LF are no text (CR CR LF is a line end
+	 * converted twice). */
+	if (r->state != S_QUOTED && r->cr_line && c != '\n' && !is_blank(c))
+		mark_bad(r, -1,
+			 "line %ld, column %ld holds a carriage return alone, "
+			 "which ends no line here (are two lines joined into "
+			 "this row?): save the file with Windows or Unix line "
+			 "ends",
+			 r->cr_line, r->cr_col);
+	if (c == '\r' && r->state != S_QUOTED && !r->cr_line)
+		r->cr_line = r->at_line, r->cr_col = r->at_col;
 	if (c == '\n' && r->state != S_QUOTED) {
 		end_field(r);
 		return true;
@@ -424,6 +449,7 @@ read_record(csv_reader *r)
 {
 	record_reset(r);
 	r->line = r->next_line;
+	r->at_line = r->line;
 	bool any = false;
 	for (;;) {
 		int c = next_byte(r);

@@ -752,17 +752,23 @@ unseen_char(const unsigned char *p)
 {
 	if (*p <= 0x20 || *p == 0x7F)
 		return 1;
-	/* U+0080-U+00A0: the C1 controls and the non-breaking space. */
-	if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0xA0)
+	/* U+0080-U+00A0: the C1 controls and the non-breaking space; and
+	 * U+00AD, the soft hyphen, shown only where a line breaks at it. */
+	if (p[0] == 0xC2 && ((p[1] >= 0x80 && p[1] <= 0xA0) || p[1] == 0xAD))
 		return 2;
 	if ((p[0] & 0xF0) != 0xE0 || (p[1] & 0xC0) != 0x80 ||
 	    (p[2] & 0xC0) != 0x80)
 		return 0;
 	uint32_t c = (uint32_t)(p[0] & 0x0F) << 12 |
 		     (uint32_t)(p[1] & 0x3F) << 6 | (uint32_t)(p[2] & 0x3F);
-	return c == 0x1680 || (c >= 0x2000 && c <= 0x200D) || c == 0x2028 ||
-		       c == 0x2029 || c == 0x202F || c == 0x205F ||
-		       c == 0x2060 || c == 0x3000 || c == 0xFEFF
+	/* Spaces, and the format characters that show nothing: zero-width
+	 * ones, direction marks and embeddings, the word joiner and the
+	 * invisible operators, the byte order mark. */
+	return c == 0x1680 || c == 0x180E || (c >= 0x2000 && c <= 0x200F) ||
+		       (c >= 0x2028 && c <= 0x202F) || c == 0x205F ||
+		       (c >= 0x2060 && c <= 0x2064) ||
+		       (c >= 0x2066 && c <= 0x2069) || c == 0x3000 ||
+		       c == 0xFEFF
 		   ? 3
 		   : 0;
 }

@@ -282,9 +282,11 @@ void ug_text_one_line(char *s);
  * white space or invisible -- a control character (C0, DEL, C1: what a
  * one-line text shows as a space, or not at all), a space of any width
  * (U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000), a line or
- * paragraph separator (U+2028, U+2029) or a zero-width character
- * (U+200B-U+200D, U+2060, U+FEFF). Bytes that are not UTF-8 are not
- * nothing.
+ * paragraph separator (U+2028, U+2029) or a format character that shows
+ * nothing (U+00AD soft hyphen, U+180E, U+200B-U+200F zero-width and
+ * direction marks, U+202A-U+202E, U+2060-U+2064 word joiner and
+ * invisible operators, U+2066-U+2069, U+FEFF). Bytes that are not UTF-8
+ * are not nothing.
  */
 bool ug_text_unseen(const char *s);
 

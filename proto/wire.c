@@ -14,7 +14,15 @@
  * as the hub did. */
 #define WIRE_FIELD_NUMBER_MAX ((1u << 29) - 1)
 
-enum raw_fields { RAW_FIELDS_OK, RAW_FIELDS_UNREADABLE, RAW_FIELDS_TOO_HIGH };
+/* Room for a field's path through the schema's nested messages. */
+#define WIRE_PATH_MAX 96
+
+enum raw_fields {
+	RAW_FIELDS_OK,
+	RAW_FIELDS_UNREADABLE,
+	RAW_FIELDS_TOO_HIGH,
+	RAW_FIELDS_OVERFLOW
+};
 
 /* The wire type a field of the schema is written in: every field of
  * ungebro.proto is a varint or length-delimited, none a packed repeated
@@ -35,16 +43,20 @@ schema_wire_type(const ProtobufCFieldDescriptor *f)
 /*
  * Walk the protobuf bytes of a message of type desc, and of every message
  * field it holds, for field numbers protobuf-c takes but protobuf does
- * not: over WIRE_FIELD_NUMBER_MAX, or 0 written in more than one byte.
- * It recurses only into the message fields desc names, so the schema's
- * depth bounds the recursion whatever the bytes; unknown fields are
- * skipped unread, as a standard decoder skips them. Tags are read in
- * order and the first that is too high or unreadable decides, as in a
+ * not: over WIRE_FIELD_NUMBER_MAX, or 0 written in more than one byte;
+ * and a ten-byte varint holding more than 64 bits, which protobuf-c takes
+ * by its low bits where Go's decoder refuses it, so a vendor's library
+ * and the hub could read two numbers from one frame. For that one, where
+ * (cap bytes) gets the field's path below prefix (NULL at the top), for
+ * the reason to name it. It recurses only into the message fields desc names,
+ * so the schema's depth bounds the recursion whatever the bytes; unknown
+ * fields are skipped unread, as a standard decoder skips them. Tags are read
+ * in order and the first that is too high or unreadable decides, as in a
  * decoder that reads the tag before its wire type.
  */
 static enum raw_fields
 raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
-		  size_t len)
+		  size_t len, const char *prefix, char *where, size_t cap)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -80,6 +92,22 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 				if (i >= len || ++skip > 10)
 					return RAW_FIELDS_UNREADABLE;
 			} while (buf[i++] & 0x80);
+			/* The tenth byte holds bit 63 alone. */
+			if (skip == 10 && buf[i - 1] > 1) {
+				if (f && prefix)
+					snprintf(where, cap, "%s.%s", prefix,
+						 f->name);
+				else if (f)
+					snprintf(where, cap, "%s", f->name);
+				else if (prefix)
+					snprintf(where, cap,
+						 "an unknown field in %s",
+						 prefix);
+				else
+					snprintf(where, cap,
+						 "an unknown field");
+				return RAW_FIELDS_OVERFLOW;
+			}
 			continue;
 		case 1:
 			skip = 8;
@@ -102,8 +130,16 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 			if (n > len - i)
 				return RAW_FIELDS_UNREADABLE;
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				char path[WIRE_PATH_MAX];
+				if (prefix)
+					snprintf(path, sizeof path, "%s.%s",
+						 prefix, f->name);
+				else
+					snprintf(path, sizeof path, "%s",
+						 f->name);
 				enum raw_fields r = raw_field_numbers(
-				    f->descriptor, buf + i, (size_t)n);
+				    f->descriptor, buf + i, (size_t)n, path,
+				    where, cap);
 				if (r != RAW_FIELDS_OK)
 					return r;
 			}
@@ -122,20 +158,21 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 
 /*
  * protobuf_c_message_unpack, refusing what protobuf's own decoders refuse
- * and protobuf-c does not (raw_field_numbers); *too_high tells why.
+ * and protobuf-c does not (raw_field_numbers); *why tells why, and where
+ * (WIRE_PATH_MAX bytes) names the field of a varint over 64 bits.
  */
 static ProtobufCMessage *
 unpack_strict(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-	      size_t len, bool *too_high)
+	      size_t len, enum raw_fields *why, char *where)
 {
 	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, data);
 	/* Also where protobuf-c refused the bytes: a tag of a field number
 	 * over the limit is named as such whatever its wire type (a group's,
 	 * or 6 or 7, which protobuf-c refuses unnamed), as upb and Go name
 	 * it (PROTOCOL.md §6). */
-	enum raw_fields r = raw_field_numbers(desc, data, len);
-	*too_high = r == RAW_FIELDS_TOO_HIGH;
-	if (m && r == RAW_FIELDS_OK)
+	where[0] = '\0';
+	*why = raw_field_numbers(desc, data, len, NULL, where, WIRE_PATH_MAX);
+	if (m && *why == RAW_FIELDS_OK)
 		return m;
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
@@ -207,10 +244,18 @@ wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg, int *code,
 		ug_diag_set(diag, "kind", "unknown frame kind %u", frame[1]);
 		return UG_EMALFORMED;
 	}
-	bool too_high;
-	ProtobufCMessage *m = unpack_strict(desc, frame + WIRE_HEADER_LEN,
-					    len - WIRE_HEADER_LEN, &too_high);
-	if (!m && too_high) {
+	enum raw_fields why;
+	char where[WIRE_PATH_MAX];
+	ProtobufCMessage *m = unpack_strict(
+	    desc, frame + WIRE_HEADER_LEN, len - WIRE_HEADER_LEN, &why, where);
+	if (!m && why == RAW_FIELDS_OVERFLOW) {
+		ug_diag_set(diag, "frame",
+			    "%s does not decode as protobuf: %s is a varint "
+			    "of more than 64 bits",
+			    desc->short_name, where);
+		return UG_EMALFORMED;
+	}
+	if (!m && why == RAW_FIELDS_TOO_HIGH) {
 		ug_diag_set(diag, "frame",
 			    "%s does not decode as protobuf: a field number "
 			    "is over %u, the largest protobuf allows",
@@ -272,10 +317,11 @@ wire_event_id_peek(const uint8_t *frame, size_t len,
 	    frame[0] != WIRE_VERSION ||
 	    frame[1] != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT)
 		return false;
-	bool too_high;
+	enum raw_fields why;
+	char where[WIRE_PATH_MAX];
 	wire_envelope *env = (wire_envelope *)unpack_strict(
 	    &ungebro__v1__envelope__descriptor, frame + WIRE_HEADER_LEN,
-	    len - WIRE_HEADER_LEN, &too_high);
+	    len - WIRE_HEADER_LEN, &why, where);
 	if (!env)
 		return false;
 	bool found = env->event_id.len == WIRE_EVENT_ID_LEN;

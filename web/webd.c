@@ -2790,7 +2790,15 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		web_session *s =
 		    session_find(w, MHD_lookup_connection_value(
 					c, MHD_COOKIE_KIND, "ug_session"));
-		if (s && !s->expired && !s->over &&
+		/* Past session_lifetime it is that session's next request,
+		 * told so as any other (a form: /login?ended=lifetime), not
+		 * a page of a session that has ended. */
+		if (s && !s->expired &&
+		    ug_mono_ms() - s->born >= w->opts.lifetime_ms)
+			sessions_expire(w);
+		if (s && s->expired)
+			return lifetime_ended(&x, url, post);
+		if (s && !s->over &&
 		    ug_mono_ms() - s->born < w->opts.lifetime_ms) {
 			x.s = s;
 			s->last = ug_now_ms();

@@ -441,6 +441,59 @@ test_field_counts(void)
 	close_fx(&fx);
 }
 
+/* A CR outside quotes with text after it on its line ends no line: in
+ * an LF file it joins two lines into one row, named as such (line and
+ * column, in characters), not as the field count it breaks. CRs and
+ * blanks before the LF are a line end; a CR inside quotes is a value's. */
+static void
+test_stray_carriage_return(void)
+{
+	struct fixture fx;
+	ug_diag d = {0};
+	static const char stray[] =
+	    "line %d, column %d holds a carriage return alone, which ends no "
+	    "line here (are two lines joined into this row?): save the file "
+	    "with Windows or Unix line ends";
+	char want[200];
+	CHECK_OK(
+	    open_n(&fx,
+		   "a;b;c\n"
+		   "1;2;3\r4;5;6\n"	      /* two lines joined */
+		   "1;2;3\r\r\n"	      /* CR CR LF: a line end */
+		   "1;2;3 \r \n"	      /* blanks around it */
+		   "\"x\";\"y\"\r\"z\"\n"     /* after a closing quote */
+		   "1;\"a\rb\";3\n"	      /* inside quotes: the value's */
+		   "\xc3\xa6;\xc3\xb8\r;3\n", /* columns count characters */
+		   0, &d));
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	snprintf(want, sizeof want, stray, 2, 6);
+	CHECK_EQ_STR(d.reason, want);
+	CHECK_EQ_INT(d.line, 2);
+	CHECK_EQ_STR(d.field, "");
+	CHECK_OK(csv_next(fx.r, &d));
+	CHECK_EQ_STR(csv_field(fx.r, 2), "3");
+	CHECK_OK(csv_next(fx.r, &d));
+	CHECK_EQ_STR(csv_field(fx.r, 2), "3");
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	snprintf(want, sizeof want, stray, 5, 8);
+	CHECK_EQ_STR(d.reason, want);
+	CHECK_OK(csv_next(fx.r, &d));
+	CHECK_EQ_STR(csv_field(fx.r, 1), "a\rb");
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	snprintf(want, sizeof want, stray, 7, 4);
+	CHECK_EQ_STR(d.reason, want);
+	CHECK_ERR(csv_next(fx.r, &d), UG_ENOTFOUND);
+	close_fx(&fx);
+	/* In the header row of an LF file: the file's problem, said so. */
+	CHECK_ERR(open_n(&fx, "a;b\rc;d\n1;2;3;4\n", 0, &d), UG_EMALFORMED);
+	snprintf(want, sizeof want, "header row: ");
+	snprintf(want + 12, sizeof want - 12, stray, 1, 4);
+	CHECK_EQ_STR(d.reason, want);
+	CHECK_EQ_INT(d.line, 1);
+	fclose(fx.f);
+	free(fx.buf);
+}
+
 static void
 test_hostile_bytes(void)
 {
@@ -639,6 +692,7 @@ TEST_LIST = {
     {"quote open past the record limit",
      test_quote_open_past_the_record_limit},
     {"field counts", test_field_counts},
+    {"stray carriage return", test_stray_carriage_return},
     {"hostile bytes", test_hostile_bytes},
     {"bad files", test_bad_files},
     {"many records", test_many_records},

@@ -184,6 +184,36 @@ test_reader(void)
 	fclose(f);
 }
 
+/* A CR outside strings with text after it on its line: a line ended by
+ * CR alone joined the next one to it, named by line and column. */
+static void
+test_stray_carriage_return(void)
+{
+	static const char text[] = "{\"a\": 1}\r{\"a\": 2}\n"
+				   "{\"a\": 3}\r\r\n"
+				   "{\"a\": \"\xc3\xa6\\\"\r\"} \r{}\n";
+	FILE *f = stream(text, sizeof text - 1);
+	jsonl_reader *r;
+	CHECK_OK(jsonl_reader_new(&r, f, "x.jsonl"));
+	ug_diag d = {0};
+	CHECK_ERR(jsonl_next(r, &d), UG_EMALFORMED);
+	CHECK_EQ_INT(d.line, 1);
+	CHECK_EQ_STR(d.reason,
+		     "line 1, column 9 holds a carriage return alone, which "
+		     "ends no line here (are two lines joined into this "
+		     "row?): save the file with Windows or Unix line ends");
+	CHECK_OK(jsonl_next(r, &d));
+	CHECK_EQ_STR(jsonl_value(jsonl_record_of(r), 0), "3");
+	/* A CR inside a string is not counted as one: the one after it
+	 * is, at column 15 (the character æ is one column). */
+	CHECK_ERR(jsonl_next(r, &d), UG_EMALFORMED);
+	CHECK(strncmp(d.reason, "line 3, column 15 holds a carriage", 34) ==
+	      0);
+	CHECK_ERR(jsonl_next(r, &d), UG_ENOTFOUND);
+	jsonl_reader_destroy(&r);
+	fclose(f);
+}
+
 static void
 test_long_line(void)
 {
@@ -270,6 +300,7 @@ TEST_LIST = {
     {"good objects", test_good_objects},
     {"bad objects", test_bad_objects},
     {"reader", test_reader},
+    {"stray carriage return", test_stray_carriage_return},
     {"long line", test_long_line},
     {"fuzz", test_fuzz},
     {NULL, NULL},

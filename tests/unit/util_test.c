@@ -319,22 +319,20 @@ static void
 test_text_unseen(void)
 {
 	static const char *const unseen[] = {
-	    "",
-	    "   ",
-	    " \t\r\n",
-	    "\v\f\x1f\x7f",
-	    "\xc2\x85",
-	    "\xc2\xa0",
-	    "\xe2\x80\x83",
-	    "\xe3\x80\x80",
-	    "\xe2\x80\x8b",
-	    "\xe2\x80\xa8",
-	    "\xe2\x80\xaf",
-	    "\xef\xbb\xbf",
-	    "\xe1\x9a\x80 \xe2\x81\x9f\xe2\x81\xa0"};
+	    "", "   ", " \t\r\n", "\v\f\x1f\x7f", "\xc2\x85", "\xc2\xa0",
+	    "\xe2\x80\x83", "\xe3\x80\x80", "\xe2\x80\x8b", "\xe2\x80\xa8",
+	    "\xe2\x80\xaf", "\xef\xbb\xbf",
+	    "\xe1\x9a\x80 \xe2\x81\x9f\xe2\x81\xa0",
+	    /* format characters alone: soft hyphen, ZWNJ, ZWJ, LRM, RLO,
+	     * word joiner, invisible plus, an isolate, U+180E */
+	    "\xc2\xad",
+	    "\xc2\xad \xe2\x80\x8c\xe2\x80\x8d\xe2\x80\x8e\xe2\x80\xae",
+	    "\xe2\x81\xa0\xe2\x81\xa4\xe2\x81\xa6\xe2\x81\xa9\xe1\xa0\x8e"};
 	static const char *const seen[] = {
-	    "x",    " phone ", "\xc2\xa0.", "\xc3\xa6", "\xe2\x80\x90",
-	    "\x80", "\xc2",    "\xe2\x80",  "\xff"};
+	    "x", " phone ", "\xc2\xa0.", "\xc3\xa6", "\xe2\x80\x90", "\x80",
+	    "\xc2", "\xe2\x80", "\xff", "\xc2\xadx",
+	    /* U+00AC, U+00AE, U+2065 (unassigned), U+206A */
+	    "\xc2\xac", "\xc2\xae", "\xe2\x81\xa5", "\xe2\x81\xaa"};
 	for (size_t i = 0; i < sizeof unseen / sizeof *unseen; i++)
 		CHECK(ug_text_unseen(unseen[i]));
 	for (size_t i = 0; i < sizeof seen / sizeof *seen; i++)

@@ -457,6 +457,89 @@ test_field_number_limit(void)
 	CHECK(wire_event_id_peek(ok, sizeof ok, id));
 }
 
+/* A varint of ten bytes holds 64 bits only when its tenth byte is 00 or
+ * 01; protobuf-c takes a wider one by its low bits, Go's decoder refuses
+ * it, and the hub refuses it naming the field (PROTOCOL.md §6). */
+static void
+test_varint_over_64_bits(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *reason; /* NULL: decodes */
+	} cases[] = {
+	    /* Hello.window 2^64 - 1: ten bytes, the tenth 01, decodes */
+	    {"\x01\x03\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 13, NULL},
+	    /* one bit more: the tenth byte 02 */
+	    {"\x01\x03\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 13,
+	     "Hello does not decode as protobuf: window is a varint of more "
+	     "than 64 bits"},
+	    /* 0 padded to ten bytes with bits past 64 set: 7f */
+	    {"\x01\x03\x10\x80\x80\x80\x80\x80\x80\x80\x80\x80\x7f", 13,
+	     "Hello does not decode as protobuf: window is a varint of more "
+	     "than 64 bits"},
+	    /* an unknown field (5) after a known one */
+	    {"\x01\x03\x10\x05\x28\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02",
+	     15,
+	     "Hello does not decode as protobuf: an unknown field is a varint "
+	     "of more than 64 bits"},
+	    /* an eleventh byte stays a frame that does not decode */
+	    {"\x01\x03\x10\x80\x80\x80\x80\x80\x80\x80\x80\x80\x82\x00", 14,
+	     "Hello does not decode as protobuf"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int kind, code;
+		void *msg = NULL;
+		ug_diag diag = {0};
+		ug_err err =
+		    wire_decode((const uint8_t *)cases[i].bytes, cases[i].len,
+				&kind, &msg, &code, &diag);
+		if (!cases[i].reason) {
+			if (err != UG_OK)
+				FAIL("case %zu: refused: %s", i, diag.reason);
+			wire_free(kind, msg);
+			continue;
+		}
+		CHECK(err == UG_EMALFORMED && msg == NULL);
+		CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+		if (strcmp(diag.reason, cases[i].reason) != 0)
+			FAIL("case %zu: reason '%s'", i, diag.reason);
+	}
+	/* At depth, named by its path: Envelope.addiction_referral.consent
+	 * .given, and in an unknown field (9) of absence_report. */
+	static const uint8_t deep[] = {
+	    0x01, 0x01, 0x0a, 0x10, 1,	  2,	3,    4,    5,
+	    6,	  7,	8,    9,    10,	  11,	12,   13,   14,
+	    15,	  16,	0xc2, 0x01, 0x0d, 0x22, 0x0b, 0x08, 0x80,
+	    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02};
+	int kind, code;
+	void *msg = NULL;
+	ug_diag diag = {0};
+	CHECK(wire_decode(deep, sizeof deep, &kind, &msg, &code, &diag) ==
+	      UG_EMALFORMED);
+	CHECK_EQ_STR(diag.reason,
+		     "Envelope does not decode as protobuf: "
+		     "addiction_referral.consent.given is a varint of more "
+		     "than 64 bits");
+	uint8_t id[WIRE_EVENT_ID_LEN];
+	CHECK(!wire_event_id_peek(deep, sizeof deep, id));
+	uint8_t ok[sizeof deep];
+	memcpy(ok, deep, sizeof deep);
+	ok[sizeof ok - 1] = 0x01;
+	CHECK_OK(wire_decode(ok, sizeof ok, &kind, &msg, &code, &diag));
+	wire_free(kind, msg);
+	static const uint8_t unknown[] = {
+	    0x01, 0x01, 0x0a, 0x10, 1,	  2,	3,    4,    5,
+	    6,	  7,	8,    9,    10,	  11,	12,   13,   14,
+	    15,	  16,	0xa2, 0x01, 0x0b, 0x48, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x03};
+	CHECK(wire_decode(unknown, sizeof unknown, &kind, &msg, &code,
+			  &diag) == UG_EMALFORMED);
+	CHECK_EQ_STR(diag.reason,
+		     "Envelope does not decode as protobuf: an unknown field "
+		     "in absence_report is a varint of more than 64 bits");
+}
+
 /* Validate s and expect `code` with the diag naming `field`. */
 static void
 expect_invalid(const sample *s, int64_t now, int code, const char *field,
@@ -1619,6 +1702,7 @@ TEST_LIST = {
     {"oversized", test_oversized},
     {"garbage protobuf", test_garbage_protobuf},
     {"field number limit", test_field_number_limit},
+    {"varint over 64 bits", test_varint_over_64_bits},
     {"validate good", test_validate_good},
     {"validate event id", test_validate_event_id},
     {"validate payload type", test_validate_payload_type},
