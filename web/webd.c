@@ -48,7 +48,11 @@ typedef struct {
 	uint8_t token[TOKEN_LEN];
 	char caseworker[WIRE_ID_MAX + 1];
 	bool desk;
-	int64_t last;
+	/* Its last request, as the number of requests in sessions webd had
+	 * answered by then: which one sessions_max pushes out. A clock's
+	 * milliseconds tie (a login and another's page in one) and the wall
+	 * clock can step back; this count does neither. */
+	uint64_t last;
 	/* When webd last sent the hub a frame that kept the session alive,
 	 * and how long the hub lets it idle (0: not told): what the pages'
 	 * warning before the idle end counts from. */
@@ -88,6 +92,7 @@ struct webd {
 	web_stream *streams;	 /* tokens: off swap like the sessions */
 	int64_t hub_quiet_until; /* the hub did not answer: poll less */
 	int64_t next_sweep;	 /* sessions past their lifetime, sought */
+	uint64_t uses;		 /* requests in sessions so far: their order */
 };
 
 /* A decoded form: names and values are libmicrohttpd's decoding, copied
@@ -312,7 +317,7 @@ session_add(webd *w, const uint8_t *token, const char *caseworker, bool desk)
 	memcpy(slot->token, token, TOKEN_LEN);
 	ug_strlcpy(slot->caseworker, caseworker, sizeof slot->caseworker);
 	slot->desk = desk;
-	slot->last = ug_now_ms();
+	slot->last = ++w->uses;
 	slot->active = ug_mono_ms();
 	slot->born = slot->active;
 	return slot;
@@ -2661,7 +2666,7 @@ route(ctx *x, const char *url, bool post, form *f)
 					     "text/plain; charset=utf-8");
 		return redirect(x, "/login", NULL);
 	}
-	x->s->last = ug_now_ms();
+	x->s->last = ++x->w->uses;
 	csrf_of(x->w, "session", x->s->token, TOKEN_LEN, x->csrf);
 	if (post && !csrf_ok(x->csrf, form_get(f, "csrf"))) {
 		log_warn("WEB-CSRF",
@@ -2793,7 +2798,7 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (s && !s->expired && !s->over &&
 		    ug_mono_ms() - s->born < w->opts.lifetime_ms) {
 			x.s = s;
-			s->last = ug_now_ms();
+			s->last = ++w->uses;
 			csrf_of(w, "session", s->token, TOKEN_LEN, x.csrf);
 		}
 		return simple_page(&x, 413, T(&x, T_TITLE_TOO_LARGE),

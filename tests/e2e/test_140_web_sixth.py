@@ -1,0 +1,76 @@
+"""140 the web inbox, a sixth round as caseworkers, the duty desk and
+team leads use it: what OPERATIONS.md ("The web inbox (webd)") and
+SECURITY.md promise that tests 70, 71, 84, 90, 102, 106, 111, 118 and 128
+do not assert exactly. Real hubd, real webd (test_70's helpers), raw HTTP
+where the doc describes requests and answers."""
+
+import socket
+
+# pytestmark: the same skip as test_70 (no browser, no test).
+from test_70_web import (PASSWORD, Web, pytestmark,  # noqa: F401
+                         session_cookie, web_hub)
+
+
+def logged_in(web, caseworker="cw-anna"):
+    return {"ug_session":
+            session_cookie(web.raw_login(caseworker, PASSWORD)[1])}
+
+
+def open_events(web, session):
+    """GET /events on a raw socket, its answer's head read: the socket."""
+    s = socket.create_connection(("127.0.0.1", web.port), timeout=10)
+    s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n"
+              b"Cookie: ug_session=%s\r\n\r\n"
+              % session["ug_session"].encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return s
+
+
+def test_sessions_max_forgets_the_session_whose_last_request_is_oldest(
+        make_hub):
+    """OPERATIONS.md, webd's `sessions_max`: a login beyond them makes
+    webd forget the one whose last request to webd in the session is the
+    oldest — any page, `404` ones included, `GET /session` and the live
+    list's requests count; `/login`, `/static/live.js` and
+    `/static/app.css` do not; not the one logged in first —, whose next
+    page leads to `/login`. Requests follow each other at once, as a
+    browser's do: webd orders them as it answered them, however close
+    (two in one millisecond were a tie, and the login first was pushed
+    out)."""
+    hub = web_hub(make_hub)
+    web = Web(hub, sessions_max=2)
+    try:
+        def page(s):
+            r, _ = web.request("GET", "/alerts", cookies=s)
+            return r.status, r.getheader("Location")
+
+        def use(s, path):
+            if path == "/events":
+                open_events(web, s).close()
+            else:
+                web.request("GET", path, cookies=s)
+
+        counted = ("/nope", "/alerts/list", "/events", "/session",
+                   "/timeline", "/alerts")
+        for path in counted * 2:
+            first = logged_in(web)
+            second = logged_in(web)
+            use(first, path)            # first's last request is newest
+            logged_in(web)
+            assert page(second) == (303, "/login"), path
+            assert page(first) == (200, None), path
+        for path in ("/login", "/static/live.js", "/static/app.css") * 2:
+            first = logged_in(web)
+            second = logged_in(web)
+            use(first, path)            # no use: first's is the oldest
+            logged_in(web)
+            assert page(first) == (303, "/login"), path
+            assert page(second) == (200, None), path
+    finally:
+        web.stop()
