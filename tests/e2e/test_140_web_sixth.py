@@ -74,3 +74,30 @@ def test_sessions_max_forgets_the_session_whose_last_request_is_oldest(
             assert page(second) == (200, None), path
     finally:
         web.stop()
+
+
+def test_web_sessions_max_at_the_hub_ends_the_session_idle_longest(
+        make_hub):
+    """SECURITY.md "Sessions": a session ends when the table of
+    `web_sessions_max` sessions is full and a login takes the place of
+    the one idle longest; the hub ended it, so its next page leads to
+    `/login?ended=1`. Requests at once one after the other, as a
+    browser's come: the hub orders them as it answered them, however
+    close (two in one millisecond of its clock were a tie)."""
+    hub = web_hub(make_hub, settings={"web_sessions_max": "2"})
+    web = Web(hub)
+    try:
+        def page(s):
+            r, _ = web.request("GET", "/alerts", cookies=s)
+            return r.status, r.getheader("Location")
+
+        for _ in range(12):
+            first = logged_in(web)
+            second = logged_in(web)
+            assert page(first) == (200, None)   # second's is idle longest
+            logged_in(web)
+            assert page(second) == (303, "/login?ended=1")
+            assert page(first) == (200, None)
+    finally:
+        web.stop()
+    hub.wait_log(r"HUB-WEB web session of cw-anna ended: full")
