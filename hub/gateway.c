@@ -348,6 +348,11 @@ login_text_cut(const uint8_t *body, size_t body_len, const char *name,
 			      name, text);
 }
 
+static void end_session(hub *h, web_session *s, const char *why);
+static web_session *session_of(hub *h, const ProtobufCBinaryData *token,
+			       const char *gateway, const char *gateway_key,
+			       bool touch, bool logout, bool *unknown);
+
 static void
 on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	 const char *gateway_key, const wire_login *l, const uint8_t *body,
@@ -470,6 +475,22 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		memset(f, 0, sizeof *f);
 	uint8_t token[TOKEN_LEN];
 	randombytes_buf(token, sizeof token);
+	/* The browser's own session ends before a place is sought: in a
+	 * full table it would otherwise end another's, idle longest, for a
+	 * login that gives up its own. */
+	if (l->replaces.len) {
+		bool unknown;
+		web_session *old =
+		    session_of(h, &l->replaces, gateway, gateway_key, false,
+			       true, &unknown);
+		const char *why = "logout";
+		if (old)
+			end_session(h, old,
+				    ended_at(h, old, 0, &why) &&
+					    strcmp(why, "lifetime") == 0
+					? "lifetime"
+					: "logout");
+	}
 	web_session *s = free_slot(h);
 	memset(s, 0, sizeof *s);
 	s->used = true;

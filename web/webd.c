@@ -847,6 +847,7 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 }
 
 static void session_logout(ctx *x, web_session *s);
+static void streams_end(webd *w, const uint8_t *token);
 
 static enum MHD_Result
 do_login(ctx *x, const form *f)
@@ -897,6 +898,17 @@ do_login(ctx *x, const form *f)
 		too_long[sizeof too_long - 1] = '\0';
 		l.password = too_long;
 	}
+	/* The session this browser holds (another caseworker's at a shared
+	 * desk, or an earlier one): the hub ends it once the password is
+	 * right, before it seeks a place for the new one, so that a full
+	 * table (web_sessions_max) ends no one else's for this login. */
+	web_session *before = session_find(
+	    x->w,
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
+	if (before && !before->expired) {
+		l.replaces.data = before->token;
+		l.replaces.len = TOKEN_LEN;
+	}
 	wire_result *r =
 	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l, l.request_id);
 	/* Refused at the handshake (webd started before the gateway was
@@ -939,16 +951,15 @@ do_login(ctx *x, const form *f)
 		return login_page(x, limited ? 429 : 401,
 				  T(x, limited ? T_LIMITED : T_WRONG), NULL);
 	}
-	/* The session this browser held before (another caseworker's at a
-	 * shared desk, or an earlier one) ends: a login never leaves one
-	 * alive that no browser will log out. */
-	web_session *before = session_find(
-	    x->w,
-	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
-	if (before && before->expired)
+	/* The session this browser held ended at the hub with the login
+	 * (replaces): a login never leaves one alive that no browser will
+	 * log out. Here it is forgotten, its streams ended. */
+	if (before && !before->expired) {
+		log_info("WEB-LOGIN", "%s logged out", before->caseworker);
+		streams_end(x->w, before->token);
+	}
+	if (before)
 		memset(before, 0, sizeof *before);
-	else if (before)
-		session_logout(x, before);
 	web_session *s =
 	    session_add(x->w, r->session.data, r->caseworker, r->desk);
 	s->idle_ms = (int64_t)r->session_idle * 1000;

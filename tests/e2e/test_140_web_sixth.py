@@ -4,11 +4,13 @@ SECURITY.md promise that tests 70, 71, 84, 90, 102, 106, 111, 118 and 128
 do not assert exactly. Real hubd, real webd (test_70's helpers), raw HTTP
 where the doc describes requests and answers."""
 
+import re
 import socket
 
+from hubtest import wait_for
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (PASSWORD, Web, pytestmark,  # noqa: F401
-                         session_cookie, web_hub)
+                         session_cookie, set_password, web_hub)
 
 
 def logged_in(web, caseworker="cw-anna"):
@@ -101,3 +103,45 @@ def test_web_sessions_max_at_the_hub_ends_the_session_idle_longest(
     finally:
         web.stop()
     hub.wait_log(r"HUB-WEB web session of cw-anna ended: full")
+
+
+def test_a_login_in_a_browser_that_holds_a_session_ends_no_others(
+        make_hub):
+    """SECURITY.md "Sessions": a browser that holds a session and logs in
+    again (as the same caseworker, or another at a shared desk) gets a
+    new session and that one ends as a logout; a session ends for
+    `web_sessions_max` only when a login needs the place. With the table
+    full (2), the login that replaces the browser's own session takes
+    its place: the colleague's session, idle longest, lives on."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False,
+                                         "cw-cai": False},
+                  settings={"web_sessions_max": "2"})
+    for cw in ("cw-bo", "cw-cai"):
+        set_password(hub, cw, PASSWORD)
+    web = Web(hub)
+    try:
+        def page(s):
+            r, _ = web.request("GET", "/alerts", cookies=s)
+            return r.status, r.getheader("Location")
+
+        bo = logged_in(web, "cw-bo")            # idle longest from here
+        held = logged_in(web, "cw-anna")
+        for again in ("cw-anna", "cw-cai", "cw-anna"):
+            r, cookies = web.raw_login(again, PASSWORD, cookies=held)
+            assert r.status == 303, again
+            new = {"ug_session": session_cookie(cookies)}
+            assert page(held) == (303, "/login"), again
+            assert page(new) == (200, None), again
+            held = new
+        assert page(bo) == (200, None)
+    finally:
+        web.stop()
+    # Each replaced session ended as a logout; none for want of room.
+    def trail():
+        return hub.hubctl("audit", "show").stdout
+
+    wait_for(lambda: len(re.findall(r"logout +logout", trail())) >= 3, 20,
+             "three logouts in the audit trail", interval=0.3)
+    assert len(re.findall(r"logout +logout", trail())) == 3, trail()
+    assert not re.search(r"logout +full", trail()), trail()
+    assert "ended: full" not in hub.log_text()
