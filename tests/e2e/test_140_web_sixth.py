@@ -6,8 +6,9 @@ where the doc describes requests and answers."""
 
 import re
 import socket
+import subprocess
 
-from hubtest import wait_for
+from hubtest import binary, wait_for
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (PASSWORD, Web, pytestmark,  # noqa: F401
                          session_cookie, set_password, web_hub)
@@ -145,3 +146,16 @@ def test_a_login_in_a_browser_that_holds_a_session_ends_no_others(
     assert len(re.findall(r"logout +logout", trail())) == 3, trail()
     assert not re.search(r"logout +full", trail()), trail()
     assert "ended: full" not in hub.log_text()
+
+
+def test_webd_help_says_which_session_sessions_max_forgets():
+    """`webd --help` (OPERATIONS.md points to it for webd's settings)
+    says of `sessions_max` what OPERATIONS.md does: the session used
+    longest ago is forgotten, not the one logged in first."""
+    p = subprocess.run([binary("webd"), "--help"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0
+    said = " ".join(p.stdout.split())
+    assert ("--sessions_max VALUE web sessions webd remembers (a login "
+            "beyond them forgets the one used longest ago, not the one "
+            "logged in first; 1-1000000) (default: 4096)") in said, said
