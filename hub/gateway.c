@@ -56,6 +56,10 @@ typedef struct {
 	char caseworker_key[UG_Z85_KEY_LEN + 1];
 	int64_t password_set_at; /* a reset password ends the session */
 	int64_t last_used;
+	/* The same as an order: requests of one millisecond (and of one
+	 * turn of the loop, h->now read once) tie on last_used, yet a full
+	 * table must end the one idle longest, not the first in it. */
+	uint64_t use;
 	/* Its login and its lifetime (Login.lifetime): a gateway key that
 	 * leaked with a live token cannot keep a session going past what
 	 * the gateway allows, however busy it keeps it. */
@@ -92,6 +96,7 @@ struct hub_gateway {
 	gateway_allowance allowance[GATEWAY_SLOTS + 1];
 	char *dummy_hash; /* made at the first login: hubd starts fast */
 	uint64_t logins, refused;
+	uint64_t uses;	   /* logins and requests that touched a session */
 	notify_mail *mail; /* e-mail notices (notify_mail.c) */
 };
 
@@ -313,7 +318,7 @@ free_slot(hub *h)
 			end_session(h, s, why);
 			return s;
 		}
-		if (s->last_used < idlest->last_used)
+		if (s->use < idlest->use)
 			idlest = s;
 	}
 	log_info("HUB-WEB",
@@ -342,6 +347,11 @@ login_text_cut(const uint8_t *body, size_t body_len, const char *name,
 	return wire_field_cut(&ungebro__v1__login__descriptor, body, body_len,
 			      name, text);
 }
+
+static void end_session(hub *h, web_session *s, const char *why);
+static web_session *session_of(hub *h, const ProtobufCBinaryData *token,
+			       const char *gateway, const char *gateway_key,
+			       bool touch, bool logout, bool *unknown);
 
 static void
 on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
@@ -465,6 +475,22 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		memset(f, 0, sizeof *f);
 	uint8_t token[TOKEN_LEN];
 	randombytes_buf(token, sizeof token);
+	/* The browser's own session ends before a place is sought: in a
+	 * full table it would otherwise end another's, idle longest, for a
+	 * login that gives up its own. */
+	if (l->replaces.len) {
+		bool unknown;
+		web_session *old =
+		    session_of(h, &l->replaces, gateway, gateway_key, false,
+			       true, &unknown);
+		const char *why = "logout";
+		if (old)
+			end_session(h, old,
+				    ended_at(h, old, 0, &why) &&
+					    strcmp(why, "lifetime") == 0
+					? "lifetime"
+					: "logout");
+	}
 	web_session *s = free_slot(h);
 	memset(s, 0, sizeof *s);
 	s->used = true;
@@ -475,6 +501,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	ug_strlcpy(s->caseworker_key, key, sizeof s->caseworker_key);
 	s->password_set_at = set_at;
 	s->last_used = h->now;
+	s->use = ++h->gateway->uses;
 	s->born = h->now;
 	s->lifetime_ms =
 	    (int64_t)(l->lifetime == 0 || l->lifetime > LIFETIME_MAX_MIN
@@ -587,8 +614,10 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 		*unknown = true;
 		return s;
 	}
-	if (touch)
+	if (touch) {
 		s->last_used = h->now;
+		s->use = ++h->gateway->uses;
+	}
 	return s;
 }
 

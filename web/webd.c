@@ -48,7 +48,11 @@ typedef struct {
 	uint8_t token[TOKEN_LEN];
 	char caseworker[WIRE_ID_MAX + 1];
 	bool desk;
-	int64_t last;
+	/* Its last request, as the number of requests in sessions webd had
+	 * answered by then: which one sessions_max pushes out. A clock's
+	 * milliseconds tie (a login and another's page in one) and the wall
+	 * clock can step back; this count does neither. */
+	uint64_t last;
 	/* When webd last sent the hub a frame that kept the session alive,
 	 * and how long the hub lets it idle (0: not told): what the pages'
 	 * warning before the idle end counts from. */
@@ -88,6 +92,7 @@ struct webd {
 	web_stream *streams;	 /* tokens: off swap like the sessions */
 	int64_t hub_quiet_until; /* the hub did not answer: poll less */
 	int64_t next_sweep;	 /* sessions past their lifetime, sought */
+	uint64_t uses;		 /* requests in sessions so far: their order */
 };
 
 /* A decoded form: names and values are libmicrohttpd's decoding, copied
@@ -312,7 +317,7 @@ session_add(webd *w, const uint8_t *token, const char *caseworker, bool desk)
 	memcpy(slot->token, token, TOKEN_LEN);
 	ug_strlcpy(slot->caseworker, caseworker, sizeof slot->caseworker);
 	slot->desk = desk;
-	slot->last = ug_now_ms();
+	slot->last = ++w->uses;
 	slot->active = ug_mono_ms();
 	slot->born = slot->active;
 	return slot;
@@ -842,6 +847,7 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 }
 
 static void session_logout(ctx *x, web_session *s);
+static void streams_end(webd *w, const uint8_t *token);
 
 static enum MHD_Result
 do_login(ctx *x, const form *f)
@@ -892,6 +898,17 @@ do_login(ctx *x, const form *f)
 		too_long[sizeof too_long - 1] = '\0';
 		l.password = too_long;
 	}
+	/* The session this browser holds (another caseworker's at a shared
+	 * desk, or an earlier one): the hub ends it once the password is
+	 * right, before it seeks a place for the new one, so that a full
+	 * table (web_sessions_max) ends no one else's for this login. */
+	web_session *before = session_find(
+	    x->w,
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
+	if (before && !before->expired) {
+		l.replaces.data = before->token;
+		l.replaces.len = TOKEN_LEN;
+	}
 	wire_result *r =
 	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l, l.request_id);
 	/* Refused at the handshake (webd started before the gateway was
@@ -934,16 +951,15 @@ do_login(ctx *x, const form *f)
 		return login_page(x, limited ? 429 : 401,
 				  T(x, limited ? T_LIMITED : T_WRONG), NULL);
 	}
-	/* The session this browser held before (another caseworker's at a
-	 * shared desk, or an earlier one) ends: a login never leaves one
-	 * alive that no browser will log out. */
-	web_session *before = session_find(
-	    x->w,
-	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
-	if (before && before->expired)
+	/* The session this browser held ended at the hub with the login
+	 * (replaces): a login never leaves one alive that no browser will
+	 * log out. Here it is forgotten, its streams ended. */
+	if (before && !before->expired) {
+		log_info("WEB-LOGIN", "%s logged out", before->caseworker);
+		streams_end(x->w, before->token);
+	}
+	if (before)
 		memset(before, 0, sizeof *before);
-	else if (before)
-		session_logout(x, before);
 	web_session *s =
 	    session_add(x->w, r->session.data, r->caseworker, r->desk);
 	s->idle_ms = (int64_t)r->session_idle * 1000;
@@ -2661,7 +2677,7 @@ route(ctx *x, const char *url, bool post, form *f)
 					     "text/plain; charset=utf-8");
 		return redirect(x, "/login", NULL);
 	}
-	x->s->last = ug_now_ms();
+	x->s->last = ++x->w->uses;
 	csrf_of(x->w, "session", x->s->token, TOKEN_LEN, x->csrf);
 	if (post && !csrf_ok(x->csrf, form_get(f, "csrf"))) {
 		log_warn("WEB-CSRF",
@@ -2801,7 +2817,7 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (s && !s->over &&
 		    ug_mono_ms() - s->born < w->opts.lifetime_ms) {
 			x.s = s;
-			s->last = ug_now_ms();
+			s->last = ++w->uses;
 			csrf_of(w, "session", s->token, TOKEN_LEN, x.csrf);
 		}
 		return simple_page(&x, 413, T(&x, T_TITLE_TOO_LARGE),

@@ -59,8 +59,8 @@ static const ug_setting settings[] = {
      "are marked Secure"},
     {"hub_timeout", "5", "seconds to wait for the hub's answer (1-600)"},
     {"sessions_max", "4096",
-     "web sessions webd remembers (the oldest "
-     "unused is forgotten first; 1-1000000)"},
+     "web sessions webd remembers (a login beyond them forgets the one "
+     "used longest ago, not the one logged in first; 1-1000000)"},
     {"connections_max", "64",
      "HTTP connections at once, live-update "
      "streams included; the hard open-file limit must allow it and 64 "
