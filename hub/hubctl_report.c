@@ -546,7 +546,18 @@ take(void *ctx, const store_record *rec)
 	report_fact *f = env ? new_fact(sc) : NULL;
 	if (env && !f)
 		sc->oom = true;
-	if (f && fact_of(env, f) &&
+	bool counted = f && fact_of(env, f);
+	/* An event the report counts nothing of still corrects one it
+	 * counts: nothing checks the corrected event's type (PROTOCOL.md,
+	 * "Corrections"), so a Jobcenter's MissedActivation naming its
+	 * benefit period takes that period out, as in the timeline. Kept
+	 * as a fact of no type, which no table counts. */
+	if (f && !counted && person != REPORT_NO_PERSON &&
+	    env->supersedes.len == 16) {
+		memset(f, 0, sizeof *f);
+		counted = true;
+	}
+	if (counted &&
 	    (person != REPORT_NO_PERSON || f->type == REPORT_ANON)) {
 		f->person = person;
 		f->seq = rec->seq;
