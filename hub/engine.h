@@ -124,7 +124,8 @@ typedef struct {
 	 * they raise names them, though a reload changed the setting or the
 	 * calendar the length would be counted by today. */
 	int32_t contact_days, offer_days, gap_days;
-	int32_t consent_expires; /* last day; 0 until withdrawn */
+	int32_t consent_expires; /* last day, when consent_expiring */
+	bool consent_expiring;	 /* false: until withdrawn */
 	int32_t combined_until;	 /* signals merge into the combined alert */
 	/* The merge window's first day, fixed when it opened: a reload of
 	 * combined.window_days must not shift a window already open. */

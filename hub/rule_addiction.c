@@ -51,7 +51,7 @@ why_not_shared(const profile *p, char *why, size_t cap)
 		say(why, cap,
 		    "the young person's consent no longer covers the "
 		    "referral");
-	else if (p->consent_expires)
+	else if (p->consent_expiring)
 		say(why, cap,
 		    "the young person's consent to share it ended on "
 		    "%s",
@@ -148,6 +148,7 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		bool referral = p->consent && !p->consent_no_referral,
 		     stage = p->consent && p->consent_stage;
 		p->consent = consent->given;
+		p->consent_expiring = consent->expires && consent->expires[0];
 		p->consent_expires = date_or(consent->expires, 0);
 		p->consent_stage = scope_has(consent->scope, "stage");
 		p->consent_no_referral =
@@ -155,7 +156,7 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		take_back(in, p, referral, stage, o);
 		/* Shared until a Danish day: taken back at Danish midnight
 		 * that ends it. */
-		if (p->consent && p->consent_expires)
+		if (p->consent && p->consent_expiring)
 			outcome_timer(o,
 				      calendar_copenhagen_midnight(
 					  p->consent_expires + 1),
@@ -230,7 +231,7 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	/* Until when: the statement in force, which may have come on an
 	 * earlier event of the service. */
 	char until[11] = "";
-	if (p->consent_expires)
+	if (p->consent_expiring)
 		ug_date_format(p->consent_expires, until);
 	say(d->explanation, sizeof d->explanation,
 	    "%s registered a referral on %s and the young person consented to "

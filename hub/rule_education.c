@@ -18,8 +18,9 @@ day_of(int64_t ms)
 static bool
 clocks_apply(const rules_config *rc, const profile *p, int32_t day, int *age)
 {
-	*age = p->birth ? profile_age_on(p->birth, day) : -1;
-	return rc->deadline.on.enabled && p->birth &&
+	bool born = p->birth != UG_NO_BIRTH;
+	*age = born ? profile_age_on(p->birth, day) : -1;
+	return rc->deadline.on.enabled && born &&
 	       *age >= rc->deadline.min_age && *age <= rc->deadline.max_age;
 }
 

@@ -1,0 +1,69 @@
+"""139 rules, sixth round: docs/RULES.md read as a caseworker and a
+municipal analyst read it, each case built as the page states it and
+compared detail by detail with what a real hubd raises.
+
+rules_hub keeps escalation out of the way; 2026-09-07 is a Monday."""
+
+from hubtest import CprGen, ev_dropout, ev_referral, rules_hub
+
+
+def test_a_consent_that_expired_on_1970_01_01_shares_nothing(make_hub):
+    """RULES.md §4: `expires` is "the last valid day ... empty = until
+    withdrawn"; shared means "not expired at that instant", and a
+    statement with "an `expires` day already past" takes the open
+    `addiction` alerts back ("the young person's consent to share it
+    ended on ..."). Every date from 1900 to 2199 is a day (§9), and
+    1970-01-01 is long past: a referral under it is not shared, and a
+    statement with it withdraws. (Day 0 was read as "no expiry": the
+    referral was shared with the contact person, and the statement
+    changed nothing.)"""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    gen = CprGen(13901)
+    expired, shared = gen.born("2000-03-06"), gen.born("2000-03-07")
+    hub.assign(expired, "cw-anna")
+    hub.assign(shared, "cw-bob")
+    hub.send(ev_referral(expired, "2026-09-07",
+                         consent={"given": True, "expires": "1970-01-01"}),
+             ev_referral(shared, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.peek("cw-anna", 0)
+    [alert] = hub.peek("cw-bob", 1)
+    assert alert["rule"] == "addiction"
+    hub.send(ev_referral(shared, "2026-09-07", stage="TREATMENT_STARTED",
+                         consent={"given": True, "expires": "1970-01-01"}))
+    assert hub.wait_applied()["alerts"] == 2
+    [notice] = hub.peek("cw-bob", 1)
+    assert notice["rule"] == "withdrawn"
+    assert notice["explanation"] == (
+        f"Alert {alert['alert_id']} (addiction) is withdrawn: the young "
+        "person's consent to share it ended on 1970-01-01. Nothing more "
+        "is expected of you for it.")
+
+
+def test_born_on_1970_01_01_has_an_age_like_anyone(make_hub):
+    """RULES.md §1: the age comes from "the CPR's birth date, in the
+    century its 7th digit gives", and §6: a 15-17-year-old's dropout
+    starts the legal clocks, the alert naming the age. One born on
+    1 January 1970 who drops out on Monday 1986-01-06 is 16: "The young
+    person is 16", contact due 1986-01-13. (Day 0 was read as no birth
+    date: no age, no clocks, "make contact as soon as possible".)"""
+    hub = rules_hub(make_hub, "1986-01-06T09:00:00")
+    gen = CprGen(13902)
+    epoch, next_day = gen.born("1970-01-01"), gen.born("1970-01-02")
+    hub.assign(epoch, "cw-anna", start="1985-01-01")
+    hub.assign(next_day, "cw-bob", start="1985-01-01")
+    hub.send(ev_dropout(epoch, "1986-01-06"),
+             ev_dropout(next_day, "1986-01-06"))
+    assert hub.wait_applied()["alerts"] == 2
+    for caseworker in ("cw-anna", "cw-bob"):
+        [a] = hub.peek(caseworker, 1)
+        assert "The young person is 16 (the legal deadlines apply from 15 " \
+            "to 17)" in a["explanation"], (caseworker, a["explanation"])
+        assert "Expected of you: make contact by 1986-01-13 and record " \
+            "it (inbox --contact)." in a["explanation"]
+        assert a["due"] == "1986-01-13"
+    # Both clocks run: the warnings come at the start of Friday 01-10.
+    hub.advance("1986-01-10T00:00:00")
+    warned = hub.peek("desk-dora", 2)
+    assert sorted(w["cpr"] for w in warned) == sorted([epoch, next_day])
+    assert {w["rule"] for w in warned} == {"deadline.contact.warn"}
