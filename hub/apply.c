@@ -544,6 +544,49 @@ load_corrected(void *ctx, const store_record *rec)
 	return UG_OK;
 }
 
+/* The events the corrected one itself corrected, back along the chain
+ * (same agency, same person, each stored before the next): a correction
+ * may name the first report or any correction of it (RULES.md §3), and
+ * the rules keep only one event of a chain. chain[0] is the corrected
+ * event itself; at most RULE_CHAIN_MAX. */
+static size_t
+correction_chain(hub *h, const store_record *rec, const wire_envelope *first,
+		 uint64_t first_seq, uint64_t *chain)
+{
+	size_t n = 0;
+	chain[n++] = first_seq;
+	wire_envelope *held = NULL;
+	const wire_envelope *e = first;
+	uint64_t at = first_seq;
+	while (n < RULE_CHAIN_MAX && e &&
+	       e->supersedes.len == WIRE_EVENT_ID_LEN) {
+		uint64_t prev = 0;
+		char agency[STORE_ID_MAX];
+		if (store_event_id_get(h->store, e->supersedes.data, &prev,
+				       agency) != UG_OK ||
+		    strcmp(agency, rec->agency) != 0 || prev >= at)
+			break;
+		corrected_event step = {.person_key = rec->person_key};
+		if (store_log_get(h->store, prev, load_corrected, &step) !=
+			UG_OK ||
+		    !step.env) {
+			if (step.env)
+				wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					  step.env);
+			break;
+		}
+		if (held)
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, held);
+		held = step.env;
+		e = held;
+		at = prev;
+		chain[n++] = prev;
+	}
+	if (held)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, held);
+	return n;
+}
+
 static ug_err
 absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	      profile *p, outcome *o)
@@ -638,6 +681,12 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	if (corrected.other_person)
 		in.corrects_seq = 0;
 	in.corrected = corrected.env;
+	uint64_t chain[RULE_CHAIN_MAX];
+	if (in.corrects_seq && corrected.env) {
+		in.chain = chain;
+		in.nchain = correction_chain(h, rec, corrected.env,
+					     in.corrects_seq, chain);
+	}
 	static outcome o;
 	outcome_init(&o);
 	switch (env->payload_case) {

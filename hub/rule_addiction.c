@@ -110,7 +110,8 @@ referral_corrected(const rule_input *in, const profile *p)
 		return -1;
 	for (int i = 0; i < PROFILE_REFERRALS; i++)
 		if (p->referrals[i].first &&
-		    p->referrals[i].latest == in->corrects_seq)
+		    (p->referrals[i].latest == in->corrects_seq ||
+		     corrects_along(in, p->referrals[i].first)))
 			return i;
 	return -1;
 }

@@ -215,7 +215,8 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	/* A correction of the open dropout, or of a correction of it: the
 	 * chain's latest event id is kept. */
 	if (in->corrects_seq && p->dropout_open &&
-	    corrects(in, p->dropout_event_id)) {
+	    (corrects(in, p->dropout_event_id) ||
+	     corrects_along(in, p->dropout_seq))) {
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 		p->dropout_day = day;
@@ -441,7 +442,8 @@ readiness_corrected(const rule_input *in, const profile *p)
 		return -1;
 	for (int i = 0; i < PROFILE_READINESS; i++)
 		if (p->readiness[i].seq &&
-		    corrects(in, p->readiness[i].event_id))
+		    (corrects(in, p->readiness[i].event_id) ||
+		     corrects_along(in, p->readiness[i].seq)))
 			return i;
 	return -1;
 }

@@ -4,7 +4,12 @@ compared detail by detail with what a real hubd raises.
 
 rules_hub keeps escalation out of the way; 2026-09-07 is a Monday."""
 
-from hubtest import CprGen, ev_dropout, ev_referral, rules_hub
+from hubtest import CprGen, ev_dropout, ev_readiness, ev_referral, rules_hub
+from test_41_rules_followup import corrected
+
+
+def by_rule(alerts, rule):
+    return [a for a in alerts if a["rule"] == rule]
 
 
 def test_a_consent_that_expired_on_1970_01_01_shares_nothing(make_hub):
@@ -67,3 +72,64 @@ def test_born_on_1970_01_01_has_an_age_like_anyone(make_hub):
     warned = hub.peek("desk-dora", 2)
     assert sorted(w["cpr"] for w in warned) == sorted([epoch, next_day])
     assert {w["rule"] for w in warned} == {"deadline.contact.warn"}
+
+
+def test_a_second_correction_naming_the_first_report_is_a_correction(
+        make_hub):
+    """RULES.md §3, "Corrections", and PROTOCOL.md §3: an event whose
+    `supersedes` names an earlier event of the same agency about the
+    same person is a correction. "A correction of the Dropout that
+    opened the open dropout episode — or of a correction of it — raises
+    nothing and restarts no clock"; a correction of a not-ready
+    assessment that raised an alert (or of a correction of it) saying
+    ready withdraws that alert; a correction of a referral (or of a
+    correction of it) is the same referral, shared once. A sender that
+    corrects twice, naming the first report both times (not the first
+    correction), sends corrections all the same: no second `dropout` or
+    `addiction` alert, the readiness alert withdrawn, and the contact
+    clock, running from the first report, warns once naming the date as
+    last corrected. (The second correction was applied as a new
+    dropout and a new referral, each alerting again, and the ready
+    assessment left the readiness alert open.)"""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    gen = CprGen(13903)
+    young, pupil, referred = (gen.born("2010-01-05"), gen.born("2012-01-05"),
+                              gen.born("2000-01-06"))
+    hub.assign(young, "cw-anna")
+    hub.assign(pupil, "cw-bob")
+    hub.assign(referred, "cw-bob")
+    dropout = ev_dropout(young, "2026-09-07")
+    assessment = ev_readiness(pupil, "2026-09-07", 9)
+    referral = ev_referral(referred, "2026-09-07", consent={"given": True})
+    hub.send(dropout, assessment, referral)
+    assert hub.wait_applied()["alerts"] == 3
+    [readiness] = by_rule(hub.peek("cw-bob", 2), "readiness")
+    hub.set_clock("2026-09-08T09:00:00")
+    hub.send(corrected(dropout, ev_dropout(young, "2026-09-04")),
+             corrected(assessment, ev_readiness(pupil, "2026-09-06", 9)),
+             corrected(referral, ev_referral(referred, "2026-09-06",
+                                             consent={"given": True})))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.set_clock("2026-09-09T09:00:00")
+    last = corrected(dropout, ev_dropout(young, "2026-09-03"))
+    hub.send(last,
+             corrected(assessment, ev_readiness(pupil, "2026-09-06", 9,
+                                                ready=True)),
+             corrected(referral, ev_referral(referred, "2026-09-05",
+                                             consent={"given": True})))
+    assert hub.wait_applied()["alerts"] == 4
+    [notice] = by_rule(hub.peek("cw-bob", 2), "withdrawn")
+    assert notice["title"] == \
+        f"Withdrawn: alert {readiness['alert_id']} (readiness)"
+    assert notice["explanation"].endswith(
+        ": the pupil is education-ready. Nothing more is expected of you "
+        "for it.")
+    assert [a["rule"] for a in hub.peek("cw-anna", 1)] == ["dropout"]
+    hub.advance("2026-09-11T00:00:00")
+    [warn] = hub.peek("desk-dora", 1)
+    assert warn["rule"] == "deadline.contact.warn"
+    assert "college-a reported the dropout on 2026-09-07, dated " \
+        "2026-09-03. Not recorded as done, and the deadline is " \
+        "2026-09-14." in warn["explanation"]
+    assert [e["event_id"] for e in warn["evidence"]] == [last.event_id.hex()]
+    assert hub.stats()["alerts"] == 5
