@@ -587,6 +587,31 @@ correction_chain(hub *h, const store_record *rec, const wire_envelope *first,
 	return n;
 }
 
+/* Whether target is among the events the event at seq corrected, back
+ * along its chain (the event itself included): a later correction may
+ * name an earlier link of the chain the rules keep the latest of. */
+static bool
+chain_holds(hub *h, const store_record *rec, uint64_t seq, uint64_t target)
+{
+	if (seq == target)
+		return true;
+	corrected_event at = {.person_key = rec->person_key};
+	if (store_log_get(h->store, seq, load_corrected, &at) != UG_OK ||
+	    !at.env) {
+		if (at.env)
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  at.env);
+		return false;
+	}
+	uint64_t chain[RULE_CHAIN_MAX];
+	size_t n = correction_chain(h, rec, at.env, seq, chain);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, at.env);
+	for (size_t i = 0; i < n; i++)
+		if (chain[i] == target)
+			return true;
+	return false;
+}
+
 static ug_err
 absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	      profile *p, outcome *o)
@@ -686,6 +711,11 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 		in.chain = chain;
 		in.nchain = correction_chain(h, rec, corrected.env,
 					     in.corrects_seq, chain);
+		/* The exit the person is out since is its chain's latest
+		 * event: a correction naming an earlier one corrects it. */
+		in.corrects_exit =
+		    p.left_seq && in.corrects_seq < p.left_seq &&
+		    chain_holds(h, rec, p.left_seq, in.corrects_seq);
 	}
 	static outcome o;
 	outcome_init(&o);

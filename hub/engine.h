@@ -280,6 +280,9 @@ typedef struct {
 	 * chain (apply.c): nchain 0 when the event corrects nothing. */
 	const uint64_t *chain;
 	size_t nchain;
+	/* It names an earlier event of the chain whose latest is the exit
+	 * the person is out since (profile's left_seq). */
+	bool corrects_exit;
 	bool
 	    source_alert_open; /* timers: the alert they watch is still open */
 } rule_input;

@@ -420,7 +420,8 @@ rule_leaving(const rule_input *in, profile *p, outcome *o)
 	 * counted from that one. A corrected day of that exit itself is
 	 * the exit now. */
 	bool corrects_exit =
-	    in->corrects_seq && in->corrects_seq == p->left_seq;
+	    in->corrects_seq &&
+	    (in->corrects_seq == p->left_seq || in->corrects_exit);
 	if (!corrects_exit && !p->enrolled && p->left_day && day < p->left_day)
 		return;
 	if (corrects_exit && !p->enrolled && gap_opened(p)) {

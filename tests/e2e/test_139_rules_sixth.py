@@ -4,7 +4,8 @@ compared detail by detail with what a real hubd raises.
 
 rules_hub keeps escalation out of the way; 2026-09-07 is a Monday."""
 
-from hubtest import CprGen, ev_dropout, ev_readiness, ev_referral, rules_hub
+from hubtest import (CprGen, ev_dropout, ev_leaving, ev_readiness, ev_referral,
+                     rules_hub)
 from test_41_rules_followup import corrected
 
 
@@ -133,3 +134,42 @@ def test_a_second_correction_naming_the_first_report_is_a_correction(
         "2026-09-14." in warn["explanation"]
     assert [e["event_id"] for e in warn["evidence"]] == [last.event_id.hex()]
     assert hub.stats()["alerts"] == 5
+
+
+def test_a_leaving_corrected_twice_naming_the_first_report(make_hub):
+    """RULES.md §3, "Transition gap": "a correction of that exit's own day
+    (`supersedes`) moves the clock to the corrected day, earlier or
+    later, until the gap has opened: a correction after that (the clock
+    fired) opens no second gap". Two pupils leave on 2026-09-01, each
+    report corrected to 09-05 (the gap then opens at 10-06 00:00), and
+    corrected again naming the first report: to 09-03 before the gap
+    opened, which moves it to 10-04 00:00; to 09-10 after it opened,
+    which opens no second gap. (The second correction was taken for a
+    new exit: one dated before the latest left the clock where it was,
+    one dated after it opened a second gap.)"""
+    hub = rules_hub(make_hub, "2026-09-01T09:00:00")
+    gen = CprGen(13904)
+    earlier, later = gen.born("2010-02-05"), gen.born("2010-02-06")
+    hub.assign(earlier, "cw-anna")
+    hub.assign(later, "cw-bob")
+    first = {cpr: ev_leaving(cpr, "2026-09-01") for cpr in (earlier, later)}
+    hub.send(*first.values())
+    hub.set_clock("2026-09-02T09:00:00")
+    hub.send(*(corrected(first[cpr], ev_leaving(cpr, "2026-09-05"))
+               for cpr in (earlier, later)))
+    hub.set_clock("2026-09-03T09:00:00")
+    hub.send(corrected(first[earlier], ev_leaving(earlier, "2026-09-03")))
+    hub.advance("2026-10-03T23:59:59")
+    assert hub.stats()["alerts"] == 0
+    hub.advance("2026-10-04T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    [gap] = hub.peek("cw-anna", 1)
+    assert gap["rule"] == "transition_gap"
+    assert "left school or education on 2026-09-03" in gap["explanation"]
+    hub.advance("2026-10-06T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.set_clock("2026-10-07T09:00:00")
+    hub.send(corrected(first[later], ev_leaving(later, "2026-09-10")))
+    hub.advance("2026-11-30T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    assert [a["rule"] for a in hub.peek("cw-bob", 1)] == ["transition_gap"]
