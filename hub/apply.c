@@ -587,6 +587,75 @@ correction_chain(hub *h, const store_record *rec, const wire_envelope *first,
 	return n;
 }
 
+/* The version in force of the fact an event corrects: a sender may name
+ * the first report in every correction, not the latest (RULES.md §3),
+ * and the rules hold the fact as last corrected (its row, its date).
+ * The person's events after the named one, up to this one, that correct
+ * it or a correction of it (same agency), the latest of them; the named
+ * one when none does. Read in the apply transaction, so a batch that
+ * holds both corrections decides as one applied apart does. */
+typedef struct {
+	hub *h;
+	const char *agency;
+	uint64_t below;
+	uint64_t set[RULE_CHAIN_MAX * 4];
+	size_t n;
+	uint64_t latest;
+} latest_ctx;
+
+static ug_err
+latest_step(void *ctx, const store_record *rec)
+{
+	latest_ctx *l = ctx;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					 rec->body, rec->body_len);
+	if (!env)
+		return UG_OK;
+	uint64_t prev = 0;
+	char agency[STORE_ID_MAX];
+	if (env->supersedes.len == WIRE_EVENT_ID_LEN &&
+	    strcmp(rec->agency, l->agency) == 0 &&
+	    store_event_id_get(l->h->store, env->supersedes.data, &prev,
+			       agency) == UG_OK &&
+	    strcmp(agency, l->agency) == 0 && prev < rec->seq)
+		for (size_t i = 0; i < l->n; i++)
+			if (l->set[i] == prev) {
+				if (l->n < sizeof l->set / sizeof *l->set)
+					l->set[l->n++] = rec->seq;
+				l->latest = rec->seq;
+				break;
+			}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return UG_OK;
+}
+
+static ug_err
+latest_seq(void *ctx, uint64_t seq)
+{
+	latest_ctx *l = ctx;
+	if (seq <= l->set[0] || seq >= l->below)
+		return UG_OK;
+	ug_err err = store_log_get(l->h->store, seq, latest_step, l);
+	/* A record the purge has deleted corrects nothing any more. */
+	return err == UG_ENOTFOUND ? UG_OK : err;
+}
+
+static ug_err
+latest_version(apply_ctx *c, const store_record *rec, uint64_t named,
+	       uint64_t *latest)
+{
+	latest_ctx l = {.h = c->h,
+			.agency = rec->agency,
+			.below = rec->seq,
+			.set = {named},
+			.n = 1,
+			.latest = named};
+	ug_err err = store_derived_person_events(c->txn, rec->person_key,
+						 latest_seq, &l);
+	*latest = err == UG_OK ? l.latest : named;
+	return err;
+}
+
 /* Whether target is among the events the event at seq corrected, back
  * along its chain (the event itself included): a later correction may
  * name an earlier link of the chain the rules keep the latest of. */
@@ -705,6 +774,29 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	 * would take back an alert as only a correction does. */
 	if (corrected.other_person)
 		in.corrects_seq = 0;
+	uint64_t latest = in.corrects_seq;
+	if (in.corrects_seq && corrected.env) {
+		err = latest_version(c, rec, in.corrects_seq, &latest);
+		if (err != UG_OK) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  corrected.env);
+			return err;
+		}
+	}
+	if (latest != in.corrects_seq) {
+		corrected_event now = {.person_key = rec->person_key};
+		if (store_log_get(h->store, latest, load_corrected, &now) ==
+			UG_OK &&
+		    now.env) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  corrected.env);
+			corrected.env = now.env;
+			in.corrects_seq = latest;
+		} else if (now.env) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  now.env);
+		}
+	}
 	in.corrected = corrected.env;
 	uint64_t chain[RULE_CHAIN_MAX];
 	if (in.corrects_seq && corrected.env) {

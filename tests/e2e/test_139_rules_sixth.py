@@ -4,7 +4,8 @@ compared detail by detail with what a real hubd raises.
 
 rules_hub keeps escalation out of the way; 2026-09-07 is a Monday."""
 
-from hubtest import (CprGen, ev_dropout, ev_leaving, ev_readiness, ev_referral,
+from hubtest import (CprGen, ev_absence, ev_dropout, ev_leaving,
+                     ev_missed_activation, ev_readiness, ev_referral,
                      rules_hub)
 from test_41_rules_followup import corrected
 
@@ -173,3 +174,45 @@ def test_a_leaving_corrected_twice_naming_the_first_report(make_hub):
     hub.advance("2026-11-30T00:00:00")
     assert hub.stats()["alerts"] == 2
     assert [a["rule"] for a in hub.peek("cw-bob", 1)] == ["transition_gap"]
+
+
+def test_corrections_naming_the_first_report_correct_it_as_last_corrected(
+        make_hub):
+    """RULES.md §3, "Corrections": a correction of a miss "is the same
+    miss and counts once, on the date the correction gives"; an absence
+    correction "replaces, in both measures, the row it corrects —
+    whatever period, kind or school it now gives". A sender that names
+    the first report in each of two corrections corrects the fact as the
+    first correction left it: the miss of 03-02, corrected to 02-01 and
+    then to 03-10, shares its window with one of 03-20 (the alert); the
+    week of 09-07, corrected to the week of 09-14 and then to that of
+    09-21 with 3 of 30 lessons, is one week: 3 of 30, 10 %, the rolling
+    alert. (The second correction looked for the first report's day and
+    row, which were gone: the miss stayed on 02-01, no alert, and the
+    week of 09-14 stayed counted beside the new one, 3 of 60.)"""
+    hub = rules_hub(make_hub, "2026-03-25T09:00:00")
+    gen = CprGen(13905)
+    adult, pupil = gen.born("2000-04-04"), gen.born("2012-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.assign(pupil, "cw-bob")
+    miss = ev_missed_activation(adult, "2026-03-02")
+    hub.send(miss)
+    hub.send(corrected(miss, ev_missed_activation(adult, "2026-02-01")))
+    hub.send(corrected(miss, ev_missed_activation(adult, "2026-03-10")))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_missed_activation(adult, "2026-03-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert "reported a missed activation on 2026-03-20 (activity akt-1): " \
+        "2 missed within 30 days." in a["explanation"]
+    hub.set_clock("2026-09-25T09:00:00")
+    week = ev_absence(pupil, "2026-09-07", 0)
+    hub.send(week)
+    hub.send(corrected(week, ev_absence(pupil, "2026-09-14", 0)))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(corrected(week, ev_absence(pupil, "2026-09-21", 3)))
+    assert hub.wait_applied()["alerts"] == 2
+    [b] = hub.peek("cw-bob", 1)
+    assert b["rule"] == "absence.rolling"
+    assert "the school reported 3 of 30 expected lessons absent (10.0 %)" \
+        in b["explanation"], b["explanation"]
