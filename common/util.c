@@ -347,7 +347,7 @@ int32_t
 ug_cpr_birth(const char *cpr)
 {
 	if (!cpr || strlen(cpr) != 10 || digits_span(cpr, 10) != 10)
-		return 0;
+		return UG_NO_BIRTH;
 	return ug_days_from_civil(cpr_year(cpr), number(cpr + 2, 2),
 				  number(cpr, 2));
 }

@@ -84,9 +84,11 @@ ug_err ug_cpr_parse(const char *text, size_t len, char out[11],
  * The birth date of a parsed CPR (10 digits), as days since epoch: DDMMYY
  * in the century the CPR office codes in the serial's first digit (0-3:
  * 19YY; 4, 9: 20YY if YY <= 36, else 19YY; 5-8: 20YY if YY <= 57, else
- * 18YY). 0 if cpr is not 10 digits. The one reading of a CPR's birth date,
+ * 18YY). UG_NO_BIRTH if cpr is not 10 digits: day 0 is 1 January 1970,
+ * a birth date like any other. The one reading of a CPR's birth date,
  * for the parser's check and the hub's ages alike.
  */
+#define UG_NO_BIRTH INT32_MIN
 int32_t ug_cpr_birth(const char *cpr);
 
 /*

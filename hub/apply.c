@@ -544,6 +544,143 @@ load_corrected(void *ctx, const store_record *rec)
 	return UG_OK;
 }
 
+/* The events the corrected one itself corrected, back along the chain
+ * (same agency, same person, each stored before the next): a correction
+ * may name the first report or any correction of it (RULES.md §3), and
+ * the rules keep only one event of a chain. chain[0] is the corrected
+ * event itself; at most RULE_CHAIN_MAX. */
+static size_t
+correction_chain(hub *h, const store_record *rec, const wire_envelope *first,
+		 uint64_t first_seq, uint64_t *chain)
+{
+	size_t n = 0;
+	chain[n++] = first_seq;
+	wire_envelope *held = NULL;
+	const wire_envelope *e = first;
+	uint64_t at = first_seq;
+	while (n < RULE_CHAIN_MAX && e &&
+	       e->supersedes.len == WIRE_EVENT_ID_LEN) {
+		uint64_t prev = 0;
+		char agency[STORE_ID_MAX];
+		if (store_event_id_get(h->store, e->supersedes.data, &prev,
+				       agency) != UG_OK ||
+		    strcmp(agency, rec->agency) != 0 || prev >= at)
+			break;
+		corrected_event step = {.person_key = rec->person_key};
+		if (store_log_get(h->store, prev, load_corrected, &step) !=
+			UG_OK ||
+		    !step.env) {
+			if (step.env)
+				wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					  step.env);
+			break;
+		}
+		if (held)
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, held);
+		held = step.env;
+		e = held;
+		at = prev;
+		chain[n++] = prev;
+	}
+	if (held)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, held);
+	return n;
+}
+
+/* The version in force of the fact an event corrects: a sender may name
+ * the first report in every correction, not the latest (RULES.md §3),
+ * and the rules hold the fact as last corrected (its row, its date).
+ * The person's events after the named one, up to this one, that correct
+ * it or a correction of it (same agency), the latest of them; the named
+ * one when none does. Read in the apply transaction, so a batch that
+ * holds both corrections decides as one applied apart does. */
+typedef struct {
+	hub *h;
+	const char *agency;
+	uint64_t below;
+	uint64_t set[RULE_CHAIN_MAX * 4];
+	size_t n;
+	uint64_t latest;
+} latest_ctx;
+
+static ug_err
+latest_step(void *ctx, const store_record *rec)
+{
+	latest_ctx *l = ctx;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					 rec->body, rec->body_len);
+	if (!env)
+		return UG_OK;
+	uint64_t prev = 0;
+	char agency[STORE_ID_MAX];
+	if (env->supersedes.len == WIRE_EVENT_ID_LEN &&
+	    strcmp(rec->agency, l->agency) == 0 &&
+	    store_event_id_get(l->h->store, env->supersedes.data, &prev,
+			       agency) == UG_OK &&
+	    strcmp(agency, l->agency) == 0 && prev < rec->seq)
+		for (size_t i = 0; i < l->n; i++)
+			if (l->set[i] == prev) {
+				if (l->n < sizeof l->set / sizeof *l->set)
+					l->set[l->n++] = rec->seq;
+				l->latest = rec->seq;
+				break;
+			}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return UG_OK;
+}
+
+static ug_err
+latest_seq(void *ctx, uint64_t seq)
+{
+	latest_ctx *l = ctx;
+	if (seq <= l->set[0] || seq >= l->below)
+		return UG_OK;
+	ug_err err = store_log_get(l->h->store, seq, latest_step, l);
+	/* A record the purge has deleted corrects nothing any more. */
+	return err == UG_ENOTFOUND ? UG_OK : err;
+}
+
+static ug_err
+latest_version(apply_ctx *c, const store_record *rec, uint64_t named,
+	       uint64_t *latest)
+{
+	latest_ctx l = {.h = c->h,
+			.agency = rec->agency,
+			.below = rec->seq,
+			.set = {named},
+			.n = 1,
+			.latest = named};
+	ug_err err = store_derived_person_events(c->txn, rec->person_key,
+						 latest_seq, &l);
+	*latest = err == UG_OK ? l.latest : named;
+	return err;
+}
+
+/* Whether target is among the events the event at seq corrected, back
+ * along its chain (the event itself included): a later correction may
+ * name an earlier link of the chain the rules keep the latest of. */
+static bool
+chain_holds(hub *h, const store_record *rec, uint64_t seq, uint64_t target)
+{
+	if (seq == target)
+		return true;
+	corrected_event at = {.person_key = rec->person_key};
+	if (store_log_get(h->store, seq, load_corrected, &at) != UG_OK ||
+	    !at.env) {
+		if (at.env)
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  at.env);
+		return false;
+	}
+	uint64_t chain[RULE_CHAIN_MAX];
+	size_t n = correction_chain(h, rec, at.env, seq, chain);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, at.env);
+	for (size_t i = 0; i < n; i++)
+		if (chain[i] == target)
+			return true;
+	return false;
+}
+
 static ug_err
 absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	      profile *p, outcome *o)
@@ -637,7 +774,41 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	 * would take back an alert as only a correction does. */
 	if (corrected.other_person)
 		in.corrects_seq = 0;
+	uint64_t latest = in.corrects_seq;
+	if (in.corrects_seq && corrected.env) {
+		err = latest_version(c, rec, in.corrects_seq, &latest);
+		if (err != UG_OK) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  corrected.env);
+			return err;
+		}
+	}
+	if (latest != in.corrects_seq) {
+		corrected_event now = {.person_key = rec->person_key};
+		if (store_log_get(h->store, latest, load_corrected, &now) ==
+			UG_OK &&
+		    now.env) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  corrected.env);
+			corrected.env = now.env;
+			in.corrects_seq = latest;
+		} else if (now.env) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  now.env);
+		}
+	}
 	in.corrected = corrected.env;
+	uint64_t chain[RULE_CHAIN_MAX];
+	if (in.corrects_seq && corrected.env) {
+		in.chain = chain;
+		in.nchain = correction_chain(h, rec, corrected.env,
+					     in.corrects_seq, chain);
+		/* The exit the person is out since is its chain's latest
+		 * event: a correction naming an earlier one corrects it. */
+		in.corrects_exit =
+		    p.left_seq && in.corrects_seq < p.left_seq &&
+		    chain_holds(h, rec, p.left_seq, in.corrects_seq);
+	}
 	static outcome o;
 	outcome_init(&o);
 	switch (env->payload_case) {

@@ -59,6 +59,15 @@ date_or(const char *text, int32_t fallback)
 	return text && ug_date_parse(text, &day) == UG_OK ? day : fallback;
 }
 
+bool
+corrects_along(const rule_input *in, uint64_t seq)
+{
+	for (size_t i = 0; seq && i < in->nchain; i++)
+		if (in->chain[i] == seq)
+			return true;
+	return false;
+}
+
 void
 outcome_init(outcome *o)
 {

@@ -97,7 +97,9 @@ enum {
 #define GAP_OPENED	  INT32_MIN /* profile.gap_due: the gap opened */
 #define PROFILE_READINESS 4
 #define PROFILE_REFERRALS 8
-#define RULE_PROFILE	  0 /* the profile's slot among the rules' states */
+/* Events of a chain of corrections looked back along (rule_input). */
+#define RULE_CHAIN_MAX 16
+#define RULE_PROFILE   0 /* the profile's slot among the rules' states */
 
 /* What the hub knows of one person beyond single rules (derived state). */
 typedef struct {
@@ -124,7 +126,8 @@ typedef struct {
 	 * they raise names them, though a reload changed the setting or the
 	 * calendar the length would be counted by today. */
 	int32_t contact_days, offer_days, gap_days;
-	int32_t consent_expires; /* last day; 0 until withdrawn */
+	int32_t consent_expires; /* last day, when consent_expiring */
+	bool consent_expiring;	 /* false: until withdrawn */
 	int32_t combined_until;	 /* signals merge into the combined alert */
 	/* The merge window's first day, fixed when it opened: a reload of
 	 * combined.window_days must not shift a window already open. */
@@ -273,6 +276,13 @@ typedef struct {
 	uint64_t corrects_seq; /* the sequence the event supersedes, or 0 */
 	/* That event, when it is about the same person; else NULL. */
 	const wire_envelope *corrected;
+	/* corrects_seq and the events it corrected in turn, back along the
+	 * chain (apply.c): nchain 0 when the event corrects nothing. */
+	const uint64_t *chain;
+	size_t nchain;
+	/* It names an earlier event of the chain whose latest is the exit
+	 * the person is out since (profile's left_seq). */
+	bool corrects_exit;
 	bool
 	    source_alert_open; /* timers: the alert they watch is still open */
 } rule_input;
@@ -302,6 +312,9 @@ void evidence_event_dated(draft *d, const wire_envelope *env,
 uint8_t *compose_alert(const draft *d, const uint8_t *id,
 		       const char *recipient, int64_t raised_at, size_t *len);
 int32_t date_or(const char *text, int32_t fallback);
+/* Whether the event corrects seq, directly or through the corrections
+ * it names in turn (rule_input's chain). */
+bool corrects_along(const rule_input *in, uint64_t seq);
 
 /* rule_signals.c: note a signal for the combined rule. *suppress says the
  * signal's own alert must not go out (the combined one goes instead, or it

@@ -314,7 +314,7 @@ person_of(scan *sc, const uint8_t *key, const char *cpr)
 	for (; sc->slot[h] != UINT32_MAX; h = (h + 1) % sc->slots) {
 		uint32_t p = sc->slot[h];
 		if (memcmp(sc->keys[p], key, UG_PERSON_KEY_LEN) == 0) {
-			if (!sc->in.birth[p] && cpr && cpr[0])
+			if (sc->in.birth[p] == UG_NO_BIRTH && cpr && cpr[0])
 				sc->in.birth[p] = profile_birth_from_cpr(cpr);
 			return p;
 		}
@@ -333,7 +333,8 @@ person_of(scan *sc, const uint8_t *key, const char *cpr)
 	}
 	uint32_t p = (uint32_t)sc->in.npersons++;
 	memcpy(sc->keys[p], key, UG_PERSON_KEY_LEN);
-	sc->in.birth[p] = cpr && cpr[0] ? profile_birth_from_cpr(cpr) : 0;
+	sc->in.birth[p] =
+	    cpr && cpr[0] ? profile_birth_from_cpr(cpr) : UG_NO_BIRTH;
 	sc->slot[h] = p;
 	return p;
 }

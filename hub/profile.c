@@ -15,6 +15,7 @@ void
 profile_init(profile *p, const char *cpr)
 {
 	memset(p, 0, sizeof *p);
+	p->birth = UG_NO_BIRTH;
 	if (cpr && cpr[0]) {
 		ug_strlcpy(p->cpr, cpr, sizeof p->cpr);
 		p->birth = profile_birth_from_cpr(cpr);
@@ -89,6 +90,7 @@ enum {
 	F_REFERRAL_OPEN = 1 << 3,
 	F_CONSENT_STAGE = 1 << 4,
 	F_CONSENT_NO_REFERRAL = 1 << 5,
+	F_CONSENT_EXPIRING = 1 << 6,
 };
 
 size_t
@@ -103,15 +105,34 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 			 (p->consent ? F_CONSENT : 0) |
 			 (p->referral_open ? F_REFERRAL_OPEN : 0) |
 			 (p->consent_stage ? F_CONSENT_STAGE : 0) |
-			 (p->consent_no_referral ? F_CONSENT_NO_REFERRAL : 0);
+			 (p->consent_no_referral ? F_CONSENT_NO_REFERRAL : 0) |
+			 /* Only where 0 is the day: the bytes of every
+			  * other profile stay those of this format. */
+			 (p->consent_expiring && p->consent_expires == 0
+			      ? F_CONSENT_EXPIRING
+			      : 0);
 	put_u64(&c, flags);
-	const int32_t days[] = {
-	    p->birth,	       p->left_day,	  p->consent_expires,
-	    p->combined_until, p->enrolled_start, p->dropout_known,
-	    p->contact_day,    p->offer_day,	  p->missed_alerted_until,
-	    p->gap_due,	       p->contact_due,	  p->offer_due,
-	    p->dropout_day,    p->combined_from,  p->referral_day,
-	    p->contact_days,   p->offer_days,	  p->gap_days};
+	/* Without a CPR there is no birth date: stored as 0, as ever
+	 * (decode tells it by the missing CPR). */
+	int32_t birth = p->birth == UG_NO_BIRTH ? 0 : p->birth;
+	const int32_t days[] = {birth,
+				p->left_day,
+				p->consent_expires,
+				p->combined_until,
+				p->enrolled_start,
+				p->dropout_known,
+				p->contact_day,
+				p->offer_day,
+				p->missed_alerted_until,
+				p->gap_due,
+				p->contact_due,
+				p->offer_due,
+				p->dropout_day,
+				p->combined_from,
+				p->referral_day,
+				p->contact_days,
+				p->offer_days,
+				p->gap_days};
 	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
 		put_u64(&c, (uint32_t)days[i]);
 	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
@@ -171,6 +192,14 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
 		p->missed[i] = (int32_t)(uint32_t)get_u64(&c);
 	get_text(&c, p->cpr, sizeof p->cpr);
+	/* A profile without a CPR has no birth date; with one, 0 is
+	 * 1 January 1970. */
+	if (!p->cpr[0])
+		p->birth = UG_NO_BIRTH;
+	/* 0 is an expires day too (1970-01-01, long past): the flag says
+	 * so; a profile stored before the flag held 0 for none. */
+	p->consent_expiring =
+	    (flags & F_CONSENT_EXPIRING) || p->consent_expires != 0;
 	get_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
 	uint64_t *seqs[] = {&p->left_seq, &p->dropout_seq, &p->referral_seq,
 			    &p->combined_seq, &p->absence_alert_seq};
@@ -228,7 +257,7 @@ bool
 consent_allows(const profile *p, int64_t at_ms, bool stage)
 {
 	if (!p->consent ||
-	    (p->consent_expires &&
+	    (p->consent_expiring &&
 	     calendar_copenhagen_day(at_ms) > p->consent_expires))
 		return false;
 	return stage ? p->consent_stage : !p->consent_no_referral;

@@ -65,7 +65,7 @@ typedef struct {
 typedef struct {
 	report_fact *facts;
 	size_t nfacts;
-	int32_t *birth; /* per person: birth day, 0 unknown */
+	int32_t *birth; /* per person: birth day, UG_NO_BIRTH unknown */
 	size_t npersons;
 	report_alert *alerts;
 	size_t nalerts;

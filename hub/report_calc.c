@@ -611,7 +611,7 @@ report_neet(const report_input *in, report_table *t)
 		long row = label_index(&rows, label);
 		ok = row >= 0;
 		for (uint32_t p = 0; ok && p < in->npersons; p++) {
-			int age = in->birth[p]
+			int age = in->birth[p] != UG_NO_BIRTH
 				      ? profile_age_on(in->birth[p], d)
 				      : -1;
 			if (age < 15 || age > 24)
@@ -776,9 +776,10 @@ report_clocks(const report_input *in, report_table *t)
 			cp->chain = i;
 			cp->run = -1;
 			int32_t birth = in->birth[f->person];
-			int age = birth ? profile_age_on(birth, f->day) : -1;
+			bool born = birth != UG_NO_BIRTH;
+			int age = born ? profile_age_on(birth, f->day) : -1;
 			if (rc->deadline.on.enabled && rc->dropout.enabled &&
-			    birth && age >= rc->deadline.min_age &&
+			    born && age >= rc->deadline.min_age &&
 			    age <= rc->deadline.max_age &&
 			    in_period(in, f->known)) {
 				/* Reported ahead of its date: the clock starts

@@ -51,7 +51,7 @@ why_not_shared(const profile *p, char *why, size_t cap)
 		say(why, cap,
 		    "the young person's consent no longer covers the "
 		    "referral");
-	else if (p->consent_expires)
+	else if (p->consent_expiring)
 		say(why, cap,
 		    "the young person's consent to share it ended on "
 		    "%s",
@@ -110,7 +110,8 @@ referral_corrected(const rule_input *in, const profile *p)
 		return -1;
 	for (int i = 0; i < PROFILE_REFERRALS; i++)
 		if (p->referrals[i].first &&
-		    p->referrals[i].latest == in->corrects_seq)
+		    (p->referrals[i].latest == in->corrects_seq ||
+		     corrects_along(in, p->referrals[i].first)))
 			return i;
 	return -1;
 }
@@ -148,6 +149,7 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		bool referral = p->consent && !p->consent_no_referral,
 		     stage = p->consent && p->consent_stage;
 		p->consent = consent->given;
+		p->consent_expiring = consent->expires && consent->expires[0];
 		p->consent_expires = date_or(consent->expires, 0);
 		p->consent_stage = scope_has(consent->scope, "stage");
 		p->consent_no_referral =
@@ -155,7 +157,7 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		take_back(in, p, referral, stage, o);
 		/* Shared until a Danish day: taken back at Danish midnight
 		 * that ends it. */
-		if (p->consent && p->consent_expires)
+		if (p->consent && p->consent_expiring)
 			outcome_timer(o,
 				      calendar_copenhagen_midnight(
 					  p->consent_expires + 1),
@@ -230,7 +232,7 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	/* Until when: the statement in force, which may have come on an
 	 * earlier event of the service. */
 	char until[11] = "";
-	if (p->consent_expires)
+	if (p->consent_expiring)
 		ug_date_format(p->consent_expires, until);
 	say(d->explanation, sizeof d->explanation,
 	    "%s registered a referral on %s and the young person consented to "

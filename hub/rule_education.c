@@ -18,8 +18,9 @@ day_of(int64_t ms)
 static bool
 clocks_apply(const rules_config *rc, const profile *p, int32_t day, int *age)
 {
-	*age = p->birth ? profile_age_on(p->birth, day) : -1;
-	return rc->deadline.on.enabled && p->birth &&
+	bool born = p->birth != UG_NO_BIRTH;
+	*age = born ? profile_age_on(p->birth, day) : -1;
+	return rc->deadline.on.enabled && born &&
 	       *age >= rc->deadline.min_age && *age <= rc->deadline.max_age;
 }
 
@@ -214,7 +215,8 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	/* A correction of the open dropout, or of a correction of it: the
 	 * chain's latest event id is kept. */
 	if (in->corrects_seq && p->dropout_open &&
-	    corrects(in, p->dropout_event_id)) {
+	    (corrects(in, p->dropout_event_id) ||
+	     corrects_along(in, p->dropout_seq))) {
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 		p->dropout_day = day;
@@ -418,7 +420,8 @@ rule_leaving(const rule_input *in, profile *p, outcome *o)
 	 * counted from that one. A corrected day of that exit itself is
 	 * the exit now. */
 	bool corrects_exit =
-	    in->corrects_seq && in->corrects_seq == p->left_seq;
+	    in->corrects_seq &&
+	    (in->corrects_seq == p->left_seq || in->corrects_exit);
 	if (!corrects_exit && !p->enrolled && p->left_day && day < p->left_day)
 		return;
 	if (corrects_exit && !p->enrolled && gap_opened(p)) {
@@ -440,7 +443,8 @@ readiness_corrected(const rule_input *in, const profile *p)
 		return -1;
 	for (int i = 0; i < PROFILE_READINESS; i++)
 		if (p->readiness[i].seq &&
-		    corrects(in, p->readiness[i].event_id))
+		    (corrects(in, p->readiness[i].event_id) ||
+		     corrects_along(in, p->readiness[i].seq)))
 			return i;
 	return -1;
 }

@@ -393,6 +393,10 @@ typedef struct store_dtxn store_dtxn;
 ug_err store_derived_begin(store *s, store_dtxn **out);
 /* The last log sequence whose effects the derived state holds. */
 uint64_t store_derived_last_applied(store *s);
+/* The person's log sequences as the transaction sees them (the entries
+ * it added too), in the order stored. */
+ug_err store_derived_person_events(store_dtxn *t, const uint8_t *person_key,
+				   store_seq_fn fn, void *ctx);
 /* Add seq to the person's index, ordered by occurred_at. */
 ug_err store_derived_index(store_dtxn *t, const uint8_t *person_key,
 			   int64_t occurred_at, uint64_t seq);

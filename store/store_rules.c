@@ -302,6 +302,23 @@ store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
 }
 
 ug_err
+store_derived_person_events(store_dtxn *t, const uint8_t *person_key,
+			    store_seq_fn fn, void *ctx)
+{
+	entries_acc a = {t->s, TAG_PERSON, "person", 16, NULL, 0, 0, UG_OK};
+	int rc = store__person_walk(t->s, t->txn, person_key, take_entry, &a);
+	ug_err err = a.err;
+	if (err == UG_OK)
+		err = store__env_err(rc, STORE_ENV_DERIVED, "person scan");
+	if (err == UG_OK && a.n > 1)
+		qsort(a.items, a.n, 16, by_seq);
+	for (size_t i = 0; err == UG_OK && i < a.n; i++)
+		err = fn(ctx, ug_get_be64(a.items + 16 * i + 8));
+	free(a.items);
+	return err;
+}
+
+ug_err
 store_person_events(store *s, const uint8_t *person_key, store_seq_fn fn,
 		    void *ctx)
 {

@@ -1140,6 +1140,11 @@ test_consent_allows(void)
 	CHECK(!consent_allows(&p, d, true));
 	p.consent_stage = true;
 	CHECK(consent_allows(&p, d, true));
+	/* An expires day 0 is 1970-01-01, long past, not "until withdrawn". */
+	p.consent_expiring = true;
+	p.consent_expires = 0;
+	CHECK(!consent_allows(&p, d, false));
+	CHECK(!consent_allows(&p, d, true));
 	p.consent_expires = day("2026-09-20");
 	CHECK(consent_allows(&p, d, false));
 	CHECK(consent_allows(&p, d, true));
@@ -1192,6 +1197,7 @@ test_consent_timer_withdraws_after_expiry(void)
 
 	/* Renewed until withdrawn before the timer fired: nothing. */
 	outcome_init(&out);
+	p.consent_expiring = false;
 	p.consent_expires = 0;
 	rule_consent_timer(&in, &p, &out);
 	CHECK_EQ_INT(out.nwithdraw, 0);
@@ -2206,6 +2212,7 @@ full_profile(profile *p)
 	p->consent_no_referral = true;
 	p->left_day = day("2026-09-07");
 	p->consent_expires = day("2026-09-30");
+	p->consent_expiring = true;
 	p->combined_until = day("2026-12-19");
 	p->enrolled_start = day("2025-08-11");
 	p->dropout_known = day("2026-09-08");
@@ -2269,6 +2276,7 @@ check_full_profile(const profile *p)
 	CHECK(p->birth < 0);
 	CHECK_DAY(p->left_day, "2026-09-07");
 	CHECK_DAY(p->consent_expires, "2026-09-30");
+	CHECK(p->consent_expiring);
 	CHECK_DAY(p->combined_until, "2026-12-19");
 	CHECK_DAY(p->enrolled_start, "2025-08-11");
 	CHECK_DAY(p->dropout_known, "2026-09-08");
@@ -2344,6 +2352,27 @@ test_profile_round_trip(void)
 	CHECK_EQ_INT(back.nsignals, 0);
 	CHECK_EQ_STR(back.cpr, "");
 	CHECK(!back.enrolled && !back.consent);
+	CHECK_EQ_INT(back.birth, UG_NO_BIRTH);
+	CHECK(!back.consent_expiring);
+
+	/* Day 0 (1970-01-01) is a day like any other: born on it, and a
+	 * consent that expired on it. */
+	profile_init(&p, "0101701234");
+	CHECK_EQ_INT(p.birth, 0);
+	p.consent = true;
+	p.consent_expiring = true;
+	p.consent_expires = 0;
+	n = profile_encode(&p, buf, sizeof buf);
+	CHECK(profile_decode(&back, buf, n));
+	CHECK_EQ_INT(back.birth, 0);
+	CHECK(back.consent_expiring);
+	CHECK_EQ_INT(back.consent_expires, 0);
+	/* Stored before the flag: a day other than 0 is an expiry. */
+	p.consent_expiring = false;
+	p.consent_expires = day("2026-09-30");
+	n = profile_encode(&p, buf, sizeof buf);
+	CHECK(profile_decode(&back, buf, n));
+	CHECK(back.consent_expiring);
 }
 
 static void

@@ -181,8 +181,10 @@ test_cpr_birth_century(void)
 			FAIL("%s: expected born %d-01-01", cases[i].cpr,
 			     cases[i].year);
 	}
-	CHECK_EQ_INT(ug_cpr_birth("290200-1234"), 0);
-	CHECK_EQ_INT(ug_cpr_birth(NULL), 0);
+	CHECK_EQ_INT(ug_cpr_birth("290200-1234"), UG_NO_BIRTH);
+	CHECK_EQ_INT(ug_cpr_birth(NULL), UG_NO_BIRTH);
+	/* Day 0 is a birth date like any other. */
+	CHECK_EQ_INT(ug_cpr_birth("0101701234"), 0);
 }
 
 static void
