@@ -132,6 +132,7 @@ typedef struct {
 	int64_t from, to; /* ms, [from, to) */
 	uint64_t shown;
 	uint64_t read; /* the last record read, shown or not */
+	uint64_t done; /* the last record shown whole, or passed over */
 	bool interrupted;
 } show_ctx;
 
@@ -215,6 +216,25 @@ on_stop_signals(void (*handler)(int))
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* A record counts as shown once its line left hubctl whole. Into a pipe
+ * its reader stopped reading (a pager), what stdio still held when the
+ * signal came never reaches the reader (it goes to /dev/null, above), so
+ * the count and "interrupted after record N" are to say what the reader
+ * has: the line of the record being written when it came is not. */
+static ug_err
+show_written(show_ctx *c, uint64_t seq)
+{
+	fflush(stdout);
+	hubctl_stdout_note();
+	if (show_signal) {
+		c->interrupted = true;
+		return UG_ECLOSED;
+	}
+	c->shown++;
+	c->done = seq;
+	return UG_OK;
+}
+
 static ug_err
 show_one(void *ctx, const store_audit_record *r)
 {
@@ -229,13 +249,14 @@ show_one(void *ctx, const store_audit_record *r)
 					      UG_PERSON_KEY_LEN) != 0)) ||
 	    (c->key[0] && strncmp(r->key, c->key, strlen(c->key)) != 0) ||
 	    (c->actor[0] && strcmp(r->actor, c->actor) != 0) ||
-	    r->at < c->from || r->at >= c->to)
+	    r->at < c->from || r->at >= c->to) {
+		c->done = r->seq;
 		return UG_OK;
+	}
 	char when[32], person[2 * UG_PERSON_KEY_LEN + 1] = "";
 	format_time(r->at, when);
 	if (r->has_person)
 		ug_hex(r->person_key, UG_PERSON_KEY_LEN, person);
-	c->shown++;
 	if (!c->json) {
 		/* Each column as wide as the longest value the hub writes
 		 * in it (action register-caseworker, result already-known,
@@ -252,8 +273,7 @@ show_one(void *ctx, const store_audit_record *r)
 		       r->key[0] ? r->key : "-", about);
 		text_field(r->detail);
 		putchar('\n');
-		hubctl_stdout_note();
-		return UG_OK;
+		return show_written(c, r->seq);
 	}
 	printf("{\"seq\": %llu, \"at\": %lld, \"time\": \"%s\", \"actor\": ",
 	       (unsigned long long)r->seq, (long long)r->at, when);
@@ -269,8 +289,7 @@ show_one(void *ctx, const store_audit_record *r)
 	printf(", \"detail\": ");
 	json_string(r->detail);
 	printf("}\n");
-	hubctl_stdout_note();
-	return UG_OK;
+	return show_written(c, r->seq);
 }
 
 /* --from/--to as UTC days; a bad date is a usage error. */
@@ -433,9 +452,9 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 			dup2(show_null_fd, STDOUT_FILENO);
 		ug_eprintf("hubctl: audit show: interrupted after record "
 			   "%llu\n",
-			   (unsigned long long)c.read);
+			   (unsigned long long)c.done);
 		snprintf(stop, sizeof stop, "; interrupted after record %llu",
-			 (unsigned long long)c.read);
+			 (unsigned long long)c.done);
 	} else if (werr) {
 		ug_eprintf("hubctl: audit show: cannot write standard output: "
 			   "%s\n",

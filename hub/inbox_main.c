@@ -7,6 +7,8 @@
  * ends the program with a clear message instead of silent retries.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +146,14 @@ static const ug_setting settings[] = {
 
 static volatile sig_atomic_t interrupted;
 
+/* Set when Ctrl-C or SIGTERM came while stdout took nothing (a pager
+ * not scrolling, `inbox | less`; a terminal paused with Ctrl-S): stdout
+ * is /dev/null from then on, so that neither the write waiting there nor
+ * the count line nor exit's flush waits for a reader who may never read
+ * again. null_fd: /dev/null, opened before the handlers are set. */
+static volatile sig_atomic_t stdout_dropped;
+static volatile sig_atomic_t null_fd = -1;
+
 /* The first reason a write to stdout failed: stdio keeps only an error
  * flag, and a later successful flush would hide it. */
 static int stdout_errno;
@@ -174,10 +184,18 @@ static bool
 stdout_ok(void)
 {
 	errno = 0;
-	if (fflush(stdout) == 0 && !ferror(stdout))
+	bool ok = fflush(stdout) == 0 && !ferror(stdout);
+	int why = errno;
+	/* What went on after the signal went to /dev/null: the reader does
+	 * not have it, so it is not shown (a live alert not acknowledged). */
+	if (stdout_dropped) {
+		clearerr(stdout);
+		return false;
+	}
+	if (ok)
 		return true;
 	if (!stdout_errno)
-		stdout_errno = errno ? errno : EIO;
+		stdout_errno = why ? why : EIO;
 	return false;
 }
 
@@ -185,7 +203,15 @@ static void
 on_signal(int sig)
 {
 	(void)sig;
+	int saved = errno;
 	interrupted = 1;
+	/* A write waiting on a full pipe or a stopped terminal is cut short
+	 * only once, by this signal: the next would wait again, for ever. */
+	struct pollfd out = {.fd = STDOUT_FILENO, .events = POLLOUT};
+	if (null_fd >= 0 && !stdout_dropped && poll(&out, 1, 0) == 0 &&
+	    dup2(null_fd, STDOUT_FILENO) >= 0)
+		stdout_dropped = 1;
+	errno = saved;
 }
 
 typedef struct {
@@ -1269,6 +1295,7 @@ main(int argc, char **argv)
 	/* A mask blocking them survives exec from whatever started inbox:
 	 * a live run would never end. */
 	ug_unblock_stop_signals();
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -1291,9 +1318,12 @@ main(int argc, char **argv)
 			       ib.ack ? " and acknowledged"
 				      : " (not acknowledged)");
 	}
-	if (!stdout_ok()) {
+	/* Live, a signal that found stdout taking nothing ended the run as
+	 * any Ctrl-C does: what it could not show was not acknowledged. A
+	 * one-shot command's output was cut short: that is no "done". */
+	if (!stdout_ok() && !(stdout_dropped && !command && !stdout_errno)) {
 		ug_eprintf("inbox: cannot write standard output: %s%s\n",
-			   strerror(stdout_errno),
+			   strerror(stdout_errno ? stdout_errno : EINTR),
 			   ib.unshown && ib.ack
 			       ? "; the alerts it could not show "
 				 "were not acknowledged"
@@ -1302,6 +1332,12 @@ main(int argc, char **argv)
 			rc = 1;
 	}
 out:
+	if (null_fd >= 0) {
+		/* No late signal is to dup2 a number reused. */
+		int fd = null_fd;
+		null_fd = -1;
+		close(fd);
+	}
 	if (ib.monitor)
 		zmq_close(ib.monitor);
 	if (ib.sock) {
