@@ -865,26 +865,78 @@ mark_text(char *summary)
  * Events a later correction replaced stay in the timeline, marked. The
  * same test as the rules' (apply.c): another agency cannot correct a
  * school's report, and an event stored before the one it names is not
- * its correction. An event naming itself is refused at ingest.
+ * its correction. An event naming itself is refused at ingest. A
+ * correction may name the first report or any correction of it
+ * (RULES.md §3): every version of one fact but the latest is marked,
+ * so a second correction naming the first report marks the first
+ * correction too.
  */
+static bool
+corrects_entry(const timeline *t, const timeline_correction *c, size_t i)
+{
+	const Ungebro__V1__TimelineEntry *e = &t->entries[i];
+	return !e->is_alert && e->event_id.len == WIRE_EVENT_ID_LEN &&
+	       e->event_id.data && e->agency && c->seq > t->seqs[i] &&
+	       strcmp(c->agency, e->agency) == 0 &&
+	       memcmp(c->id, e->event_id.data, WIRE_EVENT_ID_LEN) == 0;
+}
+
+static void
+mark_entry(timeline *t, size_t i)
+{
+	Ungebro__V1__TimelineEntry *e = &t->entries[i];
+	if (!e->superseded) {
+		e->superseded = true;
+		mark_text(e->summary);
+	}
+}
+
 static void
 mark_superseded(timeline *t)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		Ungebro__V1__TimelineEntry *e = &t->entries[i];
-		if (e->is_alert || e->event_id.len != WIRE_EVENT_ID_LEN ||
-		    !e->event_id.data || !e->agency)
-			continue;
-		for (size_t j = 0; j < t->ncorrected; j++)
-			if (t->corrected[j].seq > t->seqs[i] &&
-			    strcmp(t->corrected[j].agency, e->agency) == 0 &&
-			    memcmp(t->corrected[j].id, e->event_id.data,
-				   WIRE_EVENT_ID_LEN) == 0) {
-				e->superseded = true;
-				mark_text(e->summary);
-				break;
-			}
+	/* first[i]: the entry holding the first report of entry i's fact;
+	 * newest[r]: the highest sequence among the versions of fact r. */
+	size_t *first = calloc(t->n + 1, sizeof *first);
+	uint64_t *newest = calloc(t->n + 1, sizeof *newest);
+	for (size_t i = 0; first && newest && i < t->n; i++) {
+		first[i] = i;
+		newest[i] = t->seqs[i];
 	}
+	/* Corrections in log order, so that a chain's first report is known
+	 * before its later versions are linked to it. */
+	for (uint64_t done = 0;;) {
+		const timeline_correction *c = NULL;
+		for (size_t j = 0; j < t->ncorrected; j++)
+			if (t->corrected[j].seq > done &&
+			    (!c || t->corrected[j].seq < c->seq))
+				c = &t->corrected[j];
+		if (!c)
+			break;
+		done = c->seq;
+		size_t named = t->n, by = t->n;
+		for (size_t i = 0; i < t->n; i++) {
+			if (named == t->n && corrects_entry(t, c, i))
+				named = i;
+			if (!t->entries[i].is_alert && t->seqs[i] == c->seq)
+				by = i;
+		}
+		if (named == t->n)
+			continue;
+		if (by == t->n || !first || !newest) {
+			/* The correction is not itself shown (or memory ran
+			 * out): what it names is replaced all the same. */
+			mark_entry(t, named);
+			continue;
+		}
+		first[by] = first[named];
+		if (t->seqs[by] > newest[first[by]])
+			newest[first[by]] = t->seqs[by];
+	}
+	for (size_t i = 0; first && newest && i < t->n; i++)
+		if (!t->entries[i].is_alert && t->seqs[i] < newest[first[i]])
+			mark_entry(t, i);
+	free(first);
+	free(newest);
 }
 
 static int

@@ -1014,11 +1014,20 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 	static const uint8_t zero[16];
 	id_index *by_id = calloc(in->nfacts + 1, sizeof *by_id);
 	bool *drop = calloc(in->nfacts + 1, sizeof *drop);
-	if (!by_id || !drop) {
+	/* Each fact's latest version so far, by the fact's first report: a
+	 * correction may name the first report or any correction of it and
+	 * corrects the fact as the latest of them left it (RULES.md §3). */
+	size_t *root = calloc(in->nfacts + 1, sizeof *root);
+	size_t *latest = calloc(in->nfacts + 1, sizeof *latest);
+	if (!by_id || !drop || !root || !latest) {
 		free(by_id);
 		free(drop);
+		free(root);
+		free(latest);
 		return;
 	}
+	for (size_t i = 0; i < in->nfacts; i++)
+		root[i] = latest[i] = i;
 	for (size_t i = 0; i < in->nfacts; i++)
 		by_id[i] = (id_index){ids[i], i};
 	qsort(by_id, in->nfacts, sizeof *by_id, cmp_id);
@@ -1038,8 +1047,11 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 		    in->facts[hit->fact].seq < in->facts[j].seq &&
 		    in->facts[hit->fact].person == in->facts[j].person &&
 		    strcmp(agency[hit->fact], agency[j]) == 0) {
-			drop[hit->fact] = true;
-			in->facts[j].corrects = hit->fact + 1;
+			size_t first = root[hit->fact];
+			drop[latest[first]] = true;
+			in->facts[j].corrects = latest[first] + 1;
+			root[j] = first;
+			latest[first] = j;
 		}
 	}
 	for (size_t i = 0; i < in->nfacts; i++)
@@ -1049,4 +1061,6 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 		}
 	free(by_id);
 	free(drop);
+	free(root);
+	free(latest);
 }
