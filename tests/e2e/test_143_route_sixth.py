@@ -1,0 +1,130 @@
+"""143 routing and escalation, sixth round: docs/RULES.md sections 7-8
+read as caseworkers, the duty desk and team leads rely on them, where
+the earlier rounds (test_35, test_39, test_57, test_88, test_91, test_92,
+test_106, test_108, test_120, test_132) left a case unasserted. Instants
+are worked out from RULES.md alone and written in UTC (Danish time is
+UTC+2 in summer). 2026-09-07 is a Monday."""
+
+import re
+import signal
+
+from hubtest import CprGen, ev_dropout, rules_hub
+from test_08_inbox_cli import run
+from test_108_escalate_third import LEAD, before, escalations, raise_dropout
+
+
+def moves(hub):
+    return re.findall(r"HUB-REROUTE alert (\w+) moved to ([\w.-]+)",
+                      hub.log_text())
+
+
+def test_a_reload_of_office_hours_counts_from_the_next_window(make_hub):
+    """RULES.md §8 Settings: a reload changes the hours of windows that
+    start after it; escalations already scheduled keep their instants;
+    the team lead's step, scheduled when the desk's notice goes out,
+    counts the office hours in force then. URGENT (4 office hours). A is
+    raised Monday 10:00 CEST under 08:00-16:00: the desk's at 14:00. At
+    11:00 a reload makes the office 09:00-13:00. B raised then: Monday
+    11-13, Tuesday 09-11, so the desk's Tuesday 11:00, the lead's
+    Tuesday 11-13 and Wednesday 09-11, Wednesday 11:00. A's desk notice
+    stays at Monday 14:00 (the office closed by then); its lead's counts
+    4 hours of the new office from then: Tuesday 09-13, 13:00."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    ida = raise_dropout(hub, 14301, "2026-09-07")
+    hub.set_clock("2026-09-07T09:00:00")
+    hub.write_rules(dict(LEAD, **{"dropout.priority": "urgent",
+                                  "office.hours": "09:00-13:00"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    idb = raise_dropout(hub, 14302, "2026-09-07")
+    done = []
+    for when, notice in (("2026-09-07T12:00:00", (ida, "duty-desk")),
+                         ("2026-09-08T09:00:00", (idb, "duty-desk")),
+                         ("2026-09-08T11:00:00", (ida, "cw-lead")),
+                         ("2026-09-09T09:00:00", (idb, "cw-lead"))):
+        hub.advance(before(when))
+        assert escalations(hub) == done, when
+        hub.advance(when)
+        done.append(notice)
+        assert escalations(hub) == done, when
+
+
+def test_a_back_dated_assignment_that_has_ended_leaves_nobody(make_hub):
+    """RULES.md §7: "current" is the assignment with the latest `from`
+    on or before today unless its `to` has passed, and an earlier one does
+    not come back when the later one ends. An assignment back-dated with
+    a `from` after the current one's and a `to` already passed so leaves
+    the person without a contact person: the open alert goes to the desk
+    at once."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(14303).born("2001-04-04")
+    hub.cprs.add(adult)
+    hub.assign(adult, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [a] = hub.peek("cw-anna", 1)
+    hub.assign(adult, "cw-bob", start="2026-08-01", end="2026-08-31")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a["alert_id"])
+    hub.settle()
+    assert moves(hub) == [(a["alert_id"], "duty-desk")]
+    hub.peek("cw-anna", 0)
+    [d] = hub.peek("desk-dora", 1)
+    assert d["recipient"] == "duty-desk"
+
+
+def bit(alert_id, mask):
+    return alert_id[:-2] + "%02x" % (int(alert_id[-2:], 16) | mask)
+
+
+def test_a_new_owner_on_the_desk_acking_the_desks_earlier_notice(make_hub):
+    """RULES.md §8: an owner who is on the desk too and acknowledges the
+    desk's notice of their alert while it is open and theirs acknowledges
+    the alert itself. The notice went out naming cw-anna; the alert then
+    moved to desk-dora (a desk member, her contact person from the day of
+    the notice): her acknowledgement of that notice is the alert's, its
+    notices close and the team lead's step sends nothing."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    a = raise_dropout(hub, 14304, "2026-09-07")
+    adult = [c for c in hub.cprs if c != hub.SENTINEL_CPR][0]
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.assign(adult, "desk-dora", start="2026-09-07")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to desk-dora" % a)
+    assert sorted((x["alert_id"], x["recipient"])
+                  for x in hub.peek("desk-dora", 2)) == \
+        [(a, "desk-dora"), (bit(a, 0x40), "duty-desk")]
+    rc, out, err = run(hub, "desk-dora", "--ack", bit(a, 0x40))
+    assert rc == 0, err
+    hub.wait_log(r"(?m)hubd info HUB-ALERT-ACK desk-dora acknowledged the "
+                 r"desk's notice of their own alert %s: taken as the "
+                 r"alert's$" % a)
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.peek("cw-lead", 0)
+
+
+def test_the_desk_acking_its_notice_after_the_leads_went_out(make_hub):
+    """RULES.md §8: acknowledging a notice closes only the notice. The
+    desk acknowledges its notice after the team lead's went out: the
+    lead's notice stays open with the lead, the alert with its owner;
+    the owner's acknowledgement then closes the lead's notice too."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    a = raise_dropout(hub, 14305, "2026-09-07")
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    rc, out, err = run(hub, "desk-dora", "--ack", bit(a, 0x40))
+    assert rc == 0, err
+    hub.wait_stats("desk notice closed", lambda s: s["alerts_open"] == 2)
+    assert "HUB-ALERT-ACK desk-dora acknowledged the desk's notice" \
+        not in hub.log_text()
+    hub.peek("desk-dora", 0)
+    assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == [bit(a, 0x80)]
+    assert [x["alert_id"] for x in hub.peek("cw-anna", 1)] == [a]
+    rc, out, err = run(hub, "cw-anna", "--ack", a)
+    assert rc == 0, err
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("cw-lead", 0)
