@@ -8,7 +8,8 @@ UTC+2 in summer). 2026-09-07 is a Monday."""
 import re
 import signal
 
-from hubtest import CprGen, ev_dropout, rules_hub
+from hubtest import (NO_ESCALATION, RULE_AGENCIES, CprGen, ev_assignment,
+                     ev_desk, ev_dropout, rules_hub)
 from test_08_inbox_cli import run
 from test_108_escalate_third import LEAD, before, escalations, raise_dropout
 
@@ -128,3 +129,134 @@ def test_the_desk_acking_its_notice_after_the_leads_went_out(make_hub):
     assert rc == 0, err
     hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
     hub.peek("cw-lead", 0)
+
+
+def test_a_renamed_desk_escalates_to_its_own_team_lead(make_hub):
+    """RULES.md §8: the desk is routing.desk, and without
+    routing.team_lead the team lead is the desk's team lead from the youth
+    unit's DeskMembership events: with routing.desk = youth-desk, a lead
+    of duty-desk (another desk) is no one's lead here. The notices go to
+    youth-desk (its --desk members see them) and to youth-desk's lead."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"dropout.priority": "urgent",
+                           "routing.desk": "youth-desk"})
+    hub.send(ev_desk("cw-bob", "2026-01-01", team_lead=True),
+             ev_desk("cw-lead", "2026-01-01", team_lead=True,
+                     desk="youth-desk"))
+    hub.wait_applied()
+    a = raise_dropout(hub, 14306, "2026-09-07")
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "youth-desk")]
+    [n] = hub.peek("desk-dora", 1)
+    assert (n["alert_id"], n["recipient"]) == (bit(a, 0x40), "youth-desk")
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "youth-desk"), (a, "cw-lead")]
+    [n] = hub.peek("cw-lead", 1)
+    assert (n["alert_id"], n["recipient"]) == (bit(a, 0x80), "cw-lead")
+    hub.peek("cw-bob", 0)
+
+
+def test_a_corrected_row_hands_an_escalated_alert_over_at_once(make_hub):
+    """RULES.md §7: an assignment with the same `from` as one held
+    replaces it (a corrected row): the open alert, escalated already,
+    moves to the new contact person at once; the desk's notice stays
+    where it is, naming cw-anna; the team lead's, later, names the new
+    owner. cw-anna, no longer the owner, cannot acknowledge it (exit 4)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    a = raise_dropout(hub, 14307, "2026-09-07")
+    adult = [c for c in hub.cprs if c != hub.SENTINEL_CPR][0]
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.assign(adult, "cw-bob", start="2026-09-07")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
+    assert run(hub, "cw-anna", "--ack", a)[0] == 4
+    [d] = hub.peek("desk-dora", 1)
+    assert d["title"] == ("Overdue with cw-anna: Dropped out of eud-smed "
+                          "at college-x")
+    hub.advance(before("2026-09-08T08:00:00"))
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    [n] = hub.peek("cw-lead", 1)
+    assert (n["alert_id"], n["priority"], n["due"], n["cpr"]) == \
+        (bit(a, 0x80), "URGENT", "2026-09-08", adult)
+    assert n["title"] == ("Overdue with cw-bob: Dropped out of eud-smed "
+                          "at college-x")
+    assert n["explanation"] == (
+        f"Alert {a} (dropout), addressed to cw-bob, due 2026-09-14, has "
+        "not been acknowledged within 4 office hours; it stays with cw-bob, "
+        "who remains responsible. Expected of you: make sure it is handled "
+        "today, by cw-bob or by the desk.")
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
+    hub.peek("cw-anna", 0)
+
+
+def test_an_alert_handed_to_the_desk_between_the_steps(make_hub):
+    """RULES.md §7-§8: an assignment that ends hands the open alert to
+    the desk the day after its `to`; the desk's notice, sent before,
+    stays; the team lead's names the new owner, the desk, and a desk
+    member's acknowledgement of the desk's notice then is the alert's,
+    closing the lead's notice too."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    adult = CprGen(14308).born("2001-04-04")
+    hub.cprs.add(adult)
+    hub.assign(adult, "cw-anna", start="2026-09-01", end="2026-09-07")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    [a] = [x["alert_id"] for x in hub.peek("cw-anna", 1)]
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    hub.advance("2026-09-08T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to duty-desk" % a)
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    [n] = hub.peek("cw-lead", 1)
+    assert n["title"] == ("Overdue with duty-desk: Dropped out of eud-smed "
+                          "at college-x")
+    assert sorted(x["alert_id"] for x in hub.peek("desk-dora", 2)) == \
+        sorted([a, bit(a, 0x40)])
+    rc, out, err = run(hub, "desk-dora", "--ack", bit(a, 0x40))
+    assert rc == 0, err
+    hub.wait_log(r"HUB-ALERT-ACK desk-dora acknowledged the desk's notice "
+                 r"of the desk's own alert %s: taken as the alert's" % a)
+    hub.wait_stats("all closed", lambda s: s["alerts_open"] == 0)
+    hub.peek("cw-lead", 0)
+
+
+def test_queue_stalled_skips_unregistered_and_revoked_ids(make_hub):
+    """RULES.md §7: ops.queue_stalled watches only registered
+    caseworkers' queues and the desk's, not those of an id no one is
+    registered under; a revoked caseworker is such an id from then on.
+    With ops_queue_open 1 and ops_queue_hours 2, cw-bob (registered),
+    cw-ghost (never registered) and cw-anna (revoked) each hold two open
+    alerts for 2 hours: only cw-bob's queue stalls."""
+    hub = make_hub(start=False, clock="2026-09-07T08:00:00",
+                   agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "cw-bob": False,
+                                "desk-dora": True},
+                   rules=dict(NO_ESCALATION),
+                   settings={"ops_queue_open": "1", "ops_queue_hours": "2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    cprs = CprGen(14309).take(6)
+    owners = ["cw-bob", "cw-bob", "cw-ghost", "cw-ghost", "cw-anna",
+              "cw-anna"]
+    hub.cprs.update(cprs)
+    hub.send(*[ev_assignment(c, o, "2024-01-01")
+               for c, o in zip(cprs, owners)])
+    hub.send(*[ev_dropout(c, "2026-09-07") for c in cprs])
+    hub.wait_stats("six alerts", lambda s: s["alerts_open"] == 6)
+    hub.hubctl("revoke-caseworker", "cw-anna")
+    hub.set_clock("2026-09-07T08:02:00")
+    hub.settle()
+    hub.set_clock("2026-09-07T10:03:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-bob\)")
+    hub.set_clock("2026-09-07T11:04:00")
+    hub.settle()
+    hub.set_clock("2026-09-07T11:05:00")
+    hub.settle()
+    assert re.findall(r"HUB-OPS-QUEUE-STALLED queue_stalled \(([\w.-]+)\)",
+                      hub.log_text()) == ["cw-bob"]
