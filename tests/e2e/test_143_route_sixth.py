@@ -9,7 +9,7 @@ import re
 import signal
 
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, CprGen, ev_assignment,
-                     ev_desk, ev_dropout, rules_hub)
+                     ev_desk, ev_dropout, event, rules_hub)
 from test_08_inbox_cli import run
 from test_108_escalate_third import LEAD, before, escalations, raise_dropout
 
@@ -260,3 +260,52 @@ def test_queue_stalled_skips_unregistered_and_revoked_ids(make_hub):
     hub.settle()
     assert re.findall(r"HUB-OPS-QUEUE-STALLED queue_stalled \(([\w.-]+)\)",
                       hub.log_text()) == ["cw-bob"]
+
+
+def period(caseworker, start, team_lead, end=None):
+    fields = {"from": start}
+    if end:
+        fields["to"] = end
+    return event("youth-a", "", "desk_membership", desk="duty-desk",
+                 caseworker=caseworker, team_lead=team_lead, **fields)
+
+
+def test_a_corrected_desk_membership_unnames_the_team_lead(make_hub):
+    """RULES.md §8 with PROTOCOL.md §3: a DeskMembership is known by its
+    desk, caseworker and `from`; one with the same three replaces the one
+    before. cw-lead's lead period sent again with team_lead false names no
+    lead: the step sends nothing. cw-bob's sent again with a `to` ending
+    it on the desk's notice day names no lead on the step's day either;
+    cw-anna, named lead since, gets the next alert's notice (the owner
+    being cw-bob)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"dropout.priority": "urgent"})
+    hub.send(period("cw-lead", "2026-01-01", True),
+             period("cw-lead", "2026-01-01", False),
+             period("cw-bob", "2026-01-01", True),
+             period("cw-bob", "2026-01-01", True, "2026-09-07"))
+    hub.wait_applied()
+    a = raise_dropout(hub, 14313, "2026-09-07")
+    hub.advance("2026-09-07T12:00:00")
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    # cw-lead is still on the desk (a member, no lead): the desk's notice
+    # is all they see; cw-bob's period has ended.
+    assert [x["alert_id"] for x in hub.peek("cw-lead", 1)] == [bit(a, 0x40)]
+    hub.peek("cw-bob", 0)
+    hub.send(period("cw-anna", "2026-09-01", True))
+    b = raise_dropout(hub, 14314, "2026-09-08", owner="cw-bob")
+    hub.advance("2026-09-08T12:00:00")
+    hub.advance(before("2026-09-09T08:00:00"))
+    assert escalations(hub)[1:] == [(b, "duty-desk")]
+    hub.advance("2026-09-09T08:00:00")
+    assert escalations(hub)[1:] == [(b, "duty-desk"), (b, "cw-anna")]
+    # cw-anna: her own alert a, the desk's two notices (she is on the
+    # desk as its lead) and the team lead's notice of b.
+    got = {x["alert_id"]: x for x in hub.peek("cw-anna", 4)}
+    assert sorted(got) == sorted([a, bit(a, 0x40), bit(b, 0x40),
+                                  bit(b, 0x80)])
+    n = got[bit(b, 0x80)]
+    assert (n["recipient"], n["title"]) == (
+        "cw-anna", "Overdue with cw-bob: Dropped out of eud-smed at "
+        "college-x")
