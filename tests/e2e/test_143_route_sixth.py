@@ -8,10 +8,18 @@ UTC+2 in summer). 2026-09-07 is a Monday."""
 import re
 import signal
 
-from hubtest import (NO_ESCALATION, RULE_AGENCIES, CprGen, ev_assignment,
-                     ev_desk, ev_dropout, event, rules_hub)
+from hubtest import (NO_ESCALATION, RULE_AGENCIES, CprGen, dashed,
+                     ev_assignment, ev_desk, ev_dropout, ev_referral, event,
+                     rules_hub)
 from test_08_inbox_cli import run
 from test_108_escalate_third import LEAD, before, escalations, raise_dropout
+from test_35_rules_routing import timeline_rc
+
+
+def raised(hub, rule):
+    """The id of the latest alert of the rule."""
+    return re.findall(r"HUB-ALERT alert (\w+) \(%s\) raised for"
+                      % re.escape(rule), hub.log_text())[-1]
 
 
 def moves(hub):
@@ -309,3 +317,45 @@ def test_a_corrected_desk_membership_unnames_the_team_lead(make_hub):
     assert (n["recipient"], n["title"]) == (
         "cw-anna", "Overdue with cw-bob: Dropped out of eud-smed at "
         "college-x")
+
+
+def test_what_inbox_list_shows_each_party(make_hub):
+    """OPERATIONS.md "Caseworkers" (--list: priority padded to 7, id, the
+    UTC day raised, `due` and the day, recipient padded to 12, CPR or `-`
+    alone for an alert without a person, title; most urgent first) with
+    RULES.md §8: the owner keeps their alerts; the desk lists the desk's
+    notice of the dropout (the person's CPR) and of the addiction alert
+    (no CPR, "An alert you may not read ..."); the team lead lists theirs.
+    The notices' `due` is the day they went out (the clock jumped to
+    Thursday over both steps of the URGENT one). A desk member opens the
+    timeline of the dropout's person, not of the addiction alert's."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    a = raise_dropout(hub, 14315, "2026-09-07")
+    adult = [c for c in hub.cprs if c != hub.SENTINEL_CPR][0]
+    youth = CprGen(14316).born("2009-04-04")
+    hub.assign(youth, "cw-anna")
+    hub.send(ev_referral(youth, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    r = raised(hub, "addiction")
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a, "duty-desk"), (r, "duty-desk"),
+                                (a, "cw-lead")]
+    title = "Dropped out of eud-smed at college-x"
+    assert run(hub, "desk-dora", "--list")[:2] == (0, (
+        f"URGENT  {bit(a, 0x40)}  2026-09-10  due 2026-09-10  duty-desk    "
+        f"{dashed(adult)}  Overdue with cw-anna: {title}\n"
+        f"HIGH    {bit(r, 0x40)}  2026-09-10  due 2026-09-10  duty-desk    "
+        "-  An alert you may not read is overdue with cw-anna\n"
+        "2 open alerts\n"))
+    assert run(hub, "cw-lead", "--list")[:2] == (0, (
+        f"URGENT  {bit(a, 0x80)}  2026-09-10  due 2026-09-10  cw-lead      "
+        f"{dashed(adult)}  Overdue with cw-anna: {title}\n"
+        "1 open alerts\n"))
+    rc, out, _ = run(hub, "cw-anna", "--list")
+    assert (rc, [line.split()[:5] for line in out.splitlines()]) == (0, [
+        ["URGENT", a, "2026-09-07", "due", "2026-09-14"],
+        ["HIGH", r, "2026-09-07", "due", "2026-09-14"],
+        ["2", "open", "alerts"]])
+    assert timeline_rc(hub, "desk-dora", adult) == 0
+    assert timeline_rc(hub, "desk-dora", youth) == 4
