@@ -359,3 +359,51 @@ def test_what_inbox_list_shows_each_party(make_hub):
         ["2", "open", "alerts"]])
     assert timeline_rc(hub, "desk-dora", adult) == 0
     assert timeline_rc(hub, "desk-dora", youth) == 4
+
+
+def test_a_rebuild_keeps_the_leads_step_of_a_late_desk_notice(make_hub):
+    """RULES.md §8 "The window starts": a replay into a rebuilt derived
+    state counts the team lead's step from the instant the window ended,
+    also when the desk's notice went out later because hubd was down
+    then; one acknowledged meanwhile escalates no more; one moved to
+    cw-bob stays his and the lead's notice names him. URGENT alerts
+    raised Monday 10:00 CEST: window ends 14:00 CEST (12:00 UTC); hubd is
+    down from 11:00 UTC to Tuesday 07:00 UTC (09:00 CEST), when the desk's
+    notices go out; the lead's fall due Tuesday 10:00 CEST (08:00 UTC),
+    4 office hours after the window's end, not after the notices."""
+    import shutil
+
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    a = raise_dropout(hub, 14317, "2026-09-07")
+    b = raise_dropout(hub, 14318, "2026-09-07")
+    c = raise_dropout(hub, 14319, "2026-09-07")
+    moved = CprGen(14319).born("2001-04-04")
+    hub.set_clock("2026-09-07T11:00:00")
+    hub.stop()
+    hub.set_clock("2026-09-08T07:00:00")
+    hub.start()
+    hub.settle()
+    assert escalations(hub) == [(a, "duty-desk"), (b, "duty-desk"),
+                                (c, "duty-desk")]
+    rc, out, err = run(hub, "cw-anna", "--ack", b)
+    assert rc == 0, err
+    hub.assign(moved, "cw-bob", start="2026-09-08")
+    hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % c)
+    hub.set_clock("2026-09-08T07:30:00")
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_applied()
+    hub.settle()
+    assert len(escalations(hub)) == 3
+    hub.advance(before("2026-09-08T08:00:00"))
+    assert len(escalations(hub)) == 3
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub)[3:] == [(a, "cw-lead"), (c, "cw-lead")]
+    got = {x["alert_id"]: x["title"] for x in hub.peek("cw-lead", 2)}
+    assert got == {bit(a, 0x80): "Overdue with cw-anna: Dropped out of "
+                   "eud-smed at college-x",
+                   bit(c, 0x80): "Overdue with cw-bob: Dropped out of "
+                   "eud-smed at college-x"}
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [c]
