@@ -384,8 +384,10 @@ def test_a_rebuild_keeps_the_leads_step_of_a_late_desk_notice(make_hub):
     hub.set_clock("2026-09-08T07:00:00")
     hub.start()
     hub.settle()
-    assert escalations(hub) == [(a, "duty-desk"), (b, "duty-desk"),
-                                (c, "duty-desk")]
+    # Due at the same instant, they go out in no order of their own.
+    assert sorted(escalations(hub)) == sorted([(a, "duty-desk"),
+                                               (b, "duty-desk"),
+                                               (c, "duty-desk")])
     rc, out, err = run(hub, "cw-anna", "--ack", b)
     assert rc == 0, err
     hub.assign(moved, "cw-bob", start="2026-09-08")
@@ -400,10 +402,12 @@ def test_a_rebuild_keeps_the_leads_step_of_a_late_desk_notice(make_hub):
     hub.advance(before("2026-09-08T08:00:00"))
     assert len(escalations(hub)) == 3
     hub.advance("2026-09-08T08:00:00")
-    assert escalations(hub)[3:] == [(a, "cw-lead"), (c, "cw-lead")]
+    assert sorted(escalations(hub)[3:]) == sorted([(a, "cw-lead"),
+                                                   (c, "cw-lead")])
     got = {x["alert_id"]: x["title"] for x in hub.peek("cw-lead", 2)}
     assert got == {bit(a, 0x80): "Overdue with cw-anna: Dropped out of "
                    "eud-smed at college-x",
                    bit(c, 0x80): "Overdue with cw-bob: Dropped out of "
                    "eud-smed at college-x"}
     assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [c]
+
