@@ -411,3 +411,32 @@ def test_a_rebuild_keeps_the_leads_step_of_a_late_desk_notice(make_hub):
                    "eud-smed at college-x"}
     assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [c]
 
+
+def test_a_handover_hubctl_wrote_just_before_a_clock_jump(make_hub):
+    """RULES.md §6 and §8: a move and a step that fall due together are
+    taken in the order they fell due, the owner judged on the day of the
+    step, and an assignment hubctl wrote is applied as of when it wrote
+    it. hubctl writes cw-bob from Wednesday 09-09 on Monday, and the hub
+    clock jumps to Thursday before hubd (paused here) has applied it: the
+    desk's notice (Monday) and the team lead's (Tuesday) name cw-anna,
+    then the alert moves to cw-bob (Wednesday). It used to be applied as
+    on Thursday: moved at once, both notices naming cw-bob."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    a = raise_dropout(hub, 14320, "2026-09-07")
+    adult = CprGen(14320).born("2001-04-04")
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.assign(adult, "cw-bob", start="2026-09-09")
+        hub.set_clock("2026-09-10T08:00:00")
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    hub.settle()
+    assert escalations(hub) == [(a, "duty-desk"), (a, "cw-lead")]
+    assert moves(hub) == [(a, "cw-bob")]
+    for who, mask in (("cw-lead", 0x80), ("desk-dora", 0x40)):
+        [n] = hub.peek(who, 1)
+        assert (n["alert_id"], n["title"]) == (
+            bit(a, mask), "Overdue with cw-anna: Dropped out of eud-smed "
+            "at college-x"), who
+    assert [x["alert_id"] for x in hub.peek("cw-bob", 1)] == [a]
