@@ -745,7 +745,16 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	 * consent's end would take its open alert back no more; judged by
 	 * the UTC day instead of the instant, one received after Danish
 	 * midnight on its last UTC day would be shared on rebuild only. */
-	if (c->replay && rec->received_at > 0 && rec->received_at < h->now) {
+	/* So too an assignment on a running hub: hubctl writes it to the
+	 * log from its own process and hubd picks it up within half a
+	 * second. Should the hub clock jump meanwhile, the assignment
+	 * takes effect as of when it was written, its handover on its own
+	 * day in order with the timers, not at once, ahead of escalation
+	 * steps that fell due before that day (RULES.md §6, §8). */
+	bool as_received =
+	    c->replay || env->payload_case ==
+			     UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
+	if (as_received && rec->received_at > 0 && rec->received_at < h->now) {
 		in.now = rec->received_at;
 		in.today = (int32_t)(rec->received_at / UG_DAY_MS);
 	}
