@@ -372,6 +372,37 @@ test_garbage_protobuf(void)
 	(void)decoded;
 }
 
+/* A frame and what decoding it gives: NULL decodes, else the reason
+ * E_MALFORMED carries. */
+typedef struct {
+	const char *bytes;
+	size_t len;
+	const char *reason;
+} decode_case;
+
+static void
+check_decodes(const decode_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int kind, code;
+		void *msg = NULL;
+		ug_diag diag = {0};
+		ug_err err =
+		    wire_decode((const uint8_t *)cases[i].bytes, cases[i].len,
+				&kind, &msg, &code, &diag);
+		if (!cases[i].reason) {
+			if (err != UG_OK)
+				FAIL("case %zu: refused: %s", i, diag.reason);
+			wire_free(kind, msg);
+			continue;
+		}
+		CHECK(err == UG_EMALFORMED && msg == NULL);
+		CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+		if (strcmp(diag.reason, cases[i].reason) != 0)
+			FAIL("case %zu: reason '%s'", i, diag.reason);
+	}
+}
+
 /* protobuf allows field numbers 1 to 2^29 - 1; protobuf-c alone would keep
  * a larger one (its tags run to 2^32 - 1) as an unknown field. */
 static void
@@ -380,11 +411,7 @@ test_field_number_limit(void)
 	static const char too_high[] =
 	    "Hello does not decode as protobuf: a field number is over "
 	    "536870911, the largest protobuf allows";
-	static const struct {
-		const char *bytes;
-		size_t len;
-		const char *reason; /* NULL: decodes */
-	} cases[] = {
+	static const decode_case cases[] = {
 	    /* Hello, unknown varint field 2^29 - 1: the largest, kept */
 	    {"\x01\x03\xf8\xff\xff\xff\x0f\x01", 8, NULL},
 	    /* field 2^29, one past it */
@@ -414,24 +441,7 @@ test_field_number_limit(void)
 	     */
 	    {"\x01\x03\x1a\x06\x80\x80\x80\x80\x10\x01", 10, NULL},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int kind, code;
-		void *msg = NULL;
-		ug_diag diag = {0};
-		ug_err err =
-		    wire_decode((const uint8_t *)cases[i].bytes, cases[i].len,
-				&kind, &msg, &code, &diag);
-		if (!cases[i].reason) {
-			if (err != UG_OK)
-				FAIL("case %zu: refused: %s", i, diag.reason);
-			wire_free(kind, msg);
-			continue;
-		}
-		CHECK(err == UG_EMALFORMED && msg == NULL);
-		CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
-		if (strcmp(diag.reason, cases[i].reason) != 0)
-			FAIL("case %zu: reason '%s'", i, diag.reason);
-	}
+	check_decodes(cases, sizeof cases / sizeof cases[0]);
 	/* At any depth: Envelope.addiction_referral.consent holding field
 	 * 2^29, and the event id of such an envelope is not read either. */
 	static const uint8_t deep[] = {
@@ -463,11 +473,7 @@ test_field_number_limit(void)
 static void
 test_varint_over_64_bits(void)
 {
-	static const struct {
-		const char *bytes;
-		size_t len;
-		const char *reason; /* NULL: decodes */
-	} cases[] = {
+	static const decode_case cases[] = {
 	    /* Hello.window 2^64 - 1: ten bytes, the tenth 01, decodes */
 	    {"\x01\x03\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 13, NULL},
 	    /* one bit more: the tenth byte 02 */
@@ -487,24 +493,7 @@ test_varint_over_64_bits(void)
 	    {"\x01\x03\x10\x80\x80\x80\x80\x80\x80\x80\x80\x80\x82\x00", 14,
 	     "Hello does not decode as protobuf"},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int kind, code;
-		void *msg = NULL;
-		ug_diag diag = {0};
-		ug_err err =
-		    wire_decode((const uint8_t *)cases[i].bytes, cases[i].len,
-				&kind, &msg, &code, &diag);
-		if (!cases[i].reason) {
-			if (err != UG_OK)
-				FAIL("case %zu: refused: %s", i, diag.reason);
-			wire_free(kind, msg);
-			continue;
-		}
-		CHECK(err == UG_EMALFORMED && msg == NULL);
-		CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
-		if (strcmp(diag.reason, cases[i].reason) != 0)
-			FAIL("case %zu: reason '%s'", i, diag.reason);
-	}
+	check_decodes(cases, sizeof cases / sizeof cases[0]);
 	/* At depth, named by its path: Envelope.addiction_referral.consent
 	 * .given, and in an unknown field (9) of absence_report. */
 	static const uint8_t deep[] = {
