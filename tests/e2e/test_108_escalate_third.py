@@ -48,6 +48,18 @@ def before(stamp):
     return t.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def steps_fall_due(hub, steps):
+    """Each (when, (alert, recipient)) in turn: no notice one second
+    before `when`, the notice at it, none other."""
+    done = []
+    for when, notice in steps:
+        hub.advance(before(when))
+        assert escalations(hub) == done, when
+        hub.advance(when)
+        done.append(notice)
+        assert escalations(hub) == done, when
+
+
 def steps_at(hub, alert_id, desk, lead):
     """The second before the desk's notice nothing; at it the desk's; the
     second before the team lead's only the desk's; at it the lead's."""
@@ -262,16 +274,10 @@ def test_a_reload_of_ack_hours_keeps_the_instants_scheduled(make_hub):
     hub.proc.send_signal(signal.SIGHUP)
     hub.wait_log(r"HUB-RELOAD rules reloaded")
     idb = raise_dropout(hub, 10810, "2026-09-07")
-    done = []
-    for when, notice in (("2026-09-07T11:00:00", (idb, "duty-desk")),
+    steps_fall_due(hub, (("2026-09-07T11:00:00", (idb, "duty-desk")),
                          ("2026-09-07T12:00:00", (ida, "duty-desk")),
                          ("2026-09-07T13:00:00", (idb, "cw-lead")),
-                         ("2026-09-07T14:00:00", (ida, "cw-lead"))):
-        hub.advance(before(when))
-        assert escalations(hub) == done, when
-        hub.advance(when)
-        done.append(notice)
-        assert escalations(hub) == done, when
+                         ("2026-09-07T14:00:00", (ida, "cw-lead"))))
     for n in hub.peek("cw-lead", 2):
         assert "has not been acknowledged within 2 office hours;" in \
             n["explanation"], n["explanation"]

@@ -66,6 +66,17 @@ def ack(web, hexid, session):
     return r.status, r.getheader("Location")
 
 
+
+def three_caseworkers_two_places(make_hub):
+    """A web hub of cw-anna, cw-bo and cw-cai (each with PASSWORD) and
+    places for 2 web sessions (web_sessions_max), and webd: (hub, web)."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False,
+                                         "cw-cai": False},
+                  settings={"web_sessions_max": "2"})
+    for cw in ("cw-bo", "cw-cai"):
+        set_password(hub, cw, PASSWORD)
+    return hub, Web(hub)
+
 def test_a_desk_member_acks_the_desks_notice_of_an_alert_now_the_desks(
         make_hub):
     """OPERATIONS.md (the list of open alerts), RULES.md §8: a member's
@@ -141,12 +152,7 @@ def test_a_login_that_takes_the_hubs_last_place_ends_the_idlest(make_hub):
     and a login takes the place of the one idle longest; the hub ended
     it, so its browser's next page leads to /login?ended=1 ("Din session
     er udløbet. Log ind igen."), while the others go on."""
-    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False,
-                                         "cw-cai": False},
-                  settings={"web_sessions_max": "2"})
-    for cw in ("cw-bo", "cw-cai"):
-        set_password(hub, cw, PASSWORD)
-    web = Web(hub)
+    hub, web = three_caseworkers_two_places(make_hub)
     try:
         anna = logged_in(web, "cw-anna")
         bo = logged_in(web, "cw-bo")

@@ -11,7 +11,8 @@ import subprocess
 from hubtest import binary, wait_for
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (PASSWORD, Web, pytestmark,  # noqa: F401
-                         session_cookie, set_password, web_hub)
+                         session_cookie, web_hub)
+from test_128_web_fifth import three_caseworkers_two_places
 
 
 def logged_in(web, caseworker="cw-anna"):
@@ -114,12 +115,7 @@ def test_a_login_in_a_browser_that_holds_a_session_ends_no_others(
     `web_sessions_max` only when a login needs the place. With the table
     full (2), the login that replaces the browser's own session takes
     its place: the colleague's session, idle longest, lives on."""
-    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False,
-                                         "cw-cai": False},
-                  settings={"web_sessions_max": "2"})
-    for cw in ("cw-bo", "cw-cai"):
-        set_password(hub, cw, PASSWORD)
-    web = Web(hub)
+    hub, web = three_caseworkers_two_places(make_hub)
     try:
         def page(s):
             r, _ = web.request("GET", "/alerts", cookies=s)

@@ -12,7 +12,8 @@ from hubtest import (NO_ESCALATION, RULE_AGENCIES, CprGen, dashed,
                      ev_assignment, ev_desk, ev_dropout, ev_referral, event,
                      rules_hub)
 from test_08_inbox_cli import run
-from test_108_escalate_third import LEAD, before, escalations, raise_dropout
+from test_108_escalate_third import (LEAD, before, escalations,
+                                     raise_dropout, steps_fall_due)
 from test_35_rules_routing import timeline_rc
 
 
@@ -47,16 +48,10 @@ def test_a_reload_of_office_hours_counts_from_the_next_window(make_hub):
     hub.proc.send_signal(signal.SIGHUP)
     hub.wait_log(r"HUB-RELOAD rules reloaded")
     idb = raise_dropout(hub, 14302, "2026-09-07")
-    done = []
-    for when, notice in (("2026-09-07T12:00:00", (ida, "duty-desk")),
+    steps_fall_due(hub, (("2026-09-07T12:00:00", (ida, "duty-desk")),
                          ("2026-09-08T09:00:00", (idb, "duty-desk")),
                          ("2026-09-08T11:00:00", (ida, "cw-lead")),
-                         ("2026-09-09T09:00:00", (idb, "cw-lead"))):
-        hub.advance(before(when))
-        assert escalations(hub) == done, when
-        hub.advance(when)
-        done.append(notice)
-        assert escalations(hub) == done, when
+                         ("2026-09-09T09:00:00", (idb, "cw-lead"))))
 
 
 def test_a_back_dated_assignment_that_has_ended_leaves_nobody(make_hub):
