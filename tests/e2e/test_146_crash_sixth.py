@@ -1,0 +1,102 @@
+"""146 durability and recovery, sixth round: damaged stores and killed
+processes, checked from outside against what ARCHITECTURE.md,
+OPERATIONS.md and PROTOCOL.md promise."""
+
+import re
+import subprocess
+
+from hubtest import (DUPLICATE, CprGen, ev_dropout, rules_hub)
+
+HOLDER = r"""
+import ctypes, sys, time
+lib = ctypes.CDLL("liblmdb.so.0")
+env = ctypes.c_void_p()
+assert lib.mdb_env_create(ctypes.byref(env)) == 0
+lib.mdb_env_set_maxdbs(env, 64)
+assert lib.mdb_env_open(env, sys.argv[1].encode(), 0x20000 | 0x10000,
+                        0o600) == 0
+print("open", flush=True)
+time.sleep(600)
+"""
+
+
+def holder(env_dir):
+    """A process that keeps env_dir open (read-only), as a hubctl would."""
+    p = subprocess.Popen(["/usr/bin/python3", "-c", HOLDER, str(env_dir)],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "open\n"
+    return p
+
+
+def test_damaged_derived_and_ids_another_process_holds_are_not_emptied(
+        make_hub):
+    """OPERATIONS.md "Store format", damaged ids/ or derived/ files:
+    "Files another hubd or hubctl has open are never emptied (it has them
+    mapped): a process that finds them not opening then stops with exit
+    1 and `... DATA_DIR/derived does not open (...), and another process
+    has it open: stop every hubd and hubctl on the store, then start hubd
+    again`". Once nothing holds them, the first hubctl to open the store
+    empties them (warn, on its stderr), hubd replays the whole log
+    (`HUB-REPLAY applying log entries 1..N`), and "Alerts raised again
+    by the replay are the ones already stored, kept once; acknowledged
+    ones stay acknowledged"; a resend is still DUPLICATE."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(14601)
+    acked, kept = gen.born("2010-05-05"), gen.born("2010-06-06")
+    hub.assign(acked, "cw-anna")
+    hub.assign(kept, "cw-bob")
+    sent = [ev_dropout(acked, "2026-09-04"), ev_dropout(kept, "2026-09-04")]
+    first = hub.send(*sent)
+    assert hub.wait_applied()["alerts"] == 2
+    rc, got, _ = hub.inbox("cw-anna", max_alerts=1)
+    assert rc == 0 and len(got) == 1, got
+    assert hub.wait_stats("the ack stored",
+                          lambda s: s["alerts_open"] == 1)
+    hub.stop()
+    data = hub.data_dir
+    for env, msgid in (("derived", "STORE-DERIVED"), ("ids", "STORE-IDS")):
+        h = holder(data / env)
+        try:
+            with open(data / env / "data.mdb", "r+b") as f:
+                f.write(b"\xa5" * 16384)          # both meta pages gone
+            damaged = (data / env / "data.mdb").read_bytes()
+            said = (f"{data}/{env} does not open (MDB_INVALID: File is not "
+                    "an LMDB file), and another process has it open: stop "
+                    "every hubd and hubctl on the store, then start hubd "
+                    "again")
+            hub.start(wait=False)
+            assert hub._reap(15) == 1
+            hub.stopped_cleanly = True
+            assert re.search(r"\berr HUB-START cannot start: .*"
+                             + re.escape(said) + "$", hub.current_log(),
+                             re.M), hub.current_log()
+            r = hub.hubctl("stats", check=False)
+            assert r.returncode == 1 and r.stdout == "", r
+            assert r.stderr.endswith(
+                "hubctl: cannot open the hub's keys and store: "
+                + said + "\n"), r.stderr
+            assert (data / env / "data.mdb").read_bytes() == damaged
+        finally:
+            h.kill()
+            h.wait()
+        r = hub.hubctl("stats")
+        then = ("the derived state" if env == "derived"
+                else "the event-id index")
+        assert re.search(r"\bhubctl warn " + msgid + " " + re.escape(
+            f"{data}/{env} does not open (MDB_INVALID: File is not an LMDB "
+            f"file): emptied it; {then} is rebuilt from the log") + "$",
+            r.stderr, re.M), r.stderr
+        assert "log_events             4\n" in r.stdout, r.stdout
+    hub.start()
+    assert "HUB-REPLAY applying log entries 1..4 to derived state" in \
+        hub.current_log(), hub.current_log()
+    st = hub.wait_applied()
+    assert (st["alerts"], st["alerts_open"], st["event_ids"]) == (2, 1, 4), st
+    acks = hub.acks(*sent)
+    assert [(a.status, a.sequence) for a in acks] == \
+        [(DUPLICATE, s) for s in first], acks
+    assert hub.stats()["log_events"] == 4
+    rc, got, _ = hub.inbox("cw-bob", max_alerts=1)
+    assert rc == 0 and [a["rule"] for a in got] == ["dropout"], got
+    rc, got, _ = hub.inbox("cw-anna", idle_exit=1)
+    assert got == [], got
