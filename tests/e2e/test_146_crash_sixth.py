@@ -5,7 +5,8 @@ OPERATIONS.md and PROTOCOL.md promise."""
 import re
 import subprocess
 
-from hubtest import (DUPLICATE, CprGen, ev_dropout, rules_hub)
+from hubtest import (DUPLICATE, E_FULL, CprGen, IngestClient, envelope,
+                     ev_dropout, rules_hub, send_until_refused)
 
 HOLDER = r"""
 import ctypes, sys, time
@@ -100,3 +101,41 @@ def test_damaged_derived_and_ids_another_process_holds_are_not_emptied(
     assert rc == 0 and [a["rule"] for a in got] == ["dropout"], got
     rc, got, _ = hub.inbox("cw-anna", idle_exit=1)
     assert got == [], got
+
+
+def test_a_stop_while_derived_is_full_leaves_the_rest_to_the_next_start(
+        make_hub):
+    """OPERATIONS.md, Start and stop, SIGTERM: "the derived state is
+    brought level with the log (as far as applying works: while it fails
+    — a full derived/ map ... — the events waiting stay in the log,
+    `last_applied` below `last_seq` in `hubctl stats`, and the next start
+    applies them, `HUB-REPLAY applying log entries N..M to derived
+    state`)", `HUB-STOP`, exit 0. Every acked event is then applied once,
+    and the alert raised before the map filled is kept once."""
+    hub = make_hub(settings={"derived_map_mb": "1"})
+    cpr = CprGen(14604).next()
+    hub.send(envelope("school-a", cpr, salt="alerted", absent=30))
+    hub.wait_stats("the alert raised", lambda s: s["alerts"] == 1)
+    cprs = CprGen(14605).take(6000)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        accepted, refusals = send_until_refused(cli, cprs, "fill")
+    assert refusals and refusals[0].code == E_FULL, refusals
+    hub.stop()                       # exit 0 and HUB-STOP, asserted there
+    st = hub.stats()
+    assert st["last_seq"] == len(accepted) + 1 == st["log_events"], st
+    assert 0 < st["last_applied"] < st["last_seq"], st
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    hub.start()
+    assert re.search(
+        r"\bnotice HUB-REPLAY applying log entries %d\.\.%d to derived "
+        r"state\n" % (st["last_applied"] + 1, st["last_seq"]),
+        hub.current_log()), hub.current_log()
+    after = hub.wait_applied()
+    assert (after["log_events"], after["event_ids"], after["alerts"]) == \
+        (st["log_events"], st["log_events"], 1), after
+    seq, data = accepted[-1]
+    with IngestClient(hub, "school-a") as cli:
+        ack = cli.ack_for(data)
+    assert (ack.status, ack.sequence) == (DUPLICATE, seq), ack
