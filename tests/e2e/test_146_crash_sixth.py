@@ -2,6 +2,7 @@
 processes, checked from outside against what ARCHITECTURE.md,
 OPERATIONS.md and PROTOCOL.md promise."""
 
+import hashlib
 import re
 import subprocess
 
@@ -139,3 +140,70 @@ def test_a_stop_while_derived_is_full_leaves_the_rest_to_the_next_start(
     with IngestClient(hub, "school-a") as cli:
         ack = cli.ack_for(data)
     assert (ack.status, ack.sequence) == (DUPLICATE, seq), ack
+
+
+def blake2b_of(backup):
+    return {e: hashlib.blake2b((backup / e / "data.mdb").read_bytes(),
+                               digest_size=32).hexdigest()
+            for e in ("log", "ids", "derived")}
+
+
+def test_reading_a_backup_leaves_it_restorable_writing_one_does_not(
+        make_hub):
+    """OPERATIONS.md, Backup and restore: "`stats`, `log` and `audit
+    verify` leave its data files as they are while the machine has not
+    restarted (they add LMDB's lock file `lock.mdb` beside each
+    `data.mdb`, which restore does not read or copy)"; a writing hubctl
+    command pointed at a backup (`--data_dir DIR`) "may write to it (a
+    command recorded in its audit trail ...), and restore then refuses
+    the changed file as damaged", `... is damaged: its bytes are not the
+    ones the backup wrote (manifest.json file_blake2b)` (or, grown, `N
+    bytes, the backup wrote M (manifest.json file_bytes)`), and takes back
+    what it copied: `hubctl: restore: nothing restored; DATA_DIR is empty
+    again`, exit 1."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(14606).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    hub.wait_applied()
+    read, written = hub.tmp / "read", hub.tmp / "written"
+    for d in (read, written):
+        hub.hubctl("backup", str(d))
+    hub.stop()
+    copied = blake2b_of(read)
+
+    def on(backup, *cmd):
+        return hub.hubctl("--config", str(hub.conf), "--data_dir",
+                          str(backup), *cmd, check=False, config=False)
+    for cmd in (["stats"], ["log"], ["audit", "verify"]):
+        r = on(read, *cmd)
+        assert r.returncode == 0, (cmd, r.stdout, r.stderr)
+        assert blake2b_of(read) == copied, cmd
+    assert "log_events             2\n" in on(read, "stats").stdout
+    for e in ("log", "ids", "derived"):
+        assert (read / e / "lock.mdb").exists()
+    hub.keygen("school-z")
+    r = on(written, "register-agency", "school-z", "--types", "absence")
+    assert r.returncode == 0, r.stderr
+    assert blake2b_of(written)["log"] != copied["log"]
+
+    hub.data_dir.rename(hub.tmp / "old-data")
+    data = hub.data_dir
+    r = hub.hubctl("restore", str(written), check=False)
+    assert r.returncode == 1 and r.stdout == "", r
+    # The record made the file longer here; had it not, its hash says it.
+    assert re.fullmatch(re.escape(
+        f"hubctl: restore: {written}/log/data.mdb is damaged: ") +
+        r"(\d+ bytes, the backup wrote \d+ \(manifest\.json file_bytes\)"
+        r"|its bytes are not the ones the backup wrote \(manifest\.json "
+        r"file_blake2b\))\n" + re.escape(
+            f"hubctl: restore: nothing restored; {data} is empty again\n"),
+        r.stderr), r.stderr
+    assert not data.exists() or list(data.iterdir()) == []
+    r = hub.hubctl("restore", str(read))
+    assert r.stdout == (f"restored from {read}: log up to sequence 2 (2 "
+                        "events); run hubctl audit verify, then start "
+                        "hubd\n"), r.stdout
+    hub.start()
+    st = hub.wait_applied()
+    assert (st["log_events"], st["alerts"], st["alerts_open"]) == (2, 1, 1)
