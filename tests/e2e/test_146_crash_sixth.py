@@ -3,6 +3,7 @@ processes, checked from outside against what ARCHITECTURE.md,
 OPERATIONS.md and PROTOCOL.md promise."""
 
 import hashlib
+import json
 import re
 import subprocess
 
@@ -111,8 +112,11 @@ def test_a_stop_while_derived_is_full_leaves_the_rest_to_the_next_start(
     — a full derived/ map ... — the events waiting stay in the log,
     `last_applied` below `last_seq` in `hubctl stats`, and the next start
     applies them, `HUB-REPLAY applying log entries N..M to derived
-    state`)", `HUB-STOP`, exit 0. Every acked event is then applied once,
-    and the alert raised before the map filled is kept once."""
+    state`)", `HUB-STOP`, exit 0. A backup of that store says as much
+    (`last_applied` in its manifest), and the hubd started on it once
+    restored (Backup and restore, step 4) replays those entries. Every
+    acked event is then applied once, and the alert raised before the map
+    filled is kept once."""
     hub = make_hub(settings={"derived_map_mb": "1"})
     cpr = CprGen(14604).next()
     hub.send(envelope("school-a", cpr, salt="alerted", absent=30))
@@ -126,6 +130,16 @@ def test_a_stop_while_derived_is_full_leaves_the_rest_to_the_next_start(
     st = hub.stats()
     assert st["last_seq"] == len(accepted) + 1 == st["log_events"], st
     assert 0 < st["last_applied"] < st["last_seq"], st
+    # Backup and restore, step 4: the restored hubd "replays the log
+    # entries the copied derived state had not applied (HUB-REPLAY)".
+    backup = hub.tmp / "behind"
+    hub.hubctl("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert (manifest["log_last_seq"], manifest["log_events"],
+            manifest["last_applied"]) == \
+        (st["last_seq"], st["log_events"], st["last_applied"]), manifest
+    hub.data_dir.rename(hub.tmp / "old-data")
+    hub.hubctl("restore", str(backup))
     hub.conf.write_text(hub.conf.read_text().replace(
         "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
     hub.start()
