@@ -5,10 +5,15 @@ OPERATIONS.md and PROTOCOL.md promise."""
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 
-from hubtest import (DUPLICATE, E_FULL, CprGen, IngestClient, envelope,
-                     ev_dropout, rules_hub, send_until_refused)
+from hubtest import (ACCEPTED, DUPLICATE, E_FULL, CprGen, IngestClient,
+                     envelope, ev_dropout, rules_hub, send_until_refused,
+                     wait_for)
+
+from test_60_store_at_rest import damage_log_record
+from test_82_metrics import get, metrics_hub
 
 HOLDER = r"""
 import ctypes, sys, time
@@ -221,3 +226,55 @@ def test_reading_a_backup_leaves_it_restorable_writing_one_does_not(
     hub.start()
     st = hub.wait_applied()
     assert (st["log_events"], st["alerts"], st["alerts_open"]) == (2, 1, 1)
+
+
+def test_a_log_record_that_does_not_open_after_derived_and_ids_are_lost(
+        make_hub):
+    """OPERATIONS.md, "Store format" and "Records that do not open": the
+    runbook after an OS crash (delete `derived/`; `ids/` lost too) on a
+    log holding a record that does not open. hubctl, first to open the
+    store, says `STORE-SEAL log record SEQ does not open with the storage
+    key` and indexes the others, `...; records without an id (from before
+    format 4, or that do not open) skipped`; hubd's replay stops before
+    the record and `/readyz` says `503 derived state behind the log:
+    applying events fails`. That record no longer holds its event (it
+    cannot be read): a resend of it is ACCEPTED as a new event, a resend
+    of the others DUPLICATE with their sequences (PROTOCOL.md §3: "An id
+    is ACCEPTED at most once while the hub holds its event"). Once the
+    record is passed over, everything after it is applied and `/readyz`
+    is 200."""
+    hub = metrics_hub(make_hub)
+    cprs = CprGen(14608).take(3)
+    hub.cprs.update(cprs)
+    envs = [envelope("school-a", c, salt=f"sealed-{i}")
+            for i, c in enumerate(cprs)]
+    assert hub.send(*envs) == [1, 2, 3]
+    hub.wait_applied()
+    damage_log_record(hub, 2)
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    shutil.rmtree(hub.data_dir / "ids")
+    r = hub.hubctl("stats")
+    assert re.search(r"\bhubctl err STORE-SEAL log record 2 does not open "
+                     r"with the storage key\n", r.stderr), r.stderr
+    assert "hubctl: STORE-IDS indexed the event ids of 2 log records that " \
+        "ids/ had not seen (after a crash, a lost ids/ or a restore); " \
+        "records without an id (from before format 4, or that do not " \
+        "open) skipped\n" in r.stderr, r.stderr
+    assert "event_ids              2\n" in r.stdout, r.stdout
+    hub.start()
+    assert "HUB-REPLAY applying log entries 1..3 to derived state" in \
+        hub.current_log()
+    assert get(hub.metrics_url + "/readyz") == \
+        (503, "derived state behind the log: applying events fails\n")
+    assert hub.stats()["last_applied"] == 1
+    acks = hub.acks(*envs)
+    assert [(a.status, a.sequence) for a in acks] == \
+        [(DUPLICATE, 1), (ACCEPTED, 4), (DUPLICATE, 3)], acks
+    acks = hub.acks(envs[1])
+    assert [(a.status, a.sequence) for a in acks] == [(DUPLICATE, 4)], acks
+    hub.hubctl("pass-damaged", "--seq", "2", "--reason", "INC-14608")
+    st = hub.wait_applied()
+    assert (st["log_events"], st["event_ids"]) == (4, 3), st
+    wait_for(lambda: get(hub.metrics_url + "/readyz")[0] == 200, 10,
+             "/readyz 200 once the record is passed over")
