@@ -7,13 +7,16 @@ import json
 import re
 import shutil
 import subprocess
+import time
 
-from hubtest import (ACCEPTED, DUPLICATE, E_FULL, CprGen, IngestClient,
-                     envelope, ev_dropout, rules_hub, send_until_refused,
-                     wait_for)
+from hubtest import (ACCEPTED, DUPLICATE, E_FULL, QUIET, SLOW, CprGen,
+                     IngestClient, binary, envelope, ev_dropout, rules_hub,
+                     send_until_refused, wait_for)
 
+from test_08_inbox_cli import conf_of
 from test_60_store_at_rest import damage_log_record
 from test_82_metrics import get, metrics_hub
+from test_122_crash_fourth import listed
 
 HOLDER = r"""
 import ctypes, sys, time
@@ -278,3 +281,64 @@ def test_a_log_record_that_does_not_open_after_derived_and_ids_are_lost(
     assert (st["log_events"], st["event_ids"]) == (4, 3), st
     wait_for(lambda: get(hub.metrics_url + "/readyz")[0] == 200, 10,
              "/readyz 200 once the record is passed over")
+
+
+def test_inbox_killed_while_it_writes_alerts_to_a_file_loses_none(
+        make_hub):
+    """OPERATIONS.md, Caseworkers: "Standard output redirected to a file
+    (`inbox >> alerts.log`) is synced to the disk after each alert's
+    block or line and before it is acknowledged"; PROTOCOL.md §4:
+    "Alerts not acknowledged are sent again on your next connection".
+    inbox killed (SIGKILL) at moments while it writes 60 alerts into one
+    file: every alert the hub holds acknowledged is in the file by then,
+    the next runs get the rest, and in the end each alert is in the file
+    (one written but not yet acknowledged again, with the next
+    `delivery`) and none is open."""
+    hub = make_hub()
+    cprs = CprGen(14611).take(60)
+    hub.cprs.update(cprs)
+    hub.absence_alerts("cw-anna", cprs, "kill-inbox")
+    hub.wait_stats("60 alerts", lambda s: s["alerts_open"] == 60)
+    every = {a["alert_id"] for a in listed(hub, "cw-anna")}
+    assert len(every) == 60
+    conf = conf_of(hub, "cw-anna")
+    shown = hub.client_dir / "alerts.jsonl"      # holds CPRs: not swept
+
+    def written():
+        """The whole lines in the file (inbox may be writing the next)."""
+        text = shown.read_text() if shown.exists() else ""
+        return [json.loads(ln) for ln in text.split("\n")[:-1]]
+    for upto in (1, 20, 40, None):
+        with open(shown, "a") as out:
+            p = subprocess.Popen(
+                [binary("inbox"), "--config", str(conf), "--json",
+                 "--idle_exit", str(2 * QUIET)],
+                stdout=out, stderr=subprocess.PIPE)
+        if upto is None:
+            assert p.wait(timeout=60 * SLOW) == 0
+            p.stderr.close()
+            break
+        # Killed as soon as the file holds that many lines: while inbox
+        # writes the next, or acknowledges the last.
+        while len(written()) < upto and p.poll() is None:
+            time.sleep(0.001)
+        p.kill()
+        p.wait()
+        p.stderr.close()
+        still_open = {a["alert_id"] for a in listed(hub, "cw-anna")}
+        acked = every - still_open
+        assert acked <= {a["alert_id"] for a in written()}, \
+            "an acknowledged alert is not in the file"
+    got = written()
+    assert shown.read_text().endswith("}\n")     # no line cut short
+    assert {a["alert_id"] for a in got} == every
+    assert listed(hub, "cw-anna") == []
+    assert hub.stats()["alerts_open"] == 0
+    # An alert written again was delivered again: a higher `delivery`
+    # (one delivered to a killed inbox that never wrote it can come
+    # first with 2: PROTOCOL.md §4 item 5).
+    deliveries = {}
+    for a in got:
+        deliveries.setdefault(a["alert_id"], []).append(a["delivery"])
+    assert all(d == sorted(set(d)) for d in deliveries.values()), \
+        deliveries
