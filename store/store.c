@@ -1165,6 +1165,21 @@ store_log_pass(store *s, uint64_t seq, const store_audit_entry *audit)
 	return store__commit_audited(s, txn, audit, "commit pass");
 }
 
+/* A record a reader stops at is met again by each of the applier's
+ * retries (twice a second), the purge and the ops check, for as long as
+ * it is not passed over: said once a minute, as STORE-FORGED is, not
+ * hundreds of thousands of times a day. */
+static bool
+seal_stop_said(store *s, uint64_t bad)
+{
+	int64_t now = ug_mono_ms();
+	if (s->seal_stop_seq == bad && now - s->seal_stop_at < 60000)
+		return true;
+	s->seal_stop_seq = bad;
+	s->seal_stop_at = now;
+	return false;
+}
+
 static ug_err
 scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 	  store_record_fn fn, store_seq_fn unopened, void *ctx, uint64_t *next,
@@ -1204,13 +1219,14 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 			uint64_t bad = ug_get_be64(key.mv_data);
 			bool passed = passing && !unreadable &&
 				      passed_over(s, txn, bad, &val);
-			log_err("STORE-SEAL",
-				"log record %llu does not open "
-				"with the storage key%s",
-				(unsigned long long)bad,
-				passed ? "; passed over (hubctl pass-damaged, "
-					 "audited)"
-				       : "");
+			if (passed || unreadable || !seal_stop_said(s, bad))
+				log_err("STORE-SEAL",
+					"log record %llu does not open "
+					"with the storage key%s",
+					(unsigned long long)bad,
+					passed ? "; passed over (hubctl "
+						 "pass-damaged, audited)"
+					       : "");
 			if (passed) {
 				*next = bad + 1;
 				err = UG_OK;

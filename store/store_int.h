@@ -107,6 +107,10 @@ struct store {
 	 * threads each meet forged records. */
 	_Atomic int64_t forged_logged_at[16];
 	_Atomic uint64_t forged_suppressed[16];
+	/* The log record a reader last stopped at for not opening, and
+	 * when that was said (STORE-SEAL, once a minute per record). */
+	_Atomic uint64_t seal_stop_seq;
+	_Atomic int64_t seal_stop_at;
 	/* Read by the loop thread while the applier thread commits. */
 	_Atomic uint64_t last_applied;
 	MDB_dbi ids_db, ids_meta; /* ids/: store_ids.c */
