@@ -159,11 +159,13 @@ def test_a_form_too_large_past_the_lifetime_ends_the_session(make_hub):
     set_password(hub, "cw-bo", PASSWORD)
     web = Web(hub, session_lifetime=1)
     try:
-        born = time.monotonic()
         anna = anna_session(web)
         bo = {"ug_session": re.search(
             r"ug_session=([0-9a-f]+)",
             " ".join(web.raw_login("cw-bo", PASSWORD)[1])).group(1)}
+        # Both logins answered: a minute from here both lifetimes are out
+        # (2 s for the clocks of webd and hubd, however slow the logins).
+        born = time.monotonic()
         page = web.request("GET", "/timeline", cookies=anna)[1]
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
         big = {"csrf": csrf, "cpr": "x" * 17000}
