@@ -36,8 +36,14 @@ def escalation_web_hub(make_hub, *caseworkers, **rules):
 
 
 def logged_in(web, caseworker):
-    return {"ug_session":
-            session_cookie(web.raw_login(caseworker, PASSWORD)[1])}
+    """A session of caseworker's. Some tests here give webd a hub_timeout
+    of 1 s, which a password check can exceed on a loaded machine (the
+    login page comes back without a session): tried up to 3 times."""
+    for _ in range(3):
+        cookies = web.raw_login(caseworker, PASSWORD)[1]
+        if any(c.startswith("ug_session=") for c in cookies):
+            break
+    return {"ug_session": session_cookie(cookies)}
 
 
 def open_events(web, session, with_head=False):
