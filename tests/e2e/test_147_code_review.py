@@ -1,0 +1,78 @@
+"""147 a second reviewer's look at this stop's C changes, as a web
+gateway uses them: what PROTOCOL.md says of Login's `replaces`
+(which session a login may end, and when it ends none) that tests 140
+and 141 do not assert. Real hubd, raw gateway frames (test_54's
+helpers)."""
+
+import os
+import re
+
+import hubtest
+from hubtest import wait_for
+from test_54_gateway_frames import (E_DENIED, E_UNAUTHENTICATED,
+                                    FRAME_LOGIN, FRAME_QUERY, PASSWORD,
+                                    Gateway, gateway_and_passwords)
+
+
+def test_replaces_ends_only_this_gateways_session_once_the_password_is_right(
+        make_hub):
+    """PROTOCOL.md, Login: `replaces` is ended "once the password is
+    right", "one that opens nothing for this gateway key is ignored; a
+    refused login leaves it as it is". Another gateway's session named
+    in it, a token of the wrong length or of no session, and a refused
+    login end nothing; the same gateway's login with the right password
+    ends it, audited `logout` `logout` once."""
+    hub = make_hub(caseworkers={"cw-anna": False, "cw-bo": False})
+    gateway_and_passwords(hub, "cw-anna", "cw-bo")
+    hub.keygen("web-2")
+    hub.hubctl("register-gateway", "web-2")
+    m = hubtest.pb()
+    g1, g2 = Gateway(hub, "web-1"), Gateway(hub, "web-2")
+    rid = [0]
+
+    def log_in(g, who, password=PASSWORD, replaces=b""):
+        rid[0] += 1
+        return g.ask(FRAME_LOGIN, m.Login(request_id=rid[0], caseworker=who,
+                                          password=password,
+                                          replaces=replaces))
+
+    def alive(g, session):
+        rid[0] += 1
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                       kind=m.ALERTS_CHANGED,
+                                       session=session))
+        return r.code
+    try:
+        anna = log_in(g1, "cw-anna").session
+        assert len(anna) == 32 and alive(g1, anna) == 0
+        # Through another gateway key: not this gateway's session.
+        assert log_in(g2, "cw-bo", replaces=anna).code == 0
+        assert alive(g1, anna) == 0
+        # Refused: the held session stays, whoever was typed.
+        for who, password in (("cw-bo", "wrong one"),
+                              ("cw-anna", "wrong one"),
+                              ("cw-nobody", PASSWORD),
+                              ("Not An Id", PASSWORD)):
+            assert log_in(g1, who, password, replaces=anna).code == \
+                E_DENIED, who
+            assert alive(g1, anna) == 0, who
+        # Of no session: ignored, the login done.
+        for junk in (b"\x01" * 5, os.urandom(32), anna + b"x"):
+            assert log_in(g1, "cw-bo", replaces=junk).code == 0
+            assert alive(g1, anna) == 0
+        # This gateway's, the password right: it ends.
+        assert log_in(g1, "cw-bo", replaces=anna).code == 0
+        assert alive(g1, anna) == E_UNAUTHENTICATED
+    finally:
+        g1.close()
+        g2.close()
+    hub.wait_log(r"HUB-WEB web session of cw-anna ended: logout")
+
+    def trail():
+        return hub.hubctl("audit", "show").stdout
+    # The trail is written a moment after the loop's turn.
+    wait_for(lambda: re.search(r"cw-anna +logout", trail()), 20,
+             "cw-anna's logout in the audit trail", interval=0.3)
+    trail = trail()
+    assert len(re.findall(r"cw-anna +logout +logout", trail)) == 1, trail
+    assert not re.search(r"cw-bo +logout", trail), trail
