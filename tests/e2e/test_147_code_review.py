@@ -76,3 +76,38 @@ def test_replaces_ends_only_this_gateways_session_once_the_password_is_right(
     trail = trail()
     assert len(re.findall(r"cw-anna +logout +logout", trail)) == 1, trail
     assert not re.search(r"cw-bo +logout", trail), trail
+
+
+def test_replaces_past_its_lifetime_ends_as_lifetime(make_hub):
+    """PROTOCOL.md, Login: the session `replaces` names is audited
+    `logout` `logout`, "`lifetime` when its lifetime has passed". On the
+    hub clock one second past a 1-minute lifetime (inside the 5 seconds
+    hubd leaves the gateway's own end), a login replacing it ends it as
+    `lifetime`, once, and the new session lives."""
+    hub = make_hub(clock="2026-03-02T08:00:00",
+                   caseworkers={"cw-anna": False})
+    gateway_and_passwords(hub, "cw-anna")
+    m = hubtest.pb()
+    g = Gateway(hub, "web-1")
+    try:
+        old = g.ask(FRAME_LOGIN, m.Login(request_id=1, caseworker="cw-anna",
+                                         password=PASSWORD, lifetime=1))
+        assert old.code == 0, old
+        hub.advance("2026-03-02T08:01:01")
+        new = g.ask(FRAME_LOGIN, m.Login(request_id=2, caseworker="cw-anna",
+                                         password=PASSWORD,
+                                         replaces=old.session))
+        assert new.code == 0, new
+        r = g.ask(FRAME_QUERY, m.Query(request_id=3, kind=m.ALERTS_CHANGED,
+                                       session=new.session))
+        assert r.code == 0, r
+    finally:
+        g.close()
+    hub.wait_log(r"HUB-WEB web session of cw-anna ended: lifetime")
+
+    def trail():
+        return hub.hubctl("audit", "show").stdout
+    wait_for(lambda: re.search(r"cw-anna +logout", trail()), 20,
+             "cw-anna's logout in the audit trail", interval=0.3)
+    ends = re.findall(r"cw-anna +logout +(\S+)", trail())
+    assert ends == ["lifetime"], trail()
