@@ -1,14 +1,17 @@
-"""147 a second reviewer's look at this stop's C changes, as a web
-gateway uses them: what PROTOCOL.md says of Login's `replaces`
-(which session a login may end, and when it ends none) that tests 140
-and 141 do not assert. Real hubd, raw gateway frames (test_54's
-helpers)."""
+"""147 a second reviewer's look at this stop's C changes, as their users
+use them: what PROTOCOL.md says of Login's `replaces` (which session a
+login may end, and when it ends none) that tests 140 and 141 do not
+assert, and OPERATIONS.md's JSON Lines refusal of `hubctl assign --file`
+for a file read from a pipe. Real hubd, raw gateway frames (test_54's
+helpers), real hubctl."""
 
+import json
 import os
 import re
+import subprocess
 
 import hubtest
-from hubtest import wait_for
+from hubtest import SLOW, CprGen, binary, dashed, wait_for
 from test_54_gateway_frames import (E_DENIED, E_UNAUTHENTICATED,
                                     FRAME_LOGIN, FRAME_QUERY, PASSWORD,
                                     Gateway, gateway_and_passwords)
@@ -111,3 +114,35 @@ def test_replaces_past_its_lifetime_ends_as_lifetime(make_hub):
              "cw-anna's logout in the audit trail", interval=0.3)
     ends = re.findall(r"cw-anna +logout +(\S+)", trail())
     assert ends == ["lifetime"], trail()
+
+
+def test_assign_file_from_a_pipe_refuses_json_lines_as_a_file_does(
+        make_hub):
+    """OPERATIONS.md, `hubctl assign --file`: "A JSON Lines file (its
+    first character `{`, a byte order mark before it or not) ... is
+    refused as a whole", exit 1, nothing stored. Read from a pipe
+    (`--file /dev/stdin`), not only from a file that can be read again:
+    it was blamed on a quote ("header row: text follows the closing
+    quote"). A CSV file from a pipe is read whole, its first bytes too."""
+    hub = make_hub()
+    cpr = CprGen(14701).next()
+    hub.cprs.add(cpr)
+    line = json.dumps({"cpr": dashed(cpr), "caseworker": "cw-anna"}) + "\n"
+
+    def assign(data):
+        return subprocess.run(
+            [binary("hubctl"), "--config", str(hub.conf), "assign",
+             "--file", "/dev/stdin"], input=data, capture_output=True,
+            timeout=60 * SLOW)
+    for data in (line.encode(), b"\xef\xbb\xbf" + line.encode()):
+        p = assign(data)
+        assert (p.returncode, p.stdout) == (1, b""), p
+        assert p.stderr.decode() == (
+            "hubctl: /dev/stdin: the file is JSON Lines; assign --file "
+            "reads CSV only (import JSON Lines with adapter-youthunit)\n"), p
+    p = assign(f"\ufeffcpr;caseworker\r\n{cpr};cw-anna\r\n".encode())
+    assert (p.returncode, p.stderr) == (0, b""), p
+    assert p.stdout == b"assignments: 1 new, 0 already known, 0 rejected\n"
+    # The JSON Lines refusals stored nothing: the row is new only once.
+    p = assign(f"cpr;caseworker\n{cpr};cw-anna\n".encode())
+    assert p.stdout == b"assignments: 0 new, 1 already known, 0 rejected\n"
