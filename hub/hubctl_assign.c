@@ -4,8 +4,10 @@
  * with its audit record, then a signed checkpoint. The rules apply them
  * as any other event (RULES.md section 7).
  */
+#define _GNU_SOURCE /* fopencookie: a pipe's first bytes read again */
 #include <errno.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +412,38 @@ static const csv_column assign_columns[] = {
     {NULL, {NULL}, false},
 };
 
+/* The bytes read ahead of a file that cannot be read again (a pipe), and
+ * then the rest of it: the stream the CSV reader reads instead. */
+typedef struct {
+	FILE *f;
+	unsigned char head[4];
+	size_t len, pos;
+} read_ahead;
+
+static ssize_t
+read_ahead_read(void *cookie, char *buf, size_t size)
+{
+	read_ahead *a = cookie;
+	if (a->pos < a->len) {
+		size_t n = a->len - a->pos < size ? a->len - a->pos : size;
+		memcpy(buf, a->head + a->pos, n);
+		a->pos += n;
+		return (ssize_t)n;
+	}
+	size_t n = fread(buf, 1, size, a->f);
+	return n == 0 && ferror(a->f) ? -1 : (ssize_t)n;
+}
+
+static int
+read_ahead_close(void *cookie)
+{
+	read_ahead *a = cookie;
+	int rc = fclose(a->f);
+	sodium_memzero(a, sizeof *a); /* the start of a row: a CPR */
+	free(a);
+	return rc;
+}
+
 /*
  * The youth unit's export read as its adapter reads it (common/csv.h:
  * quoting, ';' or ',', BOM, CRLF, line breaks inside quotes), so a
@@ -435,23 +469,45 @@ assign_file(ctl *c, const char *path)
 		return 1;
 	}
 	/* The youth unit's adapter also reads JSON Lines; read as CSV, its
-	 * first '{' line would be blamed on a quote. Only a regular file is
-	 * read ahead: a pipe cannot be read again. */
-	unsigned char head[4] = {0};
-	size_t got = stat_ok && S_ISREG(st.st_mode)
-			 ? fread(head, 1, sizeof head, f)
-			 : 0;
-	size_t at = got >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-	if (got > at && head[at] == '{') {
+	 * first '{' line would be blamed on a quote. A pipe (--file
+	 * /dev/stdin) cannot be read again: its first bytes are read to
+	 * the CSV reader ahead of the rest. */
+	read_ahead *a = calloc(1, sizeof *a);
+	if (!a) {
+		ug_eprintf("hubctl: %s\n", ug_strerror(UG_ENOMEM));
+		fclose(f);
+		return 1;
+	}
+	a->len = fread(a->head, 1, sizeof a->head, f);
+	size_t at =
+	    a->len >= 3 && memcmp(a->head, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	if (a->len > at && a->head[at] == '{') {
 		ug_eprintf("hubctl: %s: the file is JSON Lines; assign --file "
 			   "reads CSV only (import JSON Lines with "
 			   "adapter-youthunit)\n",
 			   path);
+		sodium_memzero(a, sizeof *a);
+		free(a);
 		fclose(f);
 		return 1;
 	}
-	if (got)
+	if (stat_ok && S_ISREG(st.st_mode)) {
+		sodium_memzero(a, sizeof *a);
+		free(a);
 		rewind(f);
+	} else {
+		a->f = f;
+		f = fopencookie(
+		    a, "r",
+		    (cookie_io_functions_t){.read = read_ahead_read,
+					    .close = read_ahead_close});
+		if (!f) {
+			ug_eprintf("hubctl: %s\n", ug_strerror(UG_ENOMEM));
+			fclose(a->f);
+			free(a);
+			return 1;
+		}
+	}
 	enum { BATCH = 512 };
 	assignment *batch = calloc(BATCH, sizeof *batch);
 	csv_reader *r = NULL;

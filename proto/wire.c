@@ -118,8 +118,12 @@ raw_field_numbers(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 		case 2: {
 			int vs = 0;
 			uint64_t n = 0;
+			/* A length too is at most 5 bytes, as protobuf-c reads
+			 * it: one of 6 or more is where the frame stops
+			 * decoding, and a varint or a field number after it
+			 * is not the first fault to name (PROTOCOL.md §6). */
 			for (;;) {
-				if (i >= len || vs > 63)
+				if (i >= len || vs > 28)
 					return RAW_FIELDS_UNREADABLE;
 				uint8_t b = buf[i++];
 				n |= (uint64_t)(b & 0x7f) << vs;

@@ -492,6 +492,24 @@ test_varint_over_64_bits(void)
 	    /* an eleventh byte stays a frame that does not decode */
 	    {"\x01\x03\x10\x80\x80\x80\x80\x80\x80\x80\x80\x80\x82\x00", 14,
 	     "Hello does not decode as protobuf"},
+	    /* A length is read in at most five bytes: written in six (an
+	     * agency of 3), the frame does not decode there, and the
+	     * varint or the field number after it is not named. */
+	    {"\x01\x01\x12\x83\x80\x80\x80\x80\x00"
+	     "abc"
+	     "\x30\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02",
+	     23, "Envelope does not decode as protobuf"},
+	    {"\x01\x01\x12\x83\x80\x80\x80\x80\x00"
+	     "abc"
+	     "\x80\x80\x80\x80\x10\x00",
+	     18, "Envelope does not decode as protobuf"},
+	    /* in five it is read, and the varint after it named */
+	    {"\x01\x01\x12\x83\x80\x80\x80\x00"
+	     "abc"
+	     "\x30\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02",
+	     22,
+	     "Envelope does not decode as protobuf: occurred_at is a varint "
+	     "of more than 64 bits"},
 	};
 	check_decodes(cases, sizeof cases / sizeof cases[0]);
 	/* At depth, named by its path: Envelope.addiction_referral.consent
