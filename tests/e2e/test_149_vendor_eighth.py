@@ -14,15 +14,23 @@ rather than through webd:
 - §4a: a full table of `web_sessions_max` ends the session idle longest
   in the order the hub used sessions (all on one hub clock second):
   ALERTS_CHANGED and a `background` query are no use, a refused frame
-  and a KEEP_ALIVE are; a Logout frees a place."""
+  and a KEEP_ALIVE are; a Logout frees a place;
+- §4a Logout: `lifetime` set before the lifetime, and a Logout without
+  it past the lifetime, are both audited `lifetime`;
+- §4a: every answer of a live session, both rate limits' included,
+  carries `caseworker`, `desk`, `session_idle` and `alerts_version`;
+- §4a/§2 from a gateway key: frames at 65,536 bytes and one past, the
+  frames §2 answers on any connection, a Logout with an empty `session`
+  on the wire, a Login password of 1,025 bytes."""
 
 import json
 import os
 
-from hubtest import wait_for, SLOW
-from test_134_vendor_sixth import (ENDED, LOGIN, LOGOUT, QUERY, ALERT_ACK,
-                                   WRONG, ask, at, gateway_hub, log_in)
-from vendorclient import Client, schema
+from hubtest import SLOW, CprGen, ev_dropout, wait_for
+from test_134_vendor_sixth import (ACTION, ALERT_ACK, ENDED, LOGIN, LOGOUT,
+                                   ONLY, QUERY, WRONG, ask, at, gateway_hub,
+                                   log_in)
+from vendorclient import RESULT, Client, schema
 
 START = "2026-11-02T08:00:00"
 
@@ -181,3 +189,137 @@ def test_a_full_table_ends_the_session_the_hub_used_longest_ago(make_hub):
     got = wait_logouts(hub, 4)
     assert got == [("cw-anna", "full"), ("desk-dora", "full"),
                    ("cw-bob", "full"), ("cw-bob", "logout")], got
+
+
+def test_a_logout_past_the_lifetime_or_marked_lifetime_ends_lifetime(
+        make_hub):
+    """§4a Logout: audited `lifetime` "when `lifetime` (field 3) is set"
+    — also before the lifetime the Login gave has passed —, and "A
+    `Logout` of a session past the lifetime its Login gave that hubd has
+    not recorded as ended yet ... is answered `OK` too and audited
+    `lifetime`, whether or not field 3 is set"; any other frame of such a
+    session is `E_UNAUTHENTICATED` and ends it `lifetime` as well."""
+    hub = gateway_hub(make_hub, START)
+    m = schema()
+    g = Client(hub, "web-1", hub.delivery)
+    try:
+        anna = log_in(g, "cw-anna", rid=1, lifetime=1)
+        bob = log_in(g, "cw-bob", rid=2, lifetime=5)
+        dora = log_in(g, "desk-dora", rid=3, lifetime=1)
+        hub.advance(at(START, 62))      # within the 5 s hubd leaves
+        r = ask(g, LOGOUT, m.Logout(request_id=4, session=anna))
+        assert (r.request_id, r.code) == (4, 0), r
+        r = ask(g, LOGOUT, m.Logout(request_id=5, session=bob,
+                                    lifetime=True))
+        assert (r.request_id, r.code, r.caseworker) == (5, 0, "cw-bob"), r
+        assert not live(g, dora, 6)
+        assert [live(g, anna), live(g, bob)] == [False, False]
+    finally:
+        g.close()
+    got = wait_logouts(hub, 3)
+    assert got == [("cw-anna", "lifetime"), ("cw-bob", "lifetime"),
+                   ("desk-dora", "lifetime")], got
+
+
+def test_every_answer_of_a_live_session_carries_its_four_fields(make_hub):
+    """§4a: "**Every** `Result` answering a frame of a live session (OK
+    or not: `OPEN_ALERTS`, ..., `ALERTS_CHANGED`, `KEEP_ALIVE`, an unknown
+    query kind, `AlertAck`, `Action`, `Logout`, the query or action rate
+    limit) carries that session's caseworker in `caseworker` and in `desk`
+    whether they are a member of the duty desk ..., `session_idle` ...
+    and `alerts_version`": a desk member's session after one desk alert
+    (version 1), `query_burst` 2 so that both rate limits answer; her own
+    acknowledgement leaves the version at 1."""
+    hub = gateway_hub(make_hub, START,
+                      settings={"query_burst": "2", "query_rate": "1"})
+    m = schema()
+    g = Client(hub, "web-1", hub.delivery)
+    try:
+        s = log_in(g, "desk-dora", rid=1)
+        person = CprGen(14901).born("2004-02-02")
+        hub.send(ev_dropout(person, "2026-10-27"))
+        wait_for(lambda: ask(g, QUERY, m.Query(
+            request_id=90, kind=m.ALERTS_CHANGED,
+            session=s)).alerts_version == 1, 10 * SLOW, "the desk alert")
+        nine = b"\x01" * 9
+        frames = [
+            (QUERY, m.Query(request_id=2, kind=m.OPEN_ALERTS, session=s),
+             0),
+            (QUERY, m.Query(request_id=3, kind=9, session=s),
+             m.E_MALFORMED),
+            (QUERY, m.Query(request_id=4, kind=m.TIMELINE, cpr=person,
+                            session=s), m.E_UNAVAILABLE),   # burst spent
+            (QUERY, m.Query(request_id=5, kind=m.KEEP_ALIVE, session=s), 0),
+            (QUERY, m.Query(request_id=6, kind=m.ALERTS_CHANGED,
+                            session=s), 0),
+            (ALERT_ACK, m.AlertAck(request_id=7, alert_id=nine, session=s),
+             m.E_DENIED),
+            (ALERT_ACK, m.AlertAck(request_id=8, alert_id=nine[:3],
+                                   session=s), m.E_MALFORMED),
+        ]
+        alert = None
+        for kind, msg, code in frames:
+            r = ask(g, kind, msg)
+            assert (r.request_id, r.code) == (msg.request_id, code), r
+            assert (r.caseworker, r.desk, r.session_idle,
+                    r.alerts_version) == ("desk-dora", True, 1800, 1), r
+            if msg.request_id == 2:
+                [alert] = [a.alert_id for a in r.alerts]
+        for rid, code in ((20, 0), (21, 0), (22, m.E_UNAVAILABLE)):
+            r = ask(g, ACTION, m.Action(request_id=rid, alert_id=alert,
+                                        kind=m.CONTACT_MADE,
+                                        how=f"phone {rid}", session=s))
+            assert (r.request_id, r.code) == (rid, code), r
+            assert (r.caseworker, r.desk, r.session_idle,
+                    r.alerts_version) == ("desk-dora", True, 1800, 1), r
+        assert r.reason == "too many actions; wait a moment and send it again"
+        for kind, msg in ((ALERT_ACK, m.AlertAck(request_id=30,
+                                                 alert_id=alert,
+                                                 session=s)),
+                          (LOGOUT, m.Logout(request_id=31, session=s))):
+            r = ask(g, kind, msg)
+            assert (r.request_id, r.code, r.caseworker, r.desk,
+                    r.session_idle, r.alerts_version) == \
+                (msg.request_id, 0, "desk-dora", True, 1800, 1), r
+    finally:
+        g.close()
+
+
+def test_a_gateways_frames_at_the_size_limit_and_one_past(make_hub):
+    """§4a: a Hello, an Envelope or a kind only the hub sends, from a
+    gateway key, "is not decoded, so this is its answer whatever bytes it
+    holds, up to 65,536: a larger frame of any kind is `E_TOO_LARGE`";
+    the frames §2 answers on any connection ("unknown frame kind N",
+    "frame of N bytes is shorter than the 2-byte header"); a Logout whose
+    `session` is on the wire but empty is one without a session; a Login
+    too large is `E_TOO_LARGE` with `request_id` 0, one whose password is
+    1,025 bytes "wrong caseworker or password"."""
+    hub = gateway_hub(make_hub, START)
+    m = schema()
+    g = Client(hub, "web-1", hub.delivery)
+    try:
+        def raw(data):
+            r = g.ask(data, RESULT)
+            return r.request_id, r.code, r.reason
+        for kind in (1, 2, 3, 4, 6, 8):
+            assert raw(bytes([1, kind]) + b"\xff" * 65534) == \
+                (0, m.E_MALFORMED, ONLY), kind
+            assert raw(bytes([1, kind]) + b"\xff" * 65535)[:2] == \
+                (0, m.E_TOO_LARGE), kind
+        assert raw(b"\x01\x0c") == (0, m.E_MALFORMED, "unknown frame kind 12")
+        assert raw(b"\x01\x00") == (0, m.E_MALFORMED, "unknown frame kind 0")
+        assert raw(b"\x01") == (0, m.E_MALFORMED, "frame of 1 bytes is "
+                                "shorter than the 2-byte header")
+        big = m.Login(request_id=7, caseworker="cw-anna",
+                      password="a" * 65600).SerializeToString()
+        assert raw(b"\x01\x0a" + big)[:2] == (0, m.E_TOO_LARGE)
+        assert raw(b"\x01\x0a" + m.Login(
+            request_id=8, caseworker="cw-anna",
+            password="a" * 1025).SerializeToString()) == \
+            (8, m.E_DENIED, WRONG)
+        # Logout{request_id 9, session: 0 bytes}, the field on the wire.
+        assert raw(b"\x01\x0b\x08\x09\x12\x00") == (9, m.E_MALFORMED, ONLY)
+        s = log_in(g, rid=10)
+        assert live(g, s)
+    finally:
+        g.close()
