@@ -21,7 +21,9 @@ rather than through webd:
   carries `caseworker`, `desk`, `session_idle` and `alerts_version`;
 - §4a/§2 from a gateway key: frames at 65,536 bytes and one past, the
   frames §2 answers on any connection, a Logout with an empty `session`
-  on the wire, a Login password of 1,025 bytes."""
+  on the wire, a Login password of 1,025 bytes;
+- §1 a revoked gateway key: every frame `E_DENIED`, with `request_id` 0
+  for what is not decoded, never §4a's or §2's answer."""
 
 import json
 import os
@@ -321,5 +323,42 @@ def test_a_gateways_frames_at_the_size_limit_and_one_past(make_hub):
         assert raw(b"\x01\x0b\x08\x09\x12\x00") == (9, m.E_MALFORMED, ONLY)
         s = log_in(g, rid=10)
         assert live(g, s)
+    finally:
+        g.close()
+
+
+def test_a_revoked_gateways_every_frame_is_denied(make_hub):
+    """§1: once a key is revoked, "a caseworker's (or web gateway's)
+    frame, any frame" gets `E_DENIED` with the frame's `request_id` —
+    "0 for a `Hello` and for a frame that does not decode, of another
+    kind or another wire version, or over 65,536 bytes: such a frame is
+    not decoded, and is `E_DENIED` here, not `E_TOO_LARGE`": from a
+    gateway key, not §4a's "a web gateway sends only ..." either, also
+    for a Query or Logout without a session and a Login."""
+    hub = gateway_hub(make_hub, START)
+    m = schema()
+    revoked = ("the key this connection authenticated with has been "
+               "revoked or replaced")
+    g = Client(hub, "web-1", hub.delivery)
+    try:
+        s = log_in(g)
+        hub.hubctl("revoke-gateway", "web-1")
+        wait_for(lambda: ask(g, QUERY, m.Query(
+            request_id=2, kind=m.KEEP_ALIVE, session=s)).code == m.E_DENIED,
+            10 * SLOW, "the revoked key refused", interval=0.2)
+        for data, rid in (
+                (b"\x01\x03", 0), (b"\x01\x01\xff", 0), (b"\x01\x08", 0),
+                (b"\x01\x07" + b"\xff" * 65535, 0), (b"\x01\x0a\xff\xff", 0),
+                (b"\x01\x0c", 0), (b"\x01", 0), (b"\x02\x07", 0),
+                (b"\x01\x07" + m.Query(request_id=9, kind=m.OPEN_ALERTS)
+                 .SerializeToString(), 9),
+                (b"\x01\x0b" + m.Logout(request_id=10).SerializeToString(),
+                 10),
+                (b"\x01\x0a" + m.Login(request_id=11, caseworker="cw-anna",
+                                       password="x").SerializeToString(),
+                 11)):
+            r = g.ask(data, RESULT)
+            assert (r.request_id, r.code, r.reason) == \
+                (rid, m.E_DENIED, revoked), (data[:4], r)
     finally:
         g.close()
