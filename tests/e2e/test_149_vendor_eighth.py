@@ -23,18 +23,29 @@ rather than through webd:
   frames §2 answers on any connection, a Logout with an empty `session`
   on the wire, a Login password of 1,025 bytes;
 - §1 a revoked gateway key: every frame `E_DENIED`, with `request_id` 0
-  for what is not decoded, never §4a's or §2's answer."""
+  for what is not decoded, never §4a's or §2's answer;
+- §4a ALERTS_CHANGED: a desk notice closed because its alert was
+  withdrawn moves the desk member's counter by one."""
 
 import json
 import os
+import subprocess
 
-from hubtest import SLOW, CprGen, ev_dropout, wait_for
+from hubtest import (SLOW, CprGen, binary, ev_assignment, ev_dropout,
+                     ev_readiness, rules_hub, wait_for)
 from test_134_vendor_sixth import (ACTION, ALERT_ACK, ENDED, LOGIN, LOGOUT,
-                                   ONLY, QUERY, WRONG, ask, at, gateway_hub,
-                                   log_in)
+                                   ONLY, PASSWORD, QUERY, WRONG, ask, at,
+                                   gateway_hub, log_in)
 from vendorclient import RESULT, Client, schema
 
 START = "2026-11-02T08:00:00"
+
+
+def set_password(hub, cw):
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", cw], input=PASSWORD + "\n",
+                       capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
 
 
 def live(g, s, rid=900):
@@ -360,5 +371,58 @@ def test_a_revoked_gateways_every_frame_is_denied(make_hub):
             r = g.ask(data, RESULT)
             assert (r.request_id, r.code, r.reason) == \
                 (rid, m.E_DENIED, revoked), (data[:4], r)
+    finally:
+        g.close()
+
+
+def test_a_desk_notice_closed_by_a_withdrawal_moves_alerts_changed(
+        make_hub):
+    """§4a ALERTS_CHANGED moves by one "when one of the list's escalation
+    notices is closed with its alert (acknowledged or withdrawn)": the
+    withdrawn case. cw-anna's readiness alert, unacknowledged for its
+    `ack.normal_hours` (1 office hour), has the desk's notice in
+    desk-dora's list; a correction withdraws the alert (RULES.md
+    "Corrections"): dora's counter moves by one and the notice leaves her
+    list; anna's by two (her alert withdrawn, its `withdrawn` notice
+    raised)."""
+    hub = rules_hub(make_hub, START, escalation=True, start=False, rules={
+        f"ack.{p}_hours": "1" for p in ("low", "normal", "high", "urgent")})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    for cw in ("cw-anna", "desk-dora"):
+        set_password(hub, cw)
+    hub.start()
+    m = schema()
+    pupil = CprGen(14905).born("2011-03-03")
+    hub.send(ev_assignment(pupil, "cw-anna", "2026-01-01"))
+    first = ev_readiness(pupil, "2026-10-30", 9)
+    hub.send(first)
+    hub.wait_applied()
+    hub.advance("2026-11-02T10:00:00")
+    g = Client(hub, "web-1", hub.delivery)
+    try:
+        s = {cw: log_in(g, cw, rid=i)
+             for i, cw in enumerate(("cw-anna", "desk-dora"), 1)}
+
+        def listed(cw):
+            r = ask(g, QUERY, m.Query(request_id=3, kind=m.OPEN_ALERTS,
+                                      session=s[cw]))
+            return [a.rule for a in r.alerts]
+
+        def version(cw):
+            return ask(g, QUERY, m.Query(request_id=4, kind=m.ALERTS_CHANGED,
+                                         session=s[cw])).alerts_version
+
+        wait_for(lambda: listed("desk-dora") == ["escalation"], 10 * SLOW,
+                 "the desk's notice")
+        assert (version("cw-anna"), version("desk-dora")) == (0, 0)
+        fixed = ev_readiness(pupil, "2026-10-30", 9, ready=True)
+        fixed.supersedes = first.event_id
+        hub.send(fixed)
+        hub.wait_applied()
+        wait_for(lambda: version("desk-dora") == 1, 10 * SLOW,
+                 "desk-dora told of the notice closed")
+        assert (version("cw-anna"), listed("cw-anna"),
+                listed("desk-dora")) == (2, ["withdrawn"], [])
     finally:
         g.close()
