@@ -156,6 +156,21 @@ def test_a_replaced_session_past_its_lifetime_ends_lifetime(make_hub):
     got = wait_logouts(hub, 2)
     assert got == [("cw-anna", "lifetime"), ("cw-anna", "logout")], got
     assert "ended: full" not in hub.log_text()
+    # Each replaced session's end is recorded before the login that
+    # ended it.
+    def sessions_trail():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return [(r["action"], r["actor"], r["result"])
+                for r in map(json.loads, (line for line in out.splitlines()
+                                          if line.startswith("{")))
+                if r["action"] in ("login", "logout")]
+    trail = wait_for(lambda: len(sessions_trail()) >= 5 and sessions_trail(),
+                     10 * SLOW, "the logins written", interval=0.3)
+    assert trail == [("login", "cw-anna", "ok"),
+                     ("logout", "cw-anna", "lifetime"),
+                     ("login", "cw-anna", "ok"),
+                     ("logout", "cw-anna", "logout"),
+                     ("login", "cw-bob", "ok")], trail
 
 
 def test_a_full_table_ends_the_session_the_hub_used_longest_ago(make_hub):
@@ -241,8 +256,10 @@ def test_every_answer_of_a_live_session_carries_its_four_fields(make_hub):
     limit) carries that session's caseworker in `caseworker` and in `desk`
     whether they are a member of the duty desk ..., `session_idle` ...
     and `alerts_version`": a desk member's session after one desk alert
-    (version 1), `query_burst` 2 so that both rate limits answer; her own
-    acknowledgement leaves the version at 1."""
+    (version 1), `query_burst` 2 so that both rate limits answer (a
+    KEEP_ALIVE and an ALERTS_CHANGED, "not counted against
+    `query_rate`", are answered OK with the queries' allowance spent);
+    her own acknowledgement leaves the version at 1."""
     hub = gateway_hub(make_hub, START,
                       settings={"query_burst": "2", "query_rate": "1"})
     m = schema()
@@ -294,6 +311,13 @@ def test_every_answer_of_a_live_session_carries_its_four_fields(make_hub):
         until_limited(QUERY, lambda rid: m.Query(
             request_id=rid, kind=m.TIMELINE, cpr=person, session=s),
             "too many queries; wait a moment and ask again")
+        # Not counted against query_rate: answered with none left.
+        for rid, kind in ((70, m.KEEP_ALIVE), (71, m.ALERTS_CHANGED)):
+            r = ask(g, QUERY, m.Query(request_id=rid, kind=kind, session=s))
+            assert (r.request_id, r.code) + (r.caseworker, r.desk,
+                                             r.session_idle,
+                                             r.alerts_version) == \
+                (rid, 0) + fields, r
         until_limited(ACTION, lambda rid: m.Action(
             request_id=rid, alert_id=alert, kind=m.CONTACT_MADE,
             how=f"phone {rid}", session=s),
