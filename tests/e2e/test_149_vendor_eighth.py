@@ -123,7 +123,13 @@ def test_login_replaces_the_browsers_own_session_and_nothing_else(
             [False, True, True]
         # The browser's own session, of another caseworker at a shared
         # desk: it ends as a logout, and the idle longest (new2) lives.
-        bob2 = log_in(g, "cw-bob", rid=10, replaces=new3)
+        # Sent on another connection of the same gateway key: a session
+        # is the key's, not the connection's.
+        again = Client(hub, "web-1", hub.delivery)
+        try:
+            bob2 = log_in(again, "cw-bob", rid=10, replaces=new3)
+        finally:
+            again.close()
         assert [live(g, new3), live(g, new2), live(g, new4),
                 live(g, bob2)] == [False, True, True, True]
     finally:
