@@ -25,7 +25,8 @@ rather than through webd:
 - §1 a revoked gateway key: every frame `E_DENIED`, with `request_id` 0
   for what is not decoded, never §4a's or §2's answer;
 - §4a ALERTS_CHANGED: a desk notice closed because its alert was
-  withdrawn moves the desk member's counter by one."""
+  withdrawn moves the desk member's counter by one; pages of
+  `OPEN_ALERTS` name the list they come from while it changes."""
 
 import json
 import os
@@ -466,5 +467,41 @@ def test_a_desk_notice_closed_by_a_withdrawal_moves_alerts_changed(
                  "desk-dora told of the notice closed")
         assert (version("cw-anna"), listed("cw-anna"),
                 listed("desk-dora")) == (2, ["withdrawn"], [])
+    finally:
+        g.close()
+
+
+def test_pages_of_open_alerts_name_the_list_they_come_from(make_hub):
+    """§4a: every answer carries `alerts_version` "as it stands when the
+    answer is made, so that an `OPEN_ALERTS` page names the count of the
+    list it holds": a gateway paging (§4 "Paging", `limit` 1) while an
+    alert is raised sees the second page name a later list than the
+    first; the pages of one list name the same."""
+    hub = gateway_hub(make_hub, START)
+    m = schema()
+    g = Client(hub, "web-1", hub.delivery)
+    gen = CprGen(14907)
+    try:
+        s = log_in(g, "desk-dora")
+        hub.send(ev_dropout(gen.born("2004-02-02"), "2026-10-27"),
+                 ev_dropout(gen.born("2004-03-03"), "2026-10-27"))
+        hub.wait_applied()
+
+        def page(rid, offset):
+            r = ask(g, QUERY, m.Query(request_id=rid, kind=m.OPEN_ALERTS,
+                                      limit=1, offset=offset, session=s))
+            assert (r.request_id, r.code, len(r.alerts)) == (rid, 0, 1), r
+            return r.alerts_version, r.truncated
+
+        wait_for(lambda: ask(g, QUERY, m.Query(
+            request_id=1, kind=m.ALERTS_CHANGED,
+            session=s)).alerts_version == 2, 10 * SLOW, "two desk alerts")
+        assert (page(2, 0), page(3, 1)) == ((2, True), (2, False))
+        hub.send(ev_dropout(gen.born("2004-04-04"), "2026-10-27"))
+        hub.wait_applied()
+        wait_for(lambda: ask(g, QUERY, m.Query(
+            request_id=4, kind=m.ALERTS_CHANGED,
+            session=s)).alerts_version == 3, 10 * SLOW, "a third")
+        assert (page(5, 1), page(6, 2)) == ((3, True), (3, False))
     finally:
         g.close()
