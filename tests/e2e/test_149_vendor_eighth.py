@@ -26,7 +26,9 @@ rather than through webd:
   for what is not decoded, never §4a's or §2's answer;
 - §4a ALERTS_CHANGED: a desk notice closed because its alert was
   withdrawn moves the desk member's counter by one; pages of
-  `OPEN_ALERTS` name the list they come from while it changes."""
+  `OPEN_ALERTS` name the list they come from while it changes;
+- OPERATIONS.md `HUB-WEB`: every failed login is logged, a name that is
+  no caseworker id included; one refused as locked or limited is not."""
 
 import json
 import os
@@ -505,3 +507,44 @@ def test_pages_of_open_alerts_name_the_list_they_come_from(make_hub):
         assert (page(5, 1), page(6, 2)) == ((3, True), (3, False))
     finally:
         g.close()
+
+
+def test_every_failed_login_is_logged_and_locked_or_limited_ones_not(
+        make_hub):
+    """OPERATIONS.md, hubd's message ids: `HUB-WEB` "a failed login
+    through a gateway, a wrong caseworker or password whatever name it
+    gives (`login refused through gateway ID`: warn; a login refused
+    unchecked, as locked or for the gateway's allowance, PROTOCOL.md §4a,
+    is in the audit trail only)". `login_failures_max` 2,
+    `login_gateway_failures` 5: five failures (two of them names that are
+    no id: `hub` and an empty one; hubd logged none for those) are five
+    lines; the locked and the limited refusal none."""
+    hub = gateway_hub(make_hub, START, settings={
+        "login_failures_max": "2", "login_gateway_failures": "5"})
+    m = schema()
+    g = Client(hub, "web-1", hub.delivery)
+    locked = ("too many failed logins for this caseworker; wait and try "
+              "again later")
+    limited = ("too many failed logins through this gateway; wait a "
+               "minute and try again")
+    try:
+        for rid, (who, password, answer) in enumerate((
+                ("hub", "x", (m.E_DENIED, WRONG)),
+                ("", "x", (m.E_DENIED, WRONG)),
+                ("cw-anna", "x", (m.E_DENIED, WRONG)),
+                ("cw-anna", "x", (m.E_DENIED, WRONG)),
+                ("cw-anna", PASSWORD, (m.E_UNAVAILABLE, locked)),
+                ("cw-bob", "x", (m.E_DENIED, WRONG)),
+                ("cw-bob", PASSWORD, (m.E_UNAVAILABLE, limited))), 1):
+            r = ask(g, LOGIN, m.Login(request_id=rid, caseworker=who,
+                                      password=password))
+            assert (r.request_id, r.code, r.reason) == (rid,) + answer, r
+    finally:
+        g.close()
+    hub.stop()
+    lines = [line for line in hub.log_text().splitlines()
+             if " HUB-WEB login refused" in line]
+    assert len(lines) == 5, lines
+    assert all(line.endswith(
+        "warn HUB-WEB login refused through gateway web-1")
+        for line in lines), lines
