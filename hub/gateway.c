@@ -406,6 +406,10 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 			    crypto_pwhash_str_verify(dummy, password, pwlen);
 			(void)spent;
 		}
+		/* Logged as any failed login: the line names no id, and an
+		 * operator watching for guessing sees made-up names too. */
+		log_warn("HUB-WEB", "login refused through gateway %s",
+			 gateway);
 		audit(h, "-", gateway_key, "login", "denied", not_id);
 		hub__delivery_answer(h, routing, routing_len, l->request_id,
 				     UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
