@@ -155,6 +155,10 @@ typedef struct {
 	 * window in which they have been alerted. */
 	int32_t missed[10];
 	int32_t missed_alerted_until;
+	/* The miss that started those quiet days (0: unknown, a profile
+	 * stored before it was kept): only its correction moves them, not
+	 * that of another activity missed on the same day. */
+	uint64_t missed_alert_seq;
 	char cpr[12]; /* sealed with the rest; timers need it */
 	uint64_t left_seq, dropout_seq, referral_seq, combined_seq;
 	/* The latest referrals (REFERRED), oldest first, first 0 an empty

@@ -91,6 +91,9 @@ enum {
 	F_CONSENT_STAGE = 1 << 4,
 	F_CONSENT_NO_REFERRAL = 1 << 5,
 	F_CONSENT_EXPIRING = 1 << 6,
+	/* The raising miss's sequence follows the signals: a profile
+	 * without it keeps the bytes of this format. */
+	F_MISSED_ALERT_SEQ = 1 << 7,
 };
 
 size_t
@@ -110,7 +113,8 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 			  * other profile stay those of this format. */
 			 (p->consent_expiring && p->consent_expires == 0
 			      ? F_CONSENT_EXPIRING
-			      : 0);
+			      : 0) |
+			 (p->missed_alert_seq ? F_MISSED_ALERT_SEQ : 0);
 	put_u64(&c, flags);
 	/* Without a CPR there is no birth date: stored as 0, as ever
 	 * (decode tells it by the missing CPR). */
@@ -163,6 +167,8 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 		put_bytes(&c, p->signals[i].agency,
 			  sizeof p->signals[i].agency);
 	}
+	if (p->missed_alert_seq)
+		put_u64(&c, p->missed_alert_seq);
 	return c.ok ? c.at : 0;
 }
 
@@ -227,6 +233,8 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 		get_text(&c, p->signals[i].agency,
 			 sizeof p->signals[i].agency);
 	}
+	if (flags & F_MISSED_ALERT_SEQ)
+		p->missed_alert_seq = get_u64(&c);
 	return c.ok && c.at == len;
 }
 

@@ -31,9 +31,14 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 			/* The miss an alert was raised for, corrected (a
 			 * wrong year, say): the quiet days follow it, or a
 			 * miss dated ahead by mistake would keep the rule
-			 * quiet until long after its correction. */
-			if (old && p->missed_alerted_until ==
-				       old + rc->missed_activation.days - 1)
+			 * quiet until long after its correction. Another
+			 * activity missed that day moves nothing. */
+			bool raising =
+			    p->missed_alert_seq
+				? corrects_along(in, p->missed_alert_seq)
+				: p->missed_alerted_until ==
+				      old + rc->missed_activation.days - 1;
+			if (old && raising)
 				p->missed_alerted_until =
 				    day + rc->missed_activation.days - 1;
 			/* A signal's day is its event's date: the
@@ -80,6 +85,7 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	/* Alerted once per window: the next alert needs a window's worth of
 	 * new misses after this one. */
 	p->missed_alerted_until = day + rc->missed_activation.days - 1;
+	p->missed_alert_seq = in->seq;
 	if (suppress)
 		return;
 	draft *d = outcome_alert(o, in, p, R_MISSED_ACTIVATION,

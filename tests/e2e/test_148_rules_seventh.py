@@ -85,6 +85,45 @@ def test_the_raising_miss_corrected_earlier_moves_the_quiet_days(make_hub):
                for a in alerts), [a["explanation"] for a in alerts]
 
 
+def test_a_same_day_miss_corrected_leaves_the_quiet_days(make_hub):
+    """RULES.md §3, "Missed activations": "Two activities missed on one
+    day are two"; after an alert for a miss dated D, misses up to D + 29
+    raise none, and a corrected miss moves the quiet days only when "it
+    is the miss that raised the alert". Misses of 03-02 and 03-20 alert
+    (D = 03-20); a second activity missed on 03-20 raises nothing, and
+    its correction to 03-01 is not the raising miss: misses of 03-25
+    and 04-05 stay quiet, as they are before 04-19. The same correction
+    of the raising miss moves D to 03-01: 03-25 is still quiet (before
+    03-31), 04-05 alerts (03-25 and 04-05 within 03-07..04-05). (Any
+    miss dated D moved the quiet days: 04-05 alerted for both.)"""
+    hub = rules_hub(make_hub, "2026-04-05T09:00:00")
+    gen = CprGen(14808)
+    other, raising = gen.born("2000-07-07"), gen.born("2000-07-08")
+    hub.assign(other, "cw-anna")
+    hub.assign(raising, "cw-bob")
+    for cpr in (other, raising):
+        hub.send(ev_missed_activation(cpr, "2026-03-02"))
+    first = {c: ev_missed_activation(c, "2026-03-20")
+             for c in (other, raising)}
+    hub.send(*first.values())
+    assert hub.wait_applied()["alerts"] == 2
+    second = ev_missed_activation(other, "2026-03-20")
+    hub.send(second)
+    hub.send(corrected(second, ev_missed_activation(other, "2026-03-01")),
+             corrected(first[raising],
+                       ev_missed_activation(raising, "2026-03-01")))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(*(ev_missed_activation(c, "2026-03-25")
+               for c in (other, raising)))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(*(ev_missed_activation(c, "2026-04-05")
+               for c in (other, raising)))
+    assert hub.wait_applied()["alerts"] == 3
+    later = by_rule(hub.peek("cw-bob", 2), "missed_activation")
+    assert "on 2026-04-05 (activity akt-1): 2 missed within 30 days." \
+        in later[-1]["explanation"], [a["explanation"] for a in later]
+
+
 def test_a_dropout_correction_after_the_episode_closed_is_new(make_hub):
     """RULES.md §3, "Corrections", Dropout: "A Dropout that corrects
     anything else (when the episode has been closed by an enrolment, or
@@ -114,3 +153,42 @@ def test_a_dropout_correction_after_the_episode_closed_is_new(make_hub):
         ["back_on_track", "dropout", "dropout"]
     assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
         ["dropout", "dropout_risk"]
+
+
+def test_a_second_correction_naming_the_first_moves_the_signal_back(
+        make_hub):
+    """RULES.md §5: "A signal's day is the event's own date ... as last
+    corrected"; §3, "Corrections": a correction "may name the first
+    report or any correction of it: it corrects the fact as the latest
+    of them left it", and a corrected date moves a dropout's, a dropout
+    risk's or a miss's signal to that date. A dropout, a dropout risk and
+    a miss of 09-07, each corrected to 09-20 and then, naming the first
+    report again, to 09-08: with a signal of 06-20 and a not-ready
+    assessment of 06-15 (85 days before 09-08, 97 before 09-20) each
+    person has three kinds within 90 days — the combined alert."""
+    hub = rules_hub(make_hub, "2026-09-22T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    gen = CprGen(14807)
+    people = {}
+    for make, other, owner in (
+            (ev_dropout, ev_missed_activation, "cw-anna"),
+            (ev_dropout_risk, ev_missed_activation, "cw-bob"),
+            (ev_missed_activation, ev_dropout_risk, "cw-lead")):
+        cpr = gen.next()
+        hub.assign(cpr, owner)
+        first = make(cpr, "2026-09-07")
+        hub.send(other(cpr, "2026-06-20"), first)
+        hub.send(corrected(first, make(cpr, "2026-09-20")))
+        hub.send(corrected(first, make(cpr, "2026-09-08")))
+        people[owner] = cpr
+    assert hub.wait_applied()["alerts"] == 3
+    hub.send(*(ev_readiness(cpr, "2026-06-15", 9)
+               for cpr in people.values()))
+    assert hub.wait_applied()["alerts"] == 6
+    for owner, cpr in people.items():
+        [combined] = by_rule(hub.peek(owner, 2), "combined")
+        assert combined["cpr"] == cpr
+        assert combined["title"] == ("3 warning signs within 90 days: "
+                                     "cross-disciplinary meeting proposed")
+        assert "2026-09-08)" in combined["explanation"], \
+            combined["explanation"]

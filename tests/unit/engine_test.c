@@ -2343,6 +2343,18 @@ test_profile_round_trip(void)
 	uint8_t again[PROFILE_ENCODED_MAX];
 	CHECK_EQ_INT(profile_encode(&back, again, sizeof again), n);
 	CHECK_EQ_MEM(again, buf, n);
+	/* The raising miss's sequence, kept after the signals; without it
+	 * (stored before it was kept: the frozen vector) the bytes are
+	 * those of the format as it was. */
+	CHECK(back.missed_alert_seq == 0);
+	back.missed_alert_seq = UINT64_C(0x0102030405060708);
+	CHECK_EQ_INT(profile_encode(&back, again, sizeof again), n + 8);
+	CHECK_EQ_MEM(again + 1 + 8, buf + 1 + 8, n - 9);
+	profile later;
+	CHECK(profile_decode(&later, again, n + 8));
+	check_full_profile(&later);
+	CHECK(later.missed_alert_seq == UINT64_C(0x0102030405060708));
+	CHECK(!profile_decode(&later, again, n + 7));
 
 	/* A fresh profile too. */
 	profile_init(&p, "");
