@@ -192,3 +192,37 @@ def test_a_second_correction_naming_the_first_moves_the_signal_back(
                                      "cross-disciplinary meeting proposed")
         assert "2026-09-08)" in combined["explanation"], \
             combined["explanation"]
+
+
+def test_a_year_of_school_holidays_gaps_at_the_4001st_day(make_hub):
+    """RULES.md §9: school holidays covering every day of the year are
+    accepted, and the transition gap "stops counting at the 4,000th day
+    after the exit (about 11 years) and falls due at the start of the day
+    after it" — if the exit is still stored: under the default
+    `retention_dropout` (1825 days) the purge deletes the dropout and
+    its clock first, and no gap opens. A dropout of 2026-09-07: its gap
+    at 2037-08-21 00:00 with `retention_dropout = 0`, none by default.
+    (The page promised the gap whatever the retention.)"""
+    year = {"calendar.school_holiday": "01-01..12-31"}
+    for retention, gap in (("0", True), ("1825", False)):
+        hub = rules_hub(make_hub, "2026-09-07T09:00:00", rules=year,
+                        settings={"retention_dropout": retention})
+        youth = CprGen(14810).born("1990-01-01")
+        hub.assign(youth, "cw-anna")
+        hub.send(ev_dropout(youth, "2026-09-07"))
+        assert hub.wait_applied()["alerts"] == 1
+        hub.advance("2037-08-20T23:59:59")
+        assert "(transition_gap)" not in hub.log_text()
+        hub.advance("2037-08-21T00:00:00")
+        if gap:
+            hub.wait_log(r"alert \w+ \(transition_gap\) raised for cw-anna")
+            [a] = by_rule(hub.peek("cw-anna", 2), "transition_gap")
+            assert a["explanation"].startswith(
+                "The young person left school or education on 2026-09-07 "
+                "(reported by college-a)")
+        else:
+            hub.wait_log(r"HUB-PURGE retention purge done: \d+ records, "
+                         r"\d+ alerts deleted, 1 persons cleared")
+            hub.advance("2037-08-22T00:00:00")
+            assert "(transition_gap)" not in hub.log_text()
+        hub.stop()
