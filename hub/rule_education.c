@@ -319,12 +319,13 @@ rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
 		/* The same risk, corrected: said once, but a signal's day is
 		 * its event's date. */
 		const wire_envelope *was = in->corrected;
+		/* INT32_MIN: no day to move (0 is 1970-01-01). */
 		int32_t old =
 		    was && was->payload_case ==
 				UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK
-			? date_or(was->dropout_risk->date, 0)
-			: 0;
-		for (int i = p->nsignals; old && i-- > 0;)
+			? date_or(was->dropout_risk->date, INT32_MIN)
+			: INT32_MIN;
+		for (int i = p->nsignals; old != INT32_MIN && i-- > 0;)
 			if (p->signals[i].kind == SIG_DROPOUT_RISK &&
 			    p->signals[i].day == old) {
 				p->signals[i].day = day;

@@ -226,3 +226,33 @@ def test_a_year_of_school_holidays_gaps_at_the_4001st_day(make_hub):
             hub.advance("2037-08-22T00:00:00")
             assert "(transition_gap)" not in hub.log_text()
         hub.stop()
+
+
+def test_misses_on_and_before_1970_01_01_count(make_hub):
+    """RULES.md §3, "Missed activations": `count` (2) misses within
+    `days` (30), "both ends included", raise the alert; every date from
+    1900 to 2199 is a day (§9). Misses of 1970-01-01 and 01-15, of
+    1969-12-01 and 12-15, and of 1900-01-01 and 01-30 each alert with
+    the second. (Day 0 was an empty slot, and every miss up to
+    1970-01-01 fell in the quiet days of a person never alerted: none
+    alerted.) occurred_at must be above 0 (PROTOCOL.md §3): the events
+    carry 1 ms, their ids one of 2000."""
+    hub = rules_hub(make_hub, "1970-01-20T09:00:00")
+    gen = CprGen(14812)
+    pairs = {"cw-anna": ("1970-01-01", "1970-01-15"),
+             "cw-bob": ("1969-12-01", "1969-12-15"),
+             "cw-lead": ("1900-01-01", "1900-01-30")}
+    for owner, days in pairs.items():
+        cpr = gen.born("1950-01-01")
+        hub.assign(cpr, owner, start="1969-01-01")
+        for date in days:
+            miss = ev_missed_activation(cpr, "2000-01-01")
+            miss.missed_activation.date = date
+            miss.occurred_at = 1
+            hub.send(miss)
+    assert hub.wait_applied()["alerts"] == 3
+    for owner, (_, second) in pairs.items():
+        [a] = hub.peek(owner, 1)
+        assert a["rule"] == "missed_activation"
+        assert f"reported a missed activation on {second} (activity " \
+            "akt-1): 2 missed within 30 days." in a["explanation"]
