@@ -256,3 +256,35 @@ def test_misses_on_and_before_1970_01_01_count(make_hub):
         assert a["rule"] == "missed_activation"
         assert f"reported a missed activation on {second} (activity " \
             "akt-1): 2 missed within 30 days." in a["explanation"]
+
+
+def test_a_signal_of_1970_01_01_is_no_merge_without_a_combined_alert(
+        make_hub):
+    """RULES.md §5: a signal merges (raising no alert of its own) only
+    within a combined alert's merge window; §3: a DropoutRisk alerts
+    "the contact person, NORMAL", a not-ready assessment in grade 9 the
+    counsellor, else the contact person. A risk and an assessment dated
+    1970-01-01 of people with no combined alert alert as on any other
+    day, and nothing is logged HUB-MERGE. (Day 0 fell inside the empty
+    merge window 0..0 of a person never combined: both merged into
+    nothing.)"""
+    hub = rules_hub(make_hub, "1970-01-05T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    gen = CprGen(14814)
+    risky, pupil = gen.born("1950-01-01"), gen.born("1955-01-01")
+    hub.assign(risky, "cw-anna", start="1969-01-01")
+    hub.assign(pupil, "cw-bob", start="1969-01-01")
+    risk = ev_dropout_risk(risky, "2000-01-01")
+    risk.dropout_risk.date = "1970-01-01"
+    assessment = ev_readiness(pupil, "2000-01-01", 9)
+    assessment.readiness_assessment.date = "1970-01-01"
+    for env in (risk, assessment):
+        env.occurred_at = 1
+    hub.send(risk, assessment)
+    assert hub.wait_applied()["alerts"] == 2
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "dropout_risk"
+    assert "(assessed 1970-01-01" in a["explanation"], a["explanation"]
+    [b] = hub.peek("cw-bob", 1)
+    assert b["rule"] == "readiness"
+    assert "HUB-MERGE" not in hub.log_text()
