@@ -7,7 +7,8 @@ real hubd raises.
 rules_hub keeps escalation out of the way."""
 
 from hubtest import (CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
-                     ev_missed_activation, ev_readiness, rules_hub)
+                     ev_leaving, ev_missed_activation, ev_readiness,
+                     rules_hub)
 from test_41_rules_followup import corrected
 
 
@@ -288,3 +289,40 @@ def test_a_signal_of_1970_01_01_is_no_merge_without_a_combined_alert(
     [b] = hub.peek("cw-bob", 1)
     assert b["rule"] == "readiness"
     assert "HUB-MERGE" not in hub.log_text()
+
+
+def test_a_leaving_before_an_exit_of_1970_01_01_leaves_its_clock(make_hub):
+    """RULES.md §3, "Transition gap": a SchoolLeaving "dated before
+    [the exit the person is out since] ... is not the latest exit and
+    leaves the clock as it is". Dropouts of 1970-01-01 and 01-02, each
+    followed by a leaving of 1969-12-20 reported late (a calendar of
+    only week 7): no gap at 1970-01-20 (the leaving's 30th day passed);
+    the gaps at 02-01 and 02-02 00:00, naming the dropouts. (An exit of day 0 was
+    read as no exit: the leaving took the clock, the gap at 01-20.)"""
+    hub = rules_hub(make_hub, "1970-01-05T09:00:00",
+                    rules={"calendar.school_holiday": "week 7",
+                           "deadline.enabled": "no"})
+    gen = CprGen(14815)
+    people = {"cw-anna": (gen.born("1954-01-01"), "1970-01-01"),
+              "cw-bob": (gen.born("1954-01-02"), "1970-01-02")}
+    for owner, (cpr, date) in people.items():
+        hub.assign(cpr, owner, start="1969-01-01")
+        dropout = ev_dropout(cpr, "2000-01-01")
+        dropout.dropout.date = date
+        leaving = ev_leaving(cpr, "2000-01-01")
+        leaving.school_leaving.date = "1969-12-20"
+        for env in (dropout, leaving):
+            env.occurred_at = 1
+        hub.send(dropout, leaving)
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("1970-01-31T23:59:59")
+    assert hub.stats()["alerts"] == 2
+    hub.advance("1970-02-01T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    hub.advance("1970-02-02T00:00:00")
+    assert hub.stats()["alerts"] == 4
+    for owner, (cpr, date) in people.items():
+        [gap] = by_rule(hub.peek(owner, 2), "transition_gap")
+        assert gap["explanation"].startswith(
+            f"The young person left school or education on {date} "
+            "(reported by college-a)"), gap["explanation"]
