@@ -326,3 +326,36 @@ def test_a_leaving_before_an_exit_of_1970_01_01_leaves_its_clock(make_hub):
         assert gap["explanation"].startswith(
             f"The young person left school or education on {date} "
             "(reported by college-a)"), gap["explanation"]
+
+
+def test_a_risk_of_1970_01_01_corrected_moves_its_signal(make_hub):
+    """RULES.md §3, "Corrections": a corrected date moves a dropout
+    risk's signal for the combined rule to that date (§5). A risk of
+    1970-01-01 corrected to 06-01, then a miss of 01-10 and a not-ready
+    assessment of 01-15: the risk is no longer within 90 days of them,
+    so the assessment raises its own `readiness` alert, no combined one.
+    (A risk of day 0 was taken for one without a date: its signal stayed
+    on 01-01, and the assessment tipped a combined alert.)"""
+    hub = rules_hub(make_hub, "1970-06-05T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(14816).born("1955-01-01")
+    hub.assign(cpr, "cw-anna", start="1969-01-01")
+
+    def dated(env, body, date):
+        getattr(env, body).date = date
+        env.occurred_at = 1
+        return env
+
+    risk = dated(ev_dropout_risk(cpr, "2000-01-01"), "dropout_risk",
+                 "1970-01-01")
+    hub.send(risk)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(corrected(risk, dated(ev_dropout_risk(cpr, "2000-01-01"),
+                                   "dropout_risk", "1970-06-01")),
+             dated(ev_missed_activation(cpr, "2000-01-01"),
+                   "missed_activation", "1970-01-10"),
+             dated(ev_readiness(cpr, "2000-01-01", 9),
+                   "readiness_assessment", "1970-01-15"))
+    assert hub.wait_applied()["alerts"] == 2
+    assert sorted(a["rule"] for a in hub.peek("cw-anna", 2)) == \
+        ["dropout_risk", "readiness"]
