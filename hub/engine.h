@@ -151,10 +151,15 @@ typedef struct {
 		uint64_t seq;
 		uint8_t event_id[WIRE_EVENT_ID_LEN];
 	} readiness[PROFILE_READINESS];
-	/* Missed activations (days, newest last) and the last day of the
-	 * window in which they have been alerted. */
+	/* Missed activations (days, newest last; PROFILE_NO_MISS an empty
+	 * slot: day 0 is 1970-01-01, a day like any other) and the last day
+	 * of the window in which they have been alerted. */
 	int32_t missed[10];
 	int32_t missed_alerted_until;
+	/* The miss that started those quiet days (0: unknown, a profile
+	 * stored before it was kept): only its correction moves them, not
+	 * that of another activity missed on the same day. */
+	uint64_t missed_alert_seq;
 	char cpr[12]; /* sealed with the rest; timers need it */
 	uint64_t left_seq, dropout_seq, referral_seq, combined_seq;
 	/* The latest referrals (REFERRED), oldest first, first 0 an empty
@@ -183,6 +188,9 @@ typedef struct {
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
 #define PROFILE_FORMAT 13
+/* An empty slot of profile.missed (stored as 0, beside a mask of the
+ * slots that hold day 0). */
+#define PROFILE_NO_MISS INT32_MIN
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds and when they fall due),

@@ -16,6 +16,8 @@ profile_init(profile *p, const char *cpr)
 {
 	memset(p, 0, sizeof *p);
 	p->birth = UG_NO_BIRTH;
+	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
+		p->missed[i] = PROFILE_NO_MISS;
 	if (cpr && cpr[0]) {
 		ug_strlcpy(p->cpr, cpr, sizeof p->cpr);
 		p->birth = profile_birth_from_cpr(cpr);
@@ -91,7 +93,23 @@ enum {
 	F_CONSENT_STAGE = 1 << 4,
 	F_CONSENT_NO_REFERRAL = 1 << 5,
 	F_CONSENT_EXPIRING = 1 << 6,
+	/* The raising miss's sequence follows the signals: a profile
+	 * without it keeps the bytes of this format. */
+	F_MISSED_ALERT_SEQ = 1 << 7,
+	/* A mask of the missed-activation slots that hold day 0
+	 * (1970-01-01) follows: 0 alone is an empty slot, as ever. */
+	F_MISSED_EPOCH = 1 << 8,
 };
+
+static uint64_t
+missed_epoch_mask(const profile *p)
+{
+	uint64_t mask = 0;
+	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
+		if (p->missed[i] == 0)
+			mask |= UINT64_C(1) << i;
+	return mask;
+}
 
 size_t
 profile_encode(const profile *p, uint8_t *out, size_t cap)
@@ -110,7 +128,9 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 			  * other profile stay those of this format. */
 			 (p->consent_expiring && p->consent_expires == 0
 			      ? F_CONSENT_EXPIRING
-			      : 0);
+			      : 0) |
+			 (p->missed_alert_seq ? F_MISSED_ALERT_SEQ : 0) |
+			 (missed_epoch_mask(p) ? F_MISSED_EPOCH : 0);
 	put_u64(&c, flags);
 	/* Without a CPR there is no birth date: stored as 0, as ever
 	 * (decode tells it by the missing CPR). */
@@ -136,7 +156,9 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
 		put_u64(&c, (uint32_t)days[i]);
 	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
-		put_u64(&c, (uint32_t)p->missed[i]);
+		put_u64(&c, p->missed[i] == PROFILE_NO_MISS
+				? 0
+				: (uint32_t)p->missed[i]);
 	put_bytes(&c, p->cpr, sizeof p->cpr);
 	put_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
 	const uint64_t seqs[] = {p->left_seq, p->dropout_seq, p->referral_seq,
@@ -163,6 +185,10 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 		put_bytes(&c, p->signals[i].agency,
 			  sizeof p->signals[i].agency);
 	}
+	if (p->missed_alert_seq)
+		put_u64(&c, p->missed_alert_seq);
+	if (missed_epoch_mask(p))
+		put_u64(&c, missed_epoch_mask(p));
 	return c.ok ? c.at : 0;
 }
 
@@ -189,8 +215,10 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 	    &p->contact_days,	&p->offer_days,	    &p->gap_days};
 	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
 		*days[i] = (int32_t)(uint32_t)get_u64(&c);
-	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
-		p->missed[i] = (int32_t)(uint32_t)get_u64(&c);
+	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++) {
+		int32_t day = (int32_t)(uint32_t)get_u64(&c);
+		p->missed[i] = day ? day : PROFILE_NO_MISS;
+	}
 	get_text(&c, p->cpr, sizeof p->cpr);
 	/* A profile without a CPR has no birth date; with one, 0 is
 	 * 1 January 1970. */
@@ -226,6 +254,15 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 		p->signals[i].seq = get_u64(&c);
 		get_text(&c, p->signals[i].agency,
 			 sizeof p->signals[i].agency);
+	}
+	if (flags & F_MISSED_ALERT_SEQ)
+		p->missed_alert_seq = get_u64(&c);
+	if (flags & F_MISSED_EPOCH) {
+		uint64_t mask = get_u64(&c);
+		for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed;
+		     i++)
+			if (mask >> i & 1u)
+				p->missed[i] = 0;
 	}
 	return c.ok && c.at == len;
 }

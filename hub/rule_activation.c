@@ -22,24 +22,31 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 		if (was &&
 		    was->payload_case ==
 			UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION) {
-			int32_t old = date_or(was->missed_activation->date, 0);
+			int32_t old = date_or(was->missed_activation->date,
+					      PROFILE_NO_MISS);
+			bool dated = old != PROFILE_NO_MISS;
 			for (int i = MISSED_KEPT; i-- > 0;)
-				if (old && p->missed[i] == old) {
+				if (dated && p->missed[i] == old) {
 					p->missed[i] = day;
 					break;
 				}
 			/* The miss an alert was raised for, corrected (a
 			 * wrong year, say): the quiet days follow it, or a
 			 * miss dated ahead by mistake would keep the rule
-			 * quiet until long after its correction. */
-			if (old && p->missed_alerted_until ==
-				       old + rc->missed_activation.days - 1)
+			 * quiet until long after its correction. Another
+			 * activity missed that day moves nothing. */
+			bool raising =
+			    p->missed_alert_seq
+				? corrects_along(in, p->missed_alert_seq)
+				: p->missed_alerted_until ==
+				      old + rc->missed_activation.days - 1;
+			if (dated && raising)
 				p->missed_alerted_until =
 				    day + rc->missed_activation.days - 1;
 			/* A signal's day is its event's date: the
 			 * combined rule sees the miss where it now is. */
 			for (int i = p->nsignals; i-- > 0;)
-				if (old &&
+				if (dated &&
 				    p->signals[i].kind ==
 					SIG_MISSED_ACTIVATION &&
 				    p->signals[i].day == old) {
@@ -61,12 +68,13 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	int within = 0;
 	for (int i = 0; i < MISSED_KEPT; i++) {
 		int32_t start = p->missed[i];
-		if (!start || start > day ||
+		if (start == PROFILE_NO_MISS || start > day ||
 		    day - start >= rc->missed_activation.days)
 			continue;
 		int n = 0;
 		for (int j = 0; j < MISSED_KEPT; j++)
-			if (p->missed[j] && p->missed[j] >= start &&
+			if (p->missed[j] != PROFILE_NO_MISS &&
+			    p->missed[j] >= start &&
 			    p->missed[j] - start < rc->missed_activation.days)
 				n++;
 		if (n > within)
@@ -75,11 +83,15 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	int count = rc->missed_activation.count > MISSED_KEPT
 			? MISSED_KEPT
 			: rc->missed_activation.count;
-	if (within < count || day <= p->missed_alerted_until)
+	/* Quiet only after an alert: a miss dated 1970-01-01 or before
+	 * is on or before the 0 of a person never alerted. */
+	bool alerted = p->missed_alert_seq || p->missed_alerted_until;
+	if (within < count || (alerted && day <= p->missed_alerted_until))
 		return;
 	/* Alerted once per window: the next alert needs a window's worth of
 	 * new misses after this one. */
 	p->missed_alerted_until = day + rc->missed_activation.days - 1;
+	p->missed_alert_seq = in->seq;
 	if (suppress)
 		return;
 	draft *d = outcome_alert(o, in, p, R_MISSED_ACTIVATION,

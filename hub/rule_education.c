@@ -244,7 +244,9 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	 * late) is not the latest exit, and the gap is still counted from
 	 * that one, as for a school leaving (rule_leaving). It is news all
 	 * the same: its alert, episode and legal clocks follow. */
-	if (p->enrolled || !p->left_day || day >= p->left_day)
+	/* Out since an exit: its sequence tells, as left_day 0 is
+	 * 1970-01-01. */
+	if (p->enrolled || !p->left_seq || day >= p->left_day)
 		left_education(in, p, day, o);
 	if (!back_already) {
 		p->dropout_open = true;
@@ -319,12 +321,13 @@ rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
 		/* The same risk, corrected: said once, but a signal's day is
 		 * its event's date. */
 		const wire_envelope *was = in->corrected;
+		/* INT32_MIN: no day to move (0 is 1970-01-01). */
 		int32_t old =
 		    was && was->payload_case ==
 				UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK
-			? date_or(was->dropout_risk->date, 0)
-			: 0;
-		for (int i = p->nsignals; old && i-- > 0;)
+			? date_or(was->dropout_risk->date, INT32_MIN)
+			: INT32_MIN;
+		for (int i = p->nsignals; old != INT32_MIN && i-- > 0;)
 			if (p->signals[i].kind == SIG_DROPOUT_RISK &&
 			    p->signals[i].day == old) {
 				p->signals[i].day = day;
@@ -369,7 +372,7 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 		p->enrolled = false;
 		return;
 	}
-	bool was_out = p->dropout_open || p->left_day;
+	bool was_out = p->dropout_open || p->left_seq;
 	uint64_t episode = p->dropout_open ? p->dropout_seq : p->left_seq;
 	int32_t left = p->left_day;
 	int32_t start = date_or(x->start, in->today);
@@ -422,7 +425,7 @@ rule_leaving(const rule_input *in, profile *p, outcome *o)
 	bool corrects_exit =
 	    in->corrects_seq &&
 	    (in->corrects_seq == p->left_seq || in->corrects_exit);
-	if (!corrects_exit && !p->enrolled && p->left_day && day < p->left_day)
+	if (!corrects_exit && !p->enrolled && p->left_seq && day < p->left_day)
 		return;
 	if (corrects_exit && !p->enrolled && gap_opened(p)) {
 		/* The corrected exit, its gap already opened: told once. */

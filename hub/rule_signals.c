@@ -153,8 +153,11 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	 * like the days after, else a report of the first day before would
 	 * tip a second combined alert over the same signals). One dated
 	 * earlier still has nothing to do with it and is judged on its own.
+	 * Only once a combined alert was raised: the empty window 0..0 is
+	 * 1970-01-01, a day like any other.
 	 */
-	if (p->combined_until >= day && day >= p->combined_from) {
+	if (p->combined_seq && p->combined_until >= day &&
+	    day >= p->combined_from) {
 		*suppress = true;
 		o->merged = true;
 		return;

@@ -1350,7 +1350,7 @@ test_missed_activation_correction_counts_once(void)
 	CHECK_EQ_INT(out.nalerts, 0);
 	CHECK_EQ_INT(p.nsignals, 1);
 	CHECK_EQ_INT(p.missed[9], day("2026-03-01"));
-	CHECK_EQ_INT(p.missed[8], 0);
+	CHECK_EQ_INT(p.missed[8], PROFILE_NO_MISS);
 }
 
 static void
@@ -2343,6 +2343,31 @@ test_profile_round_trip(void)
 	uint8_t again[PROFILE_ENCODED_MAX];
 	CHECK_EQ_INT(profile_encode(&back, again, sizeof again), n);
 	CHECK_EQ_MEM(again, buf, n);
+	/* The raising miss's sequence, kept after the signals; without it
+	 * (stored before it was kept: the frozen vector) the bytes are
+	 * those of the format as it was. */
+	CHECK(back.missed_alert_seq == 0);
+	back.missed_alert_seq = UINT64_C(0x0102030405060708);
+	CHECK_EQ_INT(profile_encode(&back, again, sizeof again), n + 8);
+	CHECK_EQ_MEM(again + 1 + 8, buf + 1 + 8, n - 9);
+	profile later;
+	CHECK(profile_decode(&later, again, n + 8));
+	check_full_profile(&later);
+	CHECK(later.missed_alert_seq == UINT64_C(0x0102030405060708));
+	CHECK(!profile_decode(&later, again, n + 7));
+	/* A miss of 1970-01-01 (day 0) is a miss, not an empty slot. */
+	back.missed[2] = 0;
+	size_t m = profile_encode(&back, again, sizeof again);
+	CHECK_EQ_INT(m, n + 16);
+	CHECK(profile_decode(&later, again, m));
+	CHECK_EQ_INT(later.missed[2], 0);
+	CHECK_EQ_INT(later.missed[3], day("2026-03-01") + 9);
+	CHECK(later.missed_alert_seq == UINT64_C(0x0102030405060708));
+	profile_init(&back, "");
+	CHECK_EQ_INT(back.missed[0], PROFILE_NO_MISS);
+	n = profile_encode(&back, buf, sizeof buf);
+	CHECK(profile_decode(&later, buf, n));
+	CHECK_EQ_INT(later.missed[9], PROFILE_NO_MISS);
 
 	/* A fresh profile too. */
 	profile_init(&p, "");
