@@ -129,6 +129,7 @@ typedef struct {
 	 * queries do not keep the session alive. */
 	bool background;
 	bool head; /* HEAD: the GET's status and headers, no body */
+	const char *url;
 } ctx;
 
 ug_err
@@ -591,7 +592,12 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_esc(b, T(x, T_TIMELINE));
 		web_add(b, "</a>");
 	}
-	web_add(b, "<a href=\"?");
+	/* What answers scripts (JSON, a stream, the list alone) is no page
+	 * to switch language on: a 413 sent there links to the list. */
+	bool script = x->url && (strcmp(x->url, "/session") == 0 ||
+				 strcmp(x->url, "/events") == 0 ||
+				 strcmp(x->url, "/alerts/list") == 0);
+	web_addf(b, "<a href=\"%s?", script ? "/alerts" : "");
 	lang_link_keeps(x, b);
 	web_addf(b, "lang=%s\" lang=\"%s\">", x->lang == LANG_EN ? "da" : "en",
 		 x->lang == LANG_EN ? "da" : "en");
@@ -2788,8 +2794,10 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (whole != MHD_YES)
 			form_refuse(req);
 	}
-	ctx x = {
-	    .w = w, .c = c, .head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0};
+	ctx x = {.w = w,
+		 .c = c,
+		 .head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0,
+		 .url = url};
 	x.lang = pick_lang(&x);
 	if (!post && !get) {
 		struct MHD_Response *r = empty_response();
