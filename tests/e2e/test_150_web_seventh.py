@@ -5,10 +5,17 @@ that the earlier web rounds do not assert exactly. Real hubd, real webd
 answers."""
 
 import re
+import socket
 
+from hubtest import wait_for
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (PASSWORD, Web, pytestmark,  # noqa: F401
                          session_cookie, web_hub)
+from test_70_web import anna_with_a_person, open_new_alert
+from test_140_web_sixth import open_events
+
+NO_ANSWER = {"da": "Hubben svarer ikke lige nu. Prøv igen om lidt.",
+             "en": "The hub does not answer right now. Try again shortly."}
 
 
 def logged_in(web, caseworker="cw-anna"):
@@ -58,5 +65,126 @@ def test_a_too_large_form_to_what_is_no_page_links_to_a_page(make_hub):
                               {"csrf": csrf, "cpr": "x" * 17000},
                               cookies=anna)
         assert r.status == 413 and lang_link(page) == "?lang=en"
+    finally:
+        web.stop()
+
+
+def errors_of(page):
+    """The texts of the page's role="alert" paragraphs, the empty one
+    live.js fills (the warning before the idle end) left out."""
+    return [t for t in re.findall(r'role="alert"[^>]*>(.*?)</p>', page,
+                                  re.S) if t]
+
+
+def csrf_of(web, session):
+    page = web.request("GET", "/timeline", cookies=session)[1]
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_every_page_while_the_hub_is_down_and_after_it_restarts(make_hub):
+    """OPERATIONS.md: while hubd is stopped a page is `503` "Hubben svarer
+    ikke lige nu. Prøv igen om lidt." (English after ?lang=en), an
+    action's and an acknowledgement's form come back as sent without the
+    alert's facts, a login is the login page with its form, `GET
+    /session` answers from what webd knows, `POST /session` and
+    `/events` are `503`; webd logs `WEB-HUB request not sent: no
+    connection to the hub`. An open list's stream stays while hubd is
+    stopped and ends seconds after it answers again, `GET /session` then
+    says `left` 0; after the restart each session's first page or form
+    leads to `/login?ended=1` with the cookie cleared, what scripts ask
+    for (`/alerts/list`, `POST /session`) is `401`."""
+    hub, cpr = anna_with_a_person(make_hub, 1501)
+    web = Web(hub, name="webd-down", hub_timeout=1)
+    try:
+        anna = logged_in(web)
+        hexid, csrf = open_new_alert(hub, web, anna, cpr, "down")
+        others = [logged_in(web) for _ in range(6)]
+        other_csrf = [csrf_of(web, s) for s in others]
+        stream = open_events(web, anna)
+        hub.stop()
+        for lang in ("da", "en"):
+            for path in (f"/alerts?lang={lang}",
+                         f"/alert/{hexid}?lang={lang}"):
+                r, page = web.request("GET", path, cookies=anna)
+                assert r.status == 503 and \
+                    errors_of(page) == [NO_ANSWER[lang]], (path, page)
+        r, page = web.request("POST", "/timeline?lang=da",
+                              {"csrf": csrf, "cpr": cpr}, cookies=anna)
+        assert r.status == 503 and errors_of(page) == [NO_ANSWER["da"]]
+        # Nothing of the timeline; the CPR stays in its field to send
+        # again.
+        assert f'value="{cpr}"' in page
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              {"csrf": csrf, "kind": "offer",
+                               "how": "ringede til moren", "note": "n1"},
+                              cookies=anna)
+        assert r.status == 503 and \
+            errors_of(page) == ["Handlingen blev ikke gemt: " +
+                                NO_ANSWER["da"]], page
+        assert "ringede til moren" in page and \
+            re.search(r'value="offer" checked', page) and \
+            "Hvorfor advarslen kom" not in page
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": csrf, "note": "kvitteret æ"},
+                              cookies=anna)
+        assert r.status == 503 and errors_of(page) == [NO_ANSWER["da"]]
+        assert "kvitteret æ" in page and "Hvorfor advarslen kom" not in page
+        r, body = web.request("GET", "/session", cookies=anna)
+        assert r.status == 200 and re.fullmatch(
+            r'\{"left":\d+,"warn":120\}\s*', body), body
+        r, _ = web.request("POST", "/session", {"csrf": csrf}, cookies=anna)
+        assert r.status == 503
+        r, _ = web.request("GET", "/events", cookies=others[0])
+        assert r.status == 503
+        pre, login_csrf = web.login_form()
+        r, page = web.request("POST", "/login",
+                              {"csrf": login_csrf, "caseworker": "cw-anna",
+                               "password": PASSWORD},
+                              cookies={"ug_pre": pre})
+        assert r.status == 503 and errors_of(page) == [NO_ANSWER["da"]] \
+            and 'name="password"' in page
+        log = (hub.logs_dir / "webd-down.log").read_text()
+        assert "webd warn WEB-HUB request not sent: no connection to the " \
+            "hub" in log, log
+        # The list's stream stayed open while hubd was stopped.
+        stream.setblocking(False)
+        try:
+            said = stream.recv(4096)
+            assert said and b"event: ended" not in said, said
+        except BlockingIOError:
+            pass
+        stream.setblocking(True)
+        stream.settimeout(30)
+        hub.start()
+        said = b""
+        while b"event: ended" not in said:
+            chunk = stream.recv(4096)
+            assert chunk, said
+            said += chunk
+        stream.close()
+        r, body = web.request("GET", "/session", cookies=anna)
+        assert r.status == 200 and body.startswith('{"left":0,'), body
+        r, _ = web.request("GET", "/alerts", cookies=anna)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/login?ended=1"
+        firsts = (("GET", f"/alert/{hexid}", None),
+                  ("GET", "/timeline", None),
+                  ("POST", "/timeline", {"cpr": cpr}),
+                  ("POST", f"/alert/{hexid}/action",
+                   {"kind": "contact", "how": "x"}),
+                  ("POST", f"/alert/{hexid}/ack", {"note": ""}))
+        for (method, path, form), s, token in zip(firsts, others,
+                                                  other_csrf):
+            if form is not None:
+                form = dict(form, csrf=token)
+            r, _ = web.request(method, path, form, cookies=s)
+            assert r.status == 303 and \
+                r.getheader("Location") == "/login?ended=1", (path, r.status)
+            assert "ug_session=;" in r.getheader("Set-Cookie")
+        r, _ = web.request("GET", "/alerts/list", cookies=others[5])
+        assert r.status == 401
+        r, _ = web.request("POST", "/session", {"csrf": other_csrf[5]},
+                           cookies=others[5])
+        assert r.status == 401
     finally:
         web.stop()
