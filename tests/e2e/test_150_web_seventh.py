@@ -37,7 +37,8 @@ def test_a_too_large_form_to_what_is_no_page_links_to_a_page(make_hub):
     to what answers scripts, not pages (`POST /session`, `/events`,
     `/alerts/list`), its language link may not lead to that address
     (JSON, a stream, the list alone): it leads to a page, the list, in
-    the other language — with or without a session."""
+    the other language — with or without a session; so does a `403` or
+    `404` answering a POST there."""
     hub = web_hub(make_hub)
     web = Web(hub, name="webd-413")
     try:
@@ -60,6 +61,14 @@ def test_a_too_large_form_to_what_is_no_page_links_to_a_page(make_hub):
                     assert r.status == 303 and \
                         r.getheader("Location").startswith("/login"), \
                         (path, r.status)
+        # So does any page answering a POST there: a 403 (no CSRF token),
+        # a 404 (a POST, with the token, to what takes none).
+        for path, form, status in (("/session", {}, 403),
+                                   ("/events", {"csrf": csrf}, 404),
+                                   ("/alerts/list", {"csrf": csrf}, 404)):
+            r, page = web.request("POST", path, form, cookies=anna)
+            assert r.status == status and \
+                lang_link(page) == "/alerts?lang=en", (path, r.status)
         # A form to a page keeps its address: the timeline form.
         r, page = web.request("POST", "/timeline",
                               {"csrf": csrf, "cpr": "x" * 17000},
