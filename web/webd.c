@@ -592,11 +592,13 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_esc(b, T(x, T_TIMELINE));
 		web_add(b, "</a>");
 	}
-	/* What answers scripts (JSON, a stream, the list alone) is no page
-	 * to switch language on: a 413 sent there links to the list. */
+	/* What answers scripts (JSON, a stream, the list alone, the static
+	 * files) is no page to switch language on: a page answering a POST
+	 * there (413, 403, 404) links to the list. */
 	bool script = x->url && (strcmp(x->url, "/session") == 0 ||
 				 strcmp(x->url, "/events") == 0 ||
-				 strcmp(x->url, "/alerts/list") == 0);
+				 strcmp(x->url, "/alerts/list") == 0 ||
+				 strncmp(x->url, "/static/", 8) == 0);
 	web_addf(b, "<a href=\"%s?", script ? "/alerts" : "");
 	lang_link_keeps(x, b);
 	web_addf(b, "lang=%s\" lang=\"%s\">", x->lang == LANG_EN ? "da" : "en",

@@ -35,10 +35,10 @@ def test_a_too_large_form_to_what_is_no_page_links_to_a_page(make_hub):
     it is ..., except on a page that answers a form, which is not in its
     address". A body over 16 KiB is `413`, a page of the session; sent
     to what answers scripts, not pages (`POST /session`, `/events`,
-    `/alerts/list`), its language link may not lead to that address
-    (JSON, a stream, the list alone): it leads to a page, the list, in
-    the other language — with or without a session; so does a `403` or
-    `404` answering a POST there."""
+    `/alerts/list`, the static files), its language link may not lead
+    to that address (JSON, a stream, the list alone, a script): it leads
+    to a page, the list, in the other language — with or without a
+    session; so does a `403` or `404` answering a POST there."""
     hub = web_hub(make_hub)
     web = Web(hub, name="webd-413")
     try:
@@ -65,7 +65,9 @@ def test_a_too_large_form_to_what_is_no_page_links_to_a_page(make_hub):
         # a 404 (a POST, with the token, to what takes none).
         for path, form, status in (("/session", {}, 403),
                                    ("/events", {"csrf": csrf}, 404),
-                                   ("/alerts/list", {"csrf": csrf}, 404)):
+                                   ("/alerts/list", {"csrf": csrf}, 404),
+                                   ("/static/live.js", {"csrf": csrf}, 404),
+                                   ("/static/app.css", {}, 403)):
             r, page = web.request("POST", path, form, cookies=anna)
             assert r.status == status and \
                 lang_link(page) == "/alerts?lang=en", (path, r.status)
