@@ -179,6 +179,9 @@ def test_every_page_while_the_hub_is_down_and_after_it_restarts(make_hub):
         r, _ = web.request("GET", "/alerts", cookies=anna)
         assert r.status == 303 and \
             r.getheader("Location") == "/login?ended=1"
+        # A page was told the hub ended it: webd holds it no more.
+        r, _ = web.request("GET", "/session", cookies=anna)
+        assert r.status == 401
         firsts = (("GET", f"/alert/{hexid}", None),
                   ("GET", "/timeline", None),
                   ("POST", "/timeline", {"cpr": cpr}),
