@@ -201,5 +201,17 @@ def test_every_page_while_the_hub_is_down_and_after_it_restarts(make_hub):
         r, _ = web.request("POST", "/session", {"csrf": other_csrf[5]},
                            cookies=others[5])
         assert r.status == 401
+        # "a request made while hubd is down is dropped, not sent when it
+        # is back: what the caseworker was told failed did not happen":
+        # the alert is open, the action typed then is nowhere.
+        again = logged_in(web)
+        r, page = web.request("GET", "/alerts", cookies=again)
+        assert r.status == 200 and f'href="/alert/{hexid}"' in page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf_of(web, again), "cpr": cpr},
+                              cookies=again)
+        assert r.status == 200 and f'href="/alert/{hexid}"' in page
+        assert "ringede til moren" not in page and "offer" not in page, \
+            page
     finally:
         web.stop()
