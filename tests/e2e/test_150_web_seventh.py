@@ -5,12 +5,11 @@ that the earlier web rounds do not assert exactly. Real hubd, real webd
 answers."""
 
 import re
-import socket
 
-from hubtest import wait_for
+from hubtest import CprGen
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (PASSWORD, Web, pytestmark,  # noqa: F401
-                         session_cookie, web_hub)
+                         session_cookie, set_password, web_hub)
 from test_70_web import anna_with_a_person, open_new_alert
 from test_140_web_sixth import open_events
 
@@ -213,5 +212,55 @@ def test_every_page_while_the_hub_is_down_and_after_it_restarts(make_hub):
         assert r.status == 200 and f'href="/alert/{hexid}"' in page
         assert "ringede til moren" not in page and "offer" not in page, \
             page
+    finally:
+        web.stop()
+
+
+def test_a_locked_id_and_a_form_without_its_token_say_so_exactly(make_hub):
+    """OPERATIONS.md: a locked id is `429` "For mange mislykkede forsøg.
+    Vent lidt, og prøv igen." on the login page — the right password
+    too, once `login_failures_max` failures locked it —, while a wrong
+    password before that is `401` "Forkert sagsbehandler-id eller
+    adgangskode."; a POST in a session without the form's CSRF token is
+    `403` "Formularen er udløbet eller ugyldig. Gå tilbage, genindlæs
+    siden og prøv igen." and does nothing, logged `WEB-CSRF POST PATH
+    without a valid CSRF token refused` (warn)."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False},
+                  settings={"login_failures_max": "2"})
+    set_password(hub, "cw-bo", PASSWORD)
+    cpr = CprGen(1504).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub, name="webd-lock")
+    try:
+        anna = logged_in(web)
+        hexid, csrf = open_new_alert(hub, web, anna, cpr, "lock")
+        for path, form in ((f"/alert/{hexid}/ack", {"note": "x"}),
+                           (f"/alert/{hexid}/ack", {"csrf": "0" * 32})):
+            r, page = web.request("POST", path, form, cookies=anna)
+            assert r.status == 403 and errors_of(page) == [
+                "Formularen er udløbet eller ugyldig. Gå tilbage, "
+                "genindlæs siden og prøv igen."], page
+        log = (hub.logs_dir / "webd-lock.log").read_text()
+        assert log.count(f"webd warn WEB-CSRF POST /alert/{hexid}/ack "
+                         "without a valid CSRF token refused") == 2, log
+        # Nothing was done: the alert is still open.
+        r, page = web.request("GET", "/alerts", cookies=anna)
+        assert f'href="/alert/{hexid}"' in page
+
+        def login(password):
+            pre, token = web.login_form()
+            r, page = web.request("POST", "/login",
+                                  {"csrf": token, "caseworker": "cw-bo",
+                                   "password": password},
+                                  cookies={"ug_pre": pre})
+            return r.status, errors_of(page), 'name="password"' in page
+
+        wrong = (401, ["Forkert sagsbehandler-id eller adgangskode."], True)
+        assert login("not it") == wrong
+        assert login("not it either") == wrong
+        locked = (429, ["For mange mislykkede forsøg. Vent lidt, og prøv "
+                        "igen."], True)
+        assert login("still not it") == locked
+        assert login(PASSWORD) == locked
     finally:
         web.stop()
