@@ -4,6 +4,7 @@ that the earlier web rounds do not assert exactly. Real hubd, real webd
 (test_70's helpers), raw HTTP where the doc describes requests and
 answers."""
 
+import html
 import re
 
 from hubtest import CprGen
@@ -12,6 +13,7 @@ from test_70_web import (PASSWORD, Web, pytestmark,  # noqa: F401
                          session_cookie, set_password, web_hub)
 from test_70_web import anna_with_a_person, open_new_alert
 from test_140_web_sixth import open_events
+from test_60_store_at_rest import readers_taken
 
 NO_ANSWER = {"da": "Hubben svarer ikke lige nu. Prøv igen om lidt.",
              "en": "The hub does not answer right now. Try again shortly."}
@@ -82,8 +84,8 @@ def test_a_too_large_form_to_what_is_no_page_links_to_a_page(make_hub):
 def errors_of(page):
     """The texts of the page's role="alert" paragraphs, the empty one
     live.js fills (the warning before the idle end) left out."""
-    return [t for t in re.findall(r'role="alert"[^>]*>(.*?)</p>', page,
-                                  re.S) if t]
+    return [html.unescape(t) for t in
+            re.findall(r'role="alert"[^>]*>(.*?)</p>', page, re.S) if t]
 
 
 def csrf_of(web, session):
@@ -224,7 +226,10 @@ def test_a_locked_id_and_a_form_without_its_token_say_so_exactly(make_hub):
     adgangskode."; a POST in a session without the form's CSRF token is
     `403` "Formularen er udløbet eller ugyldig. Gå tilbage, genindlæs
     siden og prøv igen." and does nothing, logged `WEB-CSRF POST PATH
-    without a valid CSRF token refused` (warn)."""
+    without a valid CSRF token refused` (warn); a login the hub cannot
+    check, its store unreadable, is `503` "Hubbens data kan ikke læses
+    lige nu. ..." (here in English), logged `WEB-LOGIN login not checked:
+    the hub cannot read its store`, and no failed login."""
     hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False},
                   settings={"login_failures_max": "2"})
     set_password(hub, "cw-bo", PASSWORD)
@@ -255,6 +260,22 @@ def test_a_locked_id_and_a_form_without_its_token_say_so_exactly(make_hub):
                                   cookies={"ug_pre": pre})
             return r.status, errors_of(page), 'name="password"' in page
 
+        # A login the hub cannot check (its store unreadable) is 503 on
+        # the login page, in the page's language, and logged; it is no
+        # failed login, so cw-bo is not a step nearer the lock.
+        with readers_taken(hub.data_dir / "log"):
+            pre, token = web.login_form()
+            r, page = web.request("POST", "/login?lang=en",
+                                  {"csrf": token, "caseworker": "cw-bo",
+                                   "password": "not it"},
+                                  cookies={"ug_pre": pre})
+        assert r.status == 503 and errors_of(page) == [
+            "The hub's data cannot be read right now. Contact IT operations "
+            "and say which page it is; trying again does not help."], page
+        assert 'name="password"' in page
+        log = (hub.logs_dir / "webd-lock.log").read_text()
+        assert "webd warn WEB-LOGIN login not checked: the hub cannot read "\
+            "its store" in log, log
         wrong = (401, ["Forkert sagsbehandler-id eller adgangskode."], True)
         assert login("not it") == wrong
         assert login("not it either") == wrong
