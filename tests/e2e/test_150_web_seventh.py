@@ -285,3 +285,46 @@ def test_a_locked_id_and_a_form_without_its_token_say_so_exactly(make_hub):
         assert login(PASSWORD) == locked
     finally:
         web.stop()
+
+
+def test_what_a_caseworker_is_told_in_english(make_hub):
+    """OPERATIONS.md quotes the English of each message a form leads to:
+    an action sent without a kind is `400` "Choose what happened: contact
+    made, offer made or could not reach." with nothing chosen again; one
+    stored leads (`303`) to `/alert/ID?msg=saved`, "The action is
+    saved."; an acknowledgement to `/alerts?msg=acked`, "The alert is
+    acknowledged."; a later page of the list whose alerts are gone says
+    "There are no more open alerts." with the link "To the first
+    alerts" to the first page."""
+    hub, cpr = anna_with_a_person(make_hub, 1505)
+    web = Web(hub, name="webd-en")
+    try:
+        # The cookie ?lang=en sets, as a browser sends it back.
+        anna = dict(logged_in(web), ug_lang="en")
+        hexid, csrf = open_new_alert(hub, web, anna, cpr, "en")
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              {"csrf": csrf, "how": "phoned her"},
+                              cookies=anna)
+        assert r.status == 400 and errors_of(page) == [
+            "The action was not saved: Choose what happened: contact "
+            "made, offer made or could not reach."], errors_of(page)
+        assert " checked" not in page and "phoned her" in page
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "phoned her"}, cookies=anna)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}?msg=saved"
+        r, page = web.request("GET", f"/alert/{hexid}?msg=saved",
+                              cookies=anna)
+        assert r.status == 200 and "The action is saved." in page
+        r, _ = web.request("POST", f"/alert/{hexid}/ack",
+                           {"csrf": csrf, "note": ""}, cookies=anna)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+        r, page = web.request("GET", "/alerts?msg=acked", cookies=anna)
+        assert "The alert is acknowledged." in page
+        r, page = web.request("GET", "/alerts?from=50", cookies=anna)
+        assert r.status == 200 and "There are no more open alerts." in page
+        assert '<a href="/alerts">To the first alerts</a>' in page, page
+    finally:
+        web.stop()
