@@ -2073,6 +2073,7 @@ timeline_page(ctx *x, const form *f)
 	/* Asked before the form is written: a CPR the hub cannot read
 	 * marks the field invalid and points it at the reason. */
 	wire_result *r = NULL;
+	bool silent = false;
 	if (cpr) {
 		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE,
 			  cut ? "-" : cpr, TIMELINE_PAGE, 0);
@@ -2088,6 +2089,9 @@ timeline_page(ctx *x, const form *f)
 		wire_result *alive =
 		    query(x, UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE, NULL, 0, 0);
 		bool ended = unauthenticated(x->w, alive);
+		/* Like any page the hub did not answer: 503, said above the
+		 * form, which stays to be sent once the hub is back. */
+		silent = !alive;
 		free_result(alive);
 		if (ended)
 			return session_ended(x);
@@ -2116,6 +2120,10 @@ timeline_page(ctx *x, const form *f)
 	web_esc(&b, T(x, T_SHOW_TIMELINE));
 	web_add(&b, "</button></form>");
 	unsigned status = 200;
+	if (silent) {
+		status = 503;
+		message(&b, "err", T(x, T_HUB_DOWN), NULL);
+	}
 	if (cpr) {
 		if (!r) {
 			status = 503;

@@ -97,7 +97,8 @@ def test_every_page_while_the_hub_is_down_and_after_it_restarts(make_hub):
     """OPERATIONS.md: while hubd is stopped a page is `503` "Hubben svarer
     ikke lige nu. Prøv igen om lidt." (English after ?lang=en), an
     action's and an acknowledgement's form come back as sent without the
-    alert's facts, a login is the login page with its form, `GET
+    alert's facts, a login is the login page with its form (the empty
+    timeline form too, which asks hubd as any page does), `GET
     /session` answers from what webd knows, `POST /session` and
     `/events` are `503`; webd logs `WEB-HUB request not sent: no
     connection to the hub`. An open list's stream stays while hubd is
@@ -121,6 +122,11 @@ def test_every_page_while_the_hub_is_down_and_after_it_restarts(make_hub):
             r, page = web.request("GET", path, cookies=anna)
             assert r.status == 503 and \
                 errors_of(page) == [NO_ANSWER[lang]], (path, page)
+        # The empty timeline form asks hubd too (a request in the
+        # session): 503 with the form, to send once the hub is back.
+        r, page = web.request("GET", "/timeline", cookies=anna)
+        assert r.status == 503 and errors_of(page) == [NO_ANSWER["da"]] \
+            and 'name="cpr"' in page, (r.status, errors_of(page))
         r, page = web.request("POST", "/timeline?lang=da",
                               {"csrf": csrf, "cpr": cpr}, cookies=anna)
         assert r.status == 503 and errors_of(page) == [NO_ANSWER["da"]]
