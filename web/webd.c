@@ -129,6 +129,7 @@ typedef struct {
 	 * queries do not keep the session alive. */
 	bool background;
 	bool head; /* HEAD: the GET's status and headers, no body */
+	const char *url;
 } ctx;
 
 ug_err
@@ -591,7 +592,14 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_esc(b, T(x, T_TIMELINE));
 		web_add(b, "</a>");
 	}
-	web_add(b, "<a href=\"?");
+	/* What answers scripts (JSON, a stream, the list alone, the static
+	 * files) is no page to switch language on: a page answering a POST
+	 * there (413, 403, 404) links to the list. */
+	bool script = x->url && (strcmp(x->url, "/session") == 0 ||
+				 strcmp(x->url, "/events") == 0 ||
+				 strcmp(x->url, "/alerts/list") == 0 ||
+				 strncmp(x->url, "/static/", 8) == 0);
+	web_addf(b, "<a href=\"%s?", script ? "/alerts" : "");
 	lang_link_keeps(x, b);
 	web_addf(b, "lang=%s\" lang=\"%s\">", x->lang == LANG_EN ? "da" : "en",
 		 x->lang == LANG_EN ? "da" : "en");
@@ -2065,6 +2073,7 @@ timeline_page(ctx *x, const form *f)
 	/* Asked before the form is written: a CPR the hub cannot read
 	 * marks the field invalid and points it at the reason. */
 	wire_result *r = NULL;
+	bool silent = false;
 	if (cpr) {
 		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE,
 			  cut ? "-" : cpr, TIMELINE_PAGE, 0);
@@ -2080,6 +2089,9 @@ timeline_page(ctx *x, const form *f)
 		wire_result *alive =
 		    query(x, UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE, NULL, 0, 0);
 		bool ended = unauthenticated(x->w, alive);
+		/* Like any page the hub did not answer: 503, said above the
+		 * form, which stays to be sent once the hub is back. */
+		silent = !alive;
 		free_result(alive);
 		if (ended)
 			return session_ended(x);
@@ -2108,6 +2120,10 @@ timeline_page(ctx *x, const form *f)
 	web_esc(&b, T(x, T_SHOW_TIMELINE));
 	web_add(&b, "</button></form>");
 	unsigned status = 200;
+	if (silent) {
+		status = 503;
+		message(&b, "err", T(x, T_HUB_DOWN), NULL);
+	}
 	if (cpr) {
 		if (!r) {
 			status = 503;
@@ -2788,8 +2804,10 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (whole != MHD_YES)
 			form_refuse(req);
 	}
-	ctx x = {
-	    .w = w, .c = c, .head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0};
+	ctx x = {.w = w,
+		 .c = c,
+		 .head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0,
+		 .url = url};
 	x.lang = pick_lang(&x);
 	if (!post && !get) {
 		struct MHD_Response *r = empty_response();
