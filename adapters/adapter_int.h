@@ -232,7 +232,7 @@ void adapter__remove_shared_rejects(const struct runtime *rt,
 				    const bool made[2]);
 /* Where the rejects setting sends the rows of one format: the setting,
  * or its name with .csv and .jsonl swapped (or .jsonl added). */
-/* import.c: the hub refused the event id for good (code, reason). Log
+/* import_refused.c: the hub refused the event id for good (code, reason). Log
  * it with the file and line it was read from and append its row to that
  * file's rejects file (the origin the outbox keeps with it); an event
  * queued without one (a watcher's, or an older adapter's) is logged by
@@ -258,5 +258,48 @@ int adapter__watch(struct runtime *rt, const char *dir);
 
 /* The delivery options from the settings (checked by setup). */
 void adapter__send_opts(const struct runtime *rt, adapter_send_opts *opts);
+
+/* Shared by the import side's files: import.c (the second pass, the
+ * outbox batch), import_plan.c (the first pass), import_rejects.c (the
+ * rejects file and the report) and import_refused.c (a row the hub
+ * refuses later). */
+#define SCAN_CHUNK   (64 * 1024)
+#define KEY_NAME_MAX 128 /* longer JSON keys name no column */
+
+/* A header cell with more digits could be a CPR (a data row taken for
+ * the header, a CPR pasted into it), and longer names must fit a list:
+ * both are named by position, never quoted, as the CSV reader names them
+ * in a bad row's column. */
+#define NAME_DIGITS_MAX CSV_NAME_DIGITS_MAX
+#define NAME_QUOTE_MAX	CSV_NAME_QUOTE_MAX
+
+bool adapter__same_file(const struct stat *a, const struct stat *b);
+bool adapter__has_suffix(const char *s, const char *suffix);
+size_t adapter__put_utf8_piece(FILE *f, const char *s, size_t len);
+void adapter__put_text(FILE *f, const char *s, size_t len);
+bool adapter__ignorable(const struct runtime *rt, const char *name);
+ug_err adapter__open_text(int fd, enc_kind encoding, FILE **raw, FILE **text,
+			  ug_diag *diag);
+void adapter__close_text(FILE **raw, FILE **text);
+void adapter__leave_out_repeats(const struct runtime *rt, csv_reader *csv,
+				char *left, size_t cap);
+void adapter__rejects_path(const struct runtime *rt, char *path, size_t size);
+void adapter__remove_stale_rejects(const struct runtime *rt);
+void adapter__put_value(FILE *f, const char *s, size_t len, char sep);
+void adapter__put_raw(FILE *f, const char *raw, size_t len, bool truncated,
+		      char sep);
+long adapter__current_line(const struct runtime *rt);
+ug_err adapter__reject_row(struct runtime *rt, const ug_diag *diag);
+void adapter__count_repeat(struct runtime *rt, int state, int64_t queued_at,
+			   long line);
+ug_err adapter__flush_batch(struct runtime *rt);
+ug_err adapter__find_latest(struct runtime *rt, const adapter_event *ev,
+			    outbox_latest *out);
+ug_err adapter__reissue(struct runtime *rt, adapter_event *ev,
+			const uint8_t *supersedes);
+void adapter__too_large(const struct runtime *rt, const adapter_row *row,
+			size_t len, ug_diag *diag);
+ug_err adapter__queue_event(struct runtime *rt, const adapter_row *row,
+			    adapter_event *ev, ug_diag *diag);
 
 #endif
