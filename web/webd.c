@@ -191,6 +191,15 @@ webd__send_response(ctx *x, unsigned status, struct MHD_Response *r,
 enum MHD_Result
 webd__send_page(ctx *x, unsigned status, web_buf *b)
 {
+	return webd__send_page_cookie(x, status, b, NULL, NULL);
+}
+
+/* The page with a cookie of the browser's session set beside it (name
+ * NULL: none). */
+enum MHD_Result
+webd__send_page_cookie(ctx *x, unsigned status, web_buf *b, const char *name,
+		       const char *value)
+{
 	size_t len;
 	char *data = web_take(b, &len);
 	if (!data) {
@@ -208,6 +217,8 @@ webd__send_page(ctx *x, unsigned status, web_buf *b)
 	}
 	/* Pages hold personal data: no copy in any cache. */
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (name)
+		webd__cookie(x, r, name, value, COOKIE_SESSION);
 	return webd__send_response(x, status, r, "text/html; charset=utf-8");
 }
 

@@ -158,6 +158,8 @@ void webd__cookie(ctx *x, struct MHD_Response *r, const char *name,
 enum MHD_Result webd__send_response(ctx *x, unsigned status,
 				    struct MHD_Response *r, const char *type);
 enum MHD_Result webd__send_page(ctx *x, unsigned status, web_buf *b);
+enum MHD_Result webd__send_page_cookie(ctx *x, unsigned status, web_buf *b,
+				       const char *name, const char *value);
 struct MHD_Response *webd__empty_response(void);
 enum MHD_Result webd__redirect(ctx *x, const char *where,
 			       struct MHD_Response *r);

@@ -48,20 +48,8 @@ webd__login_page(ctx *x, unsigned status, const char *error,
 	web_esc(&b, T(x, T_LOGIN));
 	web_add(&b, "</button></form>");
 	webd__page_end(x, &b);
-	size_t len;
-	char *data = web_take(&b, &len);
-	if (!data)
-		return MHD_NO;
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(data);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (new_pre)
-		webd__cookie(x, r, "ug_pre", pre, COOKIE_SESSION);
-	return webd__send_response(x, status, r, "text/html; charset=utf-8");
+	return webd__send_page_cookie(x, status, &b, new_pre ? "ug_pre" : NULL,
+				      pre);
 }
 
 static void session_logout(ctx *x, web_session *s);
