@@ -883,7 +883,10 @@ class IngestClient:
     """A DEALER on the hub's ingest endpoint: CURVE with a key pair read
     from key files (key_id), or plain when curve=False."""
 
-    def __init__(self, hub, key_id=None, curve=True, routing_id=None):
+    def __init__(self, hub, key_id=None, curve=True, routing_id=None,
+                 monitor=0):
+        """monitor: the socket events (zmq.EVENT_*) self.mon sees, watched
+        from before the connect, so that none is missed."""
         self.ctx = _ingest_ctx()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -895,6 +898,8 @@ class IngestClient:
             self.sock.curve_serverkey = server.encode()
             self.sock.curve_publickey = own["public"].encode()
             self.sock.curve_secretkey = own["secret"].encode()
+        if monitor:
+            self.mon = self.sock.get_monitor_socket(monitor)
         self.sock.connect(hub.ingest)
 
     def send(self, data, timeout=10):

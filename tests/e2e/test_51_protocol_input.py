@@ -944,9 +944,11 @@ class Monitored(IngestClient):
     """An IngestClient that sees its connection's handshakes and drops."""
 
     def __init__(self, hub, key_id, routing_id=None):
-        super().__init__(hub, key_id, routing_id=routing_id)
-        self.mon = self.sock.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED)
+        # Watched from before the connect: on a loaded machine the
+        # handshake could succeed before a monitor attached after it.
+        super().__init__(hub, key_id, routing_id=routing_id,
+                         monitor=zmq.EVENT_HANDSHAKE_SUCCEEDED |
+                         zmq.EVENT_DISCONNECTED)
 
     def wait_event(self, event, timeout=10):
         deadline = time.monotonic() + timeout * SLOW
