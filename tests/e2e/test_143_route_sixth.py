@@ -13,7 +13,8 @@ from hubtest import (NO_ESCALATION, RULE_AGENCIES, CprGen, dashed,
                      rules_hub)
 from test_08_inbox_cli import run
 from test_108_escalate_third import (LEAD, before, escalations,
-                                     raise_dropout, steps_fall_due)
+                                     raise_dropout, steps_fall_due,
+                                     urgent_hub)
 from test_35_rules_routing import timeline_rc
 
 
@@ -26,6 +27,17 @@ def raised(hub, rule):
 def moves(hub):
     return re.findall(r"HUB-REROUTE alert (\w+) moved to ([\w.-]+)",
                       hub.log_text())
+
+
+def at_the_desk_by_noon(make_hub, seed):
+    """An urgent dropout alert of cw-anna's raised Monday 2026-09-07, its
+    desk notice out at 12:00 (team lead cw-lead): (hub, alert, adult)."""
+    hub = urgent_hub(make_hub, "2026-09-07T08:00:00")
+    a = raise_dropout(hub, seed, "2026-09-07")
+    adult = [c for c in hub.cprs if c != hub.SENTINEL_CPR][0]
+    hub.advance("2026-09-07T12:00:00")
+    assert escalations(hub) == [(a, "duty-desk")]
+    return hub, a, adult
 
 
 def test_a_reload_of_office_hours_counts_from_the_next_window(make_hub):
@@ -88,12 +100,7 @@ def test_a_new_owner_on_the_desk_acking_the_desks_earlier_notice(make_hub):
     moved to desk-dora (a desk member, her contact person from the day of
     the notice): her acknowledgement of that notice is the alert's, its
     notices close and the team lead's step sends nothing."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
-                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
-    a = raise_dropout(hub, 14304, "2026-09-07")
-    adult = [c for c in hub.cprs if c != hub.SENTINEL_CPR][0]
-    hub.advance("2026-09-07T12:00:00")
-    assert escalations(hub) == [(a, "duty-desk")]
+    hub, a, adult = at_the_desk_by_noon(make_hub, 14304)
     hub.assign(adult, "desk-dora", start="2026-09-07")
     hub.wait_log(r"HUB-REROUTE alert %s moved to desk-dora" % a)
     assert sorted((x["alert_id"], x["recipient"])
@@ -165,12 +172,7 @@ def test_a_corrected_row_hands_an_escalated_alert_over_at_once(make_hub):
     moves to the new contact person at once; the desk's notice stays
     where it is, naming cw-anna; the team lead's, later, names the new
     owner. cw-anna, no longer the owner, cannot acknowledge it (exit 4)."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
-                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
-    a = raise_dropout(hub, 14307, "2026-09-07")
-    adult = [c for c in hub.cprs if c != hub.SENTINEL_CPR][0]
-    hub.advance("2026-09-07T12:00:00")
-    assert escalations(hub) == [(a, "duty-desk")]
+    hub, a, adult = at_the_desk_by_noon(make_hub, 14307)
     hub.assign(adult, "cw-bob", start="2026-09-07")
     hub.wait_log(r"HUB-REROUTE alert %s moved to cw-bob" % a)
     assert run(hub, "cw-anna", "--ack", a)[0] == 4

@@ -557,6 +557,21 @@ test_kv_line_limit(void)
 	}
 }
 
+/* A bad value of the "timeout" setting is named by its file and line. */
+static void
+check_timeout_named(ug_config *cfg, const char *file, int line)
+{
+	long v;
+	ug_diag diag = {0};
+	char want[PATH_MAX + 64];
+	CHECK_ERR(ug_config_int(cfg, "timeout", 0, 9, &v, &diag),
+		  UG_EMALFORMED);
+	snprintf(want, sizeof want,
+		 "%s:%d: timeout must be a whole number from 0 to 9", file,
+		 line);
+	CHECK_EQ_STR(diag.reason, want);
+}
+
 /* "--" ends the options: what follows is arguments, even "--config" or a
  * name that starts with "-"; only what the command line set counts as
  * given. */
@@ -600,12 +615,7 @@ test_double_dash_and_given(void)
 	CHECK_EQ_STR(ug_config_where(cfg, "timeout"), want);
 	CHECK_EQ_STR(ug_config_where(cfg, "rejects"), "");
 	CHECK_EQ_STR(ug_config_where(cfg, "hub"), "");
-	long v;
-	CHECK_ERR(ug_config_int(cfg, "timeout", 0, 9, &v, &diag),
-		  UG_EMALFORMED);
-	snprintf(want, sizeof want,
-		 "%s:4: timeout must be a whole number from 0 to 9", where);
-	CHECK_EQ_STR(diag.reason, want);
+	check_timeout_named(cfg, where, 4);
 	ug_config_destroy(&cfg);
 
 	/* --config=FILE, as any option may be written --name=value. */
@@ -683,12 +693,7 @@ test_long_file_name_is_named_whole(void)
 	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
 	snprintf(want, sizeof want, "%s:1: ", path);
 	CHECK_EQ_STR(ug_config_where(cfg, "timeout"), want);
-	long v;
-	CHECK_ERR(ug_config_int(cfg, "timeout", 0, 9, &v, &diag),
-		  UG_EMALFORMED);
-	snprintf(want, sizeof want,
-		 "%s:1: timeout must be a whole number from 0 to 9", path);
-	CHECK_EQ_STR(diag.reason, want);
+	check_timeout_named(cfg, path, 1);
 	ug_config_destroy(&cfg);
 }
 
